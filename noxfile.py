@@ -1,0 +1,252 @@
+"""Every task of the llmotel monorepo is a nox session.
+
+    nox                      # the whole suite: lint, types, tests of every package, cross-package tests, build
+    nox -s demo              # the demo: example apps against the local LLM stub server
+    nox -s bench             # benchmarks; numbers go to benchmarks/results/
+    nox -s generate          # regenerate llmotel.semconv from ../shared/semconv
+    nox -l                   # list every session
+
+Packages are discovered from ``packages/*/pyproject.toml``. A package's own test dependencies are its
+``[dependency-groups] test``; names of other llmotel distributions in there (or in its dependencies) are
+installed from this checkout, never from the package index. ``[tool.llmotel]`` in a package's pyproject
+may set ``pythons`` (default 3.11 and 3.12) and ``no-deps`` (requirements installed without their
+dependency tree, e.g. llmgine, whose declared dependencies are huge but whose bus needs only two).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterable
+
+import nox
+
+ROOT = pathlib.Path(__file__).resolve().parent
+PACKAGES_DIR = ROOT / "packages"
+DIST_DIR = ROOT / "dist"
+DEFAULT_PYTHONS = ["3.11", "3.12"]
+# Where everything that crosses packages runs: llmgine needs 3.12.
+CROSS_PYTHON = "3.12"
+# Always present in a test venv: the fixtures (llmotel-testing's pytest plugin) and the async runner.
+BASE_TEST_REQS = ["pytest >= 8", "pytest-asyncio >= 0.24", "llmotel-testing"]
+
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+nox.options.tags = ["suite"]
+
+
+def _expose_pyenv_pythons() -> None:
+    """Let nox/uv find python3.11, 3.12, 3.13 from pyenv instead of trying to download one.
+
+    pyenv's shims only run the selected version; selecting all of them (3.11 first, so plain
+    ``python3`` stays the machine default) makes ``python3.12`` resolve. Without pyenv, whatever
+    Pythons are on PATH are used.
+    """
+    os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+    pyenv = shutil.which("pyenv")
+    if not pyenv or os.environ.get("PYENV_VERSION"):
+        return
+    out = subprocess.run([pyenv, "versions", "--bare"], capture_output=True, text=True, check=False)
+    versions = [v for v in out.stdout.split() if re.fullmatch(r"3\.1[1-3]\.\d+", v)]
+    if versions:
+        os.environ["PYENV_VERSION"] = ":".join(sorted(versions, key=_version_key))
+
+
+def _version_key(v: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in v.split("."))
+
+
+_expose_pyenv_pythons()
+
+
+class Package:
+    def __init__(self, path: pathlib.Path) -> None:
+        self.path = path
+        data = tomllib.loads((path / "pyproject.toml").read_text())
+        project = data["project"]
+        self.name: str = project["name"]
+        self.short = self.name.removeprefix("llmotel-").removeprefix("instrumentation-")
+        self.dependencies: list[str] = project.get("dependencies", [])
+        self.extras: dict[str, list[str]] = project.get("optional-dependencies", {})
+        self.test_requires: list[str] = data.get("dependency-groups", {}).get("test", [])
+        own = data.get("tool", {}).get("llmotel", {})
+        self.pythons: list[str] = own.get("pythons", DEFAULT_PYTHONS)
+        self.no_deps: list[str] = own.get("no-deps", [])
+        self.import_names: list[str] = own.get("imports", [_default_import(self.name)])
+
+
+def _default_import(dist: str) -> str:
+    return "llmotel." + dist.removeprefix("llmotel-").replace("-", ".")
+
+
+def _discover() -> dict[str, Package]:
+    found = {}
+    for pyproject in sorted(PACKAGES_DIR.glob("*/pyproject.toml")):
+        pkg = Package(pyproject.parent)
+        found[pkg.name] = pkg
+    return found
+
+
+PACKAGES = _discover()
+
+
+def _req_name(req: str) -> str:
+    return re.split(r"[\s\[<>=!~;@]", req.strip(), maxsplit=1)[0].lower()
+
+
+def _local_closure(reqs: Iterable[str]) -> list[Package]:
+    """The llmotel distributions named in ``reqs``, plus everything they depend on, dependencies first."""
+    ordered: list[Package] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen or name not in PACKAGES:
+            return
+        seen.add(name)
+        pkg = PACKAGES[name]
+        for dep in pkg.dependencies:
+            visit(_req_name(dep))
+        ordered.append(pkg)
+
+    for req in reqs:
+        visit(_req_name(req))
+    return ordered
+
+
+def _install(session: nox.Session, reqs: Iterable[str], *, editable: bool = True) -> None:
+    """Install requirements; llmotel names come from this checkout (with their extras), the rest from the index."""
+    reqs = list(reqs)
+    local = _local_closure(reqs)
+    local_names = {p.name for p in local}
+    args: list[str] = []
+    no_deps: list[str] = []
+    for pkg in local:
+        extras = set()
+        for req in reqs:
+            m = re.match(r"\s*([A-Za-z0-9_.-]+)\[([^\]]+)\]", req)
+            if m and m.group(1).lower() == pkg.name:
+                extras.update(e.strip() for e in m.group(2).split(","))
+        target = str(pkg.path) + (f"[{','.join(sorted(extras))}]" if extras else "")
+        args += ["-e", target] if editable else [target]
+        no_deps += pkg.no_deps
+    args += [r for r in reqs if _req_name(r) not in local_names]
+    session.install(*args)
+    if no_deps:
+        session.install("--no-deps", *sorted(set(no_deps)))
+
+
+def _supported(session: nox.Session, pkg: Package) -> None:
+    if session.python not in pkg.pythons:
+        session.skip(f"{pkg.name} is tested on {', '.join(pkg.pythons)}")
+
+
+def _make_tests_session(pkg: Package) -> None:
+    def tests(session: nox.Session) -> None:
+        _supported(session, pkg)
+        _install(session, [pkg.name, *BASE_TEST_REQS, *pkg.test_requires])
+        session.run("pytest", "-c", str(ROOT / "pyproject.toml"), str(pkg.path / "tests"), *session.posargs)
+
+    tests.__doc__ = f"Unit tests of {pkg.name}."
+    nox.session(name=f"tests-{pkg.short}", python=pkg.pythons, tags=["suite", "tests"])(tests)
+
+
+for _pkg in PACKAGES.values():
+    _make_tests_session(_pkg)
+
+
+def _all_local_reqs() -> list[str]:
+    """Every distribution of the repo with every extra it declares (except test-only ones)."""
+    reqs = []
+    for pkg in PACKAGES.values():
+        extras = [e for e in pkg.extras if e not in ("ner",)]
+        reqs.append(f"{pkg.name}[{','.join(extras)}]" if extras else pkg.name)
+    return reqs
+
+
+def _group(name: str) -> list[str]:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return list(data["dependency-groups"][name])
+
+
+@nox.session(python=CROSS_PYTHON, tags=["suite"])
+def integration(session: nox.Session) -> None:
+    """Tests that cross packages: opentelemetry-instrument subprocesses, end-to-end export (tests/)."""
+    test_reqs = [r for pkg in PACKAGES.values() for r in pkg.test_requires]
+    _install(session, [*_all_local_reqs(), *BASE_TEST_REQS, *test_reqs, *_group("integration")])
+    session.run("pytest", "-c", str(ROOT / "pyproject.toml"), str(ROOT / "tests"), *session.posargs)
+
+
+@nox.session(python=CROSS_PYTHON, tags=["suite"])
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole tree."""
+    session.install(*_group("lint"))
+    session.run("ruff", "check", str(ROOT))
+    session.run("ruff", "format", "--check", str(ROOT))
+
+
+@nox.session(python=CROSS_PYTHON, tags=["suite"])
+def types(session: nox.Session) -> None:
+    """mypy --strict over the source of every distribution."""
+    test_reqs = [r for pkg in PACKAGES.values() for r in pkg.test_requires]
+    _install(session, [*_all_local_reqs(), *BASE_TEST_REQS, *test_reqs, *_group("types")])
+    modules = [arg for pkg in PACKAGES.values() for name in pkg.import_names for arg in ("-p", name)]
+    session.run("mypy", *modules)
+
+
+@nox.session(python=DEFAULT_PYTHONS[0], tags=["suite"])
+def build(session: nox.Session) -> None:
+    """Build a wheel and an sdist of every distribution, then install each wheel alone and import it."""
+    session.install("build", "uv")
+    if DIST_DIR.exists():
+        shutil.rmtree(DIST_DIR)
+    for pkg in PACKAGES.values():
+        session.run("uv", "build", "--quiet", "--out-dir", str(DIST_DIR), str(pkg.path))
+    for pkg in PACKAGES.values():
+        wheel = next(DIST_DIR.glob(pkg.name.replace("-", "_") + "-*.whl"))
+        venv = pathlib.Path(session.create_tmp()) / f"alone-{pkg.short}"
+        session.run("uv", "venv", "--quiet", "--python", sys.executable, str(venv))
+        py = str(venv / "bin" / "python")
+        # Sibling llmotel wheels resolve from dist/; everything else from the index.
+        session.run(
+            "uv", "pip", "install", "--quiet", "--python", py, "--find-links", str(DIST_DIR), str(wheel)
+        )
+        if pkg.no_deps:
+            session.run("uv", "pip", "install", "--quiet", "--python", py, "--no-deps", *pkg.no_deps)
+        code = "; ".join(f"import {name}" for name in pkg.import_names)
+        session.run(py, "-c", f"{code}; print('{pkg.name}: imports alone')")
+
+
+@nox.session(python=CROSS_PYTHON)
+def generate(session: nox.Session) -> None:
+    """Regenerate llmotel.semconv's constants and registry from ../shared/semconv."""
+    session.install("pyyaml")
+    session.run("python", str(PACKAGES_DIR / "llmotel-semconv" / "scripts" / "generate.py"))
+    session.install(*_group("lint"))
+    session.run("ruff", "format", str(PACKAGES_DIR / "llmotel-semconv" / "src"))
+
+
+@nox.session(python=CROSS_PYTHON)
+def demo(session: nox.Session) -> None:
+    """The demo: example LLM apps run against the local stub server, no API key needed."""
+    _install(session, _all_local_reqs())
+    session.run("llmotel", "demo", *session.posargs)
+
+
+@nox.session(python=CROSS_PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: runs every benchmarks/bench_*.py (or those named in posargs); results in benchmarks/results/."""
+    test_reqs = [r for pkg in PACKAGES.values() for r in pkg.test_requires]
+    _install(session, [*_all_local_reqs(), *BASE_TEST_REQS, *test_reqs, *_group("bench")])
+    wanted = set(session.posargs)
+    results = ROOT / "benchmarks" / "results"
+    results.mkdir(exist_ok=True)
+    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        if wanted and script.stem.removeprefix("bench_") not in wanted:
+            continue
+        session.run("python", str(script), "--out", str(results / f"{script.stem}.json"))

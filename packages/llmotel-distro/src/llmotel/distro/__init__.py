@@ -1,0 +1,1 @@
+"""Zero-code llmotel setup under opentelemetry-instrument, and the llmotel CLI."""

@@ -1,0 +1,1 @@
+"""OpenTelemetry instrumentation for the anthropic SDK, following the GenAI semantic conventions."""

@@ -1,0 +1,1 @@
+"""OpenTelemetry instrumentation for the openai SDK, following the GenAI semantic conventions."""

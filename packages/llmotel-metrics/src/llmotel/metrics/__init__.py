@@ -1,0 +1,1 @@
+"""Token and cost metrics for LLM calls, with the Views that bucket and bound them."""

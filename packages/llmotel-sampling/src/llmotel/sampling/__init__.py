@@ -1,0 +1,1 @@
+"""Session-consistent head sampling and LLM-aware tail sampling with bounded memory."""

@@ -1,0 +1,1 @@
+"""The span/log pipeline and the LLM semantic-convention span processors for the OpenTelemetry SDK."""
