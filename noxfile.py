@@ -50,12 +50,17 @@ def _expose_pyenv_pythons() -> None:
     """
     os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
     pyenv = shutil.which("pyenv")
-    if not pyenv or os.environ.get("PYENV_VERSION"):
+    if not pyenv:
         return
     out = subprocess.run([pyenv, "versions", "--bare"], capture_output=True, text=True, check=False)
-    versions = [v for v in out.stdout.split() if re.fullmatch(r"3\.1[1-3]\.\d+", v)]
-    if versions:
-        os.environ["PYENV_VERSION"] = ":".join(sorted(versions, key=_version_key))
+    versions = sorted(
+        (v for v in out.stdout.split() if re.fullmatch(r"3\.1[1-3]\.\d+", v)), key=_version_key
+    )
+    # The shim that started us sets PYENV_VERSION to its own version: keep that one first.
+    selected = [v for v in os.environ.get("PYENV_VERSION", "").split(":") if v]
+    selected += [v for v in versions if v not in selected]
+    if selected:
+        os.environ["PYENV_VERSION"] = ":".join(selected)
 
 
 def _version_key(v: str) -> tuple[int, ...]:
