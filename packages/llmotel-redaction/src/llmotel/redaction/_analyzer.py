@@ -1,0 +1,214 @@
+"""The analysis engine: Presidio recognizers called directly, behind a cheap pre-screen.
+
+Presidio's ``AnalyzerEngine.analyze`` runs every recognizer over every text, builds NLP artifacts
+(even with the no-op engine), explanation objects and a context pass; most of its time goes to
+recognizers that cannot match and to the phone matcher scanning the whole text once per region.
+Here each recognizer's own ``analyze`` (its compiled patterns, ``validate_result`` and
+``invalidate_result``) runs only when the text holds what its entity needs, the phone recognizer
+only sees the digit runs that could be a number, and context words lift low scores the way
+Presidio's context enhancer does.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import regex
+from presidio_analyzer import EntityRecognizer, PatternRecognizer
+from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+from llmotel.redaction import _recognizers as r
+
+__all__ = ["DEFAULT_THRESHOLDS", "AnalysisTimeout", "Analyzer", "Finding"]
+
+DEFAULT_THRESHOLDS: Mapping[str, float] = {"default": 0.4}
+"""Minimum score per entity type (``"default"`` for the rest). 0.4 keeps Presidio's validated
+results (1.0), medium patterns (0.5+), phone numbers that parse as valid for a region (0.4) and
+weak patterns only when a context word is near (0.05 + 0.35 → 0.4)."""
+
+_CONTEXT_BOOST = 0.35
+_CONTEXT_FLOOR = 0.4
+_CONTEXT_BEFORE = 48
+_CONTEXT_AFTER = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One detected entity: ``text[start:end]`` is of ``entity_type`` with confidence ``score``."""
+
+    entity_type: str
+    start: int
+    end: int
+    score: float
+
+
+class AnalysisTimeout(Exception):
+    """Analysis of one record ran past its time budget."""
+
+
+Trigger = Callable[[str, str], bool]
+
+
+def _search(pattern: str, *, on_lower: bool = False) -> Trigger:
+    compiled = regex.compile(pattern)
+    if on_lower:
+        return lambda text, lower: compiled.search(lower) is not None
+    return lambda text, lower: compiled.search(text) is not None
+
+
+def _contains(*needles: str) -> Trigger:
+    return lambda text, lower: any(n in lower for n in needles)
+
+
+# What a text must contain for an entity to be possible at all (a superset of every match).
+_TRIGGERS: dict[str, Trigger] = {
+    r.EMAIL_ADDRESS: lambda text, lower: "@" in text,
+    r.CREDIT_CARD: _search(r"\d{3}"),
+    r.IBAN_CODE: _search(r"[A-Z]{2}\d\d"),
+    r.US_SSN: _search(r"\d{3}"),
+    r.IP_ADDRESS: _search(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"),
+    r.CRYPTO: _search(r"bc1|[13][1-9A-HJ-NP-Za-km-z]{24}"),
+    r.API_KEY: _contains(
+        "sk-", "akia", "asia", "abia", "acca", "gh", "github_pat", "aiza", "xox", "_live_",
+        "_test_", "key", "token", "secret",
+    ),
+    r.JWT: lambda text, lower: "eyJ" in text,
+    r.BEARER_TOKEN: _contains("bearer", "basic", "token"),
+    r.PRIVATE_KEY: lambda text, lower: "PRIVATE KEY-----" in text,
+    r.PASSWORD: _contains("pass", "pwd"),
+    r.CONNECTION_STRING: _contains("://", "password=", "pwd="),
+    r.MAC_ADDRESS: _search(r"[0-9A-Fa-f]{2}[:\-][0-9A-Fa-f]{2}"),
+    r.URL: _contains("http", "www", "."),
+}
+
+@dataclass(slots=True)
+class _Entry:
+    recognizer: EntityRecognizer
+    entity: str
+    trigger: Trigger | None
+    context: tuple[str, ...]
+    threshold: float
+    is_phone: bool
+
+
+class Analyzer:
+    """Finds entities in text with Presidio recognizers.
+
+    ``recognizers`` are Presidio ``EntityRecognizer`` instances (one supported entity each is the
+    common case); ``thresholds`` maps an entity type (or ``"default"``) to the minimum score kept.
+    :meth:`analyze` returns non-overlapping :class:`Finding` objects sorted by position.
+    """
+
+    def __init__(
+        self,
+        recognizers: Iterable[EntityRecognizer],
+        thresholds: Mapping[str, float] = DEFAULT_THRESHOLDS,
+    ) -> None:
+        default = thresholds.get("default", DEFAULT_THRESHOLDS["default"])
+        self._entries: list[_Entry] = []
+        for recognizer in recognizers:
+            for entity in recognizer.supported_entities:
+                context = tuple(w.strip().lower() for w in (recognizer.context or ()) if w.strip())
+                self._entries.append(
+                    _Entry(
+                        recognizer=recognizer,
+                        entity=entity,
+                        trigger=_TRIGGERS.get(entity),
+                        context=context,
+                        threshold=thresholds.get(entity, default),
+                        is_phone=isinstance(recognizer, PhoneRecognizer),
+                    )
+                )
+        self.entities: tuple[str, ...] = tuple(dict.fromkeys(e.entity for e in self._entries))
+
+    def warm_up(self) -> None:
+        """Compile every recognizer's patterns now, so the first real record does not pay for it."""
+        sample = (
+            "Mail jane.doe@example.com or call +1 (415) 555-0134; card 4111 1111 1111 1111, "
+            "IBAN DE89 3704 0044 0532 0130 00, SSN 123-45-6789, IP 10.1.2.3 and 2001:db8::1, "
+            "wallet 1BoatSLRHtKNngkdXEeobR76b53LETtpyT, key sk-proj-abcdefghijklmnopqrstu123, "
+            "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln, Authorization: Bearer abcDEF123456789, "
+            'password: "hunter2", postgres://u:p@db.example.com/x -----BEGIN PRIVATE KEY-----'
+        )
+        self.analyze(sample)
+
+    def analyze(self, text: str, deadline: float | None = None) -> list[Finding]:
+        """Entities found in ``text``; raises :class:`AnalysisTimeout` past ``deadline``
+        (a ``time.monotonic()`` value)."""
+        if not text:
+            return []
+        lower = text.lower()
+        raw: list[Finding] = []
+        phones: list[_Entry] = []
+        for entry in self._entries:
+            if entry.trigger is not None and not entry.trigger(text, lower):
+                continue
+            if entry.is_phone:
+                phones.append(entry)
+                continue
+            results = [
+                (res.start, res.end, res.score)
+                for res in entry.recognizer.analyze(text, [entry.entity], None)
+                if res.entity_type == entry.entity
+            ]
+            self._keep(entry, results, lower, raw)
+            if deadline is not None and time.monotonic() > deadline:
+                raise AnalysisTimeout
+        # Phone last: its candidates already claimed by a stronger finding need no parsing.
+        for entry in phones:
+            self._keep(entry, self._phone(entry, text, raw), lower, raw)
+        return _resolve_overlaps(raw)
+
+    def _keep(
+        self,
+        entry: _Entry,
+        results: Iterable[tuple[int, int, float]],
+        lower: str,
+        out: list[Finding],
+    ) -> None:
+        for start, end, score in results:
+            if score < entry.threshold and entry.context:
+                score = self._with_context(entry.context, lower, start, end, score)
+            if score >= entry.threshold:
+                out.append(Finding(entry.entity, start, end, score))
+
+    @staticmethod
+    def _with_context(
+        context: Sequence[str], lower: str, start: int, end: int, score: float
+    ) -> float:
+        before = lower[max(0, start - _CONTEXT_BEFORE) : start]
+        after = lower[end : end + _CONTEXT_AFTER]
+        if any(word in before or word in after for word in context):
+            return max(min(score + _CONTEXT_BOOST, 1.0), _CONTEXT_FLOOR)
+        return score
+
+    @staticmethod
+    def _phone(entry: _Entry, text: str, found: list[Finding]) -> list[tuple[int, int, float]]:
+        # Digit runs a stronger finding (card, IBAN, SSN, IP) already covers need no parsing.
+        claimed = [(f.start, f.end) for f in found if f.score > entry.threshold]
+        recognizer = entry.recognizer
+        if isinstance(recognizer, r.LlmotelPhoneRecognizer):
+            return [(s, e, recognizer.SCORE) for s, e in recognizer.find(text, claimed)]
+        return [(res.start, res.end, res.score) for res in recognizer.analyze(text, [entry.entity])]
+
+
+def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
+    """Keep the strongest of overlapping findings (higher score, then longer), sorted by start."""
+    if len(findings) < 2:
+        return findings
+    ranked = sorted(findings, key=lambda f: (-f.score, -(f.end - f.start), f.start))
+    starts: list[int] = []
+    kept: list[Finding] = []
+    for finding in ranked:
+        i = bisect.bisect_right(starts, finding.start)
+        if i > 0 and kept[i - 1].end > finding.start:
+            continue
+        if i < len(kept) and kept[i].start < finding.end:
+            continue
+        starts.insert(i, finding.start)
+        kept.insert(i, finding)
+    return kept
+
