@@ -1,1 +1,45 @@
-"""A local LLM stub server (OpenAI and Anthropic HTTP APIs) and pytest fixtures for in-memory telemetry capture."""
+"""A local LLM stub server (OpenAI and Anthropic HTTP APIs) and pytest fixtures for in-memory telemetry capture.
+
+``StubServer`` answers the real ``openai`` and ``anthropic`` SDKs over HTTP with deterministic, scriptable
+replies; the pytest plugin (``llmotel.testing.pytest_plugin``, loaded automatically) provides the ``llm_stub``,
+``span_exporter``/``tracer_provider``, ``metric_reader``/``meter_provider`` and ``log_exporter``/``logger_provider``
+fixtures.
+"""
+
+from llmotel.testing._assertions import find_span, find_spans, metric_points, span_tree
+from llmotel.testing._replies import (
+    Reply,
+    StreamError,
+    ToolCall,
+    Usage,
+    cut_stream_reply,
+    error_reply,
+    raw_reply,
+    stream_error_reply,
+    text_reply,
+    tool_call_reply,
+)
+from llmotel.testing._server import RecordedRequest, StubServer
+from llmotel.testing._tokens import count_tokens
+from llmotel.testing.version import __version__
+
+__all__ = [
+    "RecordedRequest",
+    "Reply",
+    "StreamError",
+    "StubServer",
+    "ToolCall",
+    "Usage",
+    "__version__",
+    "count_tokens",
+    "cut_stream_reply",
+    "error_reply",
+    "find_span",
+    "find_spans",
+    "metric_points",
+    "raw_reply",
+    "span_tree",
+    "stream_error_reply",
+    "text_reply",
+    "tool_call_reply",
+]

@@ -1,0 +1,102 @@
+"""pytest fixtures of llmotel (registered as the ``llmotel`` pytest11 plugin, so they need no import).
+
+``llm_stub``                       a running :class:`~llmotel.testing.StubServer`, one per session, reset before each test
+``span_exporter``/``tracer_provider``  ``InMemorySpanExporter`` behind a ``SimpleSpanProcessor`` of a fresh ``TracerProvider``
+``metric_reader``/``meter_provider``   ``InMemoryMetricReader`` of a fresh ``MeterProvider``
+``log_exporter``/``logger_provider``   ``InMemoryLogRecordExporter`` behind a ``SimpleLogRecordProcessor`` of a fresh ``LoggerProvider``
+
+Nothing here sets a global provider: pass the providers to what you test (``tracer_provider=...``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from llmotel.testing._server import StubServer
+
+try:  # the name since opentelemetry-sdk 1.39; InMemoryLogExporter before (and a deprecated alias after)
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
+except ImportError:  # pragma: no cover - older SDKs
+    from opentelemetry.sdk._logs.export import (  # type: ignore[attr-defined,no-redef]
+        InMemoryLogExporter as InMemoryLogRecordExporter,
+    )
+
+__all__ = [
+    "llm_stub",
+    "log_exporter",
+    "logger_provider",
+    "meter_provider",
+    "metric_reader",
+    "span_exporter",
+    "tracer_provider",
+]
+
+
+@pytest.fixture(scope="session")
+def llmotel_stub_server() -> Iterator[StubServer]:
+    """The session's stub server (prefer ``llm_stub``, which also resets it before each test)."""
+    with StubServer() as server:
+        yield server
+
+
+@pytest.fixture
+def llm_stub(llmotel_stub_server: StubServer) -> StubServer:
+    """A running stub server with no queued replies, no recorded requests and default latency."""
+    llmotel_stub_server.reset()
+    llmotel_stub_server.latency = 0.0
+    llmotel_stub_server.chunk_delay = 0.0
+    llmotel_stub_server.model_suffix = ""
+    return llmotel_stub_server
+
+
+@pytest.fixture
+def span_exporter() -> InMemorySpanExporter:
+    """Collects every span ended by ``tracer_provider``: ``span_exporter.get_finished_spans()``."""
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def tracer_provider(span_exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
+    """A fresh ``TracerProvider`` exporting synchronously to ``span_exporter`` (not set globally)."""
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(span_exporter))
+    yield provider
+    provider.shutdown()
+
+
+@pytest.fixture
+def metric_reader() -> InMemoryMetricReader:
+    """Reads what ``meter_provider`` recorded: ``metric_points(metric_reader, name)``."""
+    return InMemoryMetricReader()
+
+
+@pytest.fixture
+def meter_provider(metric_reader: InMemoryMetricReader) -> Iterator[MeterProvider]:
+    """A fresh ``MeterProvider`` read by ``metric_reader`` (not set globally)."""
+    provider = MeterProvider(metric_readers=[metric_reader])
+    yield provider
+    provider.shutdown()
+
+
+@pytest.fixture
+def log_exporter() -> InMemoryLogRecordExporter:
+    """Collects every log record emitted through ``logger_provider``: ``log_exporter.get_finished_logs()``."""
+    return InMemoryLogRecordExporter()
+
+
+@pytest.fixture
+def logger_provider(log_exporter: InMemoryLogRecordExporter) -> Iterator[LoggerProvider]:
+    """A fresh ``LoggerProvider`` exporting synchronously to ``log_exporter`` (not set globally)."""
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(log_exporter))
+    yield provider
+    provider.shutdown()
