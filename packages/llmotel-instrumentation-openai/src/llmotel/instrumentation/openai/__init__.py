@@ -1,1 +1,264 @@
-"""OpenTelemetry instrumentation for the openai SDK, following the GenAI semantic conventions."""
+"""OpenTelemetry instrumentation for the ``openai`` SDK, following the GenAI semantic conventions.
+
+Usage::
+
+    from openai import OpenAI
+    from llmotel.instrumentation.openai import OpenAIInstrumentor
+
+    OpenAIInstrumentor().instrument()   # or instrument(tracer_provider=..., meter_provider=...,
+                                        #               logger_provider=...)
+    client = OpenAI()
+    client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
+    # → one CLIENT span "chat gpt-4o-mini", gen_ai.client.operation.duration and
+    #   gen_ai.client.token.usage points, and (when content capture asks for events) one
+    #   gen_ai.client.inference.operation.details log record.
+
+    OpenAIInstrumentor().uninstrument()  # the SDK is exactly as before
+
+Instrumented: ``chat.completions.create`` / ``parse``, legacy ``completions.create``,
+``embeddings.create``, ``responses.create`` / ``parse`` / ``retrieve`` (and so ``responses.stream``
+and ``chat.completions.stream``, which call them), on sync and async clients, plain, streamed and
+through ``with_raw_response``. Under ``opentelemetry-instrument`` it loads by itself (entry point
+``llmotel_openai``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+import wrapt
+from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
+    BaseInstrumentor,
+)
+from opentelemetry.instrumentation.utils import unwrap
+
+from llmotel.instrumentation.openai import _extract as ex
+from llmotel.instrumentation.openai._stream import Accumulator, AsyncStream, SyncStream
+from llmotel.instrumentation.openai.package import _instruments
+from llmotel.instrumentation.openai.version import __version__
+from llmotel.semconv.inference import InferenceTelemetry, Invocation
+
+__all__ = ["OpenAIInstrumentor", "__version__"]
+
+SCOPE = "llmotel.instrumentation.openai"
+
+_Request = Callable[[Invocation, Mapping[str, Any]], None]
+_Response = Callable[[Invocation, Any, bool], None]
+
+
+def _embeddings_response(inv: Invocation, result: Any, content: bool) -> None:
+    ex.embeddings_response(inv, result)
+
+
+class _Operation:
+    """How one SDK method maps onto an invocation."""
+
+    __slots__ = ("accumulator", "content", "inject_usage", "name", "request", "response")
+
+    def __init__(
+        self,
+        name: str,
+        request: _Request,
+        content: _Request,
+        response: _Response,
+        accumulator: Callable[[bool, bool], Accumulator] | None,
+        inject_usage: bool,
+    ) -> None:
+        self.name = name
+        self.request = request
+        self.content = content
+        self.response = response
+        self.accumulator = accumulator
+        self.inject_usage = inject_usage
+
+
+_CHAT = _Operation("chat", ex.chat_request, ex.chat_input, ex.chat_response, ex.ChatChunks, True)
+_COMPLETION = _Operation(
+    "text_completion", ex.chat_request, ex.chat_input, ex.chat_response, ex.ChatChunks, True
+)
+_EMBEDDINGS = _Operation(
+    "embeddings", ex.embeddings_request, ex.embeddings_input, _embeddings_response, None, False
+)
+_RESPONSES = _Operation(
+    "chat",
+    ex.responses_request,
+    ex.responses_input,
+    ex.responses_response,
+    lambda content, _hide: ex.ResponseEvents(content),
+    False,
+)
+_RETRIEVE = _Operation(
+    "chat",
+    lambda inv, kw: None,
+    lambda inv, kw: None,
+    ex.responses_response,
+    lambda content, _hide: ex.ResponseEvents(content),
+    False,
+)
+
+# (module, sync class, async class, method, operation)
+_TARGETS = (
+    ("openai.resources.chat.completions", "Completions", "AsyncCompletions", "create", _CHAT),
+    ("openai.resources.chat.completions", "Completions", "AsyncCompletions", "parse", _CHAT),
+    ("openai.resources.completions", "Completions", "AsyncCompletions", "create", _COMPLETION),
+    ("openai.resources.embeddings", "Embeddings", "AsyncEmbeddings", "create", _EMBEDDINGS),
+    ("openai.resources.responses", "Responses", "AsyncResponses", "create", _RESPONSES),
+    ("openai.resources.responses", "Responses", "AsyncResponses", "parse", _RESPONSES),
+    ("openai.resources.responses", "Responses", "AsyncResponses", "retrieve", _RETRIEVE),
+)
+
+
+class _Call:
+    """Everything one wrapped call needs, prepared before the SDK runs."""
+
+    __slots__ = ("acc", "inv", "kwargs")
+
+    def __init__(self, inv: Invocation, kwargs: dict[str, Any], acc: Accumulator | None) -> None:
+        self.inv = inv
+        self.kwargs = kwargs
+        self.acc = acc
+
+
+def _prepare(
+    telemetry: InferenceTelemetry, op: _Operation, instance: Any, kwargs: dict[str, Any]
+) -> _Call:
+    provider, host, port = ex.server_of(getattr(instance, "_client", None))
+    model = kwargs.get("model")
+    stream = kwargs.get("stream") is True
+    inv = Invocation(
+        op.name,
+        provider,
+        request_model=model if type(model) is str else None,
+        server_address=host,
+        server_port=port,
+        stream=stream,
+    )
+    op.request(inv, kwargs)
+    content = telemetry.capture_content
+    if content:
+        op.content(inv, kwargs)
+    acc = None
+    if stream and op.accumulator is not None:
+        hide = False
+        if op.inject_usage:
+            options = kwargs.get("stream_options")
+            if not isinstance(options, Mapping):
+                kwargs = {**kwargs, "stream_options": {"include_usage": True}}
+                hide = True
+            elif "include_usage" not in options:
+                kwargs = {**kwargs, "stream_options": {**options, "include_usage": True}}
+                hide = True
+        acc = op.accumulator(content, hide)
+    return _Call(inv, kwargs, acc)
+
+
+def _is_legacy_raw(result: Any) -> bool:
+    return type(result).__name__ == "LegacyAPIResponse"
+
+
+def _complete(telemetry: InferenceTelemetry, op: _Operation, call: _Call, result: Any) -> Any:
+    """Record ``result`` and return what the caller gets (``result`` itself, or a stream proxy)."""
+    inv = call.inv
+    try:
+        if call.acc is not None:
+            if _is_legacy_raw(result):
+                # with_raw_response + stream: the caller parses the stream later; we cannot see it.
+                telemetry.finish(inv)
+                return result
+            telemetry.detach(inv)
+            if hasattr(result, "__aiter__"):
+                return AsyncStream(result, telemetry, inv, call.acc)
+            return SyncStream(result, telemetry, inv, call.acc)
+        parsed = result.parse() if _is_legacy_raw(result) else result
+        op.response(inv, parsed, telemetry.capture_content)
+    except Exception:
+        telemetry._warn("response")
+    telemetry.finish(inv)
+    return result
+
+
+def _sync_wrapper(telemetry: InferenceTelemetry, op: _Operation) -> Any:
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        if telemetry.should_skip():
+            return wrapped(*args, **kwargs)
+        try:
+            call = _prepare(telemetry, op, instance, kwargs)
+            telemetry.start(call.inv)
+        except Exception:
+            telemetry._warn("request")
+            return wrapped(*args, **kwargs)
+        try:
+            result = wrapped(*args, **call.kwargs)
+        except BaseException as exc:
+            telemetry.fail(call.inv, exc)
+            raise
+        return _complete(telemetry, op, call, result)
+
+    return wrapper
+
+
+def _async_wrapper(telemetry: InferenceTelemetry, op: _Operation) -> Any:
+    async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        if telemetry.should_skip():
+            return await wrapped(*args, **kwargs)
+        try:
+            call = _prepare(telemetry, op, instance, kwargs)
+            telemetry.start(call.inv)
+        except Exception:
+            telemetry._warn("request")
+            return await wrapped(*args, **kwargs)
+        try:
+            result = await wrapped(*args, **call.kwargs)
+        except BaseException as exc:
+            telemetry.fail(call.inv, exc)
+            raise
+        return _complete(telemetry, op, call, result)
+
+    return wrapper
+
+
+def _targets() -> list[tuple[type, str, bool, _Operation]]:
+    """The (class, method, is_async, operation) that exist in the installed openai."""
+    found = []
+    for module_name, sync_name, async_name, method, op in _TARGETS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        for class_name, is_async in ((sync_name, False), (async_name, True)):
+            cls = getattr(module, class_name, None)
+            if cls is not None and method in vars(cls):
+                found.append((cls, method, is_async, op))
+    return found
+
+
+class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments the ``openai`` SDK (see the module docstring for what and how).
+
+    ``instrument()`` accepts ``tracer_provider``, ``meter_provider`` and ``logger_provider`` (default:
+    the global ones). Content capture and the semconv opt-in are read from the environment then.
+    """
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        telemetry = InferenceTelemetry(
+            SCOPE,
+            __version__,
+            tracer_provider=kwargs.get("tracer_provider"),
+            meter_provider=kwargs.get("meter_provider"),
+            logger_provider=kwargs.get("logger_provider"),
+        )
+        self._wrapped: list[tuple[type, str]] = []
+        for cls, method, is_async, op in _targets():
+            factory = _async_wrapper if is_async else _sync_wrapper
+            wrapt.wrap_function_wrapper(cls, method, factory(telemetry, op))
+            self._wrapped.append((cls, method))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for cls, method in getattr(self, "_wrapped", ()):
+            unwrap(cls, method)
+        self._wrapped = []

@@ -1,0 +1,513 @@
+"""From the openai SDK's arguments and replies to an :class:`Invocation`.
+
+Everything here reads defensively: the SDK builds its models without validation, so any field may be
+missing, ``None`` or of another type. A value of an unexpected type is left out, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from llmotel.semconv.inference import Invocation
+
+_AZURE = "azure.ai.openai"
+# Hosts that speak the OpenAI API, by semconv provider name.
+_HOSTS = {
+    "api.openai.com": "openai",
+    "api.deepseek.com": "deepseek",
+    "api.groq.com": "groq",
+    "api.mistral.ai": "mistral_ai",
+    "api.x.ai": "x_ai",
+    "api.perplexity.ai": "perplexity",
+    "api.moonshot.ai": "moonshot_ai",
+    "api.moonshot.cn": "moonshot_ai",
+    "generativelanguage.googleapis.com": "gcp.gemini",
+    "api.cohere.ai": "cohere",
+    "api.cohere.com": "cohere",
+}
+_SUFFIXES = (
+    (".openai.azure.com", _AZURE),
+    (".services.ai.azure.com", "azure.ai.inference"),
+    (".cognitiveservices.azure.com", _AZURE),
+)
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+_server_cache: dict[tuple[str, str, int | None, bool], tuple[str, str | None, int | None]] = {}
+
+
+def _int(v: object) -> int | None:
+    return v if type(v) is int else None
+
+
+def _num(v: object) -> float | None:
+    return float(v) if type(v) in (int, float) else None
+
+
+def _str(v: object) -> str | None:
+    return v if type(v) is str else None
+
+
+def server_of(client: Any) -> tuple[str, str | None, int | None]:
+    """``(provider name, server.address, server.port)`` of an SDK client, from its base URL."""
+    url = getattr(client, "base_url", None)
+    host = getattr(url, "host", None)
+    if not isinstance(host, str):
+        return "openai", None, None
+    scheme = getattr(url, "scheme", "https")
+    port = getattr(url, "port", None)
+    azure = type(client).__name__ in ("AzureOpenAI", "AsyncAzureOpenAI")
+    key = (host, scheme, port, azure)
+    found = _server_cache.get(key)
+    if found is None:
+        provider = _AZURE if azure else _HOSTS.get(host.lower())
+        if provider is None:
+            provider = next((p for s, p in _SUFFIXES if host.lower().endswith(s)), "openai")
+        if len(_server_cache) > 256:
+            _server_cache.clear()
+        found = (provider, host or None, port if port is not None else _DEFAULT_PORTS.get(scheme))
+        _server_cache[key] = found
+    return found
+
+
+def _stop(v: object) -> list[str] | None:
+    if type(v) is str:
+        return [v]
+    if isinstance(v, list) and all(type(s) is str for s in v):
+        return v
+    return None
+
+
+def _output_type(response_format: object) -> str | None:
+    if isinstance(response_format, Mapping):
+        kind = response_format.get("type")
+        if kind in ("json_object", "json_schema"):
+            return "json"
+        if kind == "text":
+            return "text"
+        return None
+    if isinstance(response_format, type):  # parse(response_format=SomeModel)
+        return "json"
+    return None
+
+
+def chat_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
+    """Request parameters of ``chat.completions.create/parse`` and legacy ``completions.create``."""
+    get = kw.get
+    inv.max_tokens = _int(get("max_completion_tokens")) or _int(get("max_tokens"))
+    inv.choice_count = _int(get("n"))
+    inv.temperature = _num(get("temperature"))
+    inv.top_p = _num(get("top_p"))
+    inv.frequency_penalty = _num(get("frequency_penalty"))
+    inv.presence_penalty = _num(get("presence_penalty"))
+    inv.seed = _int(get("seed"))
+    if "stop" in kw:
+        inv.stop_sequences = _stop(kw["stop"])
+    if "response_format" in kw:
+        inv.output_type = _output_type(kw["response_format"])
+
+
+def responses_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
+    """Request parameters of ``responses.create/parse``."""
+    inv.max_tokens = _int(kw.get("max_output_tokens"))
+    inv.temperature = _num(kw.get("temperature"))
+    inv.top_p = _num(kw.get("top_p"))
+    conversation = kw.get("conversation")
+    if type(conversation) is str:
+        inv.conversation_id = conversation
+    elif isinstance(conversation, Mapping):
+        inv.conversation_id = _str(conversation.get("id"))
+    text = kw.get("text")
+    if isinstance(text, Mapping):
+        inv.output_type = _output_type(text.get("format"))
+    elif isinstance(kw.get("text_format"), type):
+        inv.output_type = "json"
+
+
+def embeddings_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
+    """Request parameters of ``embeddings.create``."""
+    fmt = _str(kw.get("encoding_format"))
+    if fmt is not None:
+        inv.encoding_formats = [fmt]
+
+
+def _usage_chat(inv: Invocation, usage: Any) -> None:
+    if usage is None:
+        return
+    inv.input_tokens = _int(getattr(usage, "prompt_tokens", None))
+    inv.output_tokens = _int(getattr(usage, "completion_tokens", None))
+    details = getattr(usage, "prompt_tokens_details", None)
+    if details is not None:
+        inv.cache_read_input_tokens = _int(getattr(details, "cached_tokens", None))
+    details = getattr(usage, "completion_tokens_details", None)
+    if details is not None:
+        inv.reasoning_output_tokens = _int(getattr(details, "reasoning_tokens", None))
+
+
+def _usage_responses(inv: Invocation, usage: Any) -> None:
+    if usage is None:
+        return
+    inv.input_tokens = _int(getattr(usage, "input_tokens", None))
+    inv.output_tokens = _int(getattr(usage, "output_tokens", None))
+    details = getattr(usage, "input_tokens_details", None)
+    if details is not None:
+        inv.cache_read_input_tokens = _int(getattr(details, "cached_tokens", None))
+    details = getattr(usage, "output_tokens_details", None)
+    if details is not None:
+        inv.reasoning_output_tokens = _int(getattr(details, "reasoning_tokens", None))
+
+
+def _finish_reasons(choices: object) -> list[str] | None:
+    if not isinstance(choices, list):
+        return None
+    reasons = [r for c in choices if (r := _str(getattr(c, "finish_reason", None)))]
+    return reasons or None
+
+
+def chat_response(inv: Invocation, result: Any, content: bool) -> None:
+    """Response of ``chat.completions.create/parse`` (``ChatCompletion``) or legacy ``Completion``."""
+    inv.response_id = _str(getattr(result, "id", None))
+    inv.response_model = _str(getattr(result, "model", None))
+    choices = getattr(result, "choices", None)
+    inv.finish_reasons = _finish_reasons(choices)
+    _usage_chat(inv, getattr(result, "usage", None))
+    if content and isinstance(choices, list):
+        inv.output_messages = [_chat_choice(c) for c in choices]
+
+
+def embeddings_response(inv: Invocation, result: Any) -> None:
+    """Response of ``embeddings.create``."""
+    inv.response_model = _str(getattr(result, "model", None))
+    usage = getattr(result, "usage", None)
+    if usage is not None:
+        inv.input_tokens = _int(getattr(usage, "prompt_tokens", None))
+    data = getattr(result, "data", None)
+    if isinstance(data, list) and data:
+        vector = getattr(data[0], "embedding", None)
+        if isinstance(vector, list):
+            inv.dimension_count = len(vector)
+
+
+def responses_response(inv: Invocation, result: Any, content: bool) -> None:
+    """A ``Response`` of the Responses API (from create/parse/retrieve or a stream's final event)."""
+    inv.response_id = _str(getattr(result, "id", None))
+    inv.response_model = _str(getattr(result, "model", None))
+    status = _str(getattr(result, "status", None))
+    incomplete = getattr(result, "incomplete_details", None)
+    reason = _str(getattr(incomplete, "reason", None)) if incomplete is not None else None
+    if reason or status:
+        inv.finish_reasons = [reason or status]  # type: ignore[list-item]
+    _usage_responses(inv, getattr(result, "usage", None))
+    if content:
+        output = getattr(result, "output", None)
+        if isinstance(output, list):
+            inv.output_messages = [_responses_output(output, reason or status)]
+
+
+# -- streams --------------------------------------------------------------------------------------
+
+
+class ChatChunks:
+    """Accumulates ``ChatCompletionChunk``s (and legacy ``Completion`` chunks)."""
+
+    __slots__ = ("content", "hide_usage", "id", "model", "reasons", "texts", "tools", "usage")
+
+    def __init__(self, content: bool, hide_usage: bool) -> None:
+        self.content = content
+        self.hide_usage = hide_usage
+        self.id: str | None = None
+        self.model: str | None = None
+        self.usage: Any = None
+        self.reasons: dict[int, str] = {}
+        self.texts: dict[int, list[str]] = {}
+        self.tools: dict[int, dict[int, dict[str, Any]]] = {}
+
+    def process(self, chunk: Any) -> bool:
+        if self.id is None:
+            self.id = _str(getattr(chunk, "id", None))
+            self.model = _str(getattr(chunk, "model", None))
+        choices = getattr(chunk, "choices", None)
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.usage = usage
+        if not choices:
+            # The usage-only chunk exists because we asked for it: the caller never sees it.
+            return self.hide_usage and usage is not None
+        for choice in choices:
+            reason = getattr(choice, "finish_reason", None)
+            index = getattr(choice, "index", 0)
+            if reason is not None:
+                self.reasons[index] = reason
+            if self.content:
+                self._content(index, choice)
+        return False
+
+    def _content(self, index: int, choice: Any) -> None:
+        delta = getattr(choice, "delta", None)
+        text = (
+            getattr(delta, "content", None) if delta is not None else getattr(choice, "text", None)
+        )
+        if type(text) is str:
+            self.texts.setdefault(index, []).append(text)
+        calls = getattr(delta, "tool_calls", None) if delta is not None else None
+        if isinstance(calls, list):
+            slots = self.tools.setdefault(index, {})
+            for call in calls:
+                slot = slots.setdefault(
+                    getattr(call, "index", 0), {"id": None, "name": None, "arguments": []}
+                )
+                if getattr(call, "id", None):
+                    slot["id"] = call.id
+                function = getattr(call, "function", None)
+                if function is not None:
+                    if getattr(function, "name", None):
+                        slot["name"] = function.name
+                    if type(getattr(function, "arguments", None)) is str:
+                        slot["arguments"].append(function.arguments)
+
+    def apply(self, inv: Invocation) -> None:
+        inv.response_id = self.id
+        inv.response_model = self.model
+        if self.reasons:
+            inv.finish_reasons = [self.reasons[i] for i in sorted(self.reasons)]
+        _usage_chat(inv, self.usage)
+        if self.content:
+            indexes = sorted(set(self.texts) | set(self.tools) | set(self.reasons))
+            inv.output_messages = [self._message(i) for i in indexes]
+
+    def _message(self, index: int) -> dict[str, Any]:
+        parts: list[dict[str, Any]] = []
+        if index in self.texts:
+            parts.append({"type": "text", "content": "".join(self.texts[index])})
+        for _, slot in sorted(self.tools.get(index, {}).items()):
+            parts.append(
+                {
+                    "type": "tool_call",
+                    "id": slot["id"],
+                    "name": slot["name"],
+                    "arguments": _json_or_text("".join(slot["arguments"])),
+                }
+            )
+        return {
+            "role": "assistant",
+            "parts": parts,
+            "finish_reason": self.reasons.get(index, "error"),
+        }
+
+
+class ResponseEvents:
+    """Accumulates Responses API stream events; the final ``response.*`` event carries it all."""
+
+    __slots__ = ("content", "final")
+
+    _FINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+    def __init__(self, content: bool) -> None:
+        self.content = content
+        self.final: Any = None
+
+    def process(self, chunk: Any) -> bool:
+        kind = getattr(chunk, "type", None)
+        if kind in self._FINAL or (kind == "response.created" and self.final is None):
+            self.final = getattr(chunk, "response", None)
+        return False
+
+    def apply(self, inv: Invocation) -> None:
+        if self.final is not None:
+            responses_response(inv, self.final, self.content)
+
+
+# -- content --------------------------------------------------------------------------------------
+
+
+def _json_or_text(text: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _text_parts(content: object) -> list[dict[str, Any]]:
+    if type(content) is str:
+        return [{"type": "text", "content": content}]
+    parts: list[dict[str, Any]] = []
+    if isinstance(content, list):
+        for item in content:
+            if not isinstance(item, Mapping):
+                continue
+            kind = item.get("type")
+            if kind in ("text", "input_text", "output_text"):
+                parts.append({"type": "text", "content": item.get("text")})
+            elif kind in ("image_url", "input_image"):
+                image = item.get("image_url")
+                url = image.get("url") if isinstance(image, Mapping) else image
+                parts.append({"type": "uri", "modality": "image", "uri": url})
+            else:
+                parts.append({"type": str(kind)})
+    return parts
+
+
+def chat_input(inv: Invocation, kw: Mapping[str, Any]) -> None:
+    """``gen_ai.input.messages`` / ``system_instructions`` / ``tool.definitions`` of a chat request."""
+    messages = kw.get("messages")
+    system: list[dict[str, Any]] = []
+    out: list[dict[str, Any]] = []
+    if isinstance(messages, list):
+        for m in messages:
+            if not isinstance(m, Mapping):
+                continue
+            role = m.get("role")
+            if role in ("system", "developer"):
+                system.extend(_text_parts(m.get("content")))
+                continue
+            if role == "tool":
+                out.append(
+                    {
+                        "role": "tool",
+                        "parts": [
+                            {
+                                "type": "tool_call_response",
+                                "id": m.get("tool_call_id"),
+                                "response": m.get("content"),
+                            }
+                        ],
+                    }
+                )
+                continue
+            parts = _text_parts(m.get("content"))
+            for call in m.get("tool_calls") or ():
+                if isinstance(call, Mapping):
+                    function = call.get("function") or {}
+                    parts.append(
+                        {
+                            "type": "tool_call",
+                            "id": call.get("id"),
+                            "name": function.get("name"),
+                            "arguments": _json_or_text(str(function.get("arguments", ""))),
+                        }
+                    )
+            out.append({"role": str(role), "parts": parts})
+    inv.input_messages = out
+    if system:
+        inv.system_instructions = system
+    prompt = kw.get("prompt")
+    if prompt is not None and messages is None:
+        prompts = prompt if isinstance(prompt, list) else [prompt]
+        inv.input_messages = [
+            {"role": "user", "parts": [{"type": "text", "content": p}]}
+            for p in prompts
+            if type(p) is str
+        ]
+    _tools(inv, kw.get("tools"))
+
+
+def _tools(inv: Invocation, tools: object) -> None:
+    if not isinstance(tools, list) or not tools:
+        return
+    defs: list[dict[str, Any]] = []
+    for tool in tools:
+        if not isinstance(tool, Mapping):
+            continue
+        function = tool.get("function")
+        spec = function if isinstance(function, Mapping) else tool
+        entry: dict[str, Any] = {"type": tool.get("type", "function"), "name": spec.get("name")}
+        if spec.get("description") is not None:
+            entry["description"] = spec.get("description")
+        if spec.get("parameters") is not None:
+            entry["parameters"] = spec.get("parameters")
+        defs.append(entry)
+    inv.tool_definitions = defs
+
+
+def responses_input(inv: Invocation, kw: Mapping[str, Any]) -> None:
+    """Content of a Responses API request (``input``, ``instructions``, ``tools``)."""
+    instructions = kw.get("instructions")
+    if type(instructions) is str:
+        inv.system_instructions = [{"type": "text", "content": instructions}]
+    items = kw.get("input")
+    out: list[dict[str, Any]] = []
+    if type(items) is str:
+        out.append({"role": "user", "parts": [{"type": "text", "content": items}]})
+    elif isinstance(items, list):
+        for item in items:
+            if not isinstance(item, Mapping):
+                continue
+            kind = item.get("type", "message")
+            if kind == "message" or "role" in item:
+                out.append(
+                    {"role": str(item.get("role")), "parts": _text_parts(item.get("content"))}
+                )
+            elif kind == "function_call":
+                part = {
+                    "type": "tool_call",
+                    "id": item.get("call_id"),
+                    "name": item.get("name"),
+                    "arguments": _json_or_text(str(item.get("arguments", ""))),
+                }
+                out.append({"role": "assistant", "parts": [part]})
+            elif kind == "function_call_output":
+                part = {
+                    "type": "tool_call_response",
+                    "id": item.get("call_id"),
+                    "response": item.get("output"),
+                }
+                out.append({"role": "tool", "parts": [part]})
+    inv.input_messages = out
+    _tools(inv, kw.get("tools"))
+
+
+def embeddings_input(inv: Invocation, kw: Mapping[str, Any]) -> None:
+    """The text an embeddings request embeds, as user messages."""
+    data = kw.get("input")
+    items = data if isinstance(data, list) else [data]
+    inv.input_messages = [
+        {"role": "user", "parts": [{"type": "text", "content": t}]} for t in items if type(t) is str
+    ]
+
+
+def _chat_choice(choice: Any) -> dict[str, Any]:
+    message = getattr(choice, "message", None)
+    parts: list[dict[str, Any]] = []
+    text = (
+        getattr(message, "content", None) if message is not None else getattr(choice, "text", None)
+    )
+    if type(text) is str:
+        parts.append({"type": "text", "content": text})
+    calls = getattr(message, "tool_calls", None)
+    if isinstance(calls, list):
+        for call in calls:
+            function = getattr(call, "function", None)
+            parts.append(
+                {
+                    "type": "tool_call",
+                    "id": getattr(call, "id", None),
+                    "name": getattr(function, "name", None),
+                    "arguments": _json_or_text(str(getattr(function, "arguments", ""))),
+                }
+            )
+    reason = _str(getattr(choice, "finish_reason", None)) or "error"
+    return {"role": "assistant", "parts": parts, "finish_reason": reason}
+
+
+def _responses_output(output: list[Any], reason: str | None) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = []
+    for item in output:
+        kind = getattr(item, "type", None)
+        if kind == "message":
+            for c in getattr(item, "content", None) or ():
+                if getattr(c, "type", None) == "output_text":
+                    parts.append({"type": "text", "content": getattr(c, "text", None)})
+        elif kind == "function_call":
+            parts.append(
+                {
+                    "type": "tool_call",
+                    "id": getattr(item, "call_id", None),
+                    "name": getattr(item, "name", None),
+                    "arguments": _json_or_text(str(getattr(item, "arguments", ""))),
+                }
+            )
+        elif kind == "reasoning":
+            for s in getattr(item, "summary", None) or ():
+                parts.append({"type": "reasoning", "content": getattr(s, "text", None)})
+    return {"role": "assistant", "parts": parts, "finish_reason": reason or "stop"}

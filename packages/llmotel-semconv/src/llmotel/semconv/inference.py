@@ -1,0 +1,558 @@
+"""One GenAI inference call → one CLIENT span, its metrics and its details event.
+
+Every llmotel LLM instrumentation (openai, anthropic, llmgine) emits through this module, so the
+telemetry of a call does not depend on which SDK made it. Provider code fills an :class:`Invocation`
+from the SDK's arguments and response; an :class:`InferenceTelemetry` (one per instrumentor) turns it
+into telemetry::
+
+    telemetry = InferenceTelemetry("llmotel.instrumentation.openai", __version__)
+    if telemetry.should_skip():          # suppressed, or another GenAI span is already open for it
+        return call()
+    inv = Invocation("chat", "openai", request_model="gpt-4o-mini")
+    telemetry.start(inv)                 # starts `chat gpt-4o-mini` and makes it current
+    try:
+        result = call()
+    except BaseException as exc:
+        telemetry.fail(inv, exc)         # error.type, ERROR status, recorded exception
+        raise
+    inv.input_tokens = result.usage.prompt_tokens
+    telemetry.finish(inv)                # attributes, metrics, details event
+
+What is emitted follows GenAI semantic conventions v1.41.0, or the newest experimental names when
+``OTEL_SEMCONV_STABILITY_OPT_IN`` has ``gen_ai_latest_experimental``; message content only when
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` asks for it (see :mod:`llmotel.semconv.capture`).
+No method of :class:`InferenceTelemetry` raises: a failure inside is logged once and the call goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry._logs import LoggerProvider, LogRecord, get_logger
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
+from opentelemetry.metrics import MeterProvider, get_meter
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
+from opentelemetry.util.types import AttributeValue
+
+from llmotel.semconv import attributes as _a
+from llmotel.semconv import events as _e
+from llmotel.semconv import latest as _l
+from llmotel.semconv import metrics as _m
+from llmotel.semconv.capture import CaptureSettings, capture_settings_from_env
+
+__all__ = [
+    "DURATION_BUCKETS",
+    "STREAM_ABANDONED",
+    "TOKEN_BUCKETS",
+    "InferenceTelemetry",
+    "Invocation",
+    "inference_in_progress",
+]
+
+_log = logging.getLogger(__name__)
+
+#: Advisory bucket boundaries of the semconv duration histograms (seconds).
+DURATION_BUCKETS: Final = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
+#: Advisory bucket boundaries of the semconv token histograms (powers of 4 up to 4**13).
+TOKEN_BUCKETS: Final = tuple(float(4**i) for i in range(14))
+#: Set (``True``) on the span of a stream that was garbage-collected before it was read to the end.
+STREAM_ABANDONED: Final = "llmotel.stream.abandoned"
+
+# Set in the context while one of our inference spans is current: nested SDK calls (``parse`` →
+# ``create``, a stream helper → ``create``) and a second instrumentation of ours see it and skip.
+_IN_PROGRESS_KEY: Final = otel_context.create_key("llmotel-genai-inference")
+_LLM_KINDS: Final = frozenset({"LLM", "EMBEDDING"})  # openinference.span.kind of a peer's LLM span
+_OPENINFERENCE_KIND: Final = "openinference.span.kind"
+
+_CLIENT = SpanKind.CLIENT
+_INFERENCE_OPERATIONS: Final = frozenset({"chat", "text_completion", "generate_content"})
+
+
+def inference_in_progress(ctx: Context | None = None) -> bool:
+    """Whether an llmotel inference span is current in ``ctx`` (default: the current context)."""
+    return bool(otel_context.get_value(_IN_PROGRESS_KEY, ctx))
+
+
+class Invocation:
+    """One inference call, as the provider-specific code describes it.
+
+    Construct it with what is known before the call (the operation name, the provider's semconv name
+    and the request), hand it to :meth:`InferenceTelemetry.start`, set the response fields, then
+    :meth:`InferenceTelemetry.finish` or :meth:`~InferenceTelemetry.fail`. Fields left ``None`` are not
+    emitted. Message fields hold semconv-structured parts (``gen_ai.input.messages`` & co., as plain
+    JSON-compatible dicts and lists); fill them only when :attr:`InferenceTelemetry.capture_content`.
+    """
+
+    __slots__ = (
+        "_chunks",
+        "_ended",
+        "_first_chunk",
+        "_span",
+        "_start",
+        "_token",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+        "choice_count",
+        "conversation_id",
+        "dimension_count",
+        "encoding_formats",
+        "finish_reasons",
+        "frequency_penalty",
+        "input_messages",
+        "input_tokens",
+        "max_tokens",
+        "operation",
+        "output_messages",
+        "output_tokens",
+        "output_type",
+        "presence_penalty",
+        "provider",
+        "reasoning_output_tokens",
+        "request_model",
+        "response_id",
+        "response_model",
+        "seed",
+        "server_address",
+        "server_port",
+        "stop_sequences",
+        "stream",
+        "system_instructions",
+        "temperature",
+        "tool_definitions",
+        "top_k",
+        "top_p",
+    )
+
+    def __init__(
+        self,
+        operation: str,
+        provider: str,
+        *,
+        request_model: str | None = None,
+        server_address: str | None = None,
+        server_port: int | None = None,
+        stream: bool = False,
+    ) -> None:
+        self.operation = operation
+        self.provider = provider
+        self.request_model = request_model
+        self.server_address = server_address
+        self.server_port = server_port
+        self.stream = stream
+        self.max_tokens: int | None = None
+        self.choice_count: int | None = None
+        self.temperature: float | None = None
+        self.top_p: float | None = None
+        self.top_k: float | None = None
+        self.stop_sequences: Sequence[str] | None = None
+        self.frequency_penalty: float | None = None
+        self.presence_penalty: float | None = None
+        self.seed: int | None = None
+        self.encoding_formats: Sequence[str] | None = None
+        self.output_type: str | None = None
+        self.conversation_id: str | None = None
+        self.response_id: str | None = None
+        self.response_model: str | None = None
+        self.finish_reasons: Sequence[str] | None = None
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.cache_read_input_tokens: int | None = None
+        self.cache_creation_input_tokens: int | None = None
+        self.reasoning_output_tokens: int | None = None
+        self.dimension_count: int | None = None
+        self.input_messages: Sequence[Mapping[str, Any]] | None = None
+        self.output_messages: Sequence[Mapping[str, Any]] | None = None
+        self.system_instructions: Sequence[Mapping[str, Any]] | None = None
+        self.tool_definitions: Sequence[Mapping[str, Any]] | None = None
+        self._span: Span | None = None
+        self._token: object = None
+        self._start = 0.0
+        self._first_chunk = 0.0
+        self._chunks = 0
+        self._ended = False
+
+    @property
+    def span(self) -> Span | None:
+        """The span of this call once started (``None`` before :meth:`InferenceTelemetry.start`)."""
+        return self._span
+
+
+class InferenceTelemetry:
+    """Emits the telemetry of inference calls for one instrumentation scope.
+
+    Args:
+        scope_name: the tracer/meter/logger name, e.g. ``"llmotel.instrumentation.openai"``.
+        version: the instrumentation's version.
+        tracer_provider, meter_provider, logger_provider: default to the global providers.
+        settings: content capture and naming; default: read from the environment now
+            (:func:`~llmotel.semconv.capture.capture_settings_from_env`, which raises ``ValueError``
+            on a bad value).
+    """
+
+    def __init__(
+        self,
+        scope_name: str,
+        version: str,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
+        settings: CaptureSettings | None = None,
+    ) -> None:
+        self.settings = capture_settings_from_env() if settings is None else settings
+        latest = self.settings.latest_experimental
+        self._tracer = trace.get_tracer(scope_name, version, tracer_provider)
+        meter = get_meter(scope_name, version, meter_provider)
+        self._logger = (
+            get_logger(scope_name, version, logger_provider)
+            if self.settings.content.on_event
+            else None
+        )
+        self._content_on_span = self.settings.content.on_span
+        self._latest = latest
+        self._cache_creation_key = (
+            _l.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS
+            if latest
+            else _a.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS
+        )
+        duration_doc = "Duration of GenAI client operations."
+        self._duration = meter.create_histogram(
+            _m.GEN_AI_CLIENT_OPERATION_DURATION,
+            unit="s",
+            description=duration_doc,
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
+        self._ttfc = meter.create_histogram(
+            _l.GEN_AI_CLIENT_INFERENCE_TIME_TO_FIRST_CHUNK
+            if latest
+            else _m.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+            unit="s",
+            description="Time from the request to the first chunk of a streamed response.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
+        self._tpoc = meter.create_histogram(
+            _l.GEN_AI_CLIENT_INFERENCE_TIME_PER_OUTPUT_CHUNK
+            if latest
+            else _m.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK,
+            unit="s",
+            description="Time between chunks of a streamed response, after the first.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
+        if latest:
+            self._inference_duration = meter.create_histogram(
+                _l.GEN_AI_CLIENT_INFERENCE_DURATION,
+                unit="s",
+                description="Duration of GenAI inference calls.",
+                explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+            )
+            self._input_hist = meter.create_histogram(
+                _l.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
+                unit="{token}",
+                description="Input tokens per GenAI inference call.",
+                explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
+            )
+            self._output_hist = meter.create_histogram(
+                _l.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
+                unit="{token}",
+                description="Output tokens per GenAI inference call.",
+                explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
+            )
+        else:
+            self._inference_duration = self._duration
+            self._input_hist = self._output_hist = meter.create_histogram(
+                _m.GEN_AI_CLIENT_TOKEN_USAGE,
+                unit="{token}",
+                description="Number of input and output tokens used per GenAI call.",
+                explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
+            )
+        self._warned: set[str] = set()
+
+    @property
+    def capture_content(self) -> bool:
+        """Whether the provider code should build the message fields of an invocation."""
+        return self.settings.content.any
+
+    # -- the call ---------------------------------------------------------------------------------
+
+    def should_skip(self) -> bool:
+        """Whether to leave this call alone: instrumentation is suppressed, or a GenAI client span
+        (ours, or a peer instrumentation's LLM span) is already current for it."""
+        try:
+            ctx = otel_context.get_current()
+            if ctx.get(_IN_PROGRESS_KEY) or ctx.get(_SUPPRESS_INSTRUMENTATION_KEY):
+                return True
+            span = trace.get_current_span(ctx)
+            attributes = getattr(span, "attributes", None)
+            if not attributes or not span.is_recording():
+                return False
+            if getattr(span, "kind", None) is _CLIENT and _a.GEN_AI_OPERATION_NAME in attributes:
+                return True
+            return attributes.get(_OPENINFERENCE_KIND) in _LLM_KINDS
+        except Exception:
+            self._warn("should_skip")
+            return False
+
+    def start(self, inv: Invocation) -> None:
+        """Start the span of ``inv`` (``{operation} {model}``, CLIENT) and make it current."""
+        try:
+            attrs: dict[str, AttributeValue] = {
+                _a.GEN_AI_OPERATION_NAME: inv.operation,
+                _a.GEN_AI_PROVIDER_NAME: inv.provider,
+            }
+            model = inv.request_model
+            if model:
+                attrs[_a.GEN_AI_REQUEST_MODEL] = model
+                name = f"{inv.operation} {model}"
+            else:
+                name = inv.operation
+            if inv.server_address:
+                attrs[_a.SERVER_ADDRESS] = inv.server_address
+                if inv.server_port is not None:
+                    attrs[_a.SERVER_PORT] = inv.server_port
+            self._request_attributes(inv, attrs)
+            span = self._tracer.start_span(name, kind=_CLIENT, attributes=attrs)
+            inv._span = span
+            ctx = trace.set_span_in_context(span, otel_context.set_value(_IN_PROGRESS_KEY, True))
+            inv._token = otel_context.attach(ctx)
+            inv._start = time.perf_counter()
+        except Exception:
+            self._warn("start")
+
+    def detach(self, inv: Invocation) -> None:
+        """Stop ``inv``'s span from being current without ending it (a stream outlives the call)."""
+        token = inv._token
+        if token is not None:
+            inv._token = None
+            try:
+                otel_context.detach(token)  # type: ignore[arg-type]
+            except Exception:
+                self._warn("detach")
+
+    def chunk(self, inv: Invocation) -> None:
+        """Note one chunk of a streamed response (the first one sets the time to first chunk)."""
+        if not inv._chunks:
+            inv._first_chunk = time.perf_counter()
+        inv._chunks += 1
+
+    def finish(self, inv: Invocation) -> None:
+        """End ``inv``'s span with its response, record the metrics, emit the details event."""
+        if inv._ended:
+            return
+        inv._ended = True
+        end = time.perf_counter()
+        self.detach(inv)
+        span = inv._span
+        if span is None:
+            return
+        try:
+            attrs = self._response_attributes(inv)
+            if self._content_on_span:
+                self._content_attributes(inv, attrs)
+            span.set_attributes(attrs)
+            self._record(inv, end, None)
+            if self._logger is not None:
+                self._emit_event(inv, None)
+        except Exception:
+            self._warn("finish")
+        finally:
+            span.end()
+
+    def fail(self, inv: Invocation, error: BaseException, *, error_type: str | None = None) -> None:
+        """End ``inv``'s span as failed by ``error``: ``error.type`` (``error_type`` or the exception's
+        class name), ERROR status, the exception recorded; then metrics and event as in :meth:`finish`."""
+        if inv._ended:
+            return
+        inv._ended = True
+        end = time.perf_counter()
+        self.detach(inv)
+        span = inv._span
+        if span is None:
+            return
+        try:
+            etype = error_type or type(error).__qualname__
+            attrs = self._response_attributes(inv)
+            attrs[_a.ERROR_TYPE] = etype
+            if self._content_on_span:
+                self._content_attributes(inv, attrs)
+            span.set_attributes(attrs)
+            span.record_exception(error)
+            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+            self._record(inv, end, etype)
+            if self._logger is not None:
+                self._emit_event(inv, etype)
+        except Exception:
+            self._warn("fail")
+        finally:
+            span.end()
+
+    def abandon(self, inv: Invocation) -> None:
+        """End the span of a stream that nobody read to the end (it was garbage-collected)."""
+        if inv._ended or inv._span is None:
+            return
+        try:
+            inv._span.set_attribute(STREAM_ABANDONED, True)
+        except Exception:
+            self._warn("abandon")
+        # The finalizer may run in another thread: only end, never detach someone else's context.
+        inv._token = None
+        self.finish(inv)
+
+    # -- building attributes ----------------------------------------------------------------------
+
+    @staticmethod
+    def _request_attributes(inv: Invocation, attrs: dict[str, AttributeValue]) -> None:
+        if inv.stream:
+            attrs[_a.GEN_AI_REQUEST_STREAM] = True
+        if inv.max_tokens is not None:
+            attrs[_a.GEN_AI_REQUEST_MAX_TOKENS] = inv.max_tokens
+        if inv.choice_count is not None and inv.choice_count != 1:
+            attrs[_a.GEN_AI_REQUEST_CHOICE_COUNT] = inv.choice_count
+        if inv.temperature is not None:
+            attrs[_a.GEN_AI_REQUEST_TEMPERATURE] = inv.temperature
+        if inv.top_p is not None:
+            attrs[_a.GEN_AI_REQUEST_TOP_P] = inv.top_p
+        if inv.top_k is not None:
+            attrs[_a.GEN_AI_REQUEST_TOP_K] = inv.top_k
+        if inv.stop_sequences is not None:
+            attrs[_a.GEN_AI_REQUEST_STOP_SEQUENCES] = list(inv.stop_sequences)
+        if inv.frequency_penalty is not None:
+            attrs[_a.GEN_AI_REQUEST_FREQUENCY_PENALTY] = inv.frequency_penalty
+        if inv.presence_penalty is not None:
+            attrs[_a.GEN_AI_REQUEST_PRESENCE_PENALTY] = inv.presence_penalty
+        if inv.seed is not None:
+            attrs[_a.GEN_AI_REQUEST_SEED] = inv.seed
+        if inv.encoding_formats is not None:
+            attrs[_a.GEN_AI_REQUEST_ENCODING_FORMATS] = list(inv.encoding_formats)
+        if inv.output_type is not None:
+            attrs[_a.GEN_AI_OUTPUT_TYPE] = inv.output_type
+        if inv.conversation_id is not None:
+            attrs[_a.GEN_AI_CONVERSATION_ID] = inv.conversation_id
+
+    def _response_attributes(self, inv: Invocation) -> dict[str, AttributeValue]:
+        attrs: dict[str, AttributeValue] = {}
+        if inv.response_id is not None:
+            attrs[_a.GEN_AI_RESPONSE_ID] = inv.response_id
+        if inv.response_model is not None:
+            attrs[_a.GEN_AI_RESPONSE_MODEL] = inv.response_model
+        if inv.finish_reasons:
+            attrs[_a.GEN_AI_RESPONSE_FINISH_REASONS] = list(inv.finish_reasons)
+        if inv.input_tokens is not None:
+            attrs[_a.GEN_AI_USAGE_INPUT_TOKENS] = inv.input_tokens
+        if inv.output_tokens is not None:
+            attrs[_a.GEN_AI_USAGE_OUTPUT_TOKENS] = inv.output_tokens
+        if inv.cache_read_input_tokens is not None:
+            attrs[_a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = inv.cache_read_input_tokens
+        if inv.cache_creation_input_tokens is not None:
+            attrs[self._cache_creation_key] = inv.cache_creation_input_tokens
+        if inv.reasoning_output_tokens is not None:
+            attrs[_a.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = inv.reasoning_output_tokens
+        if inv.dimension_count is not None:
+            attrs[_a.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = inv.dimension_count
+        if inv._chunks:
+            attrs[_a.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = inv._first_chunk - inv._start
+        return attrs
+
+    @staticmethod
+    def _content_attributes(inv: Invocation, attrs: dict[str, AttributeValue]) -> None:
+        # On spans the structured values travel as one JSON string (what backends index today).
+        if inv.input_messages is not None:
+            attrs[_a.GEN_AI_INPUT_MESSAGES] = _to_json(inv.input_messages)
+        if inv.output_messages is not None:
+            attrs[_a.GEN_AI_OUTPUT_MESSAGES] = _to_json(inv.output_messages)
+        if inv.system_instructions is not None:
+            attrs[_a.GEN_AI_SYSTEM_INSTRUCTIONS] = _to_json(inv.system_instructions)
+        if inv.tool_definitions is not None:
+            attrs[_a.GEN_AI_TOOL_DEFINITIONS] = _to_json(inv.tool_definitions)
+
+    # -- metrics and event ------------------------------------------------------------------------
+
+    def _metric_attributes(self, inv: Invocation, error_type: str | None) -> dict[str, Any]:
+        attrs: dict[str, Any] = {
+            _a.GEN_AI_OPERATION_NAME: inv.operation,
+            _a.GEN_AI_PROVIDER_NAME: inv.provider,
+        }
+        if inv.request_model:
+            attrs[_a.GEN_AI_REQUEST_MODEL] = inv.request_model
+        if inv.response_model:
+            attrs[_a.GEN_AI_RESPONSE_MODEL] = inv.response_model
+        if inv.server_address:
+            attrs[_a.SERVER_ADDRESS] = inv.server_address
+            if inv.server_port is not None:
+                attrs[_a.SERVER_PORT] = inv.server_port
+        if error_type is not None:
+            attrs[_a.ERROR_TYPE] = error_type
+        return attrs
+
+    def _record(self, inv: Invocation, end: float, error_type: str | None) -> None:
+        attrs = self._metric_attributes(inv, error_type)
+        if inv.operation in _INFERENCE_OPERATIONS:
+            self._inference_duration.record(end - inv._start, attrs)
+        else:
+            self._duration.record(end - inv._start, attrs)
+        if inv._chunks:
+            self._ttfc.record(inv._first_chunk - inv._start, attrs)
+            if inv._chunks > 1:
+                self._tpoc.record((end - inv._first_chunk) / (inv._chunks - 1), attrs)
+        if error_type is not None:
+            return
+        latest = self._latest
+        if inv.input_tokens is not None:
+            self._input_hist.record(
+                inv.input_tokens,
+                attrs if latest else {**attrs, _a.GEN_AI_TOKEN_TYPE: "input"},
+            )
+        if inv.output_tokens is not None:
+            self._output_hist.record(
+                inv.output_tokens,
+                attrs if latest else {**attrs, _a.GEN_AI_TOKEN_TYPE: "output"},
+            )
+
+    def _emit_event(self, inv: Invocation, error_type: str | None) -> None:
+        assert self._logger is not None
+        attrs: dict[str, Any] = self._metric_attributes(inv, error_type)
+        self._request_attributes(inv, attrs)
+        attrs.update(self._response_attributes(inv))
+        # On the event the structured values stay structured (log attributes take any value).
+        if inv.input_messages is not None:
+            attrs[_a.GEN_AI_INPUT_MESSAGES] = _plain(inv.input_messages)
+        if inv.output_messages is not None:
+            attrs[_a.GEN_AI_OUTPUT_MESSAGES] = _plain(inv.output_messages)
+        if inv.system_instructions is not None:
+            attrs[_a.GEN_AI_SYSTEM_INSTRUCTIONS] = _plain(inv.system_instructions)
+        if inv.tool_definitions is not None:
+            attrs[_a.GEN_AI_TOOL_DEFINITIONS] = _plain(inv.tool_definitions)
+        ctx = trace.set_span_in_context(inv._span) if inv._span is not None else None
+        self._logger.emit(
+            LogRecord(
+                event_name=_e.GEN_AI_CLIENT_INFERENCE_OPERATION_DETAILS,
+                attributes=attrs,
+                context=ctx,
+            )
+        )
+
+    def _warn(self, where: str) -> None:
+        if where not in self._warned:
+            self._warned.add(where)
+            _log.warning(
+                "llmotel: GenAI telemetry failed in %s; the call goes on", where, exc_info=True
+            )
+        else:
+            _log.debug("llmotel: GenAI telemetry failed in %s", where, exc_info=True)
+
+
+def _to_json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _plain(value: Sequence[Mapping[str, Any]]) -> list[Any]:
+    # Log attribute values must be AnyValue: round-trip anything exotic (tuples, models) to JSON types.
+    result: list[Any] = json.loads(_to_json(value))
+    return result
