@@ -1,0 +1,671 @@
+"""The pipeline primitive: stages that transform copies of finished spans/logs before export."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from time import perf_counter_ns
+from types import MappingProxyType
+from typing import Any, Generic, Protocol, TypeVar, cast
+
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk._logs.export import (
+    BatchLogRecordProcessor,
+    LogRecordExporter,
+    LogRecordExportResult,
+)
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace.status import Status
+
+from llmotel.sdk._content import (
+    CONTENT_REMOVED_ATTRIBUTE,
+    is_content_attribute,
+    is_event_content_attribute,
+)
+from llmotel.sdk._records import MutableLogRecord, MutableSpan
+from llmotel.sdk.version import __version__
+
+__all__ = [
+    "BatchStage",
+    "LogStage",
+    "PipelineLogExporter",
+    "PipelineLogRecordProcessor",
+    "PipelineSpanExporter",
+    "PipelineSpanProcessor",
+    "PipelineStats",
+    "SpanStage",
+    "StageStats",
+    "content_sensitive",
+    "stage_name",
+]
+
+_logger = logging.getLogger("llmotel.sdk.pipeline")
+
+_R = TypeVar("_R", MutableSpan, MutableLogRecord)
+_S = TypeVar("_S")
+
+#: A span stage: gets a :class:`MutableSpan`, returns it (possibly another one) or ``None`` to drop.
+SpanStage = Callable[[MutableSpan], MutableSpan | None]
+#: A log stage: gets a :class:`MutableLogRecord`, returns it or ``None`` to drop.
+LogStage = Callable[[MutableLogRecord], MutableLogRecord | None]
+
+# Metric attribute keys (llmotel's own namespace; not semantic conventions).
+_SIGNAL = "llmotel.pipeline.signal"
+_STAGE = "llmotel.pipeline.stage"
+_OUTCOME = "llmotel.pipeline.outcome"
+# Pseudo-stage under which failures of the pipeline itself (rebuilding a record) are counted.
+_PIPELINE = "llmotel.pipeline"
+
+
+class BatchStage(Protocol[_S]):
+    """A stage that can also process a whole export batch at once.
+
+    When a stage has a ``process_batch`` method the pipeline calls it instead of calling the stage
+    once per record. It gets a list of records and returns the records to keep (the same objects,
+    changed in place, or new ones), in any order.
+    """
+
+    def __call__(self, record: _S, /) -> _S | None: ...  # pragma: no cover
+
+    def process_batch(self, records: list[_S], /) -> list[_S]: ...  # pragma: no cover
+
+
+@dataclass(frozen=True, slots=True)
+class StageStats:
+    """What one stage did since the pipeline was built.
+
+    ``records_in``: records handed to the stage; ``records_out``: records it passed on (including
+    those it failed on, which pass unchanged or stripped); ``dropped``: records it returned
+    ``None`` for; ``failed``: records on which it raised or returned something that is not a
+    record; ``content_removed``: of those failures, how many had their content stripped because
+    the stage is content-sensitive; ``duration_s``: total time spent in the stage.
+    """
+
+    records_in: int = 0
+    records_out: int = 0
+    dropped: int = 0
+    failed: int = 0
+    content_removed: int = 0
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStats:
+    """A snapshot of a pipeline's counters.
+
+    ``records_in`` / ``records_out``: records given to / handed on by the whole pipeline;
+    ``failed``: records the pipeline could not rebuild after the stages ran (passed unchanged, or
+    dropped when a content-sensitive stage is present); ``stages``: per stage, by stage name.
+    """
+
+    records_in: int = 0
+    records_out: int = 0
+    failed: int = 0
+    stages: Mapping[str, StageStats] = field(default_factory=dict)
+
+
+def stage_name(stage: object) -> str:
+    """The name a stage is reported under: its ``name`` attribute, function name or class name."""
+    name = getattr(stage, "name", None)
+    if isinstance(name, str) and name:
+        return name
+    name = getattr(stage, "__qualname__", None) or getattr(stage, "__name__", None)
+    if isinstance(name, str) and name:
+        return name
+    return type(stage).__name__
+
+
+class _SensitiveStage:
+    """Wraps a stage that cannot take the ``content_sensitive`` attribute (e.g. a bound method)."""
+
+    content_sensitive = True
+
+    def __init__(self, stage: Callable[[Any], Any]) -> None:
+        self._stage = stage
+        self.name = stage_name(stage)
+        batch = getattr(stage, "process_batch", None)
+        if callable(batch):
+            self.process_batch = batch
+
+    def __call__(self, record: Any) -> Any:
+        return self._stage(record)
+
+    def __repr__(self) -> str:
+        return f"content_sensitive({self._stage!r})"
+
+
+def content_sensitive(stage: _S) -> _S:
+    """Mark ``stage`` as content-sensitive and return it.
+
+    When a content-sensitive stage (a redactor, typically) raises, the pipeline does not trust the
+    record any more: it removes every attribute that may carry prompt or response content (from
+    the span, its events and links; for logs also the body), removes the status description, sets
+    ``llmotel.pipeline.content_removed = <stage name>`` and passes the record on. Usable as a
+    decorator. Setting ``content_sensitive = True`` on a stage class does the same.
+    """
+    try:
+        stage.content_sensitive = True  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):
+        return cast("_S", _SensitiveStage(cast("Callable[[Any], Any]", stage)))
+    return stage
+
+
+@dataclass(slots=True)
+class _Stage:
+    name: str
+    call: Callable[[Any], Any]
+    batch: Callable[[list[Any]], Any] | None
+    sensitive: bool
+    records_in: int = 0
+    records_out: int = 0
+    dropped: int = 0
+    failed: int = 0
+    content_removed: int = 0
+    duration_ns: int = 0
+    metric_attrs: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+class _Pipeline(Generic[_R]):
+    """Runs stages over batches of mutable records; shared by the span and log exporters."""
+
+    def __init__(
+        self,
+        stages: Iterable[Callable[[Any], Any]],
+        record_type: type[_R],
+        signal: str,
+        meter_provider: MeterProvider | None,
+    ) -> None:
+        self._record_type: type[_R] = record_type
+        self._signal = signal
+        self._stages: list[_Stage] = []
+        seen: dict[str, int] = {}
+        for stage in stages:
+            if not callable(stage):
+                raise TypeError(f"pipeline stage {stage!r} is not callable")
+            name = stage_name(stage)
+            seen[name] = seen.get(name, 0) + 1
+            if seen[name] > 1:
+                name = f"{name}#{seen[name]}"
+            batch = getattr(stage, "process_batch", None)
+            self._stages.append(
+                _Stage(
+                    name=name,
+                    call=stage,
+                    batch=batch if callable(batch) else None,
+                    sensitive=getattr(stage, "content_sensitive", False) is True,
+                )
+            )
+        self.sensitive = any(s.sensitive for s in self._stages)
+        self._lock = threading.Lock()
+        self._records_in = 0
+        self._records_out = 0
+        self._failed = 0
+        self._reported: set[tuple[str, type[BaseException]]] = set()
+        self._counter: Any = None
+        self._histogram: Any = None
+        if meter_provider is not None:
+            meter = meter_provider.get_meter("llmotel.sdk", __version__)
+            self._counter = meter.create_counter(
+                "llmotel.pipeline.records",
+                unit="{record}",
+                description="Records seen by each pipeline stage, by outcome "
+                "(in, out, dropped, failed, content_removed).",
+            )
+            self._histogram = meter.create_histogram(
+                "llmotel.pipeline.stage.duration",
+                unit="s",
+                description="Time a pipeline stage spent on one export batch.",
+                explicit_bucket_boundaries_advisory=[
+                    0.00001,
+                    0.0001,
+                    0.0005,
+                    0.001,
+                    0.005,
+                    0.01,
+                    0.05,
+                    0.1,
+                    0.5,
+                    1.0,
+                    5.0,
+                ],
+            )
+
+    @property
+    def stage_callables(self) -> tuple[Callable[[Any], Any], ...]:
+        return tuple(s.call for s in self._stages)
+
+    @property
+    def has_stages(self) -> bool:
+        return bool(self._stages)
+
+    # -- running ---------------------------------------------------------------------------
+
+    def run(self, records: list[_R]) -> list[_R]:
+        for stage in self._stages:
+            if not records:
+                break
+            n_in = len(records)
+            start = perf_counter_ns()
+            if stage.batch is not None:
+                records, failed, stripped = self._run_batch(stage, records)
+            else:
+                records, failed, stripped = self._run_each(stage, records)
+            self._account(stage, n_in, len(records), failed, stripped, perf_counter_ns() - start)
+        return records
+
+    def _run_each(self, stage: _Stage, records: list[_R]) -> tuple[list[_R], int, int]:
+        call = stage.call
+        record_type = self._record_type
+        out: list[_R] = []
+        failed = stripped = 0
+        sensitive = stage.sensitive
+        for record in records:
+            snapshot = None if sensitive else record._snapshot()
+            try:
+                result = call(record)
+            except Exception as exc:  # noqa: BLE001 - a stage must never break export
+                self._report(stage, exc)
+            else:
+                if result is None:
+                    continue
+                if isinstance(result, record_type):
+                    out.append(result)
+                    continue
+                self._report(stage, TypeError(f"returned {type(result).__name__}"))
+            failed += 1
+            if sensitive:
+                if self._strip(record, stage.name):
+                    stripped += 1
+                    out.append(record)
+            else:
+                record._restore(cast("tuple[Any, ...]", snapshot))
+                out.append(record)
+        return out, failed, stripped
+
+    def _run_batch(self, stage: _Stage, records: list[_R]) -> tuple[list[_R], int, int]:
+        assert stage.batch is not None
+        snapshots = None if stage.sensitive else [r._snapshot() for r in records]
+        try:
+            result = stage.batch(list(records))
+            if not isinstance(result, list | tuple) or not all(
+                isinstance(r, self._record_type) for r in result
+            ):
+                raise TypeError(f"process_batch returned {type(result).__name__}")
+        except Exception as exc:  # noqa: BLE001 - a stage must never break export
+            self._report(stage, exc)
+        else:
+            return list(result), 0, 0
+        if snapshots is not None:
+            for record, snapshot in zip(records, snapshots, strict=True):
+                record._restore(snapshot)
+            return records, len(records), 0
+        out = [r for r in records if self._strip(r, stage.name)]
+        return out, len(records), len(out)
+
+    def _strip(self, record: _R, stage: str) -> bool:
+        """Remove content from ``record`` in place; False if even that failed (then drop it)."""
+        try:
+            if isinstance(record, MutableSpan):
+                _strip_span(record, stage)
+            else:
+                _strip_log(record, stage)
+        except Exception:  # noqa: BLE001 - fail closed: the caller drops the record
+            _logger.warning("could not strip content after stage %r failed; record dropped", stage)
+            return False
+        return True
+
+    # -- accounting ------------------------------------------------------------------------
+
+    def _report(self, stage: _Stage, exc: BaseException) -> None:
+        kind = (stage.name, type(exc))
+        with self._lock:
+            first = kind not in self._reported
+            if first:
+                self._reported.add(kind)
+        level = logging.WARNING if first else logging.DEBUG
+        if stage.sensitive:
+            # The message of an exception raised while handling content may quote that content.
+            _logger.log(
+                level,
+                "content-sensitive stage %r raised %s; the record's content was removed",
+                stage.name,
+                type(exc).__name__,
+            )
+        else:
+            _logger.log(
+                level,
+                "stage %r raised %s; the record passes unchanged by it",
+                stage.name,
+                type(exc).__name__,
+                exc_info=exc if first else None,
+            )
+
+    def _account(
+        self, stage: _Stage, n_in: int, n_out: int, failed: int, stripped: int, elapsed_ns: int
+    ) -> None:
+        dropped = n_in - n_out  # includes failures whose content could not even be stripped
+        with self._lock:
+            stage.records_in += n_in
+            stage.records_out += n_out
+            stage.dropped += dropped
+            stage.failed += failed
+            stage.content_removed += stripped
+            stage.duration_ns += elapsed_ns
+        if self._counter is not None:
+            for outcome, value in (
+                ("in", n_in),
+                ("out", n_out),
+                ("dropped", dropped),
+                ("failed", failed),
+                ("content_removed", stripped),
+            ):
+                if value:
+                    self._counter.add(value, self._metric_attrs(stage, outcome))
+            self._histogram.record(elapsed_ns / 1e9, self._metric_attrs(stage, None))
+
+    def _metric_attrs(self, stage: _Stage, outcome: str | None) -> dict[str, str]:
+        key = outcome or ""
+        attrs = stage.metric_attrs.get(key)
+        if attrs is None:
+            attrs = {_SIGNAL: self._signal, _STAGE: stage.name}
+            if outcome is not None:
+                attrs[_OUTCOME] = outcome
+            stage.metric_attrs[key] = attrs
+        return attrs
+
+    def count(self, records_in: int, records_out: int, failed: int = 0) -> None:
+        with self._lock:
+            self._records_in += records_in
+            self._records_out += records_out
+            self._failed += failed
+        if failed and self._counter is not None:
+            self._counter.add(
+                failed, {_SIGNAL: self._signal, _STAGE: _PIPELINE, _OUTCOME: "failed"}
+            )
+
+    def report_rebuild_failure(self, exc: BaseException) -> None:
+        kind = (_PIPELINE, type(exc))
+        with self._lock:
+            first = kind not in self._reported
+            self._reported.add(kind)
+        _logger.log(
+            logging.WARNING if first else logging.DEBUG,
+            "could not rebuild a record after the stages ran (%s); %s",
+            type(exc).__name__,
+            "it was dropped" if self.sensitive else "the original passes",
+        )
+
+    def stats(self) -> PipelineStats:
+        with self._lock:
+            return PipelineStats(
+                records_in=self._records_in,
+                records_out=self._records_out,
+                failed=self._failed,
+                stages=MappingProxyType(
+                    {
+                        s.name: StageStats(
+                            records_in=s.records_in,
+                            records_out=s.records_out,
+                            dropped=s.dropped,
+                            failed=s.failed,
+                            content_removed=s.content_removed,
+                            duration_s=s.duration_ns / 1e9,
+                        )
+                        for s in self._stages
+                    }
+                ),
+            )
+
+
+def _strip_attributes(attributes: dict[str, Any], is_content: Callable[[str], bool]) -> None:
+    for key in [k for k in attributes if not isinstance(k, str) or is_content(k)]:
+        del attributes[key]
+
+
+def _strip_span(record: MutableSpan, stage: str) -> None:
+    attributes: object = record.attributes
+    if not isinstance(attributes, dict):  # a broken stage may have replaced it
+        record.attributes = {}
+    _strip_attributes(record.attributes, is_content_attribute)
+    record.attributes[CONTENT_REMOVED_ATTRIBUTE] = stage
+    for event in record.events:
+        _strip_attributes(event.attributes, is_event_content_attribute)
+    for link in record.links:
+        _strip_attributes(link.attributes, is_content_attribute)
+    status = record.status
+    if status.description:
+        record.status = Status(status.status_code)
+
+
+def _strip_log(record: MutableLogRecord, stage: str) -> None:
+    attributes: object = record.attributes
+    if not isinstance(attributes, dict):  # a broken stage may have replaced it
+        record.attributes = {}
+    _strip_attributes(record.attributes, is_event_content_attribute)
+    record.attributes[CONTENT_REMOVED_ATTRIBUTE] = stage
+    record.body = None
+
+
+# -- exporters ---------------------------------------------------------------------------------
+
+
+class PipelineSpanExporter(SpanExporter):
+    """A ``SpanExporter`` that runs ``stages`` over every span before handing it to ``exporter``.
+
+    Each exported span is copied into a :class:`MutableSpan`; the stages run in order (on the
+    thread that calls :meth:`export` — the batch processor's worker); the survivors are rebuilt as
+    new ``ReadableSpan`` objects and exported by ``exporter``. The finished spans themselves are
+    never modified. A stage that raises never breaks the export: see :func:`content_sensitive` for
+    what happens to the record. With ``meter_provider``, the pipeline reports
+    ``llmotel.pipeline.records`` and ``llmotel.pipeline.stage.duration``; :meth:`stats` returns the
+    same counts in any case.
+    """
+
+    def __init__(
+        self,
+        stages: Sequence[SpanStage],
+        exporter: SpanExporter,
+        *,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        self._pipeline: _Pipeline[MutableSpan] = _Pipeline(
+            stages, MutableSpan, "traces", meter_provider
+        )
+        self._exporter = exporter
+
+    @property
+    def exporter(self) -> SpanExporter:
+        """The exporter the transformed spans go to."""
+        return self._exporter
+
+    @property
+    def stages(self) -> tuple[SpanStage, ...]:
+        """The stages, in the order they run."""
+        return cast("tuple[SpanStage, ...]", self._pipeline.stage_callables)
+
+    def stats(self) -> PipelineStats:
+        """A snapshot of the pipeline's counters (safe to call from any thread)."""
+        return self._pipeline.stats()
+
+    def process(self, spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
+        """Run the stages over ``spans`` and return the new spans, without exporting them."""
+        pipeline = self._pipeline
+        if not pipeline.has_stages:
+            pipeline.count(len(spans), len(spans))
+            return list(spans)
+        records = [MutableSpan.from_span(span) for span in spans]
+        records = pipeline.run(records)
+        out: list[ReadableSpan] = []
+        failed = 0
+        for record in records:
+            try:
+                out.append(record.to_span())
+            except Exception as exc:  # noqa: BLE001 - never raise into the export thread
+                failed += 1
+                pipeline.report_rebuild_failure(exc)
+                if not pipeline.sensitive:
+                    out.append(record.source)
+        pipeline.count(len(spans), len(out), failed)
+        return out
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Transform ``spans`` and export what the stages kept."""
+        out = self.process(spans)
+        if not out:
+            return SpanExportResult.SUCCESS
+        return self._exporter.export(out)
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._exporter.force_flush(timeout_millis)
+
+
+class PipelineLogExporter(LogRecordExporter):
+    """A ``LogRecordExporter`` that runs ``stages`` over every log record before ``exporter``.
+
+    The log counterpart of :class:`PipelineSpanExporter`: stages get :class:`MutableLogRecord`
+    copies; new ``ReadableLogRecord`` objects go to ``exporter``. A failing content-sensitive stage
+    also removes the record's body.
+    """
+
+    def __init__(
+        self,
+        stages: Sequence[LogStage],
+        exporter: LogRecordExporter,
+        *,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        self._pipeline: _Pipeline[MutableLogRecord] = _Pipeline(
+            stages, MutableLogRecord, "logs", meter_provider
+        )
+        self._exporter = exporter
+
+    @property
+    def exporter(self) -> LogRecordExporter:
+        """The exporter the transformed records go to."""
+        return self._exporter
+
+    @property
+    def stages(self) -> tuple[LogStage, ...]:
+        """The stages, in the order they run."""
+        return cast("tuple[LogStage, ...]", self._pipeline.stage_callables)
+
+    def stats(self) -> PipelineStats:
+        """A snapshot of the pipeline's counters (safe to call from any thread)."""
+        return self._pipeline.stats()
+
+    def process(self, batch: Sequence[ReadableLogRecord]) -> list[ReadableLogRecord]:
+        """Run the stages over ``batch`` and return the new records, without exporting them."""
+        pipeline = self._pipeline
+        if not pipeline.has_stages:
+            pipeline.count(len(batch), len(batch))
+            return list(batch)
+        records = [MutableLogRecord.from_log_record(record) for record in batch]
+        records = pipeline.run(records)
+        out: list[ReadableLogRecord] = []
+        failed = 0
+        for record in records:
+            try:
+                stripped = CONTENT_REMOVED_ATTRIBUTE in record.attributes
+                out.append(record.to_log_record(keep_exception=not stripped))
+            except Exception as exc:  # noqa: BLE001 - never raise into the export thread
+                failed += 1
+                pipeline.report_rebuild_failure(exc)
+                if not pipeline.sensitive:
+                    out.append(record.source)
+        pipeline.count(len(batch), len(out), failed)
+        return out
+
+    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+        """Transform ``batch`` and export what the stages kept."""
+        out = self.process(batch)
+        if not out:
+            return LogRecordExportResult.SUCCESS
+        return self._exporter.export(out)
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown()  # type: ignore[no-untyped-call]
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._exporter.force_flush(timeout_millis)
+
+
+# -- processors --------------------------------------------------------------------------------
+
+
+class PipelineSpanProcessor(BatchSpanProcessor):
+    """``BatchSpanProcessor(PipelineSpanExporter(stages, exporter))``, for wiring by hand::
+
+        provider.add_span_processor(
+            PipelineSpanProcessor([ConventionNormalizer()], OTLPSpanExporter())
+        )
+
+    The batch options are ``BatchSpanProcessor``'s (``None`` = its default / ``OTEL_BSP_*``).
+    """
+
+    def __init__(
+        self,
+        stages: Sequence[SpanStage],
+        exporter: SpanExporter,
+        *,
+        meter_provider: MeterProvider | None = None,
+        max_queue_size: int | None = None,
+        schedule_delay_millis: float | None = None,
+        max_export_batch_size: int | None = None,
+        export_timeout_millis: float | None = None,
+    ) -> None:
+        self._llmotel_pipeline = PipelineSpanExporter(
+            stages, exporter, meter_provider=meter_provider
+        )
+        super().__init__(
+            self._llmotel_pipeline,
+            max_queue_size=max_queue_size,
+            schedule_delay_millis=schedule_delay_millis,
+            max_export_batch_size=max_export_batch_size,
+            export_timeout_millis=export_timeout_millis,
+        )
+
+    @property
+    def pipeline(self) -> PipelineSpanExporter:
+        """The pipeline exporter this processor feeds (for :meth:`~PipelineSpanExporter.stats`)."""
+        return self._llmotel_pipeline
+
+
+class PipelineLogRecordProcessor(BatchLogRecordProcessor):
+    """``BatchLogRecordProcessor(PipelineLogExporter(stages, exporter))``, for wiring by hand.
+
+    The batch options are ``BatchLogRecordProcessor``'s (``None`` = its default / ``OTEL_BLRP_*``).
+    """
+
+    def __init__(
+        self,
+        stages: Sequence[LogStage],
+        exporter: LogRecordExporter,
+        *,
+        meter_provider: MeterProvider | None = None,
+        max_queue_size: int | None = None,
+        schedule_delay_millis: float | None = None,
+        max_export_batch_size: int | None = None,
+        export_timeout_millis: float | None = None,
+    ) -> None:
+        self._llmotel_pipeline = PipelineLogExporter(
+            stages, exporter, meter_provider=meter_provider
+        )
+        super().__init__(
+            self._llmotel_pipeline,
+            max_queue_size=max_queue_size,
+            schedule_delay_millis=schedule_delay_millis,
+            max_export_batch_size=max_export_batch_size,
+            export_timeout_millis=export_timeout_millis,
+        )
+
+    @property
+    def pipeline(self) -> PipelineLogExporter:
+        """The pipeline exporter this processor feeds (for :meth:`~PipelineLogExporter.stats`)."""
+        return self._llmotel_pipeline

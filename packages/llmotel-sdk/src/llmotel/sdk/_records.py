@@ -1,0 +1,350 @@
+"""Mutable copies of finished spans and log records, and the new records built from them."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from opentelemetry._logs import LogRecord, SeverityNumber
+from opentelemetry.context import Context
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace.status import Status
+from opentelemetry.util.types import AnyValue, Attributes
+
+__all__ = ["MutableEvent", "MutableLink", "MutableLogRecord", "MutableSpan"]
+
+
+class MutableEvent:
+    """A span event a stage may edit: ``name``, ``timestamp`` (ns) and ``attributes``."""
+
+    __slots__ = ("attributes", "name", "timestamp")
+
+    def __init__(self, name: str, timestamp: int, attributes: dict[str, AnyValue]) -> None:
+        self.name = name
+        self.timestamp = timestamp
+        self.attributes = attributes
+
+    def __repr__(self) -> str:
+        return f"MutableEvent({self.name!r}, {self.timestamp!r}, {self.attributes!r})"
+
+
+class MutableLink:
+    """A span link a stage may edit: ``attributes`` (the linked ``context`` is read-only)."""
+
+    __slots__ = ("_context", "attributes")
+
+    def __init__(self, context: SpanContext, attributes: dict[str, AnyValue]) -> None:
+        self._context = context
+        self.attributes = attributes
+
+    @property
+    def context(self) -> SpanContext:
+        """The context of the linked span."""
+        return self._context
+
+    def __repr__(self) -> str:
+        return f"MutableLink({self._context!r}, {self.attributes!r})"
+
+
+class MutableSpan:
+    """A finished span as pipeline stages see it.
+
+    Stages may change ``name``, ``attributes``, ``events``, ``links`` and ``status`` in place (or
+    replace them). Everything else is read-only; ``source`` is the span as the SDK finished it,
+    which the pipeline never changes. Attribute values may be primitives, sequences or, as SDK 1.45
+    accepts, structured (mappings/lists of mappings); a stage must not assume one shape.
+    """
+
+    __slots__ = (
+        "_source",
+        "attributes",
+        "events",
+        "links",
+        "name",
+        "status",
+    )
+
+    def __init__(
+        self,
+        source: ReadableSpan,
+        name: str,
+        attributes: dict[str, AnyValue],
+        events: list[MutableEvent],
+        links: list[MutableLink],
+        status: Status,
+    ) -> None:
+        self._source = source
+        self.name = name
+        self.attributes = attributes
+        self.events = events
+        self.links = links
+        self.status = status
+
+    @classmethod
+    def from_span(cls, span: ReadableSpan) -> MutableSpan:
+        """Copy ``span``'s editable parts (dicts and lists are new; values are shared)."""
+        attributes = span.attributes
+        return cls(
+            span,
+            span.name,
+            dict(attributes) if attributes else {},
+            [
+                MutableEvent(e.name, e.timestamp, dict(e.attributes) if e.attributes else {})
+                for e in span.events
+            ],
+            [
+                MutableLink(k.context, dict(k.attributes) if k.attributes else {})
+                for k in span.links
+            ],
+            span.status,
+        )
+
+    @property
+    def source(self) -> ReadableSpan:
+        """The finished span this record was copied from (never modified)."""
+        return self._source
+
+    @property
+    def context(self) -> SpanContext | None:
+        return cast("SpanContext | None", self._source.context)
+
+    @property
+    def parent(self) -> SpanContext | None:
+        return self._source.parent
+
+    @property
+    def kind(self) -> SpanKind:
+        return self._source.kind
+
+    @property
+    def resource(self) -> Resource:
+        return self._source.resource
+
+    @property
+    def instrumentation_scope(self) -> InstrumentationScope | None:
+        return self._source.instrumentation_scope
+
+    @property
+    def start_time(self) -> int | None:
+        return self._source.start_time
+
+    @property
+    def end_time(self) -> int | None:
+        return self._source.end_time
+
+    def to_span(self) -> ReadableSpan:
+        """A new ``ReadableSpan`` with this record's values (dropped counts carried over)."""
+        src = self._source
+        return _PipelineSpan(
+            src,
+            name=self.name,
+            context=src.context,
+            parent=src.parent,
+            resource=src.resource,
+            attributes=cast("Attributes", self.attributes),
+            events=[
+                Event(e.name, cast("Attributes", e.attributes), e.timestamp) for e in self.events
+            ],
+            links=[Link(k.context, cast("Attributes", k.attributes)) for k in self.links],
+            kind=src.kind,
+            status=self.status,
+            start_time=src.start_time,
+            end_time=src.end_time,
+            instrumentation_scope=src.instrumentation_scope,
+        )
+
+    def _snapshot(self) -> tuple[Any, ...]:
+        return (
+            self.name,
+            self.attributes.copy(),
+            [(e, e.name, e.timestamp, e.attributes.copy()) for e in self.events],
+            [(k, k.attributes.copy()) for k in self.links],
+            self.status,
+        )
+
+    def _restore(self, snapshot: tuple[Any, ...]) -> None:
+        self.name, self.attributes, events, links, self.status = snapshot
+        self.events = []
+        for event, name, timestamp, attributes in events:
+            event.name, event.timestamp, event.attributes = name, timestamp, attributes
+            self.events.append(event)
+        self.links = []
+        for link, attributes in links:
+            link.attributes = attributes
+            self.links.append(link)
+
+    def __repr__(self) -> str:
+        return f"MutableSpan(name={self.name!r}, attributes={self.attributes!r})"
+
+
+class _PipelineSpan(ReadableSpan):
+    """A ``ReadableSpan`` that reports the dropped counts of the span it was rebuilt from."""
+
+    __slots__ = ("_llmotel_source",)
+
+    def __init__(self, source: ReadableSpan, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._llmotel_source = source
+
+    @property
+    def dropped_attributes(self) -> int:
+        return self._llmotel_source.dropped_attributes
+
+    @property
+    def dropped_events(self) -> int:
+        return self._llmotel_source.dropped_events
+
+    @property
+    def dropped_links(self) -> int:
+        return self._llmotel_source.dropped_links
+
+
+class MutableLogRecord:
+    """A finished log record (or GenAI event) as pipeline stages see it.
+
+    Stages may change ``body``, ``attributes``, ``event_name``, ``severity_text``,
+    ``severity_number``, ``timestamp`` and ``observed_timestamp``. The resource, scope and trace
+    correlation (``trace_id``, ``span_id``, ``trace_flags``) are read-only; ``source`` is the record
+    as the SDK produced it.
+    """
+
+    __slots__ = (
+        "_source",
+        "attributes",
+        "body",
+        "event_name",
+        "observed_timestamp",
+        "severity_number",
+        "severity_text",
+        "timestamp",
+    )
+
+    def __init__(
+        self,
+        source: ReadableLogRecord,
+        *,
+        body: AnyValue,
+        attributes: dict[str, AnyValue],
+        event_name: str | None,
+        severity_text: str | None,
+        severity_number: SeverityNumber | None,
+        timestamp: int | None,
+        observed_timestamp: int | None,
+    ) -> None:
+        self._source = source
+        self.body = body
+        self.attributes = attributes
+        self.event_name = event_name
+        self.severity_text = severity_text
+        self.severity_number = severity_number
+        self.timestamp = timestamp
+        self.observed_timestamp = observed_timestamp
+
+    @classmethod
+    def from_log_record(cls, record: ReadableLogRecord) -> MutableLogRecord:
+        """Copy ``record``'s editable parts (the attribute dict is new; values are shared)."""
+        log = record.log_record
+        attributes = log.attributes
+        return cls(
+            record,
+            body=log.body,
+            attributes=dict(attributes) if attributes else {},
+            event_name=log.event_name,
+            severity_text=log.severity_text,
+            severity_number=log.severity_number,
+            timestamp=log.timestamp,
+            observed_timestamp=log.observed_timestamp,
+        )
+
+    @property
+    def source(self) -> ReadableLogRecord:
+        """The record this copy was made from (never modified)."""
+        return self._source
+
+    @property
+    def resource(self) -> Resource:
+        return self._source.resource
+
+    @property
+    def instrumentation_scope(self) -> InstrumentationScope | None:
+        return self._source.instrumentation_scope
+
+    @property
+    def trace_id(self) -> int | None:
+        return self._source.log_record.trace_id
+
+    @property
+    def span_id(self) -> int | None:
+        return self._source.log_record.span_id
+
+    @property
+    def trace_flags(self) -> TraceFlags | None:
+        return self._source.log_record.trace_flags
+
+    def to_log_record(self, *, keep_exception: bool = True) -> ReadableLogRecord:
+        """A new ``ReadableLogRecord`` with this record's current values."""
+        src = self._source
+        old = src.log_record
+        context = old.context if isinstance(old.context, Context) else Context()
+        new = LogRecord(
+            timestamp=self.timestamp,
+            observed_timestamp=self.observed_timestamp,
+            context=context,
+            severity_text=self.severity_text,
+            severity_number=self.severity_number,
+            body=self.body,
+            attributes=cast("Attributes", self.attributes),
+            event_name=self.event_name,
+            exception=old.exception if keep_exception else None,
+        )
+        # The correlation ids are the source's, whatever context it was created with.
+        new.trace_id = old.trace_id
+        new.span_id = old.span_id
+        new.trace_flags = old.trace_flags
+        return _PipelineLogRecord(
+            log_record=new,
+            resource=src.resource,
+            instrumentation_scope=src.instrumentation_scope,
+            limits=src.limits,
+            _llmotel_dropped=src.dropped_attributes,
+        )
+
+    def _snapshot(self) -> tuple[Any, ...]:
+        return (
+            self.body,
+            self.attributes.copy(),
+            self.event_name,
+            self.severity_text,
+            self.severity_number,
+            self.timestamp,
+            self.observed_timestamp,
+        )
+
+    def _restore(self, snapshot: tuple[Any, ...]) -> None:
+        (
+            self.body,
+            self.attributes,
+            self.event_name,
+            self.severity_text,
+            self.severity_number,
+            self.timestamp,
+            self.observed_timestamp,
+        ) = snapshot
+
+    def __repr__(self) -> str:
+        return f"MutableLogRecord(event_name={self.event_name!r}, body={self.body!r})"
+
+
+class _PipelineLogRecord(ReadableLogRecord):
+    """A ``ReadableLogRecord`` that reports the dropped-attribute count of its source."""
+
+    def __init__(self, *, _llmotel_dropped: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        object.__setattr__(self, "_llmotel_dropped", _llmotel_dropped)
+
+    @property
+    def dropped_attributes(self) -> int:
+        return cast("int", self.__dict__["_llmotel_dropped"])
