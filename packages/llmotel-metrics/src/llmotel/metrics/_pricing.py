@@ -1,0 +1,400 @@
+"""Prices from genai-prices, turned once per model into float rates so that pricing a span is cheap.
+
+``genai_prices.calc_price`` resolves the provider and model, validates the usage and does Decimal
+arithmetic on every call (~200 µs). A span only ever reports five usage counts (input, output,
+cache read, cache write, reasoning), so for each (provider, model) we read the model's price entry
+once, keep the few prices that can apply to those counts as floats per token, and price a span
+with a handful of multiplications. The rules are genai-prices' own, restated here:
+
+- ``input_tokens`` is the total and *includes* cache reads and writes; a cache count is charged at
+  its own price only when the model has one, otherwise at the input price (genai-prices' "leaf"
+  decomposition). The same holds for reasoning tokens inside ``output_tokens``.
+- Tiered prices are "cliff" prices: once the request's total input tokens exceed a tier's start,
+  that tier's price applies to *all* tokens of that price key.
+- A model whose price changes over time (a new price from a date, off-peak hours) keeps every
+  variant; the one active at the span's end time is chosen per span.
+- A per-request fee (``requests_kcount``) is added once per call.
+
+Service-tier price variants (``price_variants``) are not applied: spans do not carry a tier that
+genai-prices understands, so standard prices are used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import pathlib
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+from genai_prices import data_snapshot
+from genai_prices.types import (
+    ConditionalPrice,
+    ModelPrice,
+    StartDateConstraint,
+    TieredPrices,
+    TimeOfDateConstraint,
+)
+
+_logger = logging.getLogger(__name__)
+
+__all__ = ["PROVIDER_ALIASES", "Cost", "PriceOverride", "Pricing", "load_price_file"]
+
+#: ``gen_ai.provider.name`` values (semantic conventions) that genai-prices does not know under that
+#: id, mapped to the genai-prices provider id. A provider absent from both falls back to finding
+#: the provider from the model name.
+PROVIDER_ALIASES: Final[Mapping[str, str]] = {
+    "x_ai": "x-ai",
+    "gcp.gen_ai": "google",
+    "gcp.gemini": "google",
+    "gcp.vertex_ai": "google",
+    "azure.ai.inference": "azure",
+    "azure.ai.openai": "azure",
+    "aws.bedrock": "aws",
+    "mistral_ai": "mistral",
+    "moonshot_ai": "moonshotai",
+    # genai-prices has no watsonx entry: its models are priced by name only (often unpriced).
+    "ibm.watsonx.ai": "",
+}
+
+# Price keys of genai-prices that a span's usage counts can reach; any other price key (audio,
+# images, web searches, …) applies to usage a span does not report, which genai-prices counts as 0.
+_INPUT = "input_mtok"
+_OUTPUT = "output_mtok"
+_CACHE_READ = "cache_read_mtok"
+_CACHE_WRITE = "cache_write_mtok"
+_REASONING = "output_reasoning_mtok"
+_REQUESTS = "requests_kcount"
+_TOKEN_KEYS: Final = (_INPUT, _OUTPUT, _CACHE_READ, _CACHE_WRITE, _REASONING)
+_PER_TOKEN: Final = 1_000_000
+_PER_REQUEST: Final = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """The USD cost of one call, split the way ``llmotel.client.cost`` is split.
+
+    ``input`` is the price of input tokens that are neither cache reads nor cache writes (or all of
+    them when the model has no separate cache price); ``output`` includes reasoning tokens;
+    ``request`` is a per-call fee, which few models have.
+    """
+
+    input: float = 0.0
+    output: float = 0.0
+    cache_read: float = 0.0
+    cache_write: float = 0.0
+    request: float = 0.0
+
+    @property
+    def total(self) -> float:
+        """The sum of all parts, in USD."""
+        return self.input + self.output + self.cache_read + self.cache_write + self.request
+
+
+# A price per token: a plain rate, or (base rate, ((tier start, rate), …) highest start first).
+_Rate = float | tuple[float, tuple[tuple[int, float], ...]] | None
+
+
+def _rate(value: Decimal | TieredPrices | float | int | None) -> _Rate:
+    if value is None:
+        return None
+    if isinstance(value, TieredPrices):
+        tiers = tuple((t.start, float(t.price) / _PER_TOKEN) for t in reversed(value.tiers))
+        return (float(value.base) / _PER_TOKEN, tiers)
+    return float(value) / _PER_TOKEN
+
+
+def _apply(rate: _Rate, count: int, total_input: int) -> float:
+    if rate is None or not count:
+        return 0.0
+    if isinstance(rate, float):
+        return rate * count
+    base, tiers = rate
+    for start, tier_rate in tiers:
+        if total_input > start:
+            return tier_rate * count
+    return base * count
+
+
+class _Rates:
+    """The float rates of one genai-prices ``ModelPrice``."""
+
+    __slots__ = ("cache_read", "cache_write", "input", "output", "reasoning", "request")
+
+    def __init__(self, price: ModelPrice) -> None:
+        get = price.__dict__.get
+        self.input = _rate(get(_INPUT))
+        self.output = _rate(get(_OUTPUT))
+        self.cache_read = _rate(get(_CACHE_READ))
+        self.cache_write = _rate(get(_CACHE_WRITE))
+        self.reasoning = _rate(get(_REASONING))
+        fee = get(_REQUESTS)
+        self.request = float(fee) / _PER_REQUEST if isinstance(fee, Decimal) else 0.0
+
+    def cost(self, input_: int, output: int, cache_read: int, cache_write: int, reasoning: int) -> Cost:
+        # Only cache counts with their own price leave the input leaf (genai-prices' decomposition).
+        cr = cache_read if self.cache_read is not None else 0
+        cw = cache_write if self.cache_write is not None else 0
+        rs = reasoning if self.reasoning is not None else 0
+        return Cost(
+            input=_apply(self.input, input_ - cr - cw, input_),
+            output=_apply(self.output, output - rs, input_) + _apply(self.reasoning, rs, input_),
+            cache_read=_apply(self.cache_read, cr, input_),
+            cache_write=_apply(self.cache_write, cw, input_),
+            request=self.request,
+        )
+
+
+class _ModelRates:
+    """Rates of one model: a single price, or prices that change with the time of the call."""
+
+    __slots__ = ("_static", "_variants")
+
+    def __init__(self, prices: ModelPrice | list[ConditionalPrice]) -> None:
+        self._static: _Rates | None = None
+        self._variants: tuple[tuple[StartDateConstraint | TimeOfDateConstraint | None, _Rates], ...]
+        if isinstance(prices, ModelPrice):
+            self._static = _Rates(prices)
+            self._variants = ()
+        else:
+            # genai-prices tries conditional prices last to first and falls back to the first one.
+            self._variants = tuple((c.constraint, _Rates(c.prices)) for c in reversed(prices))
+
+    def at(self, time_ns: int) -> _Rates:
+        if self._static is not None:
+            return self._static
+        when = datetime.fromtimestamp(time_ns / 1e9, tz=UTC)
+        for constraint, rates in self._variants:
+            if constraint is None or constraint.active(when):
+                return rates
+        return self._variants[-1][1]
+
+
+@dataclass(frozen=True, slots=True)
+class PriceOverride:
+    """Prices for one model, in USD per million tokens, that replace (or add to) genai-prices.
+
+    ``provider`` restricts the override to spans of that ``gen_ai.provider.name``; ``None`` applies
+    it to the model name whatever the provider. Missing cache prices mean cache tokens cost the input
+    price, as in genai-prices.
+    """
+
+    model: str
+    input_mtok: float = 0.0
+    output_mtok: float = 0.0
+    cache_read_mtok: float | None = None
+    cache_write_mtok: float | None = None
+    provider: str | None = None
+
+    def _model_price(self) -> ModelPrice:
+        return ModelPrice(
+            input_mtok=Decimal(str(self.input_mtok)),
+            output_mtok=Decimal(str(self.output_mtok)),
+            cache_read_mtok=None
+            if self.cache_read_mtok is None
+            else Decimal(str(self.cache_read_mtok)),
+            cache_write_mtok=None
+            if self.cache_write_mtok is None
+            else Decimal(str(self.cache_write_mtok)),
+        )
+
+
+_OVERRIDE_KEYS = frozenset(
+    {"provider", "input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok"}
+)
+
+
+def _overrides_from_mapping(data: object, source: str) -> list[PriceOverride]:
+    """``{"model": {"input_mtok": …, "output_mtok": …, …}, …}`` → overrides; ValueError names the bad entry."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{source}: expected a mapping of model name to prices")
+    overrides = []
+    for model, entry in data.items():
+        if not isinstance(model, str) or not isinstance(entry, Mapping):
+            raise ValueError(f"{source}: entry {model!r} must map a model name to a mapping of prices")
+        unknown = set(entry) - _OVERRIDE_KEYS
+        if unknown:
+            raise ValueError(
+                f"{source}: entry {model!r} has unknown keys {sorted(unknown)};"
+                f" accepted: {sorted(_OVERRIDE_KEYS)}"
+            )
+        kwargs: dict[str, Any] = {}
+        for key, value in entry.items():
+            if key == "provider":
+                if not isinstance(value, str):
+                    raise ValueError(f"{source}: entry {model!r}: provider must be a string")
+            elif (
+                isinstance(value, bool) or not isinstance(value, int | float | str) or _neg(value)
+            ):
+                raise ValueError(
+                    f"{source}: entry {model!r}: {key} must be a non-negative number, got {value!r}"
+                )
+            else:
+                value = float(value)
+            kwargs[key] = value
+        overrides.append(PriceOverride(model=model, **kwargs))
+    return overrides
+
+
+def _neg(value: int | float | str) -> bool:
+    try:
+        return float(value) < 0
+    except ValueError:
+        return True
+
+
+def load_price_file(path: str | pathlib.Path) -> list[PriceOverride]:
+    """Read price overrides from a JSON or YAML file (YAML when the name ends in .yaml/.yml).
+
+    The file maps model names to prices in USD per million tokens::
+
+        ft:gpt-4o-mini:acme::abc123:
+          provider: openai          # optional: only for spans of this gen_ai.provider.name
+          input_mtok: 0.30
+          output_mtok: 1.20
+          cache_read_mtok: 0.15     # optional
+
+    Raises:
+        ValueError: the file cannot be read or parsed, or an entry is malformed.
+    """
+    path = pathlib.Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read price file {str(path)!r}: {exc}") from exc
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml  # optional: only needed for YAML price files
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except ImportError as exc:
+        raise ValueError(f"price file {str(path)!r} is YAML but PyYAML is not installed") from exc
+    except Exception as exc:  # noqa: BLE001 - yaml and json raise different error types
+        raise ValueError(f"cannot parse price file {str(path)!r}: {exc}") from exc
+    return _overrides_from_mapping(data, str(path))
+
+
+_UNPRICED: Final = object()
+
+
+class Pricing:
+    """Prices calls from their provider, model and token counts; thread-safe, no network.
+
+    Pass ``overrides`` (a list of :class:`PriceOverride`, or a mapping in the price-file format)
+    to price fine-tuned or private models, or to correct a price. Everything else comes from the
+    price data bundled with genai-prices (or the data ``genai_prices.UpdatePrices`` last fetched,
+    when the application started it).
+
+    The first call for a (provider, model) asks genai-prices (~hundreds of µs); later calls are a
+    dictionary lookup and a few float multiplications.
+    """
+
+    def __init__(
+        self, overrides: Iterable[PriceOverride] | Mapping[str, Mapping[str, Any]] = ()
+    ) -> None:
+        if isinstance(overrides, Mapping):
+            overrides = _overrides_from_mapping(overrides, "price overrides")
+        self._overrides: dict[tuple[str | None, str], _ModelRates] = {}
+        for o in overrides:
+            key = (None if o.provider is None else o.provider.lower(), o.model.lower())
+            self._overrides[key] = _ModelRates(o._model_price())
+        self._cache: dict[tuple[str | None, str], object] = {}
+        self._snapshot: object = None
+        self._lock = threading.Lock()
+        self._updater: Any = None
+
+    def start_updates(self, interval: float = 3600.0) -> None:
+        """Fetch fresh prices from the genai-prices repository every ``interval`` seconds.
+
+        **This uses the network** (GitHub, via ``genai_prices.UpdatePrices``), in a background
+        thread; it is off unless you call this (or set ``LLMOTEL_METRICS_PRICE_UPDATE=true``).
+        Until the first fetch succeeds, and whenever one fails, the bundled prices stay in use.
+        The new data replaces genai-prices' process-wide snapshot; every :class:`Pricing` notices
+        and recomputes its rates. Calling it again while updates run does nothing.
+        """
+        if self._updater is not None:
+            return
+        from genai_prices import UpdatePrices
+
+        self._updater = UpdatePrices(update_interval=interval)
+        self._updater.start()
+
+    def stop_updates(self) -> None:
+        """Stop the updates :meth:`start_updates` started (the last fetched prices stay in use)."""
+        updater, self._updater = self._updater, None
+        if updater is not None:
+            updater.stop()
+
+    def cost(
+        self,
+        provider: str | None,
+        model: str,
+        *,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        time_ns: int = 0,
+    ) -> Cost | None:
+        """The cost of one call, or ``None`` when the model has no known price.
+
+        ``provider`` is the span's ``gen_ai.provider.name`` (semantic-convention names are mapped
+        to genai-prices ids); ``input_tokens`` includes the cache counts and ``output_tokens`` the
+        reasoning count, as the semantic conventions define them. ``time_ns`` (the call's time,
+        nanoseconds since the epoch) selects time-dependent prices; 0 means now.
+        """
+        rates = self._rates(provider, model)
+        if rates is None:
+            return None
+        return rates.at(time_ns or time.time_ns()).cost(
+            input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens
+        )
+
+    def _rates(self, provider: str | None, model: str) -> _ModelRates | None:
+        """The cached rates of a model (``None`` if unpriced); computes them on first use."""
+        snapshot = data_snapshot.get_snapshot()
+        if snapshot is not self._snapshot:
+            # UpdatePrices swapped the price data: recompute every model from the new data.
+            with self._lock:
+                self._cache = {}
+                self._snapshot = snapshot
+        key = (provider, model)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._lookup(provider, model, snapshot)
+            self._cache[key] = found
+        return None if found is _UNPRICED else found  # type: ignore[return-value]
+
+    def _lookup(
+        self, provider: str | None, model: str, snapshot: data_snapshot.DataSnapshot
+    ) -> object:
+        lowered = model.lower()
+        prov = None if provider is None else provider.lower()
+        override = self._overrides.get((prov, lowered)) or self._overrides.get((None, lowered))
+        if override is not None:
+            return override
+        provider_id = PROVIDER_ALIASES.get(prov, prov) if prov is not None else None
+        try:
+            if provider_id:
+                try:
+                    snapshot.find_provider(None, provider_id, None)
+                except LookupError:
+                    # A provider genai-prices does not know: find it from the model name instead.
+                    provider_id = None
+            _, info = snapshot.find_provider_model(model, None, provider_id or None, None)
+        except LookupError:
+            return _UNPRICED
+        except Exception:  # noqa: BLE001 - malformed updated price data must not break the app
+            _logger.exception("genai-prices failed to look up %r/%r", provider, model)
+            return _UNPRICED
+        return _ModelRates(info.prices)
+
+

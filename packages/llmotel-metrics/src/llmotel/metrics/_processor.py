@@ -1,0 +1,323 @@
+"""The span processor that turns finished GenAI spans into token, duration and cost metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.metrics import MeterProvider, get_meter
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import StatusCode
+
+from llmotel.metrics import _names
+from llmotel.metrics._pricing import Cost, Pricing
+from llmotel.metrics._usage import SpanUsage, read_usage
+from llmotel.metrics.version import __version__
+from llmotel.semconv import attributes as _a
+from llmotel.semconv import latest as _l
+from llmotel.semconv import metrics as _m
+from llmotel.semconv.capture import latest_experimental_from_env
+
+__all__ = ["TokenCostMetricsProcessor"]
+
+_logger = logging.getLogger(__name__)
+
+_OP = _a.GEN_AI_OPERATION_NAME
+_PROVIDER = _a.GEN_AI_PROVIDER_NAME
+_REQUEST_MODEL = _a.GEN_AI_REQUEST_MODEL
+_RESPONSE_MODEL = _a.GEN_AI_RESPONSE_MODEL
+_TOKEN_TYPE = _a.GEN_AI_TOKEN_TYPE
+_ERROR_TYPE = _a.ERROR_TYPE
+_MODALITY = _l.GEN_AI_TOKEN_MODALITY
+
+# Extra gen_ai.token.type values (semantic conventions v1.41 define only input and output): each is
+# a subset of the input (cache) or output (reasoning) count, so sum only one type at a time.
+TOKEN_TYPE_CACHE_READ = "cache_read"
+TOKEN_TYPE_CACHE_WRITE = "cache_write"
+TOKEN_TYPE_REASONING = "reasoning"
+
+_INPUT_MODALITIES = (
+    ("text", _l.GEN_AI_USAGE_TEXT_INPUT_TOKENS),
+    ("image", _l.GEN_AI_USAGE_IMAGE_INPUT_TOKENS),
+    ("audio", _l.GEN_AI_USAGE_AUDIO_INPUT_TOKENS),
+)
+_OUTPUT_MODALITIES = (
+    ("text", _l.GEN_AI_USAGE_TEXT_OUTPUT_TOKENS),
+    ("image", _l.GEN_AI_USAGE_IMAGE_OUTPUT_TOKENS),
+    ("audio", _l.GEN_AI_USAGE_AUDIO_OUTPUT_TOKENS),
+)
+
+
+class TokenCostMetricsProcessor(SpanProcessor):
+    """Records token, duration and USD-cost metrics from every finished GenAI inference span.
+
+    Add it to the ``TracerProvider`` that your instrumentations use::
+
+        provider.add_span_processor(TokenCostMetricsProcessor(meter_provider))
+
+    It works in ``on_end``, on the thread that ends the span, so it sees every *recorded* span,
+    including spans of a ``RECORD_ONLY`` sampling decision that are never exported: metrics stay
+    complete while traces are sampled. A span counts when ``gen_ai.operation.name`` is one of
+    ``chat``, ``text_completion``, ``generate_content`` or ``embeddings``; any instrumentation that
+    follows the GenAI semantic conventions qualifies.
+
+    It records (attributes ``gen_ai.operation.name``, ``gen_ai.provider.name``,
+    ``gen_ai.request.model``, ``gen_ai.response.model`` and the ``context_attributes`` you list):
+
+    * ``gen_ai.client.token.usage`` (``gen_ai.token.type`` ``input``/``output``, plus ``cache_read``,
+      ``cache_write`` and ``reasoning`` when the span reports them) and
+      ``gen_ai.client.operation.duration`` (with ``error.type`` on failed calls); under
+      ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental`` the newer
+      ``gen_ai.client.inference.*`` histograms and usage counters instead;
+    * ``llmotel.client.cost`` (USD, a counter split by ``llmotel.cost.type``) priced with
+      ``pricing``;
+    * ``llmotel.client.cost.unpriced`` (a counter by provider and model) for calls whose model has
+      no known price.
+
+    Spans from ``skip_scopes`` (instrumentation scope names) come from instrumentations that record
+    the token and duration histograms themselves: for them only what they do not record is added
+    (cost, the extra token types, the latest usage counters), so nothing is counted twice.
+
+    Args:
+        meter_provider: where the instruments live; the global one when ``None``.
+        pricing: prices calls; a :class:`Pricing` with genai-prices' bundled data when ``None``.
+        context_attributes: span attribute keys (e.g. ``user.id``, ``session.id``) copied onto every
+            measurement. Opt-in, since each distinct value is a new time series.
+        skip_scopes: see above; default :data:`DEFAULT_SKIP_SCOPES`.
+        latest_experimental: emit the newest GenAI metric names; read from
+            ``OTEL_SEMCONV_STABILITY_OPT_IN`` when ``None``.
+    """
+
+    def __init__(
+        self,
+        meter_provider: MeterProvider | None = None,
+        *,
+        pricing: Pricing | None = None,
+        context_attributes: Iterable[str] = (),
+        skip_scopes: Iterable[str] = _names.DEFAULT_SKIP_SCOPES,
+        latest_experimental: bool | None = None,
+    ) -> None:
+        self._pricing = Pricing() if pricing is None else pricing
+        self._context_keys = tuple(dict.fromkeys(context_attributes))
+        self._skip_scopes = frozenset(skip_scopes)
+        self._latest = (
+            latest_experimental_from_env() if latest_experimental is None else latest_experimental
+        )
+        self._warned: set[str] = set()
+        meter = get_meter(_names.METER_NAME, __version__, meter_provider)
+        self._cost = meter.create_counter(
+            _names.COST_METRIC,
+            unit=_names.COST_UNIT,
+            description="Cost of GenAI calls in US dollars, by cost type (input, output, cache).",
+        )
+        self._unpriced = meter.create_counter(
+            _names.UNPRICED_METRIC,
+            unit="{call}",
+            description="GenAI calls whose model has no known price (their cost is not counted).",
+        )
+        if self._latest:
+            self._duration = meter.create_histogram(
+                _l.GEN_AI_CLIENT_INFERENCE_DURATION,
+                unit=_l.GEN_AI_CLIENT_INFERENCE_DURATION_UNIT,
+                description="Duration of GenAI inference calls.",
+                explicit_bucket_boundaries_advisory=_l.GEN_AI_CLIENT_INFERENCE_DURATION_BUCKETS,
+            )
+            token_buckets = _m.GEN_AI_CLIENT_TOKEN_USAGE_BUCKETS
+            self._input_hist = meter.create_histogram(
+                _l.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
+                unit=_l.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS_UNIT,
+                description="Input tokens per GenAI inference call.",
+                explicit_bucket_boundaries_advisory=token_buckets,
+            )
+            self._output_hist = meter.create_histogram(
+                _l.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
+                unit=_l.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS_UNIT,
+                description="Output tokens per GenAI inference call.",
+                explicit_bucket_boundaries_advisory=token_buckets,
+            )
+            unit = _l.GEN_AI_CLIENT_INFERENCE_USAGE_INPUT_TOKENS_UNIT
+            self._input_counter = meter.create_counter(
+                _l.GEN_AI_CLIENT_INFERENCE_USAGE_INPUT_TOKENS,
+                unit=unit,
+                description="Input tokens of GenAI inference calls, by modality.",
+            )
+            self._output_counter = meter.create_counter(
+                _l.GEN_AI_CLIENT_INFERENCE_USAGE_OUTPUT_TOKENS,
+                unit=unit,
+                description="Output tokens of GenAI inference calls, by modality.",
+            )
+            self._cache_read_counter = meter.create_counter(
+                _l.GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS,
+                unit=unit,
+                description="Input tokens read from the provider's prompt cache.",
+            )
+            self._cache_write_counter = meter.create_counter(
+                _l.GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS,
+                unit=unit,
+                description="Input tokens written to the provider's prompt cache.",
+            )
+            self._reasoning_counter = meter.create_counter(
+                _l.GEN_AI_CLIENT_INFERENCE_USAGE_REASONING_OUTPUT_TOKENS,
+                unit=unit,
+                description="Output tokens spent on reasoning.",
+            )
+        else:
+            self._duration = meter.create_histogram(
+                _m.GEN_AI_CLIENT_OPERATION_DURATION,
+                unit=_m.GEN_AI_CLIENT_OPERATION_DURATION_UNIT,
+                description="Duration of GenAI client operations.",
+                explicit_bucket_boundaries_advisory=_m.GEN_AI_CLIENT_OPERATION_DURATION_BUCKETS,
+            )
+            self._input_hist = self._output_hist = meter.create_histogram(
+                _m.GEN_AI_CLIENT_TOKEN_USAGE,
+                unit=_m.GEN_AI_CLIENT_TOKEN_USAGE_UNIT,
+                description="Number of tokens used per GenAI call, by token type.",
+                explicit_bucket_boundaries_advisory=_m.GEN_AI_CLIENT_TOKEN_USAGE_BUCKETS,
+            )
+
+    @property
+    def pricing(self) -> Pricing:
+        """The prices this processor uses."""
+        return self._pricing
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        """Nothing to do: metrics are recorded when the span ends."""
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Record the metrics of ``span`` if it is a GenAI inference span; never raises."""
+        try:
+            usage = read_usage(span.attributes)
+            if usage is not None:
+                self._record(span, usage)
+        except Exception:  # noqa: BLE001 - a metrics failure must never reach the application
+            self._warn("on_end")
+
+    def shutdown(self) -> None:
+        """Nothing to release: the MeterProvider owns the instruments."""
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Nothing is buffered here; flush the MeterProvider to export."""
+        return True
+
+    def _record(self, span: ReadableSpan, usage: SpanUsage) -> None:
+        attributes = span.attributes or {}
+        base: dict[str, Any] = {_OP: usage.operation, _PROVIDER: usage.provider}
+        if usage.request_model:
+            base[_REQUEST_MODEL] = usage.request_model
+        if usage.response_model:
+            base[_RESPONSE_MODEL] = usage.response_model
+        for key in self._context_keys:
+            value = attributes.get(key)
+            if value is not None:
+                base[key] = value
+
+        scope = span.instrumentation_scope
+        measured = scope is not None and scope.name in self._skip_scopes
+        inp, out = usage.input_tokens, usage.output_tokens
+        if not measured:
+            start, end = span.start_time, span.end_time
+            if start is not None and end is not None:
+                error = attributes.get(_ERROR_TYPE)
+                if error is None and span.status.status_code is StatusCode.ERROR:
+                    error = "_OTHER"
+                self._duration.record(
+                    (end - start) / 1e9, base if error is None else {**base, _ERROR_TYPE: error}
+                )
+        if self._latest:
+            self._record_latest(attributes, usage, base, measured)
+        else:
+            if not measured:
+                if inp is not None:
+                    self._input_hist.record(inp, {**base, _TOKEN_TYPE: "input"})
+                if out is not None:
+                    self._output_hist.record(out, {**base, _TOKEN_TYPE: "output"})
+            hist = self._input_hist
+            if usage.cache_read_tokens:
+                hist.record(usage.cache_read_tokens, {**base, _TOKEN_TYPE: TOKEN_TYPE_CACHE_READ})
+            if usage.cache_write_tokens:
+                hist.record(usage.cache_write_tokens, {**base, _TOKEN_TYPE: TOKEN_TYPE_CACHE_WRITE})
+            if usage.reasoning_tokens:
+                hist.record(usage.reasoning_tokens, {**base, _TOKEN_TYPE: TOKEN_TYPE_REASONING})
+
+        model = usage.model
+        if model is None or (not inp and not out):
+            return
+        cost = self._pricing.cost(
+            usage.provider,
+            model,
+            input_tokens=inp or 0,
+            output_tokens=out or 0,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            time_ns=span.end_time or 0,
+        )
+        if cost is None:
+            self._unpriced.add(1, {_PROVIDER: usage.provider, _REQUEST_MODEL: model})
+        else:
+            self._add_cost(cost, base)
+
+    def _add_cost(self, cost: Cost, base: dict[str, Any]) -> None:
+        add = self._cost.add
+        type_key = _names.COST_TYPE
+        if cost.input:
+            add(cost.input, {**base, type_key: "input"})
+        if cost.output:
+            add(cost.output, {**base, type_key: "output"})
+        if cost.cache_read:
+            add(cost.cache_read, {**base, type_key: "cache_read"})
+        if cost.cache_write:
+            add(cost.cache_write, {**base, type_key: "cache_write"})
+        if cost.request:
+            add(cost.request, {**base, type_key: "request"})
+
+    def _record_latest(
+        self,
+        attributes: Any,
+        usage: SpanUsage,
+        base: dict[str, Any],
+        measured: bool,
+    ) -> None:
+        inp, out = usage.input_tokens, usage.output_tokens
+        if not measured:
+            if inp is not None:
+                self._input_hist.record(inp, base)
+            if out is not None:
+                self._output_hist.record(out, base)
+        if inp:
+            _add_by_modality(self._input_counter.add, inp, attributes, _INPUT_MODALITIES, base)
+        if out:
+            _add_by_modality(self._output_counter.add, out, attributes, _OUTPUT_MODALITIES, base)
+        if usage.cache_read_tokens:
+            self._cache_read_counter.add(usage.cache_read_tokens, base)
+        if usage.cache_write_tokens:
+            self._cache_write_counter.add(usage.cache_write_tokens, base)
+        if usage.reasoning_tokens:
+            self._reasoning_counter.add(usage.reasoning_tokens, base)
+
+    def _warn(self, where: str) -> None:
+        if where not in self._warned:
+            self._warned.add(where)
+            _logger.warning("llmotel: token/cost metrics failed in %s", where, exc_info=True)
+        else:
+            _logger.debug("llmotel: token/cost metrics failed in %s", where, exc_info=True)
+
+
+def _add_by_modality(
+    add: Any,
+    total: int,
+    attributes: Any,
+    modalities: tuple[tuple[str, str], ...],
+    base: dict[str, Any],
+) -> None:
+    """Split ``total`` by the span's per-modality counts; the rest is ``unknown``."""
+    rest = total
+    for modality, key in modalities:
+        count = attributes.get(key)
+        if type(count) is int and 0 < count <= rest:
+            add(count, {**base, _MODALITY: modality})
+            rest -= count
+    if rest:
+        add(rest, {**base, _MODALITY: "unknown"})

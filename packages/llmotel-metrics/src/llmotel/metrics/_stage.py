@@ -1,0 +1,54 @@
+"""The pipeline stage that writes a call's cost onto its span before export."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from llmotel.metrics._names import COST_USD
+from llmotel.metrics._pricing import Pricing
+from llmotel.metrics._usage import read_usage
+
+if TYPE_CHECKING:
+    from llmotel.sdk.pipeline import MutableSpan
+
+__all__ = ["CostAttributeStage"]
+
+
+class CostAttributeStage:
+    """A span stage (``llmotel.sdk.pipeline``) that sets ``llmotel.cost.usd`` on priced GenAI spans.
+
+    For backends that query spans rather than metrics ("the 20 most expensive calls of user X").
+    It runs on the exporting thread, in a ``PipelineSpanExporter``::
+
+        PipelineSpanExporter([CostAttributeStage()], OTLPSpanExporter())
+
+    A span that already has ``llmotel.cost.usd`` keeps it; a span without token usage, or whose
+    model has no known price, is passed on unchanged. The value is the total cost in USD, priced
+    exactly like the ``llmotel.client.cost`` metric (pass the processor's ``pricing`` to share its
+    cache and overrides).
+    """
+
+    def __init__(self, pricing: Pricing | None = None) -> None:
+        self._pricing = Pricing() if pricing is None else pricing
+
+    def __call__(self, span: MutableSpan) -> MutableSpan:
+        attributes = span.attributes
+        if COST_USD in attributes:
+            return span
+        usage = read_usage(attributes)
+        model = None if usage is None else usage.model
+        if usage is None or model is None or not (usage.input_tokens or usage.output_tokens):
+            return span
+        cost = self._pricing.cost(
+            usage.provider,
+            model,
+            input_tokens=usage.input_tokens or 0,
+            output_tokens=usage.output_tokens or 0,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            time_ns=span.end_time or 0,
+        )
+        if cost is not None:
+            attributes[COST_USD] = cost.total
+        return span

@@ -1,0 +1,102 @@
+"""Reading a GenAI span's operation, provider, models and token counts from its attributes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, NamedTuple
+
+from llmotel.semconv import attributes as _a
+from llmotel.semconv import latest as _l
+from llmotel.semconv.deprecated import SYSTEM_TO_PROVIDER_NAME
+
+__all__ = ["INFERENCE_OPERATIONS", "SpanUsage", "read_usage"]
+
+#: Operations that are one model call: only these carry token usage worth metering. Agent and
+#: workflow spans may repeat their children's usage as a total; counting them would count twice.
+INFERENCE_OPERATIONS: Final = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
+
+_OP = _a.GEN_AI_OPERATION_NAME
+_PROVIDER = _a.GEN_AI_PROVIDER_NAME
+_SYSTEM = _a.GEN_AI_SYSTEM  # deprecated predecessor of gen_ai.provider.name, still emitted by some
+_INPUT = _a.GEN_AI_USAGE_INPUT_TOKENS
+_INPUT_OLD = _a.GEN_AI_USAGE_PROMPT_TOKENS
+_OUTPUT = _a.GEN_AI_USAGE_OUTPUT_TOKENS
+_OUTPUT_OLD = _a.GEN_AI_USAGE_COMPLETION_TOKENS
+_CACHE_READ = _a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS
+_CACHE_WRITE_V141 = _a.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS
+_CACHE_WRITE = _l.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS
+_REASONING = _a.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS
+
+
+class SpanUsage(NamedTuple):
+    """What a GenAI span says about its call. Token counts are ``None`` when the span has none.
+
+    ``input_tokens`` includes the cache counts (semantic conventions): when a span reports cache
+    counts larger than its input count, its instrumentation followed the provider's own convention
+    (Anthropic's ``input_tokens`` excludes cache tokens) and the cache counts are added back.
+    """
+
+    operation: str
+    provider: str
+    request_model: str | None
+    response_model: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+
+    @property
+    def model(self) -> str | None:
+        """The model to price: the one that answered, else the one asked for."""
+        return self.response_model or self.request_model
+
+
+def _count(value: object) -> int | None:
+    if type(value) is int and value >= 0:
+        return value
+    if type(value) is float and value >= 0 and value.is_integer():
+        return int(value)
+    return None
+
+
+def _str(value: object) -> str | None:
+    return value if type(value) is str and value else None
+
+
+def read_usage(attributes: Mapping[str, object] | None) -> SpanUsage | None:
+    """The usage of a finished span, or ``None`` when it is not a GenAI inference span."""
+    if not attributes:
+        return None
+    operation = attributes.get(_OP)
+    if operation not in INFERENCE_OPERATIONS:
+        return None
+    get = attributes.get
+    provider = _str(get(_PROVIDER))
+    if provider is None:
+        system = _str(get(_SYSTEM))
+        provider = SYSTEM_TO_PROVIDER_NAME.get(system, system) if system else "unknown"
+    input_tokens = _count(get(_INPUT))
+    if input_tokens is None:
+        input_tokens = _count(get(_INPUT_OLD))
+    output_tokens = _count(get(_OUTPUT))
+    if output_tokens is None:
+        output_tokens = _count(get(_OUTPUT_OLD))
+    cache_read = _count(get(_CACHE_READ)) or 0
+    cache_write = _count(get(_CACHE_WRITE)) or _count(get(_CACHE_WRITE_V141)) or 0
+    reasoning = _count(get(_REASONING)) or 0
+    if input_tokens is not None and cache_read + cache_write > input_tokens:
+        input_tokens += cache_read + cache_write
+    if output_tokens is not None and reasoning > output_tokens:
+        output_tokens += reasoning
+    return SpanUsage(
+        operation,  # type: ignore[arg-type]  # checked against INFERENCE_OPERATIONS above
+        provider,
+        _str(get(_a.GEN_AI_REQUEST_MODEL)),
+        _str(get(_a.GEN_AI_RESPONSE_MODEL)),
+        input_tokens,
+        output_tokens,
+        cache_read,
+        cache_write,
+        reasoning,
+    )
