@@ -1,1 +1,72 @@
-"""PII and secret redaction of spans and logs, inside prompt and completion content."""
+"""PII and secret redaction of spans and logs, inside prompt and completion content.
+
+Detection uses Presidio's pattern and checksum recognizers (no NLP model, no network) plus secret
+recognizers in Presidio's shape; message attributes are walked as JSON so that only text is
+rewritten and the structure stays valid. Three ways in::
+
+    # 1. a ready processor: the exporter only ever sees redacted spans
+    provider.add_span_processor(RedactingSpanProcessor(OTLPSpanExporter()))
+
+    # 2. a stage in an llmotel pipeline (what the llmotel distro wires from LLMOTEL_REDACTION_*)
+    PipelineSpanExporter([RedactionStage.from_env()], exporter)
+
+    # 3. a library
+    Redactor().redact_text("mail me at jane@example.com")  # 'mail me at <EMAIL_ADDRESS>'
+"""
+
+from llmotel.redaction._analyzer import DEFAULT_THRESHOLDS, AnalysisTimeout, Finding
+from llmotel.redaction._config import ENV_VARIABLES, redactor_from_env
+from llmotel.redaction._operators import Drop, Keep, Mask, Operator, Pseudonymize, Replace
+from llmotel.redaction._processors import RedactingLogRecordProcessor, RedactingSpanProcessor
+from llmotel.redaction._recognizers import (
+    DEFAULT_ENTITIES,
+    DEFAULT_PHONE_REGIONS,
+    KNOWN_ENTITIES,
+    OPTIONAL_ENTITIES,
+)
+from llmotel.redaction._redactor import (
+    DEFAULT_ALLOW_KEYS,
+    DEFAULT_DENY_KEYS,
+    FAILED_MARKER,
+    SECRET_KEY,
+    Redaction,
+    Redactor,
+)
+from llmotel.redaction._stage import (
+    COUNT_ATTRIBUTE,
+    FAILED_ATTRIBUTE,
+    RedactionStage,
+    entity_count_attribute,
+)
+from llmotel.redaction.version import __version__
+
+__all__ = [
+    "COUNT_ATTRIBUTE",
+    "DEFAULT_ALLOW_KEYS",
+    "DEFAULT_DENY_KEYS",
+    "DEFAULT_ENTITIES",
+    "DEFAULT_PHONE_REGIONS",
+    "DEFAULT_THRESHOLDS",
+    "ENV_VARIABLES",
+    "FAILED_ATTRIBUTE",
+    "FAILED_MARKER",
+    "KNOWN_ENTITIES",
+    "OPTIONAL_ENTITIES",
+    "SECRET_KEY",
+    "AnalysisTimeout",
+    "Drop",
+    "Finding",
+    "Keep",
+    "Mask",
+    "Operator",
+    "Pseudonymize",
+    "RedactingLogRecordProcessor",
+    "RedactingSpanProcessor",
+    "Redaction",
+    "RedactionStage",
+    "Redactor",
+    "Replace",
+    "__version__",
+    "entity_count_attribute",
+    "redactor_from_env",
+]

@@ -43,6 +43,7 @@ __all__ = [
     "IBAN_CODE",
     "IP_ADDRESS",
     "JWT",
+    "KNOWN_ENTITIES",
     "OPTIONAL_ENTITIES",
     "PASSWORD",
     "PHONE_NUMBER",
@@ -89,6 +90,9 @@ and token counts."""
 
 OPTIONAL_ENTITIES: tuple[str, ...] = (MAC_ADDRESS, URL)
 """Recognizers available by name (``entities=[..., "MAC_ADDRESS"]``) but off by default."""
+
+KNOWN_ENTITIES: tuple[str, ...] = DEFAULT_ENTITIES + OPTIONAL_ENTITIES
+"""Every entity type :func:`build_recognizers` knows (NER adds ``PERSON`` and ``LOCATION``)."""
 
 DEFAULT_PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "IN", "CA", "BR", "AU")
 
