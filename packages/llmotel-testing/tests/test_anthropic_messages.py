@@ -1,4 +1,5 @@
-"""The real anthropic SDK against the stub: messages, plain and streamed, sync and async, tool use, cache."""
+"""The real anthropic SDK against the stub: messages, plain and streamed, sync and async, tool use,
+cache."""
 
 from __future__ import annotations
 

@@ -47,7 +47,8 @@ def test_scripted_text_and_usage_override(client: openai.OpenAI, llm_stub: StubS
     second = client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
     third = client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
     assert first.choices[0].message.content == "First."
-    assert first.usage is not None and first.usage.completion_tokens == 2
+    assert first.usage is not None
+    assert first.usage.completion_tokens == 2
     assert second.choices[0].message.content == "Second."
     assert second.usage is not None
     assert (second.usage.prompt_tokens, second.usage.completion_tokens) == (100, 7)
@@ -58,7 +59,8 @@ def test_n_choices(client: openai.OpenAI) -> None:
     result = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, n=3)
     assert [c.index for c in result.choices] == [0, 1, 2]
     text = result.choices[0].message.content or ""
-    assert result.usage is not None and result.usage.completion_tokens == 3 * count_tokens(text)
+    assert result.usage is not None
+    assert result.usage.completion_tokens == 3 * count_tokens(text)
 
 
 def test_max_tokens_truncates_with_finish_reason_length(client: openai.OpenAI) -> None:
@@ -67,7 +69,8 @@ def test_max_tokens_truncates_with_finish_reason_length(client: openai.OpenAI) -
     )
     assert result.choices[0].message.content == "Stub reply from"
     assert result.choices[0].finish_reason == "length"
-    assert result.usage is not None and result.usage.completion_tokens == 3
+    assert result.usage is not None
+    assert result.usage.completion_tokens == 3
 
 
 def test_tool_call_reply(client: openai.OpenAI, llm_stub: StubServer) -> None:
@@ -82,7 +85,8 @@ def test_tool_call_reply(client: openai.OpenAI, llm_stub: StubServer) -> None:
     assert call.function.name == "get_weather"
     assert json.loads(call.function.arguments) == {"city": "Paris"}
     expected = count_tokens("get_weather") + count_tokens('{"city":"Paris"}')
-    assert result.usage is not None and result.usage.completion_tokens == expected
+    assert result.usage is not None
+    assert result.usage.completion_tokens == expected
 
 
 def test_stream_with_include_usage(client: openai.OpenAI) -> None:
@@ -113,7 +117,8 @@ def test_stream_tool_call_deltas(client: openai.OpenAI, llm_stub: StubServer) ->
     chunks = list(client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True))
     deltas = [tc for c in chunks for tc in (c.choices[0].delta.tool_calls or [])]
     assert deltas[0].id == "call_stub000001_0"
-    assert deltas[0].function is not None and deltas[0].function.name == "lookup"
+    assert deltas[0].function is not None
+    assert deltas[0].function.name == "lookup"
     arguments = "".join(d.function.arguments or "" for d in deltas if d.function is not None)
     assert json.loads(arguments) == {"query": "a fairly long query string"}
     assert len(deltas) > 2

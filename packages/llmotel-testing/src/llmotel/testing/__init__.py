@@ -1,9 +1,10 @@
-"""A local LLM stub server (OpenAI and Anthropic HTTP APIs) and pytest fixtures for in-memory telemetry capture.
+"""A local LLM stub server (OpenAI and Anthropic HTTP APIs) and pytest fixtures for in-memory
+telemetry capture.
 
-``StubServer`` answers the real ``openai`` and ``anthropic`` SDKs over HTTP with deterministic, scriptable
-replies; the pytest plugin (``llmotel.testing.pytest_plugin``, loaded automatically) provides the ``llm_stub``,
-``span_exporter``/``tracer_provider``, ``metric_reader``/``meter_provider`` and ``log_exporter``/``logger_provider``
-fixtures.
+``StubServer`` answers the real ``openai`` and ``anthropic`` SDKs over HTTP with deterministic,
+scriptable replies; the pytest plugin (``llmotel.testing.pytest_plugin``, loaded automatically)
+provides the ``llm_stub``, ``span_exporter``/``tracer_provider``,
+``metric_reader``/``meter_provider`` and ``log_exporter``/``logger_provider`` fixtures.
 """
 
 from llmotel.testing._assertions import find_span, find_spans, metric_points, span_tree

@@ -62,7 +62,7 @@ def render(call: Call, path: str) -> Rendered:
     return JsonResponse(404, body)
 
 
-# --- prompt accounting --------------------------------------------------------------------------------
+# --- prompt accounting ----------------------------------------------------------------------------
 def _block_texts(block: Any) -> list[str]:
     if isinstance(block, str):
         return [block]
@@ -82,13 +82,14 @@ def _block_texts(block: Any) -> list[str]:
 
 
 def _prompt_blocks(request: dict[str, Any]) -> list[tuple[list[str], bool]]:
-    """Every countable piece of the prompt in cache order (tools, system, messages), each with whether it
-    carries ``cache_control``. Tool definitions count nothing but can hold a cache breakpoint.
+    """Every countable piece of the prompt in cache order (tools, system, messages), each with
+    whether it carries ``cache_control``. Tool definitions count nothing but can hold a cache
+    breakpoint.
     """
-    blocks: list[tuple[list[str], bool]] = []
-    for tool in request.get("tools") or []:
-        if isinstance(tool, dict):
-            blocks.append(([], "cache_control" in tool))
+    tools = request.get("tools") or []
+    blocks: list[tuple[list[str], bool]] = [
+        ([], "cache_control" in tool) for tool in tools if isinstance(tool, dict)
+    ]
     system = request.get("system")
     if isinstance(system, str):
         blocks.append(([system], False))
@@ -142,8 +143,9 @@ def _last_user_text(request: dict[str, Any]) -> str | None:
 
 
 def _usage(call: Call, output_tokens: int) -> dict[str, Any]:
-    """Usage the way Anthropic reports it: ``input_tokens`` excludes the cached prefix, which appears as
-    ``cache_creation_input_tokens`` the first time a prefix is seen and ``cache_read_input_tokens`` after.
+    """Usage the way Anthropic reports it: ``input_tokens`` excludes the cached prefix, which
+    appears as ``cache_creation_input_tokens`` the first time a prefix is seen and
+    ``cache_read_input_tokens`` after.
     """
     prefix, rest = _prompt_counts(call.json)
     created = read = 0
@@ -171,7 +173,7 @@ def _usage(call: Call, output_tokens: int) -> dict[str, Any]:
     }
 
 
-# --- messages -----------------------------------------------------------------------------------------
+# --- messages -------------------------------------------------------------------------------------
 def _tool_id(call: Call, tc: ToolCall, index: int) -> str:
     return tc.id or f"toolu_stub{call.seq:06d}_{index}"
 
@@ -258,17 +260,17 @@ def _stream(
             )
         )
         events.append(("ping", {"type": "ping"}))
-        for piece in split_for_stream(text) if text else []:
-            events.append(
-                (
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": index,
-                        "delta": {"type": "text_delta", "text": piece},
-                    },
-                )
+        events += [
+            (
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "text_delta", "text": t},
+                },
             )
+            for t in (split_for_stream(text) if text else [])
+        ]
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
         index += 1
     for i, tc in enumerate(tool_calls):
@@ -280,17 +282,17 @@ def _stream(
             )
         )
         arguments = tc.arguments_json
-        for piece in [arguments[j : j + 8] for j in range(0, len(arguments), 8)]:
-            events.append(
-                (
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": index,
-                        "delta": {"type": "input_json_delta", "partial_json": piece},
-                    },
-                )
+        events += [
+            (
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "input_json_delta", "partial_json": arguments[k : k + 8]},
+                },
             )
+            for k in range(0, len(arguments), 8)
+        ]
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
         index += 1
     delta_usage = {

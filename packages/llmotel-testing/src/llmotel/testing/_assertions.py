@@ -12,10 +12,12 @@ SpanTree = list[tuple[str, "SpanTree"]]
 
 
 def metric_points(reader: InMemoryMetricReader, name: str) -> list[tuple[dict[str, Any], Any]]:
-    """Every data point of the metric called ``name``, as ``(attributes, point)``, across resources and scopes.
+    """Every data point of the metric called ``name``, as ``(attributes, point)``, across resources
+    and scopes.
 
     ``point`` is the SDK's point (``HistogramDataPoint``: ``count``, ``sum``, ``bucket_counts``;
-    ``NumberDataPoint``: ``value``). Collects from ``reader`` (cumulative by default); ``[]`` if absent.
+    ``NumberDataPoint``: ``value``). Collects from ``reader`` (cumulative by default); ``[]`` if
+    absent.
     """
     data = reader.get_metrics_data()
     found: list[tuple[dict[str, Any], Any]] = []
@@ -35,12 +37,14 @@ def find_spans(spans: Iterable[ReadableSpan], name: str) -> list[ReadableSpan]:
 
 
 def find_span(spans: Iterable[ReadableSpan], name: str) -> ReadableSpan:
-    """The one span called ``name``; ``AssertionError`` (listing the names there are) if there is not exactly one."""
+    """The one span called ``name``; ``AssertionError`` (listing the names there are) if there is
+    not exactly one."""
     spans = list(spans)
     matches = find_spans(spans, name)
     if len(matches) != 1:
+        names = [s.name for s in spans]
         raise AssertionError(
-            f"expected exactly one span named {name!r}, found {len(matches)} among {[s.name for s in spans]}"
+            f"expected one span named {name!r}, found {len(matches)} among {names}"
         )
     return matches[0]
 
@@ -48,8 +52,8 @@ def find_span(spans: Iterable[ReadableSpan], name: str) -> ReadableSpan:
 def span_tree(spans: Sequence[ReadableSpan]) -> SpanTree:
     """Spans as a tree of ``(name, children)`` tuples, roots and siblings ordered by start time.
 
-    A span whose parent is not among ``spans`` is a root. Compare with a literal:
-    ``assert span_tree(exporter.get_finished_spans()) == [("invoke_agent a", [("chat gpt-4o", [])])]``.
+    A span whose parent is not among ``spans`` is a root. Compare with a literal: ``assert
+    span_tree(exporter.get_finished_spans()) == [("invoke_agent a", [("chat gpt-4o", [])])]``.
     """
     by_id = {s.context.span_id: s for s in spans if s.context is not None}
     children: dict[int | None, list[ReadableSpan]] = {}

@@ -1,4 +1,5 @@
-"""What every endpoint shares: the call being answered, response shapes, defaults, schema instances."""
+"""What every endpoint shares: the call being answered, response shapes, defaults, schema
+instances."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 
 from llmotel.testing._replies import Reply, StreamError, ToolCall
 
-# A fixed clock keeps every response byte-for-byte reproducible: created = CREATED_BASE + request number.
+# A fixed clock keeps every response byte-for-byte reproducible: created = CREATED_BASE + request
+# number.
 CREATED_BASE = 1_750_000_000
 
 
@@ -36,7 +38,8 @@ Rendered = JsonResponse | StreamResponse
 
 @dataclass(frozen=True)
 class Call:
-    """One request being answered: its number, parsed body, the scripted reply (or None) and settings."""
+    """One request being answered: its number, parsed body, the scripted reply (or None) and
+    settings."""
 
     seq: int
     method: str
@@ -58,7 +61,8 @@ class Call:
 
     @property
     def model(self) -> str:
-        """The response's ``model``: the request's, plus the server's ``model_suffix`` (a dated variant)."""
+        """The response's ``model``: the request's, plus the server's ``model_suffix`` (a dated
+        variant)."""
         return self.request_model + self.model_suffix
 
     @property
@@ -86,7 +90,8 @@ def default_text(model: str, last_user_text: str | None) -> str:
 
 
 def embedding_vector(text: str, dimensions: int) -> list[float]:
-    """A deterministic vector for ``text``: values k/256 - 0.5 (exact in float32, so float and base64 agree)."""
+    """A deterministic vector for ``text``: values k/256 - 0.5 (exact in float32, so float and
+    base64 agree)."""
     out: list[float] = []
     counter = 0
     while len(out) < dimensions:
@@ -97,7 +102,8 @@ def embedding_vector(text: str, dimensions: int) -> list[float]:
 
 
 def schema_instance(schema: Any, defs: Mapping[str, Any] | None = None, depth: int = 0) -> Any:
-    """A small deterministic value valid against ``schema`` (JSON Schema as the SDKs' ``parse()`` send it)."""
+    """A small deterministic value valid against ``schema`` (JSON Schema as the SDKs' ``parse()``
+    send it)."""
     if not isinstance(schema, Mapping) or depth > 20:
         return None
     defs = {**(defs or {}), **schema.get("$defs", {}), **schema.get("definitions", {})}

@@ -52,7 +52,8 @@ _ERROR_DEFAULTS: dict[int, tuple[str, str | None, str]] = {
 def error_body(
     status: int, message: str | None, type: str | None, code: str | None, param: str | None
 ) -> dict[str, Any]:
-    """OpenAI's error body ``{"error": {"message", "type", "param", "code"}}`` with defaults per status."""
+    """OpenAI's error body ``{"error": {"message", "type", "param", "code"}}`` with defaults per
+    status."""
     default_type, default_code, default_message = _ERROR_DEFAULTS.get(
         status,
         ("server_error" if status >= 500 else "invalid_request_error", None, f"Error {status}."),
@@ -98,9 +99,10 @@ def render(call: Call, path: str) -> Rendered:
     return JsonResponse(404, body)
 
 
-# --- helpers ------------------------------------------------------------------------------------------
+# --- helpers --------------------------------------------------------------------------------------
 def _content_texts(content: Any) -> list[str]:
-    """Texts of a message ``content``: a string, or the ``text`` of its parts (other parts count nothing)."""
+    """Texts of a message ``content``: a string, or the ``text`` of its parts (other parts count
+    nothing)."""
     if isinstance(content, str):
         return [content]
     texts: list[str] = []
@@ -152,8 +154,16 @@ def _max_tokens(request: dict[str, Any], *names: str) -> int | None:
     return None
 
 
+def _positive_int(request: dict[str, Any], name: str, default: int) -> int:
+    value = request.get(name)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return default
+
+
 def _structured_text(call: Call, fmt: Any, last_user: str | None) -> str | None:
-    """Default content for ``json_schema`` / ``json_object`` formats: JSON that ``parse()`` accepts."""
+    """Default content for ``json_schema`` / ``json_object`` formats: JSON that ``parse()``
+    accepts."""
     if not isinstance(fmt, dict):
         return None
     if fmt.get("type") == "json_schema":
@@ -220,11 +230,11 @@ def _arguments_pieces(arguments: str) -> list[str]:
     return [arguments[i : i + size] for i in range(0, len(arguments), size)] or [""]
 
 
-# --- chat completions ---------------------------------------------------------------------------------
+# --- chat completions -----------------------------------------------------------------------------
 def _chat(call: Call) -> Rendered:
     request = call.json
     messages = request.get("messages")
-    n = request.get("n") if isinstance(request.get("n"), int) and request.get("n", 1) > 0 else 1
+    n = _positive_int(request, "n", 1)
     limit = _max_tokens(request, "max_completion_tokens", "max_tokens")
     text, truncated = _answer_text(
         call, _last_user_text(messages), request.get("response_format"), limit
@@ -325,14 +335,14 @@ def _chat_stream(
     return StreamResponse(events, _stream_error)
 
 
-# --- legacy completions -------------------------------------------------------------------------------
+# --- legacy completions ---------------------------------------------------------------------------
 def _completions(call: Call) -> Rendered:
     request = call.json
     prompt = request.get("prompt")
     prompts = (
         [prompt] if isinstance(prompt, str) else [p for p in prompt or [] if isinstance(p, str)]
     )
-    n = request.get("n") if isinstance(request.get("n"), int) and request.get("n", 1) > 0 else 1
+    n = _positive_int(request, "n", 1)
     last = prompts[-1] if prompts else None
     text, truncated = _answer_text(call, last, None, _max_tokens(request, "max_tokens"))
     finish = (
@@ -388,7 +398,7 @@ def _completions(call: Call) -> Rendered:
     return StreamResponse(events, _stream_error)
 
 
-# --- embeddings ---------------------------------------------------------------------------------------
+# --- embeddings -----------------------------------------------------------------------------------
 def _embeddings(call: Call) -> Rendered:
     request = call.json
     raw_input = request.get("input")
@@ -402,7 +412,7 @@ def _embeddings(call: Call) -> Rendered:
         return JsonResponse(
             400, error_body(400, "'input' is a required property", None, None, "input")
         )
-    dims = request.get("dimensions") if isinstance(request.get("dimensions"), int) else 16
+    dims = _positive_int(request, "dimensions", 16)
     b64 = request.get("encoding_format") == "base64"
     data = []
     tokens = 0
@@ -429,7 +439,7 @@ def _embeddings(call: Call) -> Rendered:
     return JsonResponse(200, body)
 
 
-# --- Responses API ------------------------------------------------------------------------------------
+# --- Responses API --------------------------------------------------------------------------------
 def _responses_prompt(request: dict[str, Any]) -> tuple[list[str], str | None]:
     """Texts counted as input tokens, and the last user text."""
     texts: list[str] = []
@@ -585,8 +595,7 @@ def _responses_stream(
     }
     emit("response.created", response=initial)
     emit("response.in_progress", response=initial)
-    output_index = 0
-    for item in final["output"]:
+    for output_index, item in enumerate(final["output"]):
         if item["type"] == "message":
             item_id = item["id"]
             emit(
@@ -648,7 +657,6 @@ def _responses_stream(
                 arguments=item["arguments"],
             )
         emit("response.output_item.done", output_index=output_index, item=item)
-        output_index += 1
     emit(
         "response.incomplete" if final["status"] == "incomplete" else "response.completed",
         response=final,

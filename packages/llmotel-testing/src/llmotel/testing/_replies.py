@@ -1,4 +1,5 @@
-"""Scripted replies: what the stub answers to the next request(s), queued with ``StubServer.enqueue``."""
+"""Scripted replies: what the stub answers to the next request(s), queued with
+``StubServer.enqueue``."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import Any, Literal
 
 @dataclass(frozen=True)
 class Usage:
-    """Token counts that override the computed ones; a field left ``None`` keeps the tokenizer's count.
+    """Token counts that override the computed ones; a field left ``None`` keeps the tokenizer's
+    count.
 
     ``input_tokens`` is the provider's own field: for OpenAI it is ``prompt_tokens`` (cached tokens
-    included), for Anthropic ``input_tokens`` (cached tokens excluded, as the real API reports them).
+    included), for Anthropic ``input_tokens`` (cached tokens excluded, as the real API reports
+    them).
     """
 
     input_tokens: int | None = None
@@ -25,9 +28,10 @@ class Usage:
 
 @dataclass(frozen=True)
 class ToolCall:
-    """A tool call the model "makes": rendered as OpenAI ``tool_calls`` / ``function_call`` items or an
-    Anthropic ``tool_use`` block. ``arguments`` may be a mapping (JSON-encoded on the wire) or a raw string
-    (sent as is, so it can be invalid JSON). ``id`` defaults to a stable id derived from the request number.
+    """A tool call the model "makes": rendered as OpenAI ``tool_calls`` / ``function_call`` items or
+    an Anthropic ``tool_use`` block. ``arguments`` may be a mapping (JSON-encoded on the wire) or a
+    raw string (sent as is, so it can be invalid JSON). ``id`` defaults to a stable id derived from
+    the request number.
     """
 
     name: str
@@ -54,11 +58,13 @@ class StreamError:
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted reply. Build it with :func:`text_reply`, :func:`tool_call_reply`, :func:`error_reply`,
-    :func:`raw_reply`, :func:`cut_stream_reply` or :func:`stream_error_reply` rather than by hand.
+    """One scripted reply. Build it with :func:`text_reply`, :func:`tool_call_reply`,
+    :func:`error_reply`, :func:`raw_reply`, :func:`cut_stream_reply` or :func:`stream_error_reply`
+    rather than by hand.
 
-    ``kind`` is ``"content"`` (a normal answer in the called endpoint's format), ``"error"`` (an HTTP error
-    in the endpoint's provider format) or ``"raw"`` (exactly the given status, headers and bytes).
+    ``kind`` is ``"content"`` (a normal answer in the called endpoint's format), ``"error"`` (an
+    HTTP error in the endpoint's provider format) or ``"raw"`` (exactly the given status, headers
+    and bytes).
     """
 
     kind: Literal["content", "error", "raw"] = "content"
@@ -120,10 +126,12 @@ def tool_call_reply(
     latency: float | None = None,
     chunk_delay: float | None = None,
 ) -> Reply:
-    """Answer with one tool call (``name``, ``arguments``) or several (``calls``), optionally preceded by ``text``.
+    """Answer with one tool call (``name``, ``arguments``) or several (``calls``), optionally
+    preceded by ``text``.
 
-    The stop reason is ``tool_calls`` (OpenAI chat), ``tool_use`` (Anthropic). Streams send the arguments as
-    deltas (``tool_calls[].function.arguments`` / ``input_json_delta`` / ``function_call_arguments.delta``).
+    The stop reason is ``tool_calls`` (OpenAI chat), ``tool_use`` (Anthropic). Streams send the
+    arguments as deltas (``tool_calls[].function.arguments`` / ``input_json_delta`` /
+    ``function_call_arguments.delta``).
     """
     all_calls = list(calls)
     if name is not None:
@@ -153,9 +161,10 @@ def error_reply(
     """Answer with an HTTP error in the provider's error format.
 
     OpenAI endpoints get ``{"error": {"message", "type", "param", "code"}}``, Anthropic ones
-    ``{"type": "error", "error": {"type", "message"}, "request_id"}``. ``type``/``code``/``message`` default
-    to what the real API sends for ``status`` (e.g. 429 → ``rate_limit_exceeded``/``rate_limit_error``,
-    529 → ``overloaded_error``). 429 responses carry ``retry-after`` (``retry_after``, default 1 second).
+    ``{"type": "error", "error": {"type", "message"}, "request_id"}``. ``type``/``code``/``message``
+    default to what the real API sends for ``status`` (e.g. 429 →
+    ``rate_limit_exceeded``/``rate_limit_error``, 529 → ``overloaded_error``). 429 responses carry
+    ``retry-after`` (``retry_after``, default 1 second).
     """
     extra = dict(headers or {})
     if retry_after is not None or status == 429:
@@ -185,11 +194,12 @@ def raw_reply(
     truncate_at: int | None = None,
     latency: float | None = None,
 ) -> Reply:
-    """Answer with exactly these bytes (a mapping/list is JSON-encoded as is, ``None`` values included).
+    """Answer with exactly these bytes (a mapping/list is JSON-encoded as is, ``None`` values
+    included).
 
     For malformed JSON, unknown fields, ``None`` where a field is expected, odd statuses or headers.
-    ``truncate_at`` announces the full ``Content-Length`` but sends only that many bytes, then closes the
-    connection (a truncated body).
+    ``truncate_at`` announces the full ``Content-Length`` but sends only that many bytes, then
+    closes the connection (a truncated body).
     """
     if isinstance(body, str):
         data = body.encode()
@@ -209,9 +219,10 @@ def raw_reply(
 
 
 def cut_stream_reply(after_events: int, text: str | None = None, **kwargs: Any) -> Reply:
-    """A streamed answer whose connection is closed after ``after_events`` SSE events (no terminating chunk,
-    so the SDK sees an incomplete body). Non-streaming requests get the normal answer.
-    ``text`` defaults to the stub's default text; other keyword arguments as in :func:`text_reply`.
+    """A streamed answer whose connection is closed after ``after_events`` SSE events (no
+    terminating chunk, so the SDK sees an incomplete body). Non-streaming requests get the normal
+    answer. ``text`` defaults to the stub's default text; other keyword arguments as in
+    :func:`text_reply`.
     """
     base = text_reply(text, **kwargs) if text is not None else Reply(**kwargs)
     return _replace(base, cut_after=after_events)
@@ -229,8 +240,9 @@ def stream_error_reply(
     """A streamed answer that sends a provider error event after ``after_events`` events, then ends.
 
     OpenAI chat/completions: ``data: {"error": {...}}``; Responses: an ``error`` event; Anthropic:
-    ``event: error`` with ``{"type": "error", "error": {"type", "message"}}`` (``status`` picks the default
-    type, e.g. 529 → ``overloaded_error``). Non-streaming requests get an HTTP error of that ``status``.
+    ``event: error`` with ``{"type": "error", "error": {"type", "message"}}`` (``status`` picks the
+    default type, e.g. 529 → ``overloaded_error``). Non-streaming requests get an HTTP error of that
+    ``status``.
     """
     return Reply(
         text=text,

@@ -1,4 +1,5 @@
-"""``StubServer``: a local HTTP server that speaks enough of the OpenAI and Anthropic APIs for the real SDKs."""
+"""``StubServer``: a local HTTP server that speaks enough of the OpenAI and Anthropic APIs for the
+real SDKs."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import collections
 import itertools
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -24,8 +26,8 @@ from llmotel.testing._replies import Reply
 class RecordedRequest:
     """A request the stub received: what an SDK actually sent.
 
-    ``headers`` has lower-case names; ``json`` is the parsed body, or ``None`` when the body is empty or
-    not JSON.
+    ``headers`` has lower-case names; ``json`` is the parsed body, or ``None`` when the body is
+    empty or not JSON.
     """
 
     method: str
@@ -37,8 +39,8 @@ class RecordedRequest:
 
 
 class StubServer:
-    """A local LLM stub server: OpenAI (chat completions, completions, embeddings, Responses) and Anthropic
-    (messages) over real HTTP, with deterministic default answers and scriptable replies.
+    """A local LLM stub server: OpenAI (chat completions, completions, embeddings, Responses) and
+    Anthropic (messages) over real HTTP, with deterministic default answers and scriptable replies.
 
     Usage::
 
@@ -48,9 +50,10 @@ class StubServer:
             client.chat.completions.create(model="gpt-4o", messages=[...])
             assert stub.requests[-1].json["model"] == "gpt-4o"
 
-    ``latency`` (seconds) delays every response, ``chunk_delay`` every stream event; both can be changed
-    while running and overridden per reply. ``model_suffix`` is appended to the request's model in
-    responses (e.g. ``"-2024-08-06"`` to mimic dated model ids). All methods are thread-safe.
+    ``latency`` (seconds) delays every response, ``chunk_delay`` every stream event; both can be
+    changed while running and overridden per reply. ``model_suffix`` is appended to the request's
+    model in responses (e.g. ``"-2024-08-06"`` to mimic dated model ids). All methods are
+    thread-safe.
     """
 
     def __init__(
@@ -76,7 +79,8 @@ class StubServer:
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    # lifecycle -----------------------------------------------------------------------------------------
+    # lifecycle
+    # -----------------------------------------------------------------------------------------
     def start(self) -> StubServer:
         """Bind and serve on a background thread; returns ``self``. Idempotent."""
         with self._lock:
@@ -117,7 +121,8 @@ class StubServer:
     ) -> None:
         self.stop()
 
-    # addresses -----------------------------------------------------------------------------------------
+    # addresses
+    # -----------------------------------------------------------------------------------------
     @property
     def port(self) -> int:
         if self._httpd is None:
@@ -141,13 +146,15 @@ class StubServer:
 
     @property
     def anthropic_base_url(self) -> str:
-        """``<url>`` — the Anthropic SDK's ``base_url`` (``ANTHROPIC_BASE_URL``); it appends ``/v1/messages``."""
+        """``<url>`` — the Anthropic SDK's ``base_url`` (``ANTHROPIC_BASE_URL``); it appends
+        ``/v1/messages``."""
         return self.url
 
-    # scripting -----------------------------------------------------------------------------------------
+    # scripting
+    # -----------------------------------------------------------------------------------------
     def enqueue(self, *replies: Reply) -> None:
-        """Queue replies: each request the stub receives takes the next one, in order (whatever the endpoint).
-        With the queue empty, requests get the deterministic default answer.
+        """Queue replies: each request the stub receives takes the next one, in order (whatever the
+        endpoint). With the queue empty, requests get the deterministic default answer.
         """
         for reply in replies:
             if not isinstance(reply, Reply):
@@ -170,7 +177,8 @@ class StubServer:
             return list(self._requests)
 
     def reset(self) -> None:
-        """Forget recorded requests, queued replies, stored responses and cache prefixes; restart ids at 1."""
+        """Forget recorded requests, queued replies, stored responses and cache prefixes; restart
+        ids at 1."""
         with self._lock:
             self._queue.clear()
             self._requests.clear()
@@ -178,7 +186,8 @@ class StubServer:
             self._responses_store.clear()
             self._cache_prefixes.clear()
 
-    # called by the handler -----------------------------------------------------------------------------
+    # called by the handler
+    # -----------------------------------------------------------------------------
     def _begin(self, request: RecordedRequest) -> tuple[int, Reply | None]:
         with self._lock:
             self._requests.append(request)
@@ -211,6 +220,12 @@ class _HTTPServer(ThreadingHTTPServer):
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.address_family = family
         super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (a stream closed after [DONE], a cancelled request) is normal here.
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         with self.connections_lock:
@@ -259,10 +274,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._serve()
 
-    # ---------------------------------------------------------------------------------------------------
+    # ----------------------------------------------------------------------------------------------
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("transfer-encoding", "").lower():
-            parts = []
+            parts: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
                 if size == 0:

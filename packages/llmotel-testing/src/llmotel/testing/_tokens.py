@@ -1,4 +1,5 @@
-"""The stub's deterministic tokenizer: a token is a run of word characters or one punctuation mark."""
+"""The stub's deterministic tokenizer: a token is a run of word characters or one punctuation
+mark."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ TOKEN_PATTERN = re.compile(r"\w+|[^\w\s]")
 
 
 def count_tokens(text: str) -> int:
-    """Number of tokens in ``text`` under the stub's rule: ``len(re.findall(r"\\w+|[^\\w\\s]", text))``.
+    """Number of tokens in ``text`` under the stub's rule: ``len(re.findall(r"\\w+|[^\\w\\s]",
+    text))``.
 
-    ``"Hello, world!"`` is 4 tokens (``Hello`` ``,`` ``world`` ``!``). Whitespace never counts, so the
-    same JSON with or without spaces has the same count.
+    ``"Hello, world!"`` is 4 tokens (``Hello`` ``,`` ``world`` ``!``). Whitespace never counts, so
+    the same JSON with or without spaces has the same count.
     """
     return len(TOKEN_PATTERN.findall(text))
 
@@ -33,6 +35,7 @@ def truncate_tokens(text: str, limit: int) -> str:
 
 
 def split_for_stream(text: str) -> list[str]:
-    """Split ``text`` into stream deltas (a word with its trailing whitespace); they join back to ``text``."""
+    """Split ``text`` into stream deltas (a word with its trailing whitespace); they join back to
+    ``text``."""
     pieces = re.findall(r"\s*\S+\s*|\s+", text)
     return pieces or [""]

@@ -1,9 +1,12 @@
-"""pytest fixtures of llmotel (registered as the ``llmotel`` pytest11 plugin, so they need no import).
+"""pytest fixtures of llmotel, loaded automatically (the ``llmotel`` pytest11 entry point).
 
-``llm_stub``                       a running :class:`~llmotel.testing.StubServer`, one per session, reset before each test
-``span_exporter``/``tracer_provider``  ``InMemorySpanExporter`` behind a ``SimpleSpanProcessor`` of a fresh ``TracerProvider``
-``metric_reader``/``meter_provider``   ``InMemoryMetricReader`` of a fresh ``MeterProvider``
-``log_exporter``/``logger_provider``   ``InMemoryLogRecordExporter`` behind a ``SimpleLogRecordProcessor`` of a fresh ``LoggerProvider``
+- ``llm_stub``: a running :class:`~llmotel.testing.StubServer`, one per session, reset before each
+  test.
+- ``span_exporter`` + ``tracer_provider``: an ``InMemorySpanExporter`` behind a
+  ``SimpleSpanProcessor`` of a fresh ``TracerProvider``.
+- ``metric_reader`` + ``meter_provider``: an ``InMemoryMetricReader`` of a fresh ``MeterProvider``.
+- ``log_exporter`` + ``logger_provider``: an ``InMemoryLogRecordExporter`` behind a
+  ``SimpleLogRecordProcessor`` of a fresh ``LoggerProvider``.
 
 Nothing here sets a global provider: pass the providers to what you test (``tracer_provider=...``).
 """
@@ -23,10 +26,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from llmotel.testing._server import StubServer
 
-try:  # the name since opentelemetry-sdk 1.39; InMemoryLogExporter before (and a deprecated alias after)
+# InMemoryLogRecordExporter is the current name; older SDKs only have InMemoryLogExporter.
+try:
     from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 except ImportError:  # pragma: no cover - older SDKs
-    from opentelemetry.sdk._logs.export import (  # type: ignore[attr-defined,no-redef]
+    from opentelemetry.sdk._logs.export import (  # type: ignore[no-redef,unused-ignore]
         InMemoryLogExporter as InMemoryLogRecordExporter,
     )
 
@@ -66,7 +70,7 @@ def span_exporter() -> InMemorySpanExporter:
 
 @pytest.fixture
 def tracer_provider(span_exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
-    """A fresh ``TracerProvider`` exporting synchronously to ``span_exporter`` (not set globally)."""
+    """A fresh ``TracerProvider`` exporting synchronously to ``span_exporter`` (never global)."""
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(span_exporter))
     yield provider
@@ -89,8 +93,8 @@ def meter_provider(metric_reader: InMemoryMetricReader) -> Iterator[MeterProvide
 
 @pytest.fixture
 def log_exporter() -> InMemoryLogRecordExporter:
-    """Collects every log record emitted through ``logger_provider``: ``log_exporter.get_finished_logs()``."""
-    return InMemoryLogRecordExporter()
+    """Collects what ``logger_provider`` emits: ``log_exporter.get_finished_logs()``."""
+    return InMemoryLogRecordExporter()  # type: ignore[no-untyped-call,unused-ignore]
 
 
 @pytest.fixture

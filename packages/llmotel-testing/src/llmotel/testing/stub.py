@@ -20,7 +20,7 @@ __all__ = ["StubServer", "main"]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m llmotel.testing.stub",
-        description="A local OpenAI/Anthropic stub server. Prints its URL, serves until SIGINT/SIGTERM.",
+        description="A local OpenAI/Anthropic stub server: prints its URL, serves until a signal.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
@@ -53,11 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     with server:
         print(server.url, flush=True)
-        print(
-            f"OPENAI_BASE_URL={server.openai_base_url} ANTHROPIC_BASE_URL={server.anthropic_base_url}",
-            file=sys.stderr,
-            flush=True,
-        )
+        hint = f"OPENAI_BASE_URL={server.openai_base_url} ANTHROPIC_BASE_URL={server.url}"
+        print(hint, file=sys.stderr, flush=True)
         while not stop.wait(0.2):
             pass
     return 0
