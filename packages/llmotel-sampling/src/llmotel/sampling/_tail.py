@@ -1,0 +1,496 @@
+"""The tail-sampling span processor: buffer each trace, decide when its local root ends."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from opentelemetry.context import Context
+from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.util.types import AttributeValue
+
+from llmotel.sampling import _names
+from llmotel.sampling._policies import (
+    AttributePolicy,
+    CostPolicy,
+    ErrorPolicy,
+    LatencyPolicy,
+    ProbabilisticPolicy,
+    TailPolicy,
+    TokenPolicy,
+)
+
+_logger = logging.getLogger(__name__)
+
+OverflowDecision = Literal["evaluate", "keep", "drop"]
+"""What happens to a trace decided early because a buffer bound was hit."""
+
+OVERFLOW_DECISIONS: tuple[OverflowDecision, ...] = ("evaluate", "keep", "drop")
+
+# Size estimate, calibrated with tracemalloc against SDK 1.45 spans (see tests/test_memory.py):
+# a finished span with its context, BoundedAttributes and lock is ~2.5 KB before attribute values.
+_SPAN_BYTES = 2600
+_ATTRIBUTE_BYTES = 120
+_EVENT_BYTES = 700
+_LINK_BYTES = 300
+_TRACE_BYTES = 400
+
+_UNDECIDED = -2
+_DROPPED = -1
+_OVERFLOW_KEPT = "overflow"
+
+
+class _Trace:
+    __slots__ = ("created", "nbytes", "spans")
+
+    def __init__(self, created: float) -> None:
+        self.created = created
+        self.spans: list[ReadableSpan] = []
+        self.nbytes = _TRACE_BYTES
+
+
+@dataclass(slots=True)
+class _Outcome:
+    spans: list[ReadableSpan]
+    mark: dict[str, AttributeValue] | None  # None: dropped
+    trigger: str
+    policy: str | None
+
+
+class _ForwardedSpan(ReadableSpan):
+    """A copy of a finished span with sampling attributes added (finished spans are frozen)."""
+
+    def __init__(self, span: ReadableSpan, mark: dict[str, AttributeValue]) -> None:
+        attributes = dict(span.attributes or {})
+        attributes.update(mark)
+        super().__init__(
+            name=span.name,
+            context=span.context,
+            parent=span.parent,
+            resource=span.resource,
+            attributes=attributes,
+            events=span.events,
+            links=span.links,
+            kind=span.kind,
+            status=span.status,
+            start_time=span.start_time,
+            end_time=span.end_time,
+            instrumentation_scope=span.instrumentation_scope,
+        )
+        self._dropped_counts = (span.dropped_attributes, span.dropped_events, span.dropped_links)
+
+    @property
+    def dropped_attributes(self) -> int:
+        return self._dropped_counts[0]
+
+    @property
+    def dropped_events(self) -> int:
+        return self._dropped_counts[1]
+
+    @property
+    def dropped_links(self) -> int:
+        return self._dropped_counts[2]
+
+
+def _estimate_bytes(span: ReadableSpan) -> int:
+    size = _SPAN_BYTES
+    attributes = span.attributes
+    if attributes:
+        size += len(attributes) * _ATTRIBUTE_BYTES
+        for value in attributes.values():
+            if type(value) is str:
+                size += len(value)
+    for event in span.events:
+        size += _EVENT_BYTES
+        if event.attributes:
+            size += len(event.attributes) * _ATTRIBUTE_BYTES
+            for value in event.attributes.values():
+                if type(value) is str:
+                    size += len(value)
+    return size + len(span.links) * _LINK_BYTES
+
+
+_DETERMINISTIC = (ErrorPolicy, LatencyPolicy, TokenPolicy, CostPolicy, AttributePolicy)
+
+
+def _mark_for(policy_name: str, policy: TailPolicy | None) -> dict[str, AttributeValue]:
+    mark: dict[str, AttributeValue] = {_names.SAMPLING_POLICY: policy_name}
+    if isinstance(policy, ProbabilisticPolicy):
+        mark[_names.SAMPLING_RATE] = policy.ratio
+    elif isinstance(policy, _DETERMINISTIC):
+        mark[_names.SAMPLING_RATE] = 1.0
+    return mark
+
+
+class TailSamplingProcessor(SpanProcessor):
+    """Decides per whole trace which spans reach ``next_processor`` (usually the exporting one).
+
+    Add it to the ``TracerProvider`` *instead of* the exporting processor, wrapping it::
+
+        provider.add_span_processor(
+            TailSamplingProcessor(
+                BatchSpanProcessor(OTLPSpanExporter()),
+                policies=[ErrorPolicy(), LatencyPolicy(10.0), ProbabilisticPolicy(0.01)],
+            )
+        )
+
+    Sampled spans are buffered per trace until the trace's local root ends (a span without a
+    parent or with a remote one) or ``decision_wait`` seconds after its first span ended. Then the
+    policies are asked in order; the first that matches keeps the trace and its spans go to
+    ``next_processor.on_end`` carrying ``llmotel.sampling.policy`` (the policy's name) and, when
+    known, ``llmotel.sampling.rate`` (the probability the trace had of being kept: 1.0 for
+    error/latency/tokens/cost/attribute, the ratio for the probabilistic baseline). Traces no
+    policy keeps are dropped. Spans of a trace that end after its decision follow it (the last
+    ``decision_cache_size`` decisions are remembered). Unsampled spans (``RECORD_ONLY``) are passed
+    through untouched, exporting processors ignore them.
+
+    Memory is bounded: when more than ``max_traces`` traces, ``max_spans`` spans or (estimated)
+    ``max_bytes`` bytes are buffered, the oldest trace is decided at once by ``overflow``:
+    ``"evaluate"`` asks the policies about what has arrived, ``"keep"`` keeps it (marked
+    ``overflow``), ``"drop"`` drops it. Such forced decisions are counted.
+
+    ``force_flush`` and ``shutdown`` decide every buffered trace now (by the policies, on what has
+    arrived), forward the kept spans, then flush or shut down ``next_processor``; spans of those
+    traces that end later follow the decision.
+
+    With a ``meter_provider``, it reports ``llmotel.sampling.buffered.{traces,spans,bytes}``
+    (gauges), ``llmotel.sampling.decisions`` (by ``llmotel.sampling.decision`` keep/drop,
+    ``llmotel.sampling.policy`` and ``llmotel.sampling.trigger``), ``llmotel.sampling.forced_decisions``
+    (by ``llmotel.sampling.bound``) and ``llmotel.sampling.late_spans`` (by decision).
+
+    Policies run on the thread that ended the root span (or the timer thread), under a lock: keep
+    them cheap. The processor never raises into the application.
+    """
+
+    def __init__(
+        self,
+        next_processor: SpanProcessor,
+        policies: Sequence[TailPolicy] | None = None,
+        *,
+        decision_wait: float = 30.0,
+        max_traces: int = 10_000,
+        max_spans: int = 100_000,
+        max_bytes: int = 64 * 1024 * 1024,
+        overflow: OverflowDecision = "evaluate",
+        decision_cache_size: int = 10_000,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        if decision_wait <= 0:
+            raise ValueError(f"decision_wait must be > 0 seconds, got {decision_wait!r}")
+        for name, value in (
+            ("max_traces", max_traces),
+            ("max_spans", max_spans),
+            ("max_bytes", max_bytes),
+            ("decision_cache_size", decision_cache_size),
+        ):
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value!r}")
+        if overflow not in OVERFLOW_DECISIONS:
+            raise ValueError(f"overflow must be one of {OVERFLOW_DECISIONS}, got {overflow!r}")
+        self._next = next_processor
+        self._policies: list[TailPolicy] = (
+            list(policies) if policies is not None else [ErrorPolicy(), ProbabilisticPolicy(0.1)]
+        )
+        self._marks = [_mark_for(policy.name, policy) for policy in self._policies]
+        self._overflow_mark = _mark_for(_OVERFLOW_KEPT, None)
+        self._decision_wait = decision_wait
+        self._max_traces = max_traces
+        self._max_spans = max_spans
+        self._max_bytes = max_bytes
+        self._overflow = overflow
+        self._cache_size = decision_cache_size
+
+        self._lock = threading.Lock()
+        self._traces: OrderedDict[int, _Trace] = OrderedDict()
+        # trace id -> index of the policy that kept it, _DROPPED, or len(policies) for overflow-kept.
+        self._decisions: OrderedDict[int, int] = OrderedDict()
+        self._span_count = 0
+        self._byte_count = 0
+        self._kept_traces = 0
+        self._decided_traces = 0
+        self._shutdown = False
+        self._telemetry = _Telemetry(self, meter_provider) if meter_provider is not None else None
+
+        self._wakeup = threading.Event()
+        self._timer = self._start_timer()
+        weak_self = weakref.ref(self)
+
+        def after_fork() -> None:
+            processor = weak_self()
+            if processor is not None:
+                processor._reset_after_fork()
+
+        os.register_at_fork(after_in_child=after_fork)
+
+    # -- public surface ----------------------------------------------------------------------
+
+    @property
+    def policies(self) -> Sequence[TailPolicy]:
+        """The policies, in the order they are asked."""
+        return tuple(self._policies)
+
+    @property
+    def effective_rate(self) -> float:
+        """Kept traces / decided traces so far (1.0 before the first decision)."""
+        decided = self._decided_traces
+        return self._kept_traces / decided if decided else 1.0
+
+    @property
+    def buffered(self) -> tuple[int, int, int]:
+        """(traces, spans, estimated bytes) buffered now."""
+        return len(self._traces), self._span_count, self._byte_count
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        try:
+            self._next.on_start(span, parent_context)
+        except Exception:
+            _logger.exception("next span processor failed in on_start")
+
+    def on_end(self, span: ReadableSpan) -> None:
+        try:
+            self._on_end(span)
+        except Exception:
+            _logger.exception("tail sampling failed; span dropped")
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Decide every buffered trace now, forward kept spans, then flush ``next_processor``."""
+        deadline = time.monotonic() + timeout_millis / 1000
+        self._decide_all("flush")
+        remaining = max(0, int((deadline - time.monotonic()) * 1000))
+        try:
+            return self._next.force_flush(remaining)
+        except Exception:
+            _logger.exception("next span processor failed in force_flush")
+            return False
+
+    def shutdown(self) -> None:
+        """Stop the timer, decide every buffered trace, forward kept spans, shut ``next_processor`` down."""
+        with self._lock:
+            if self._shutdown:
+                return
+            self._shutdown = True
+        self._wakeup.set()
+        if self._timer.is_alive() and self._timer is not threading.current_thread():
+            self._timer.join()
+        self._decide_all("shutdown")
+        try:
+            self._next.shutdown()
+        except Exception:
+            _logger.exception("next span processor failed in shutdown")
+
+    # -- the hot path ------------------------------------------------------------------------
+
+    def _on_end(self, span: ReadableSpan) -> None:
+        context = span.context
+        if context is None or not context.trace_flags.sampled:
+            self._forward(span, None)
+            return
+        trace_id = context.trace_id
+        parent = span.parent
+        is_root = parent is None or parent.is_remote
+        size = _estimate_bytes(span)
+        outcomes: list[_Outcome] = []
+        late_decision = _UNDECIDED
+        with self._lock:
+            late_decision = self._decisions.get(trace_id, _UNDECIDED)
+            if late_decision == _UNDECIDED:
+                if self._shutdown:
+                    late_decision = _DROPPED
+                else:
+                    self._buffer(trace_id, span, size, is_root, outcomes)
+        if late_decision != _UNDECIDED:
+            self._late(span, late_decision)
+        if outcomes:
+            self._finish(outcomes)
+
+    def _buffer(
+        self, trace_id: int, span: ReadableSpan, size: int, is_root: bool, outcomes: list[_Outcome]
+    ) -> None:
+        trace = self._traces.get(trace_id)
+        if trace is None:
+            trace = self._traces[trace_id] = _Trace(time.monotonic())
+            self._byte_count += _TRACE_BYTES
+        trace.spans.append(span)
+        trace.nbytes += size
+        self._span_count += 1
+        self._byte_count += size
+        if is_root:
+            del self._traces[trace_id]
+            outcomes.append(self._decide_locked(trace_id, trace, "root_ended", "evaluate"))
+        while self._traces:
+            if len(self._traces) > self._max_traces:
+                bound = "max_traces"
+            elif self._span_count > self._max_spans:
+                bound = "max_spans"
+            elif self._byte_count > self._max_bytes:
+                bound = "max_bytes"
+            else:
+                break
+            oldest_id, oldest = self._traces.popitem(last=False)
+            outcomes.append(self._decide_locked(oldest_id, oldest, bound, self._overflow))
+
+    def _decide_locked(
+        self, trace_id: int, trace: _Trace, trigger: str, how: OverflowDecision
+    ) -> _Outcome:
+        """Decide one trace already removed from the buffer; caller holds the lock."""
+        self._span_count -= len(trace.spans)
+        self._byte_count -= trace.nbytes
+        decision = _DROPPED
+        if how == "keep":
+            decision = len(self._policies)
+        elif how == "evaluate":
+            for index, policy in enumerate(self._policies):
+                try:
+                    keep = policy.should_keep(trace.spans)
+                except Exception:
+                    _logger.exception("tail sampling policy %r failed", policy.name)
+                    keep = False
+                if keep:
+                    decision = index
+                    break
+        self._decisions[trace_id] = decision
+        if len(self._decisions) > self._cache_size:
+            self._decisions.popitem(last=False)
+        self._decided_traces += 1
+        if decision == _DROPPED:
+            return _Outcome(trace.spans, None, trigger, None)
+        self._kept_traces += 1
+        mark = self._mark(decision)
+        return _Outcome(trace.spans, mark, trigger, str(mark[_names.SAMPLING_POLICY]))
+
+    def _mark(self, decision: int) -> dict[str, AttributeValue]:
+        return self._marks[decision] if decision < len(self._marks) else self._overflow_mark
+
+    def _late(self, span: ReadableSpan, decision: int) -> None:
+        kept = decision != _DROPPED
+        if kept:
+            self._forward(span, self._mark(decision))
+        if self._telemetry is not None:
+            self._telemetry.late_span(kept)
+
+    def _finish(self, outcomes: Iterable[_Outcome]) -> None:
+        for outcome in outcomes:
+            if outcome.mark is not None:
+                for span in outcome.spans:
+                    self._forward(span, outcome.mark)
+            if self._telemetry is not None:
+                self._telemetry.decided(outcome)
+
+    def _forward(self, span: ReadableSpan, mark: dict[str, AttributeValue] | None) -> None:
+        try:
+            self._next.on_end(span if mark is None else _ForwardedSpan(span, mark))
+        except Exception:
+            _logger.exception("next span processor failed in on_end")
+
+    # -- decisions off the hot path ----------------------------------------------------------
+
+    def _decide_all(self, trigger: str) -> None:
+        with self._lock:
+            outcomes = [
+                self._decide_locked(trace_id, trace, trigger, "evaluate")
+                for trace_id, trace in self._traces.items()
+            ]
+            self._traces.clear()
+        self._finish(outcomes)
+
+    def _expire(self, now: float) -> None:
+        outcomes: list[_Outcome] = []
+        with self._lock:
+            while self._traces:
+                trace_id, trace = next(iter(self._traces.items()))
+                if now - trace.created < self._decision_wait:
+                    break
+                del self._traces[trace_id]
+                outcomes.append(self._decide_locked(trace_id, trace, "timeout", "evaluate"))
+        self._finish(outcomes)
+
+    def _start_timer(self) -> threading.Thread:
+        tick = min(max(self._decision_wait / 10, 0.01), 1.0)
+        wakeup = self._wakeup
+        weak_self = weakref.ref(self)
+
+        def run() -> None:
+            # Holds only a weak reference, so a forgotten processor can be collected.
+            while not wakeup.wait(tick):
+                processor = weak_self()
+                if processor is None:
+                    return
+                try:
+                    processor._expire(time.monotonic())
+                except Exception:
+                    _logger.exception("tail sampling timer failed")
+                del processor
+
+        thread = threading.Thread(target=run, name="llmotel-tail-sampling", daemon=True)
+        thread.start()
+        return thread
+
+    def _reset_after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._traces.clear()
+        self._decisions.clear()
+        self._span_count = 0
+        self._byte_count = 0
+        if not self._shutdown:
+            self._wakeup = threading.Event()
+            self._timer = self._start_timer()
+
+
+class _Telemetry:
+    """Self-telemetry instruments; only built when a MeterProvider is given."""
+
+    def __init__(self, processor: TailSamplingProcessor, meter_provider: MeterProvider) -> None:
+        meter = meter_provider.get_meter(_names.METER_NAME)
+        weak = weakref.ref(processor)
+
+        def gauge(index: int) -> Callable[[CallbackOptions], Iterable[Observation]]:
+            def observe(_options: CallbackOptions) -> Iterable[Observation]:
+                target = weak()
+                return [Observation(target.buffered[index])] if target is not None else []
+
+            return observe
+
+        meter.create_observable_gauge(
+            _names.BUFFERED_TRACES, [gauge(0)], unit="{trace}", description="Traces buffered"
+        )
+        meter.create_observable_gauge(
+            _names.BUFFERED_SPANS, [gauge(1)], unit="{span}", description="Spans buffered"
+        )
+        meter.create_observable_gauge(
+            _names.BUFFERED_BYTES, [gauge(2)], unit="By", description="Estimated bytes buffered"
+        )
+        self._decisions = meter.create_counter(
+            _names.DECISIONS, unit="{trace}", description="Tail-sampling decisions"
+        )
+        self._forced = meter.create_counter(
+            _names.FORCED_DECISIONS,
+            unit="{trace}",
+            description="Traces decided early because a buffer bound was hit",
+        )
+        self._late = meter.create_counter(
+            _names.LATE_SPANS,
+            unit="{span}",
+            description="Spans that ended after their trace's decision",
+        )
+
+    def decided(self, outcome: _Outcome) -> None:
+        attributes: dict[str, AttributeValue] = {
+            _names.SAMPLING_DECISION: "keep" if outcome.mark is not None else "drop",
+            _names.SAMPLING_TRIGGER: outcome.trigger,
+        }
+        if outcome.policy is not None:
+            attributes[_names.SAMPLING_POLICY] = outcome.policy
+        self._decisions.add(1, attributes)
+        if outcome.trigger.startswith("max_"):
+            self._forced.add(1, {_names.SAMPLING_BOUND: outcome.trigger})
+
+    def late_span(self, kept: bool) -> None:
+        self._late.add(1, {_names.SAMPLING_DECISION: "keep" if kept else "drop"})
