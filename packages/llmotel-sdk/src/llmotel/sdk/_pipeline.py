@@ -115,7 +115,7 @@ def stage_name(stage: object) -> str:
         return name
     name = getattr(stage, "__qualname__", None) or getattr(stage, "__name__", None)
     if isinstance(name, str) and name:
-        return name
+        return name.rpartition("<locals>.")[2]
     return type(stage).__name__
 
 
