@@ -1,4 +1,4 @@
-"""SessionRatioSampler: whole sessions together, OTEP 235 thresholds, parents, rules, RECORD_ONLY."""
+"""SessionRatioSampler: whole sessions, OTEP 235 thresholds, parents, rules, RECORD_ONLY."""
 
 from __future__ import annotations
 
@@ -38,9 +38,12 @@ def test_whole_sessions_are_kept_or_dropped_together(span_exporter: InMemorySpan
     sessions = [f"session-{i}" for i in range(300)]
     for turn in range(4):
         for session in sessions:
-            with using_session(session), tracer.start_as_current_span(f"turn {turn}"):
-                with tracer.start_as_current_span("chat"):
-                    pass
+            with (
+                using_session(session),
+                tracer.start_as_current_span(f"turn {turn}"),
+                tracer.start_as_current_span("chat"),
+            ):
+                pass
 
     spans_by_session: dict[str, list[ReadableSpan]] = defaultdict(list)
     for span in span_exporter.get_finished_spans():
@@ -118,9 +121,12 @@ def test_children_follow_the_parent_including_remote_parents() -> None:
 def test_keep_rules_override_the_ratio(span_exporter: InMemorySpanExporter) -> None:
     sampler = SessionRatioSampler(0.0, keep={USER_ID: {"alice"}, GEN_AI_REQUEST_MODEL: {"gpt-4o"}})
     tracer = _provider(sampler, span_exporter).get_tracer("t")
-    with using_user("alice"), tracer.start_as_current_span("alice's request"):
-        with tracer.start_as_current_span("alice's child"):
-            pass
+    with (
+        using_user("alice"),
+        tracer.start_as_current_span("alice's request"),
+        tracer.start_as_current_span("alice's child"),
+    ):
+        pass
     with using_user("bob"), tracer.start_as_current_span("bob's request"):
         tracer.start_span("chat", attributes={GEN_AI_REQUEST_MODEL: "gpt-4o"}).end()
         tracer.start_span("chat mini", attributes={GEN_AI_REQUEST_MODEL: "gpt-4o-mini"}).end()

@@ -5,7 +5,7 @@ Three ways to use it (see the README):
 * ``OTEL_TRACES_SAMPLER=llmotel_session`` (+ ``OTEL_TRACES_SAMPLER_ARG=0.1``): the
   :class:`SessionRatioSampler` through the ``opentelemetry_traces_sampler`` entry point;
 * in code: ``TracerProvider(sampler=SessionRatioSampler(0.1))`` and
-  ``provider.add_span_processor(TailSamplingProcessor(BatchSpanProcessor(exporter), policies=[...]))``;
+  ``add_span_processor(TailSamplingProcessor(BatchSpanProcessor(exporter), policies=[...]))``;
 * from ``LLMOTEL_SAMPLING_*`` variables: :func:`session_sampler_from_env` and
   :func:`sampling_span_processor_from_env` (what the llmotel distro calls).
 """

@@ -1,4 +1,4 @@
-"""Building the samplers and processors from ``OTEL_TRACES_SAMPLER_ARG`` and ``LLMOTEL_SAMPLING_*``."""
+"""Samplers and processors built from ``OTEL_TRACES_SAMPLER_ARG`` and ``LLMOTEL_SAMPLING_*``."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def parse_ratio(value: str | None, variable: str = SAMPLER_ARG) -> float:
 
 
 def keep_rules_from_env(environ: Mapping[str, str] | None = None) -> dict[str, set[str]]:
-    """``LLMOTEL_SAMPLING_KEEP=gen_ai.request.model=gpt-4o,user.id=alice`` as ``{key: {values}}``."""
+    """``LLMOTEL_SAMPLING_KEEP=user.id=alice,user.id=bob`` as ``{"user.id": {"alice", "bob"}}``."""
     rules: dict[str, set[str]] = {}
     for item in env_list(KEEP, environ=environ):
         key, sep, value = item.partition("=")
@@ -148,8 +148,8 @@ def sampling_span_processor_from_env(
     """Wrap the exporting processor as the ``LLMOTEL_SAMPLING_*`` variables ask (the distro's call).
 
     ``LLMOTEL_SAMPLING_MAX_TRACES_PER_SECOND`` / ``..._MAX_SPANS_PER_SECOND`` put a
-    ``RateLimitingSpanProcessor`` in front of ``next_processor``; ``LLMOTEL_SAMPLING_TAIL=true`` puts
-    a ``TailSamplingProcessor`` in front of that. With none of them set, returns ``next_processor``.
+    ``RateLimitingSpanProcessor`` in front of ``next_processor``; ``LLMOTEL_SAMPLING_TAIL=true``
+    puts a ``TailSamplingProcessor`` in front of that. With none set, returns ``next_processor``.
     Every variable is validated, even those of a part left off, so a typo fails at start-up.
     """
     tail = env_bool(TAIL, False, environ=environ)

@@ -39,9 +39,9 @@ class SessionRatioSampler(Sampler):
 
     Args:
         ratio: fraction of sessions (or traces) to keep, 0.0 to 1.0.
-        keep: attribute key -> values that always keep, e.g. ``{"gen_ai.request.model": {"gpt-4o"}}``.
+        keep: attribute key -> values that always keep, e.g. ``{"user.id": {"alice"}}``.
         record_dropped: return ``RECORD_ONLY`` instead of ``DROP`` for spans not kept, so span
-            processors (token and cost metrics) still see every span; exporters only get sampled ones.
+            processors (token and cost metrics) still see every span; exporters get sampled ones.
     """
 
     def __init__(
@@ -83,6 +83,7 @@ class SessionRatioSampler(Sampler):
         if self._matches_rule(attributes, context_attributes):
             return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, self._rule_state)
         key = _session_key(attributes) or _session_key(context_attributes)
+        state: TraceState | None
         if key is not None:
             sampled, state = self._session_decision(key)
         else:

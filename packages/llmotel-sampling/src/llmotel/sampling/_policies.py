@@ -42,7 +42,7 @@ class ErrorPolicy:
 
 
 class LatencyPolicy:
-    """Keeps a trace whose buffered spans cover more than ``threshold_seconds`` (first start to last end)."""
+    """Keeps a trace whose spans cover more than ``threshold_seconds`` (first start to last end)."""
 
     name = "latency"
 
@@ -73,7 +73,7 @@ class TokenPolicy:
         self.threshold = threshold
 
     def should_keep(self, spans: Sequence[ReadableSpan]) -> bool:
-        total = 0
+        total = 0.0
         for span in spans:
             attributes = span.attributes
             if attributes:

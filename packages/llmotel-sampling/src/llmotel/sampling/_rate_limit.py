@@ -19,7 +19,7 @@ _logger = logging.getLogger(__name__)
 
 
 class RateLimitingSpanProcessor(SpanProcessor):
-    """Forwards whole traces to ``next_processor`` while under ``traces_per_second`` / ``spans_per_second``.
+    """Forwards whole traces to ``next_processor`` while under a traces/s and a spans/s budget.
 
     The first span of a trace to end decides for the whole trace: the trace is admitted when both
     token buckets hold a token (one second's worth of burst), and every span of an admitted trace

@@ -163,8 +163,9 @@ class TailSamplingProcessor(SpanProcessor):
 
     With a ``meter_provider``, it reports ``llmotel.sampling.buffered.{traces,spans,bytes}``
     (gauges), ``llmotel.sampling.decisions`` (by ``llmotel.sampling.decision`` keep/drop,
-    ``llmotel.sampling.policy`` and ``llmotel.sampling.trigger``), ``llmotel.sampling.forced_decisions``
-    (by ``llmotel.sampling.bound``) and ``llmotel.sampling.late_spans`` (by decision).
+    ``llmotel.sampling.policy`` and ``llmotel.sampling.trigger``),
+    ``llmotel.sampling.forced_decisions`` (by ``llmotel.sampling.bound``) and
+    ``llmotel.sampling.late_spans`` (by decision).
 
     Policies run on the thread that ended the root span (or the timer thread), under a lock: keep
     them cheap. The processor never raises into the application.
@@ -210,7 +211,7 @@ class TailSamplingProcessor(SpanProcessor):
 
         self._lock = threading.Lock()
         self._traces: OrderedDict[int, _Trace] = OrderedDict()
-        # trace id -> index of the policy that kept it, _DROPPED, or len(policies) for overflow-kept.
+        # trace id -> index of the policy that kept it, _DROPPED, or len(policies) (overflow-kept).
         self._decisions: OrderedDict[int, int] = OrderedDict()
         self._span_count = 0
         self._byte_count = 0
@@ -272,7 +273,7 @@ class TailSamplingProcessor(SpanProcessor):
             return False
 
     def shutdown(self) -> None:
-        """Stop the timer, decide every buffered trace, forward kept spans, shut ``next_processor`` down."""
+        """Stop the timer, decide and forward what is buffered, shut ``next_processor`` down."""
         with self._lock:
             if self._shutdown:
                 return

@@ -1,8 +1,8 @@
 """OTEP 235 arithmetic: 56-bit randomness, rejection thresholds and the ``ot`` tracestate entry.
 
-A span is kept when its randomness ``rv`` is at least the threshold ``th``; ``th = 2**56 - p * 2**56``
-for a keep probability ``p``. This is the comparison the SDK's experimental composable samplers make
-(``opentelemetry.sdk.trace._sampling_experimental``), reimplemented here because that module is private.
+A span is kept when its randomness ``rv`` is at least the threshold ``th = 2**56 - p * 2**56`` for
+a keep probability ``p``: the comparison the SDK's experimental composable samplers make
+(``opentelemetry.sdk.trace._sampling_experimental``), redone here because that module is private.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def encode_randomness(randomness: int) -> str:
 
 
 def randomness_of_key(key: str) -> int:
-    """56 bits of BLAKE2b over the UTF-8 key: every process derives the same value for one session."""
+    """56 bits of BLAKE2b over the UTF-8 key: every process derives the same value for a session."""
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=7).digest(), "big")
 
 
