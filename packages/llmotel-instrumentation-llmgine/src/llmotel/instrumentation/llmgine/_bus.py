@@ -1,0 +1,507 @@
+"""The wrappers around LLMgine's ``MessageBus`` and ``BusSession``, and the telemetry they emit.
+
+Every wrapper has the ``wrapt`` signature ``(wrapped, instance, args, kwargs)`` and is an ``async
+def`` like the method it wraps. Bookkeeping is guarded: a failure in here is logged once per kind and
+the bus call goes on exactly as without instrumentation; exceptions of the bus or of user handlers
+pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import weakref
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any, Final
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.metrics import Meter
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.util.types import AttributeValue
+
+from llmotel.semconv.context import ContextAttributes, get_context_attributes, using_session
+
+from . import _names as n
+from ._carrier import ContextCarrier, FailureContexts
+
+_log = logging.getLogger(__name__)
+
+_INTERNAL: Final = SpanKind.INTERNAL
+_PRODUCER: Final = SpanKind.PRODUCER
+_CONSUMER: Final = SpanKind.CONSUMER
+# LLMgine's marker for "not in a session" (bus-scoped handlers and messages).
+_BUS_SCOPE: Final = "BUS"
+
+
+@dataclass(slots=True)
+class _CommandRun:
+    """One ``execute`` in progress: what the inner wrapper tells the outer one."""
+
+    span: Span
+    token: object
+    session: ContextAttributes | None
+    command_type: str
+    start: float
+    run_token: object = None
+    called: bool = False  # the middleware chain (and so the handler lookup) was reached
+    error: BaseException | None = None
+
+
+@dataclass(slots=True)
+class _SessionState:
+    span: Span
+    token: object
+    session: ContextAttributes
+    ctx: Context = field(default_factory=Context)
+
+
+_CURRENT_RUN: ContextVar[_CommandRun | None] = ContextVar("llmotel_llmgine_command", default=None)
+
+
+def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str) -> Any:
+    return args[index] if len(args) > index else kwargs[name]
+
+
+def _session_of(message: object) -> str | None:
+    """The message's session id, or ``None`` for bus-scoped (``"BUS"``) or empty ids."""
+    sid = getattr(message, "session_id", None)
+    if not sid or sid == _BUS_SCOPE:
+        return None
+    return str(sid)
+
+
+def _handler_name(handler: object) -> str:
+    # LLMgine wraps sync handlers in an ``async_wrapper`` and keeps the original as ``.function``.
+    target = getattr(handler, "function", handler)
+    name = getattr(target, "__qualname__", None)
+    return name if isinstance(name, str) else type(target).__qualname__
+
+
+def _error_type(error: BaseException) -> str:
+    return type(error).__qualname__
+
+
+class BusTelemetry:
+    """Turns bus calls into spans and metrics; one instance per ``instrument()``."""
+
+    def __init__(
+        self,
+        tracer: Tracer,
+        meter: Meter,
+        *,
+        bus_event_types: frozenset[type],
+        tool_event_type: type | None,
+        capture_content: bool,
+    ) -> None:
+        self._tracer = tracer
+        self._bus_event_types = bus_event_types
+        self._tool_event_type = tool_event_type
+        self._capture_content = capture_content
+        self.carrier = ContextCarrier()
+        self.failures = FailureContexts()
+        self._sessions: weakref.WeakKeyDictionary[object, _SessionState] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._warned: set[str] = set()
+        self._commands = meter.create_counter(
+            n.METRIC_COMMANDS,
+            unit="{command}",
+            description="Commands executed on the LLMgine bus; failed ones carry error.type.",
+        )
+        self._command_duration = meter.create_histogram(
+            n.METRIC_COMMAND_DURATION,
+            unit="s",
+            description="Duration of MessageBus.execute, handler and middleware included.",
+            explicit_bucket_boundaries_advisory=n.DURATION_BUCKETS,
+        )
+        self._events = meter.create_counter(
+            n.METRIC_EVENTS,
+            unit="{event}",
+            description="Event deliveries to handlers (one per handler); failed ones carry error.type.",
+        )
+        self._handler_duration = meter.create_histogram(
+            n.METRIC_HANDLER_DURATION,
+            unit="s",
+            description="Duration of one event handler invocation, middleware included.",
+            explicit_bucket_boundaries_advisory=n.DURATION_BUCKETS,
+        )
+
+    @property
+    def open_sessions(self) -> int:
+        """Sessions started and not yet ended (for tests)."""
+        return len(self._sessions)
+
+    def _warn(self, where: str) -> None:
+        if where not in self._warned:
+            self._warned.add(where)
+            _log.warning(
+                "llmgine instrumentation failed in %s; the bus goes on", where, exc_info=True
+            )
+
+    # --- MessageBus.execute ------------------------------------------------------------------
+
+    async def execute(
+        self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """``MessageBus.execute(command)`` → span ``execute {CommandType}`` around the whole call."""
+        try:
+            run = self._start_command(_arg(args, kwargs, 0, "command"))
+        except Exception:
+            self._warn("execute")
+            return await wrapped(*args, **kwargs)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            self._end_command(run, instance, args, kwargs, None, exc)
+            raise
+        self._end_command(run, instance, args, kwargs, result, None)
+        return result
+
+    def _start_command(self, command: Any) -> _CommandRun:
+        ctype = type(command).__name__
+        attrs: dict[str, AttributeValue] = {
+            n.COMMAND_TYPE: ctype,
+            n.COMMAND_ID: str(command.command_id),
+        }
+        sid = _session_of(command)
+        if sid is not None:
+            attrs[n.SESSION_ID] = sid
+        span = self._tracer.start_span(f"execute {ctype}", kind=_INTERNAL, attributes=attrs)
+        token = otel_context.attach(trace.set_span_in_context(span))
+        session = None
+        # A command may name its session without running inside ``bus.session()``: put the id in
+        # context so spans under the handler (LLM calls) carry it too.
+        if sid is not None and get_context_attributes().get(n.SESSION_ID) != sid:
+            session = using_session(sid)
+            session.__enter__()
+        run = _CommandRun(span, token, session, ctype, perf_counter())
+        run.run_token = _CURRENT_RUN.set(run)
+        return run
+
+    def _end_command(
+        self,
+        run: _CommandRun,
+        instance: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        result: Any,
+        raised: BaseException | None,
+    ) -> None:
+        duration = perf_counter() - run.start
+        try:
+            _CURRENT_RUN.reset(run.run_token)  # type: ignore[arg-type]
+            if run.session is not None:
+                run.session.__exit__(None, None, None)
+            otel_context.detach(run.token)  # type: ignore[arg-type]
+        except Exception:
+            self._warn("execute (context)")
+        span = run.span
+        try:
+            error_type: str | None = None
+            error = raised or run.error
+            if raised is None:
+                success = bool(getattr(result, "success", True))
+                span.set_attribute(n.COMMAND_SUCCESS, success)
+            else:
+                success = False
+            if not success:
+                if error is not None:
+                    error_type = _error_type(error)
+                    span.record_exception(error)
+                elif not run.called:
+                    error_type = self._why_not_called(instance, args, kwargs)
+                else:
+                    error_type = n.COMMAND_FAILED
+                message = getattr(result, "error", None) if error is None else str(error)
+                span.set_status(Status(StatusCode.ERROR, message or error_type))
+                span.set_attribute(n.ERROR_TYPE, error_type)
+            attrs: dict[str, AttributeValue] = {n.COMMAND_TYPE: run.command_type}
+            if error_type is not None:
+                attrs[n.ERROR_TYPE] = error_type
+            self._commands.add(1, attrs)
+            self._command_duration.record(duration, attrs)
+        except Exception:
+            self._warn("execute (end)")
+        finally:
+            span.end()
+
+    @staticmethod
+    def _why_not_called(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        command = _arg(args, kwargs, 0, "command")
+        registry = instance._registry
+        if registry.get_command_handler(type(command), command.session_id) is None:
+            return n.NO_HANDLER
+        return "_OTHER"
+
+    async def execute_with_middleware(
+        self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """``MessageBus._execute_with_middleware``: catch the handler's exception, which
+        ``execute`` turns into a failed ``CommandResult``, so the command span can record it."""
+        run = _CURRENT_RUN.get()
+        if run is not None:
+            run.called = True
+        try:
+            return await wrapped(*args, **kwargs)
+        except Exception as exc:
+            if run is not None:
+                run.error = exc
+            raise
+
+    # --- MessageBus.publish ------------------------------------------------------------------
+
+    async def publish(
+        self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """``MessageBus.publish(event)``: carry the publisher's context with the event.
+
+        Events the bus publishes about itself (command started/result, handler failed, session
+        start/end) carry the current context (the command, session or failed handler span).
+        ``ToolExecuteResultEvent`` gets an ``execute_tool {name}`` span, any other event a PRODUCER
+        span ``publish {EventType}``; their handlers' spans are children of it.
+        """
+        span: Span | None = None
+        try:
+            event = _arg(args, kwargs, 0, "event")
+            etype = type(event)
+            if etype in self._bus_event_types:
+                self.carrier.put(event, otel_context.get_current())
+            elif self._tool_event_type is not None and isinstance(event, self._tool_event_type):
+                span = self._start_tool(event)
+            else:
+                span = self._start_publish(event, etype.__name__)
+        except Exception:
+            self._warn("publish")
+        if span is None:
+            return await wrapped(*args, **kwargs)
+        token: object = None
+        try:
+            ctx = trace.set_span_in_context(span)
+            token = otel_context.attach(ctx)
+            self.carrier.put(event, ctx)
+        except Exception:
+            self._warn("publish (context)")
+        try:
+            return await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, str(exc)))
+            span.set_attribute(n.ERROR_TYPE, _error_type(exc))
+            raise
+        finally:
+            if token is not None:
+                otel_context.detach(token)  # type: ignore[arg-type]
+            span.end()
+
+    def _start_publish(self, event: Any, etype: str) -> Span:
+        attrs: dict[str, AttributeValue] = {
+            n.MESSAGING_SYSTEM: n.SYSTEM,
+            n.MESSAGING_OPERATION_TYPE: "send",
+            n.MESSAGING_OPERATION_NAME: "publish",
+            n.MESSAGING_DESTINATION_NAME: etype,
+            n.MESSAGING_MESSAGE_ID: str(event.event_id),
+        }
+        sid = _session_of(event)
+        if sid is not None:
+            attrs[n.SESSION_ID] = sid
+        return self._tracer.start_span(f"publish {etype}", kind=_PRODUCER, attributes=attrs)
+
+    def _start_tool(self, event: Any) -> Span:
+        info = event.tool_info if isinstance(event.tool_info, dict) else {}
+        name = str(event.tool_name or info.get("name") or "")
+        attrs: dict[str, AttributeValue] = {
+            n.GEN_AI_OPERATION_NAME: n.EXECUTE_TOOL,
+            n.GEN_AI_TOOL_NAME: name,
+        }
+        if event.tool_call_id:
+            attrs[n.GEN_AI_TOOL_CALL_ID] = str(event.tool_call_id)
+        if isinstance(info.get("type"), str):
+            attrs[n.GEN_AI_TOOL_TYPE] = info["type"]
+        sid = _session_of(event)
+        if sid is not None:
+            attrs[n.SESSION_ID] = sid
+        if self._capture_content:
+            attrs[n.GEN_AI_TOOL_CALL_ARGUMENTS] = json.dumps(event.tool_args, default=str)
+            if event.execution_succeed:
+                attrs[n.GEN_AI_TOOL_CALL_RESULT] = str(event.tool_result)
+        failed = not event.execution_succeed
+        if failed:
+            attrs[n.ERROR_TYPE] = n.TOOL_FAILED
+        span_name = f"{n.EXECUTE_TOOL} {name}" if name else n.EXECUTE_TOOL
+        span = self._tracer.start_span(span_name, kind=_INTERNAL, attributes=attrs)
+        if failed:
+            span.set_status(Status(StatusCode.ERROR, n.TOOL_FAILED))
+        return span
+
+    # --- MessageBus._handle_event_with_middleware (one handler, one event) --------------------
+
+    async def handle_event(
+        self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """One handler invocation → CONSUMER span ``process {EventType}``, child of the context the
+        event was published in (a root span when the event was not carried)."""
+        try:
+            event = _arg(args, kwargs, 0, "event")
+            handler = _arg(args, kwargs, 1, "handler")
+            etype = type(event).__name__
+            hname = _handler_name(handler)
+            # Not the processing loop's own context: that belongs to whoever called ``start()``.
+            parent = self.carrier.get(event) or Context()
+            attrs: dict[str, AttributeValue] = {
+                n.MESSAGING_SYSTEM: n.SYSTEM,
+                n.MESSAGING_OPERATION_TYPE: "process",
+                n.MESSAGING_OPERATION_NAME: "process",
+                n.MESSAGING_DESTINATION_NAME: etype,
+                n.MESSAGING_MESSAGE_ID: str(event.event_id),
+                n.HANDLER_NAME: hname,
+            }
+            sid = _session_of(event)
+            if sid is not None:
+                attrs[n.SESSION_ID] = sid
+            span = self._tracer.start_span(
+                f"process {etype}", context=parent, kind=_CONSUMER, attributes=attrs
+            )
+            ctx = trace.set_span_in_context(span, parent)
+            token = otel_context.attach(ctx)
+            start = perf_counter()
+        except Exception:
+            self._warn("event handler")
+            return await wrapped(*args, **kwargs)
+        error: BaseException | None = None
+        try:
+            return await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            self._end_handler(span, ctx, token, etype, hname, perf_counter() - start, error)
+
+    def _end_handler(
+        self,
+        span: Span,
+        ctx: Context,
+        token: object,
+        etype: str,
+        hname: str,
+        duration: float,
+        error: BaseException | None,
+    ) -> None:
+        try:
+            otel_context.detach(token)  # type: ignore[arg-type]
+            attrs: dict[str, AttributeValue] = {n.EVENT_TYPE: etype, n.HANDLER_NAME: hname}
+            if error is not None:
+                error_type = _error_type(error)
+                attrs[n.ERROR_TYPE] = error_type
+                span.record_exception(error)
+                span.set_status(Status(StatusCode.ERROR, str(error)))
+                span.set_attribute(n.ERROR_TYPE, error_type)
+                if isinstance(error, Exception):  # the only kind the bus reports
+                    self.failures.put(error, ctx)
+            self._events.add(1, attrs)
+            self._handler_duration.record(duration, attrs)
+        except Exception:
+            self._warn("event handler (end)")
+        finally:
+            span.end()
+
+    async def handle_event_error(
+        self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """``MessageBus._handle_event_error``: run in the failed handler's span context so the
+        ``EventHandlerFailedEvent`` it publishes (and that event's handlers) hang under it."""
+        ctx: Context | None = None
+        try:
+            ctx = self.failures.pop(_arg(args, kwargs, 2, "error"))
+        except Exception:
+            self._warn("handler failure")
+        if ctx is None:
+            return await wrapped(*args, **kwargs)
+        token = otel_context.attach(ctx)
+        try:
+            return await wrapped(*args, **kwargs)
+        finally:
+            otel_context.detach(token)
+
+    # --- BusSession ----------------------------------------------------------------------------
+
+    async def session_start(
+        self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """``BusSession.start()`` / ``__aenter__``: open the session span and make it (and
+        ``session.id``) current in the calling task until the session ends."""
+        self._open_session(instance)
+        try:
+            return await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            self._close_session(instance, exc)
+            raise
+
+    async def session_end(
+        self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """``BusSession.end()``: end the session span after the ``SessionEndEvent`` was handled."""
+        error: BaseException | None = None
+        try:
+            return await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            self._close_session(instance, error)
+
+    async def session_exit(
+        self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """``BusSession.__aexit__``: like :meth:`session_end`; an exception that left the ``async
+        with`` body is recorded on the session span."""
+        error: BaseException | None = args[1] if len(args) > 1 else kwargs.get("exc_value")
+        try:
+            return await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            self._close_session(instance, error)
+
+    def _open_session(self, session: object) -> None:
+        try:
+            if session in self._sessions:
+                return
+            sid = str(getattr(session, "session_id", ""))
+            span = self._tracer.start_span(
+                n.SESSION_SPAN, kind=_INTERNAL, attributes={n.SESSION_ID: sid}
+            )
+            token = otel_context.attach(trace.set_span_in_context(span))
+            attrs = using_session(sid)
+            attrs.__enter__()
+            self._sessions[session] = _SessionState(span, token, attrs, otel_context.get_current())
+        except Exception:
+            self._warn("session start")
+
+    def _close_session(self, session: object, error: BaseException | None) -> None:
+        try:
+            state = self._sessions.pop(session, None)
+        except Exception:
+            self._warn("session end")
+            return
+        if state is None:
+            return
+        span = state.span
+        try:
+            # Only unwind what we attached, in the task that attached it: a session ended from
+            # another task (or under a context someone left attached) leaves that context alone.
+            if otel_context.get_current() is state.ctx:
+                state.session.__exit__(None, None, None)
+                otel_context.detach(state.token)  # type: ignore[arg-type]
+            if error is not None:
+                span.record_exception(error)
+                span.set_status(Status(StatusCode.ERROR, str(error)))
+                span.set_attribute(n.ERROR_TYPE, _error_type(error))
+        except Exception:
+            self._warn("session end")
+        finally:
+            span.end()

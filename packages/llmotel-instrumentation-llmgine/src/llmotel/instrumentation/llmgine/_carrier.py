@@ -1,0 +1,83 @@
+"""The publisher's context, carried with an event across the bus's queue.
+
+LLMgine's events are user dataclasses: adding an attribute to them would show in ``vars(event)``,
+travel into ``pickle``/``copy`` and fail on ``slots=True`` classes, and dataclasses with ``eq=True``
+are unhashable, so a ``WeakKeyDictionary`` cannot hold them. The table here is keyed by ``id(event)``
+and each entry holds a weak reference whose callback removes the entry when the event is collected,
+so the table never outlives the events in flight and the user's object is left untouched.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Final
+
+from opentelemetry.context import Context
+
+_MAX_FAILURES: Final = 1024
+
+
+class ContextCarrier:
+    """Remembers, per in-flight event, the context it was published in."""
+
+    __slots__ = ("__weakref__", "_by_id")
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[weakref.ref[Any], Context]] = {}
+
+    def put(self, event: object, ctx: Context) -> None:
+        """Carry ``ctx`` with ``event``; no-op for objects that cannot be weakly referenced."""
+        key = id(event)
+        table = self._by_id
+        try:
+            ref = weakref.ref(event, lambda _ref: _forget(table, key, _ref))
+        except TypeError:  # ``__slots__`` without ``__weakref__``: nothing to key on safely
+            return
+        table[key] = (ref, ctx)
+
+    def get(self, event: object) -> Context | None:
+        """The context ``event`` was published in, or ``None`` if it was not carried."""
+        entry = self._by_id.get(id(event))
+        if entry is None or entry[0]() is not event:
+            return None
+        return entry[1]
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+
+def _forget(table: dict[int, tuple[weakref.ref[Any], Context]], key: int, ref: object) -> None:
+    entry = table.get(key)
+    # A second publish of the same object replaced the entry: only the live reference removes it.
+    if entry is not None and entry[0] is ref:
+        del table[key]
+
+
+class FailureContexts:
+    """The context of the handler span an exception escaped from, until LLMgine reports it.
+
+    Exceptions cannot be weakly referenced; entries are taken out by :meth:`pop` when the bus
+    publishes its ``EventHandlerFailedEvent`` and the table is bounded for the rare exception the
+    bus never reports (its processing task cancelled mid-batch).
+    """
+
+    __slots__ = ("_by_id",)
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[BaseException, Context]] = {}
+
+    def put(self, error: BaseException, ctx: Context) -> None:
+        """Remember that ``error`` escaped the handler span in ``ctx``."""
+        if len(self._by_id) >= _MAX_FAILURES:
+            self._by_id.pop(next(iter(self._by_id)))
+        self._by_id[id(error)] = (error, ctx)
+
+    def pop(self, error: object) -> Context | None:
+        """The context remembered for ``error`` (removed), or ``None``."""
+        entry = self._by_id.pop(id(error), None)
+        if entry is None or entry[0] is not error:
+            return None
+        return entry[1]
+
+    def __len__(self) -> int:
+        return len(self._by_id)

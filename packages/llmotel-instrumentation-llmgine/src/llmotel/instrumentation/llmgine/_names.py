@@ -1,0 +1,70 @@
+"""Attribute, span and metric names this instrumentation emits.
+
+GenAI and core names come from the generated :mod:`llmotel.semconv.attributes`. The names below that
+are defined here by hand are the only ones: ``session.id`` (core registry) and the ``messaging.*``
+names are not in llmotel-semconv's generated set yet (it is generated from the GenAI models only);
+the ``llmgine.*`` names are this instrumentation's own.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from llmotel.semconv.attributes import (
+    ERROR_TYPE,
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_TOOL_CALL_ARGUMENTS,
+    GEN_AI_TOOL_CALL_ID,
+    GEN_AI_TOOL_CALL_RESULT,
+    GEN_AI_TOOL_NAME,
+    GEN_AI_TOOL_TYPE,
+)
+
+__all__ = [
+    "ERROR_TYPE",
+    "GEN_AI_OPERATION_NAME",
+    "GEN_AI_TOOL_CALL_ARGUMENTS",
+    "GEN_AI_TOOL_CALL_ID",
+    "GEN_AI_TOOL_CALL_RESULT",
+    "GEN_AI_TOOL_NAME",
+    "GEN_AI_TOOL_TYPE",
+]
+
+# --- Hand-typed until llmotel-semconv generates them (core registry, semconv v1.41.0). ---
+SESSION_ID: Final = "session.id"
+MESSAGING_SYSTEM: Final = "messaging.system"
+MESSAGING_OPERATION_TYPE: Final = "messaging.operation.type"
+MESSAGING_OPERATION_NAME: Final = "messaging.operation.name"
+MESSAGING_DESTINATION_NAME: Final = "messaging.destination.name"
+MESSAGING_MESSAGE_ID: Final = "messaging.message.id"
+
+# --- This instrumentation's own names. ---
+#: ``messaging.system`` value: LLMgine's in-process bus is not in the registry's list.
+SYSTEM: Final = "llmgine"
+EXECUTE_TOOL: Final = "execute_tool"
+COMMAND_TYPE: Final = "llmgine.command.type"
+COMMAND_ID: Final = "llmgine.command.id"
+COMMAND_SUCCESS: Final = "llmgine.command.success"
+EVENT_TYPE: Final = "llmgine.event.type"
+HANDLER_NAME: Final = "llmgine.handler.name"
+
+#: ``error.type`` of a command that no handler was registered for.
+NO_HANDLER: Final = "no_handler"
+#: ``error.type`` of a command whose handler returned ``CommandResult(success=False)``.
+COMMAND_FAILED: Final = "command_failed"
+#: ``error.type`` of a tool result event with ``execution_succeed=False``.
+TOOL_FAILED: Final = "tool_failed"
+
+SESSION_SPAN: Final = "llmgine session"
+
+METRIC_COMMANDS: Final = "llmgine.bus.commands"
+METRIC_COMMAND_DURATION: Final = "llmgine.bus.command.duration"
+METRIC_EVENTS: Final = "llmgine.bus.events"
+METRIC_HANDLER_DURATION: Final = "llmgine.bus.handler.duration"
+
+#: Advisory bucket boundaries (seconds) of both duration histograms: in-process handlers take
+#: microseconds, handlers that call an LLM take seconds to minutes.
+DURATION_BUCKETS: Final = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+)  # fmt: skip
