@@ -1,0 +1,285 @@
+"""Build the three providers from the environment, with llmotel's pieces switched on by ``LLMOTEL_*`` variables.
+
+The order of span processors follows the plan (decide on the application thread, transform on the export thread):
+
+    ContextEnricher.on_start          ids from context onto every span
+    TokenCostMetricsProcessor.on_end  tokens, duration, cost from every recorded span (sampled or not)
+    [TailSamplingProcessor]           optional: buffers traces, forwards the kept ones to …
+    BatchSpanProcessor(PipelineSpanExporter([normalize, cost, redact, validate], exporter))  per exporter
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import metrics as metrics_api
+from opentelemetry import trace as trace_api
+from opentelemetry._logs import set_logger_provider
+
+from opentelemetry.sdk._configuration import (
+    _get_exporter_names,
+    _get_id_generator,
+    _import_exporters,
+    _import_id_generator,
+    _import_sampler_factory,
+)
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
+from opentelemetry.sdk.environment_variables import OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.view import View
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import AlwaysRecordSampler, Sampler
+
+from llmotel.sdk import ContextEnricher
+from llmotel.sdk.config import ConfigError, env_bool, env_choice
+from llmotel.sdk.pipeline import PipelineLogExporter, PipelineSpanExporter
+
+__all__ = ["Providers", "Settings", "configure", "read_settings"]
+
+_logger = logging.getLogger(__name__)
+
+_CAPTURE_VAR = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+_LOGGING_HANDLER_VAR = "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED"
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the distro switches on, resolved from the environment (see ``docs/configuration.md``)."""
+
+    enrich_context: bool = True
+    normalize: str = "off"
+    validate: bool = False
+    redaction: bool = False
+    metrics: bool = True
+    tail_sampling: bool = False
+
+
+def _on_off(name: str, default: str, environ: Mapping[str, str]) -> bool:
+    return env_choice(name, default, ("on", "off"), environ=environ) == "on"
+
+
+def _require(variable: str, value: str, module: str, distribution: str, extra: str) -> None:
+    if not _installed(module):
+        raise ConfigError(
+            variable,
+            value,
+            f"'off' unless {distribution} is installed (pip install 'llmotel-distro[{extra}]')",
+        )
+
+
+def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check the distro's own variables; raises :class:`ConfigError` naming the first bad one."""
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    from llmotel.semconv.capture import ContentCapture, content_capture_from_env
+
+    redaction_choice = env_choice("LLMOTEL_REDACTION", "auto", ("auto", "on", "off"), environ=env)
+    if redaction_choice == "auto":
+        try:
+            captures = content_capture_from_env(env) is not ContentCapture.NO_CONTENT
+        except ValueError:
+            accepted = "one of NO_CONTENT, SPAN_ONLY, EVENT_ONLY, SPAN_AND_EVENT, true, false"
+            raise ConfigError(_CAPTURE_VAR, env.get(_CAPTURE_VAR, ""), accepted) from None
+        redaction = captures
+        if captures and not _installed("llmotel.redaction"):
+            raise ConfigError(
+                "LLMOTEL_REDACTION",
+                f"auto (message content is captured: {_CAPTURE_VAR}={env.get(_CAPTURE_VAR)})",
+                "'off' to export content unredacted, or install llmotel-redaction "
+                "(pip install 'llmotel-distro[redaction]')",
+            )
+    else:
+        redaction = redaction_choice == "on"
+        if redaction:
+            _require("LLMOTEL_REDACTION", "on", "llmotel.redaction", "llmotel-redaction", "redaction")
+
+    metrics_explicit = "LLMOTEL_METRICS" in env and env["LLMOTEL_METRICS"].strip() != ""
+    metrics = _on_off("LLMOTEL_METRICS", "on", env)
+    if metrics and not _installed("llmotel.metrics"):
+        if metrics_explicit:
+            _require("LLMOTEL_METRICS", "on", "llmotel.metrics", "llmotel-metrics", "metrics")
+        metrics = False  # the default quietly does without a piece that is not installed
+
+    tail = _on_off("LLMOTEL_TAIL_SAMPLING", "off", env)
+    if tail:
+        _require("LLMOTEL_TAIL_SAMPLING", "on", "llmotel.sampling", "llmotel-sampling", "sampling")
+
+    return Settings(
+        enrich_context=env_bool("LLMOTEL_ENRICH_CONTEXT", True, environ=env),
+        normalize=env_choice("LLMOTEL_NORMALIZE", "off", ("off", "add", "replace"), environ=env),
+        validate=env_bool("LLMOTEL_VALIDATE", False, environ=env),
+        redaction=redaction,
+        metrics=metrics,
+        tail_sampling=tail,
+    )
+
+
+@dataclass
+class Providers:
+    """The providers :func:`configure` built; ``shutdown()`` flushes and stops all three."""
+
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    logger_provider: LoggerProvider
+    settings: Settings
+    span_stages: list[Callable[..., Any]] = field(default_factory=list)
+
+    def shutdown(self) -> None:
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown()
+        self.logger_provider.shutdown()
+
+
+def _sampler(env: Mapping[str, str], settings: Settings) -> Sampler | None:
+    name = env.get(OTEL_TRACES_SAMPLER, "").strip()
+    if not name:
+        return None
+    try:
+        factory = _import_sampler_factory(name)
+    except Exception as exc:
+        raise ConfigError(OTEL_TRACES_SAMPLER, name, "an installed sampler name") from exc
+    arg: Any = env.get(OTEL_TRACES_SAMPLER_ARG)
+    if name in ("traceidratio", "parentbased_traceidratio"):
+        try:
+            arg = float(arg) if arg not in (None, "") else 1.0
+        except ValueError:
+            raise ConfigError(OTEL_TRACES_SAMPLER_ARG, str(arg), "a number from 0.0 to 1.0") from None
+    sampler = factory(arg)  # our samplers raise ConfigError for a bad arg: let it stop start-up
+    if settings.metrics and not getattr(sampler, "records_dropped", False):
+        # Metrics must see 100 % of calls while export stays sampled: DROP becomes RECORD_ONLY.
+        sampler = AlwaysRecordSampler(sampler)
+    return sampler  # type: ignore[no-any-return]
+
+
+def _span_stages(settings: Settings, meter_provider: MeterProvider) -> list[Callable[..., Any]]:
+    """The export-thread stages, in order: normalize, cost, redact (last, so it sees everything), validate."""
+    stages: list[Callable[..., Any]] = []
+    if settings.normalize != "off":
+        from llmotel.sdk import ConventionNormalizer
+
+        stages.append(ConventionNormalizer(mode=settings.normalize))
+    if settings.metrics:
+        from llmotel.metrics import CostAttributeStage
+
+        stages.append(CostAttributeStage())
+    if settings.redaction:
+        from llmotel.redaction import RedactionStage
+
+        stages.append(RedactionStage.from_env(meter_provider=meter_provider))
+    if settings.validate:
+        from llmotel.sdk import SemconvValidator
+
+        stages.append(SemconvValidator(meter_provider=meter_provider))
+    return stages
+
+
+def _views(settings: Settings) -> list[View]:
+    if not settings.metrics:
+        return []
+    from llmotel.metrics import genai_views
+
+    return list(genai_views())
+
+
+def configure(*, set_global: bool = False, resource: Resource | None = None) -> Providers:
+    """Build tracer, meter and logger providers from ``OTEL_*`` and ``LLMOTEL_*`` variables.
+
+    Exporters come from ``OTEL_{TRACES,METRICS,LOGS}_EXPORTER`` (entry-point names, as in the OpenTelemetry SDK),
+    the sampler from ``OTEL_TRACES_SAMPLER``; llmotel's pieces from the variables in ``docs/configuration.md``.
+    With ``set_global=True`` the providers become the global ones. Raises :class:`ConfigError` on a bad value.
+    It reads ``os.environ`` (as the SDK's exporter and sampler lookups do).
+    """
+    env: Mapping[str, str] = os.environ
+    settings = read_settings(env)
+    resource = resource or Resource.create({})
+    span_exporters, metric_exporters, log_exporters = _import_exporters(
+        _get_exporter_names("traces"), _get_exporter_names("metrics"), _get_exporter_names("logs")
+    )
+
+    readers: list[MetricReader] = []
+    for exporter_or_reader in metric_exporters.values():
+        if issubclass(exporter_or_reader, MetricReader):
+            readers.append(exporter_or_reader())
+        else:
+            readers.append(PeriodicExportingMetricReader(exporter_or_reader()))
+    meter_provider = MeterProvider(resource=resource, metric_readers=readers, views=_views(settings))
+
+    tracer_provider = TracerProvider(
+        resource=resource,
+        sampler=_sampler(env, settings),
+        id_generator=_import_id_generator(_get_id_generator()),
+    )
+    if settings.enrich_context:
+        tracer_provider.add_span_processor(ContextEnricher())
+    if settings.metrics:
+        from llmotel.metrics import TokenCostMetricsProcessor
+
+        tracer_provider.add_span_processor(
+            TokenCostMetricsProcessor.from_env(meter_provider=meter_provider)
+        )
+    stages = _span_stages(settings, meter_provider)
+    for exporter_class in span_exporters.values():
+        tracer_provider.add_span_processor(
+            _export_processor(exporter_class(), stages, settings, meter_provider)
+        )
+
+    logger_provider = LoggerProvider(resource=resource)
+    log_stages = _log_stages(settings, meter_provider)
+    for log_exporter_class in log_exporters.values():
+        log_exporter: LogRecordExporter = log_exporter_class()
+        if log_stages:
+            log_exporter = PipelineLogExporter(log_stages, log_exporter, meter_provider=meter_provider)
+        logger_provider.add_log_record_processor(BatchLogRecordProcessor(log_exporter))
+
+    if set_global:
+        trace_api.set_tracer_provider(tracer_provider)
+        metrics_api.set_meter_provider(meter_provider)
+        set_logger_provider(logger_provider)
+        if env_bool(_LOGGING_HANDLER_VAR, False, environ=env):
+            logging.getLogger().addHandler(LoggingHandler(logger_provider=logger_provider))
+    return Providers(tracer_provider, meter_provider, logger_provider, settings, stages)
+
+
+def _export_processor(
+    exporter: SpanExporter,
+    stages: list[Callable[..., Any]],
+    settings: Settings,
+    meter_provider: MeterProvider,
+) -> SpanProcessor:
+    if stages:
+        exporter = PipelineSpanExporter(stages, exporter, meter_provider=meter_provider)
+    processor: SpanProcessor = BatchSpanProcessor(exporter)
+    if settings.tail_sampling:
+        from llmotel.sampling import TailSamplingProcessor
+
+        processor = TailSamplingProcessor.from_env(processor, meter_provider=meter_provider)
+    return processor
+
+
+def _log_stages(settings: Settings, meter_provider: MeterProvider) -> list[Callable[..., Any]]:
+    if not settings.redaction:
+        return []
+    from llmotel.redaction import RedactionStage
+
+    return [RedactionStage.from_env(meter_provider=meter_provider)]
+
+
+def piece_config_readers(settings: Settings) -> list[Callable[[Mapping[str, str]], object]]:
+    """Each enabled piece's own environment reader, for ``llmotel doctor`` to validate its variables."""
+    readers: list[Callable[[Mapping[str, str]], object]] = []
+    return readers

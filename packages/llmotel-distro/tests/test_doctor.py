@@ -1,0 +1,92 @@
+"""``llmotel doctor`` as a user runs it: a subprocess, real entry points, real peer instrumentors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def _clean_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLMOTEL_"))}
+    env.update(overrides)
+    return env
+
+
+def _doctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "llmotel"), "doctor", *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def peers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two peers' openai instrumentors (upstream and OpenInference) installed into a directory of their own."""
+    target = tmp_path_factory.mktemp("peers")
+    uv = shutil.which("uv", path=str(BIN)) or shutil.which("uv")
+    assert uv, "uv is in the distro's test dependencies"
+    subprocess.run(
+        [uv, "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+         "opentelemetry-instrumentation-openai-v2", "openinference-instrumentation-openai"],
+        check=True, timeout=300,
+    )
+    return target
+
+
+def _findings(report: dict[str, Any]) -> list[str]:
+    return [f["message"] for f in report["findings"]]
+
+
+def test_clean_environment_has_no_errors() -> None:
+    result = _doctor(_clean_env(OTEL_TRACES_EXPORTER="console", OTEL_METRICS_EXPORTER="none",
+                                OTEL_LOGS_EXPORTER="none"), "--json")
+    report = json.loads(result.stdout)
+    assert report["configurator"]["winner"] == "llmotel"
+    assert report["distro"]["winner"] == "llmotel"
+    assert [f for f in report["findings"] if f["level"] == "error"] == []
+    assert result.returncode == 0
+    names = {i["name"] for i in report["instrumentors"]}
+    assert "llmotel_openai" in names
+    assert report["distributions"]["llmotel-distro"]
+
+
+def test_reports_planted_clash_and_bad_variable(peers: Path) -> None:
+    env = _clean_env(PYTHONPATH=str(peers), LLMOTEL_NORMALIZE="sideways")
+    result = _doctor(env, "--json", "--offline")
+    assert result.returncode == 1
+    messages = _findings(json.loads(result.stdout))
+    assert any(m.startswith("entry-point name clash: 2 instrumentors are named 'openai'") for m in messages)
+    assert any(m.startswith("openai is instrumented 3 times") for m in messages), messages
+    assert "LLMOTEL_NORMALIZE='sideways' is invalid: expected one of off, add, replace" in messages
+
+
+def test_disabling_the_peers_clears_the_double_instrumentation(peers: Path) -> None:
+    env = _clean_env(PYTHONPATH=str(peers), OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="openai")
+    report = json.loads(_doctor(env, "--json", "--offline").stdout)
+    assert not any(m.startswith("openai is instrumented") for m in _findings(report))
+
+
+def test_unreachable_exporter_is_an_error() -> None:
+    env = _clean_env(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9", OTEL_METRICS_EXPORTER="none",
+                     OTEL_LOGS_EXPORTER="none")
+    result = _doctor(env, "--json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["exporters"][0]["reachable"] is False
+    assert any("traces exporter otlp cannot reach http://127.0.0.1:9" in m for m in _findings(report))
+
+
+def test_plain_output_when_piped() -> None:
+    result = _doctor(_clean_env(OTEL_TRACES_EXPORTER="console", OTEL_METRICS_EXPORTER="none",
+                                OTEL_LOGS_EXPORTER="none"))
+    assert "\033[" not in result.stdout
+    assert "configurator: llmotel" in result.stdout
+    assert "no problems found" in result.stdout
