@@ -118,7 +118,8 @@ async def test_command_span_and_its_lifecycle_events(
     result = await bus.execute(cmd)
     await bus.wait_for_events()
 
-    assert result.success and result.result == "42"
+    assert result.success
+    assert result.result == "42"
     assert seen == ["started", "result"]
     spans = span_exporter.get_finished_spans()
     assert span_tree(spans) == [

@@ -5,17 +5,19 @@ Usage::
     from llmgine.bus.bus import MessageBus
     from llmotel.instrumentation.llmgine import LLMgineInstrumentor
 
-    LLMgineInstrumentor().instrument()          # or instrument(tracer_provider=..., meter_provider=...)
+    # tracer_provider=... and meter_provider=... are optional (default: the global ones)
+    LLMgineInstrumentor().instrument()
 
-    bus = MessageBus()                           # before or after instrument(): it is a singleton
+    bus = MessageBus()                   # before or after instrument(): it is a singleton
     await bus.start()
-    async with bus.session() as session:         # span `llmgine session`, session.id in context
+    async with bus.session() as session:         # span `llmgine session`; session.id in context
         await session.execute_with_session(cmd)  # span `execute {CommandType}`
-        await bus.publish(MyEvent(...))          # span `publish MyEvent` → `process MyEvent` per handler
+        await bus.publish(MyEvent(...))  # span `publish MyEvent`, `process MyEvent` per handler
 
     LLMgineInstrumentor().uninstrument()
 
-Under ``opentelemetry-instrument`` the entry point ``llmotel_llmgine`` does the ``instrument()`` call.
+Under ``opentelemetry-instrument`` the entry point ``llmotel_llmgine`` makes the ``instrument()``
+call.
 What is emitted, and how the publisher's context travels with an event through the bus's queue, is
 described in the package README.
 """
@@ -97,7 +99,7 @@ class LLMgineInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             from llmgine.llm.tools.tool_events import ToolExecuteResultEvent
 
             tool_event = ToolExecuteResultEvent
-        except Exception:  # the tools package moved or its imports fail: trace tools as events
+        except Exception:  # noqa: BLE001 - the tools package moved or its imports fail: trace tools as events
             tool_event = None
 
         try:

@@ -1,9 +1,9 @@
 """The wrappers around LLMgine's ``MessageBus`` and ``BusSession``, and the telemetry they emit.
 
-Every wrapper has the ``wrapt`` signature ``(wrapped, instance, args, kwargs)`` and is an ``async
-def`` like the method it wraps. Bookkeeping is guarded: a failure in here is logged once per kind and
-the bus call goes on exactly as without instrumentation; exceptions of the bus or of user handlers
-pass through unchanged.
+Every wrapper has the ``wrapt`` signature ``(wrapped, instance, args, kwargs)`` and is an
+``async def`` like the method it wraps. Bookkeeping is guarded: a failure in here is logged once
+per kind and the bus call goes on exactly as without instrumentation; exceptions of the bus or of
+user handlers pass through unchanged.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ class BusTelemetry:
         self._events = meter.create_counter(
             n.METRIC_EVENTS,
             unit="{event}",
-            description="Event deliveries to handlers (one per handler); failed ones carry error.type.",
+            description="Event deliveries, one per handler; failed ones carry error.type.",
         )
         self._handler_duration = meter.create_histogram(
             n.METRIC_HANDLER_DURATION,
@@ -147,10 +147,10 @@ class BusTelemetry:
     async def execute(
         self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        """``MessageBus.execute(command)`` → span ``execute {CommandType}`` around the whole call."""
+        """``MessageBus.execute(command)``: span ``execute {CommandType}`` around the call."""
         try:
             run = self._start_command(_arg(args, kwargs, 0, "command"))
-        except Exception:
+        except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("execute")
             return await wrapped(*args, **kwargs)
         try:
@@ -197,7 +197,7 @@ class BusTelemetry:
             if run.session is not None:
                 run.session.__exit__(None, None, None)
             otel_context.detach(run.token)  # type: ignore[arg-type]
-        except Exception:
+        except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("execute (context)")
         span = run.span
         try:
@@ -224,7 +224,7 @@ class BusTelemetry:
                 attrs[n.ERROR_TYPE] = error_type
             self._commands.add(1, attrs)
             self._command_duration.record(duration, attrs)
-        except Exception:
+        except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("execute (end)")
         finally:
             span.end()
@@ -274,7 +274,7 @@ class BusTelemetry:
                 span = self._start_tool(event)
             else:
                 span = self._start_publish(event, etype.__name__)
-        except Exception:
+        except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("publish")
         if span is None:
             return await wrapped(*args, **kwargs)
@@ -283,7 +283,7 @@ class BusTelemetry:
             ctx = trace.set_span_in_context(span)
             token = otel_context.attach(ctx)
             self.carrier.put(event, ctx)
-        except Exception:
+        except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("publish (context)")
         try:
             return await wrapped(*args, **kwargs)
@@ -368,7 +368,7 @@ class BusTelemetry:
             ctx = trace.set_span_in_context(span, parent)
             token = otel_context.attach(ctx)
             start = perf_counter()
-        except Exception:
+        except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("event handler")
             return await wrapped(*args, **kwargs)
         error: BaseException | None = None
@@ -403,7 +403,7 @@ class BusTelemetry:
                     self.failures.put(error, ctx)
             self._events.add(1, attrs)
             self._handler_duration.record(duration, attrs)
-        except Exception:
+        except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("event handler (end)")
         finally:
             span.end()
@@ -416,7 +416,7 @@ class BusTelemetry:
         ctx: Context | None = None
         try:
             ctx = self.failures.pop(_arg(args, kwargs, 2, "error"))
-        except Exception:
+        except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("handler failure")
         if ctx is None:
             return await wrapped(*args, **kwargs)
@@ -479,13 +479,13 @@ class BusTelemetry:
             attrs = using_session(sid)
             attrs.__enter__()
             self._sessions[session] = _SessionState(span, token, attrs, otel_context.get_current())
-        except Exception:
+        except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("session start")
 
     def _close_session(self, session: object, error: BaseException | None) -> None:
         try:
             state = self._sessions.pop(session, None)
-        except Exception:
+        except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("session end")
             return
         if state is None:
@@ -501,7 +501,7 @@ class BusTelemetry:
                 span.record_exception(error)
                 span.set_status(Status(StatusCode.ERROR, str(error)))
                 span.set_attribute(n.ERROR_TYPE, _error_type(error))
-        except Exception:
+        except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("session end")
         finally:
             span.end()

@@ -1,10 +1,10 @@
 """The publisher's context, carried with an event across the bus's queue.
 
-LLMgine's events are user dataclasses: adding an attribute to them would show in ``vars(event)``,
-travel into ``pickle``/``copy`` and fail on ``slots=True`` classes, and dataclasses with ``eq=True``
-are unhashable, so a ``WeakKeyDictionary`` cannot hold them. The table here is keyed by ``id(event)``
-and each entry holds a weak reference whose callback removes the entry when the event is collected,
-so the table never outlives the events in flight and the user's object is left untouched.
+LLMgine's events are user dataclasses: an attribute added to them would show in ``vars(event)``,
+travel into ``pickle``/``copy`` and fail on ``slots=True`` classes; and dataclasses with
+``eq=True`` are unhashable, so a ``WeakKeyDictionary`` cannot hold them. The table here is keyed by
+``id(event)`` and each entry holds a weak reference whose callback removes the entry when the event
+is collected: the table never outlives the events in flight and the user's object is untouched.
 """
 
 from __future__ import annotations
