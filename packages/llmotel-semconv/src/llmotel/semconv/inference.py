@@ -58,11 +58,9 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 #: Advisory bucket boundaries of the semconv duration histograms (seconds).
-DURATION_BUCKETS: Final = (
-    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
-)  # fmt: skip
+DURATION_BUCKETS: Final = _m.GEN_AI_CLIENT_OPERATION_DURATION_BUCKETS
 #: Advisory bucket boundaries of the semconv token histograms (powers of 4 up to 4**13).
-TOKEN_BUCKETS: Final = tuple(float(4**i) for i in range(14))
+TOKEN_BUCKETS: Final = _m.GEN_AI_CLIENT_TOKEN_USAGE_BUCKETS
 #: Set (``True``) on the span of a stream that was garbage-collected before it was read to the end.
 STREAM_ABANDONED: Final = "llmotel.stream.abandoned"
 
@@ -223,11 +221,10 @@ class InferenceTelemetry:
             if latest
             else _a.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS
         )
-        duration_doc = "Duration of GenAI client operations."
         self._duration = meter.create_histogram(
             _m.GEN_AI_CLIENT_OPERATION_DURATION,
-            unit="s",
-            description=duration_doc,
+            unit=_m.GEN_AI_CLIENT_OPERATION_DURATION_UNIT,
+            description=_m.GEN_AI_CLIENT_OPERATION_DURATION_DESCRIPTION,
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         self._ttfc = meter.create_histogram(
@@ -269,8 +266,8 @@ class InferenceTelemetry:
             self._inference_duration = self._duration
             self._input_hist = self._output_hist = meter.create_histogram(
                 _m.GEN_AI_CLIENT_TOKEN_USAGE,
-                unit="{token}",
-                description="Number of input and output tokens used per GenAI call.",
+                unit=_m.GEN_AI_CLIENT_TOKEN_USAGE_UNIT,
+                description=_m.GEN_AI_CLIENT_TOKEN_USAGE_DESCRIPTION,
                 explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
             )
         self._warned: set[str] = set()
@@ -296,7 +293,7 @@ class InferenceTelemetry:
             if getattr(span, "kind", None) is _CLIENT and _a.GEN_AI_OPERATION_NAME in attributes:
                 return True
             return attributes.get(_OPENINFERENCE_KIND) in _LLM_KINDS
-        except Exception:
+        except Exception:  # noqa: BLE001
             self._warn("should_skip")
             return False
 
@@ -323,7 +320,7 @@ class InferenceTelemetry:
             ctx = trace.set_span_in_context(span, otel_context.set_value(_IN_PROGRESS_KEY, True))
             inv._token = otel_context.attach(ctx)
             inv._start = time.perf_counter()
-        except Exception:
+        except Exception:  # noqa: BLE001
             self._warn("start")
 
     def detach(self, inv: Invocation) -> None:
@@ -333,7 +330,7 @@ class InferenceTelemetry:
             inv._token = None
             try:
                 otel_context.detach(token)  # type: ignore[arg-type]
-            except Exception:
+            except Exception:  # noqa: BLE001
                 self._warn("detach")
 
     def chunk(self, inv: Invocation) -> None:
@@ -360,7 +357,7 @@ class InferenceTelemetry:
             self._record(inv, end, None)
             if self._logger is not None:
                 self._emit_event(inv, None)
-        except Exception:
+        except Exception:  # noqa: BLE001
             self._warn("finish")
         finally:
             span.end()
@@ -388,7 +385,7 @@ class InferenceTelemetry:
             self._record(inv, end, etype)
             if self._logger is not None:
                 self._emit_event(inv, etype)
-        except Exception:
+        except Exception:  # noqa: BLE001
             self._warn("fail")
         finally:
             span.end()
@@ -399,7 +396,7 @@ class InferenceTelemetry:
             return
         try:
             inv._span.set_attribute(STREAM_ABANDONED, True)
-        except Exception:
+        except Exception:  # noqa: BLE001
             self._warn("abandon")
         # The finalizer may run in another thread: only end, never detach someone else's context.
         inv._token = None

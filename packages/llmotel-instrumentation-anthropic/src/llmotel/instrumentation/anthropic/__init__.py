@@ -1,1 +1,231 @@
-"""OpenTelemetry instrumentation for the anthropic SDK, following the GenAI semantic conventions."""
+"""OpenTelemetry instrumentation for the ``anthropic`` SDK, following the GenAI semantic conventions.
+
+Usage::
+
+    import anthropic
+    from llmotel.instrumentation.anthropic import AnthropicInstrumentor
+
+    AnthropicInstrumentor().instrument()   # or instrument(tracer_provider=..., meter_provider=...,
+                                           #               logger_provider=...)
+    client = anthropic.Anthropic()
+    client.messages.create(
+        model="claude-sonnet-4-5", max_tokens=256, messages=[{"role": "user", "content": "Hi"}]
+    )
+    # → one CLIENT span "chat claude-sonnet-4-5" with usage incl. cache_read/cache_creation,
+    #   gen_ai.client.operation.duration and gen_ai.client.token.usage points.
+
+    AnthropicInstrumentor().uninstrument()  # the SDK is exactly as before
+
+Instrumented: ``messages.create`` (plain and ``stream=True``) and the ``messages.stream(...)``
+helper, on sync and async clients. Recent anthropic SDKs (2.x) make a span of their own for each
+API call; while an llmotel span is open for the call, that second span is not made (one call, one
+GenAI span). Under ``opentelemetry-instrument`` it loads by itself (entry point
+``llmotel_anthropic``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import wrapt
+from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
+    BaseInstrumentor,
+)
+from opentelemetry.instrumentation.utils import unwrap
+
+from llmotel.instrumentation.anthropic import _extract as ex
+from llmotel.instrumentation.anthropic._stream import AsyncStream, SyncStream
+from llmotel.instrumentation.anthropic.package import _instruments
+from llmotel.instrumentation.anthropic.version import __version__
+from llmotel.semconv.inference import InferenceTelemetry, Invocation, inference_in_progress
+
+__all__ = ["AnthropicInstrumentor", "__version__"]
+
+SCOPE = "llmotel.instrumentation.anthropic"
+
+
+def _invocation(
+    telemetry: InferenceTelemetry, instance: Any, kwargs: Mapping[str, Any], stream: bool
+) -> Invocation:
+    host, port = ex.server_of(getattr(instance, "_client", None))
+    model = kwargs.get("model")
+    inv = Invocation(
+        "chat",
+        ex.PROVIDER,
+        request_model=model if type(model) is str else None,
+        server_address=host,
+        server_port=port,
+        stream=stream,
+    )
+    ex.request(inv, kwargs)
+    if telemetry.capture_content:
+        ex.content(inv, kwargs)
+    return inv
+
+
+def _complete(telemetry: InferenceTelemetry, inv: Invocation, result: Any) -> Any:
+    try:
+        if inv.stream:
+            if type(result).__name__ == "LegacyAPIResponse":
+                telemetry.finish(inv)  # raw streamed response: parsed later, out of our sight
+                return result
+            telemetry.detach(inv)
+            acc = ex.Events(telemetry.capture_content)
+            if hasattr(result, "__aiter__"):
+                return AsyncStream(result, telemetry, inv, acc)
+            return SyncStream(result, telemetry, inv, acc)
+        parsed = result.parse() if type(result).__name__ == "LegacyAPIResponse" else result
+        ex.response(inv, parsed, telemetry.capture_content)
+    except Exception:  # noqa: BLE001
+        telemetry._warn("response")
+    telemetry.finish(inv)
+    return result
+
+
+def _create_sync(telemetry: InferenceTelemetry) -> Any:
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        if telemetry.should_skip():
+            return wrapped(*args, **kwargs)
+        try:
+            inv = _invocation(telemetry, instance, kwargs, kwargs.get("stream") is True)
+            telemetry.start(inv)
+        except Exception:  # noqa: BLE001
+            telemetry._warn("request")
+            return wrapped(*args, **kwargs)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            telemetry.fail(inv, exc)
+            raise
+        return _complete(telemetry, inv, result)
+
+    return wrapper
+
+
+def _create_async(telemetry: InferenceTelemetry) -> Any:
+    async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        if telemetry.should_skip():
+            return await wrapped(*args, **kwargs)
+        try:
+            inv = _invocation(telemetry, instance, kwargs, kwargs.get("stream") is True)
+            telemetry.start(inv)
+        except Exception:  # noqa: BLE001
+            telemetry._warn("request")
+            return await wrapped(*args, **kwargs)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            telemetry.fail(inv, exc)
+            raise
+        return _complete(telemetry, inv, result)
+
+    return wrapper
+
+
+def _stream_sync(telemetry: InferenceTelemetry) -> Any:
+    """``messages.stream(...)`` returns a manager whose ``__enter__`` makes the request: the span
+    covers that request and the reading of the stream."""
+    attr = "_MessageStreamManager__api_request"
+
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        manager = wrapped(*args, **kwargs)
+        try:
+            api_request = getattr(manager, attr)
+
+            def request() -> Any:
+                if telemetry.should_skip():
+                    return api_request()
+                inv = _invocation(telemetry, instance, kwargs, True)
+                telemetry.start(inv)
+                try:
+                    result = api_request()
+                except BaseException as exc:
+                    telemetry.fail(inv, exc)
+                    raise
+                return _complete(telemetry, inv, result)
+
+            setattr(manager, attr, request)
+        except Exception:  # noqa: BLE001
+            telemetry._warn("stream helper")
+        return manager
+
+    return wrapper
+
+
+def _stream_async(telemetry: InferenceTelemetry) -> Any:
+    attr = "_AsyncMessageStreamManager__api_request"
+
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        manager = wrapped(*args, **kwargs)
+        try:
+            api_request = getattr(manager, attr)
+
+            async def request() -> Any:
+                if telemetry.should_skip():
+                    return await api_request
+                inv = _invocation(telemetry, instance, kwargs, True)
+                telemetry.start(inv)
+                try:
+                    result = await api_request
+                except BaseException as exc:
+                    telemetry.fail(inv, exc)
+                    raise
+                return _complete(telemetry, inv, result)
+
+            setattr(manager, attr, request())
+        except Exception:  # noqa: BLE001
+            telemetry._warn("stream helper")
+        return manager
+
+    return wrapper
+
+
+def _skip_sdk_span(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+    # The SDK's own call span would be a second GenAI span for a call that already has ours.
+    if inference_in_progress():
+        return None
+    return wrapped(*args, **kwargs)
+
+
+class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments the ``anthropic`` SDK (see the module docstring for what and how).
+
+    ``instrument()`` accepts ``tracer_provider``, ``meter_provider`` and ``logger_provider`` (default:
+    the global ones). Content capture and the semconv opt-in are read from the environment then.
+    """
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        telemetry = InferenceTelemetry(
+            SCOPE,
+            __version__,
+            tracer_provider=kwargs.get("tracer_provider"),
+            meter_provider=kwargs.get("meter_provider"),
+            logger_provider=kwargs.get("logger_provider"),
+        )
+        self._wrapped: list[tuple[Any, str]] = []
+        module = importlib.import_module("anthropic.resources.messages")
+        for cls_name, create, stream in (
+            ("Messages", _create_sync, _stream_sync),
+            ("AsyncMessages", _create_async, _stream_async),
+        ):
+            cls = getattr(module, cls_name)
+            self._wrap(cls, "create", create(telemetry))
+            if "stream" in vars(cls):
+                self._wrap(cls, "stream", stream(telemetry))
+        base = importlib.import_module("anthropic._base_client")
+        if callable(getattr(base, "start_api_call_span", None)):
+            self._wrap(base, "start_api_call_span", _skip_sdk_span)
+
+    def _wrap(self, owner: Any, name: str, wrapper: Any) -> None:
+        wrapt.wrap_function_wrapper(owner, name, wrapper)
+        self._wrapped.append((owner, name))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for owner, name in getattr(self, "_wrapped", ()):
+            unwrap(owner, name)
+        self._wrapped = []

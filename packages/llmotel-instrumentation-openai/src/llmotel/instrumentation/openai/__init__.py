@@ -173,7 +173,7 @@ def _complete(telemetry: InferenceTelemetry, op: _Operation, call: _Call, result
             return SyncStream(result, telemetry, inv, call.acc)
         parsed = result.parse() if _is_legacy_raw(result) else result
         op.response(inv, parsed, telemetry.capture_content)
-    except Exception:
+    except Exception:  # noqa: BLE001
         telemetry._warn("response")
     telemetry.finish(inv)
     return result
@@ -186,7 +186,7 @@ def _sync_wrapper(telemetry: InferenceTelemetry, op: _Operation) -> Any:
         try:
             call = _prepare(telemetry, op, instance, kwargs)
             telemetry.start(call.inv)
-        except Exception:
+        except Exception:  # noqa: BLE001
             telemetry._warn("request")
             return wrapped(*args, **kwargs)
         try:
@@ -206,7 +206,7 @@ def _async_wrapper(telemetry: InferenceTelemetry, op: _Operation) -> Any:
         try:
             call = _prepare(telemetry, op, instance, kwargs)
             telemetry.start(call.inv)
-        except Exception:
+        except Exception:  # noqa: BLE001
             telemetry._warn("request")
             return await wrapped(*args, **kwargs)
         try:

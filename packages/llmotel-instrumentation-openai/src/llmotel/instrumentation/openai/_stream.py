@@ -34,7 +34,7 @@ def _end(
 ) -> None:
     try:
         acc.apply(inv)
-    except Exception:
+    except Exception:  # noqa: BLE001
         telemetry._warn("stream")
     if abandoned:
         telemetry.abandon(inv)
@@ -71,7 +71,7 @@ class _Base(wrapt.ObjectProxy):  # type: ignore[misc]
         self._self_telemetry.chunk(self._self_inv)
         try:
             return self._self_acc.process(chunk)
-        except Exception:
+        except Exception:  # noqa: BLE001
             self._self_telemetry._warn("chunk")
             return False
 

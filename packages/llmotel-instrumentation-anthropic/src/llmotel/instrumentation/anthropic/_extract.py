@@ -1,0 +1,266 @@
+"""From the anthropic SDK's arguments and replies to an :class:`Invocation`.
+
+Reads defensively: the SDK builds its models without validation, so any field may be missing,
+``None`` or of another type; a value of an unexpected type is left out.
+
+Anthropic reports ``usage.input_tokens`` *without* the cached tokens; semconv's
+``gen_ai.usage.input_tokens`` includes them, so the three counts are added up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from llmotel.semconv.inference import Invocation
+
+PROVIDER = "anthropic"
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+# Anthropic stop reasons → the finish reasons of the semconv output-message schema.
+_FINISH = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_call",
+    "refusal": "content_filter",
+}
+
+
+def _int(v: object) -> int | None:
+    return v if type(v) is int else None
+
+
+def _num(v: object) -> float | None:
+    return float(v) if type(v) in (int, float) else None
+
+
+def _str(v: object) -> str | None:
+    return v if type(v) is str else None
+
+
+def server_of(client: Any) -> tuple[str | None, int | None]:
+    """``(server.address, server.port)`` of an SDK client, from its base URL."""
+    url = getattr(client, "base_url", None)
+    host = getattr(url, "host", None)
+    if not isinstance(host, str) or not host:
+        return None, None
+    port = getattr(url, "port", None)
+    return host, port if port is not None else _DEFAULT_PORTS.get(getattr(url, "scheme", ""))
+
+
+def request(inv: Invocation, kw: Mapping[str, Any]) -> None:
+    """Request parameters of ``messages.create`` / ``messages.stream``."""
+    inv.max_tokens = _int(kw.get("max_tokens"))
+    inv.temperature = _num(kw.get("temperature"))
+    inv.top_p = _num(kw.get("top_p"))
+    inv.top_k = _num(kw.get("top_k"))
+    stop = kw.get("stop_sequences")
+    if isinstance(stop, list) and all(type(s) is str for s in stop):
+        inv.stop_sequences = stop
+
+
+_USAGE_FIELDS = (
+    "input_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "output_tokens",
+)
+
+
+def usage(inv: Invocation, *reports: Any) -> None:
+    """Token counts from ``Usage`` reports; a later report's counts win where it has them (a
+    stream's ``message_delta`` usage completes the ``message_start`` one)."""
+    counts: dict[str, int] = {}
+    for report in reports:
+        if report is None:
+            continue
+        for name in _USAGE_FIELDS:
+            value = _int(getattr(report, name, None))
+            if value is not None:
+                counts[name] = value
+    read = counts.get("cache_read_input_tokens")
+    created = counts.get("cache_creation_input_tokens")
+    uncached = counts.get("input_tokens")
+    if uncached is not None:
+        inv.input_tokens = uncached + (read or 0) + (created or 0)
+    inv.cache_read_input_tokens = read
+    inv.cache_creation_input_tokens = created
+    inv.output_tokens = counts.get("output_tokens")
+
+
+def response(inv: Invocation, message: Any, content: bool) -> None:
+    """A ``Message`` returned by ``messages.create``."""
+    inv.response_id = _str(getattr(message, "id", None))
+    inv.response_model = _str(getattr(message, "model", None))
+    reason = _str(getattr(message, "stop_reason", None))
+    if reason is not None:
+        inv.finish_reasons = [reason]
+    usage(inv, getattr(message, "usage", None))
+    if content:
+        blocks = getattr(message, "content", None)
+        parts = [_block(b) for b in blocks] if isinstance(blocks, list) else []
+        inv.output_messages = [_message(parts, reason)]
+
+
+def _message(parts: list[dict[str, Any]], reason: str | None) -> dict[str, Any]:
+    finish = _FINISH.get(reason, reason) if reason else "error"
+    return {"role": "assistant", "parts": parts, "finish_reason": finish}
+
+
+def _block(block: Any) -> dict[str, Any]:
+    kind = getattr(block, "type", None)
+    if kind == "text":
+        return {"type": "text", "content": getattr(block, "text", None)}
+    if kind == "tool_use":
+        return {
+            "type": "tool_call",
+            "id": getattr(block, "id", None),
+            "name": getattr(block, "name", None),
+            "arguments": getattr(block, "input", None),
+        }
+    if kind == "thinking":
+        return {"type": "reasoning", "content": getattr(block, "thinking", None)}
+    return {"type": str(kind)}
+
+
+class Events:
+    """Accumulates ``RawMessageStreamEvent``s into the final message."""
+
+    __slots__ = ("blocks", "content", "id", "model", "reason", "usage_end", "usage_start")
+
+    def __init__(self, content: bool, _hide: bool = False) -> None:
+        self.content = content
+        self.id: str | None = None
+        self.model: str | None = None
+        self.reason: str | None = None
+        self.usage_start: Any = None
+        self.usage_end: Any = None
+        self.blocks: dict[int, dict[str, Any]] = {}
+
+    def process(self, event: Any) -> bool:
+        kind = getattr(event, "type", None)
+        if kind == "message_start":
+            message = getattr(event, "message", None)
+            self.id = _str(getattr(message, "id", None))
+            self.model = _str(getattr(message, "model", None))
+            self.usage_start = getattr(message, "usage", None)
+        elif kind == "message_delta":
+            delta = getattr(event, "delta", None)
+            self.reason = _str(getattr(delta, "stop_reason", None)) or self.reason
+            self.usage_end = getattr(event, "usage", None)
+        elif self.content:
+            self._content(kind, event)
+        return False
+
+    def _content(self, kind: object, event: Any) -> None:
+        index = getattr(event, "index", 0)
+        if kind == "content_block_start":
+            block = getattr(event, "content_block", None)
+            part = _block(block)
+            if part["type"] == "tool_call":
+                part["arguments"] = []
+            elif part["type"] in ("text", "reasoning"):
+                part["content"] = [part.get("content") or ""]
+            self.blocks[index] = part
+        elif kind == "content_block_delta":
+            part = self.blocks.get(index)
+            delta = getattr(event, "delta", None)
+            if part is None or delta is None:
+                return
+            piece = (
+                getattr(delta, "text", None)
+                or getattr(delta, "partial_json", None)
+                or getattr(delta, "thinking", None)
+            )
+            if type(piece) is str:
+                part.get("arguments" if part["type"] == "tool_call" else "content", []).append(
+                    piece
+                )
+
+    def apply(self, inv: Invocation) -> None:
+        inv.response_id = self.id
+        inv.response_model = self.model
+        if self.reason is not None:
+            inv.finish_reasons = [self.reason]
+        usage(inv, self.usage_start, self.usage_end)
+        if self.content:
+            parts = []
+            for _, part in sorted(self.blocks.items()):
+                if part["type"] == "tool_call":
+                    text = "".join(part["arguments"])
+                    part["arguments"] = _json_or_text(text) if text else {}
+                elif isinstance(part.get("content"), list):
+                    part["content"] = "".join(part["content"])
+                parts.append(part)
+            inv.output_messages = [_message(parts, self.reason)]
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _parts(content: object) -> list[dict[str, Any]]:
+    if type(content) is str:
+        return [{"type": "text", "content": content}]
+    parts: list[dict[str, Any]] = []
+    if not isinstance(content, list):
+        return parts
+    for block in content:
+        if not isinstance(block, Mapping):
+            parts.append(_block(block))  # SDK model objects passed back in
+            continue
+        kind = block.get("type")
+        if kind == "text":
+            parts.append({"type": "text", "content": block.get("text")})
+        elif kind == "tool_use":
+            parts.append(
+                {
+                    "type": "tool_call",
+                    "id": block.get("id"),
+                    "name": block.get("name"),
+                    "arguments": block.get("input"),
+                }
+            )
+        elif kind == "tool_result":
+            parts.append(
+                {
+                    "type": "tool_call_response",
+                    "id": block.get("tool_use_id"),
+                    "response": block.get("content"),
+                }
+            )
+        elif kind == "image":
+            parts.append({"type": "blob", "modality": "image"})
+        else:
+            parts.append({"type": str(kind)})
+    return parts
+
+
+def content(inv: Invocation, kw: Mapping[str, Any]) -> None:
+    """``gen_ai.input.messages``, ``system_instructions`` and ``tool.definitions`` of a request."""
+    system = kw.get("system")
+    if system is not None and (type(system) is str or isinstance(system, list)):
+        inv.system_instructions = _parts(system)
+    messages = kw.get("messages")
+    if isinstance(messages, list):
+        inv.input_messages = [
+            {"role": str(m.get("role")), "parts": _parts(m.get("content"))}
+            for m in messages
+            if isinstance(m, Mapping)
+        ]
+    tools = kw.get("tools")
+    if isinstance(tools, list) and tools:
+        defs = []
+        for tool in tools:
+            if isinstance(tool, Mapping):
+                entry: dict[str, Any] = {"type": "function", "name": tool.get("name")}
+                if tool.get("description") is not None:
+                    entry["description"] = tool.get("description")
+                if tool.get("input_schema") is not None:
+                    entry["parameters"] = tool.get("input_schema")
+                defs.append(entry)
+        inv.tool_definitions = defs
