@@ -1,9 +1,9 @@
-"""Fixtures of the llmotel-metrics tests: the processor and GenAI spans ended by a real TracerProvider."""
+"""Fixtures of the llmotel-metrics tests: the processor, GenAI spans ended by a real provider."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +19,17 @@ from llmotel.semconv import attributes as a
 # pytest runs with --import-mode=importlib: make metrics_helpers importable from the test modules.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from metrics_helpers import END_NS, START_NS, MakeSpan  # noqa: E402
+from metrics_helpers import END_NS, START_NS, MakeSpan
 
 
 @pytest.fixture
 def processor(
     tracer_provider: TracerProvider, meter_provider: MeterProvider
-) -> Iterator[TokenCostMetricsProcessor]:
+) -> TokenCostMetricsProcessor:
     """The processor under test on the fixture providers, v1.41 metric names."""
     proc = TokenCostMetricsProcessor(meter_provider, latest_experimental=False)
     tracer_provider.add_span_processor(proc)
-    yield proc
+    return proc
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -24,7 +24,7 @@ def genai_attributes(
     operation: str = "chat",
     input_tokens: int | None = 1000,
     output_tokens: int | None = 200,
-    **extra: Any,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The attributes a semconv-speaking instrumentation puts on an inference span."""
     attrs: dict[str, Any] = {
@@ -38,5 +38,5 @@ def genai_attributes(
         attrs[a.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
     if output_tokens is not None:
         attrs[a.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
-    attrs.update(extra)
+    attrs.update(extra or {})
     return attrs

@@ -50,7 +50,7 @@ def test_rates_match_calc_price_for_every_bundled_model() -> None:
                             usage, model.id, provider_id=provider.id, genai_request_timestamp=when
                         )
                 except (ValueError, LookupError):
-                    # genai-prices rejects some usages for models priced per modality; nothing to compare.
+                    # genai-prices rejects some usages of per-modality models: nothing to compare.
                     continue
                 cost = pricing.cost(
                     provider.id,
@@ -91,7 +91,8 @@ def test_tiered_prices_switch_for_all_tokens_past_the_threshold() -> None:
     pricing = Pricing()
     below = pricing.cost(provider, model, input_tokens=threshold)
     above = pricing.cost(provider, model, input_tokens=threshold + 1)
-    assert below is not None and above is not None
+    assert below is not None
+    assert above is not None
     assert below.input == pytest.approx(float(tiered.base) * threshold / 1e6, rel=1e-12)
     assert above.input == pytest.approx(
         float(tiered.tiers[0].price) * (threshold + 1) / 1e6, rel=1e-12
@@ -118,7 +119,9 @@ def test_time_dependent_prices_follow_the_call_time() -> None:
         assert cost.total == pytest.approx(float(expected.total_price), rel=1e-12)
     day = pricing.cost("deepseek", "deepseek-chat", input_tokens=10_000, time_ns=_ns(TIMES[1]))
     night = pricing.cost("deepseek", "deepseek-chat", input_tokens=10_000, time_ns=_ns(TIMES[2]))
-    assert day is not None and night is not None and day.total != night.total
+    assert day is not None
+    assert night is not None
+    assert day.total != night.total
 
 
 @pytest.mark.parametrize(
@@ -142,12 +145,11 @@ def test_time_dependent_prices_follow_the_call_time() -> None:
 )
 def test_semconv_provider_names_are_priced(semconv_provider: str, model: str) -> None:
     cost = Pricing().cost(semconv_provider, model, input_tokens=1000, output_tokens=100)
-    assert cost is not None and cost.total > 0
+    assert cost is not None
+    assert cost.total > 0
     alias = PROVIDER_ALIASES.get(semconv_provider, semconv_provider) or None
     try:
-        expected = calc_price(
-            Usage(input_tokens=1000, output_tokens=100), model, provider_id=alias
-        )
+        expected = calc_price(Usage(input_tokens=1000, output_tokens=100), model, provider_id=alias)
     except LookupError:
         # ibm.watsonx.ai: unknown to genai-prices, found from the model name.
         expected = calc_price(Usage(input_tokens=1000, output_tokens=100), model)
@@ -183,7 +185,8 @@ def test_overrides_win_over_bundled_prices_and_can_be_scoped_to_a_provider() -> 
     )
     assert pricing.cost("azure.ai.openai", "gpt-4o", input_tokens=10**6) == Cost(input=1.0)
     bundled = pricing.cost("openai", "gpt-4o", input_tokens=10**6)
-    assert bundled is not None and bundled.input != 1.0
+    assert bundled is not None
+    assert bundled.input != 1.0
     ft = pricing.cost(
         "openai",
         "FT:gpt-4o-mini:acme::abc",
@@ -201,9 +204,7 @@ def test_price_file(tmp_path: Path, suffix: str) -> None:
     if suffix == ".json":
         path.write_text(json.dumps(data))
     else:
-        path.write_text(
-            "my-model:\n  input_mtok: 3\n  output_mtok: 15\n  cache_write_mtok: 3.75\n"
-        )
+        path.write_text("my-model:\n  input_mtok: 3\n  output_mtok: 15\n  cache_write_mtok: 3.75\n")
     [override] = load_price_file(path)
     assert override == PriceOverride(
         model="my-model", input_mtok=3.0, output_mtok=15.0, cache_write_mtok=3.75

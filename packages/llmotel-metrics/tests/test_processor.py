@@ -1,4 +1,4 @@
-"""TokenCostMetricsProcessor on spans ended by a real TracerProvider: exact points, exact dollars."""
+"""TokenCostMetricsProcessor on spans ended by a real TracerProvider: exact points and dollars."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from metrics_helpers import END_NS, MakeSpan, genai_attributes
 from genai_prices import Usage, calc_price
+from metrics_helpers import END_NS, MakeSpan, genai_attributes
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -80,7 +80,7 @@ def test_cache_reads_are_priced_at_the_cache_price(
         genai_attributes(
             input_tokens=5000,
             output_tokens=100,
-            **{a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 4096},
+            extra={a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 4096},
         )
     )
 
@@ -114,7 +114,7 @@ def test_anthropic_cache_writes_and_reads(
             response_model=model,
             input_tokens=3000,
             output_tokens=500,
-            **{
+            extra={
                 a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 1000,
                 # v1.41's name; the latest conventions call it cache_write (both are read).
                 a.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: 1500,
@@ -151,7 +151,7 @@ def test_cache_counts_outside_the_input_count_are_added_back(
             response_model=model,
             input_tokens=10,
             output_tokens=5,
-            **{lt.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: 2000},
+            extra={lt.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: 2000},
         )
     )
 
@@ -179,7 +179,9 @@ def test_unknown_model_is_counted_not_priced(
     assert unpriced == [("acme", "acme-llm-8", 1), ("openai", "acme-llm-7", 2)]
     # Tokens are still counted for unpriced models.
     inputs = [
-        p.count for attrs, p in tokens_points(metric_reader) if attrs[a.GEN_AI_TOKEN_TYPE] == "input"
+        p.count
+        for attrs, p in tokens_points(metric_reader)
+        if attrs[a.GEN_AI_TOKEN_TYPE] == "input"
     ]
     assert sorted(inputs) == [1, 2]
 
@@ -200,7 +202,9 @@ def test_no_double_counting_for_instrumentations_that_record_histograms(
 ) -> None:
     make_span(
         genai_attributes(
-            input_tokens=1200, output_tokens=300, **{a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 1024}
+            input_tokens=1200,
+            output_tokens=300,
+            extra={a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 1024},
         ),
         scope=scope,
     )
@@ -241,7 +245,9 @@ def test_record_only_spans_are_measured(
 ) -> None:
     # A sampler that keeps no trace for export still lets every processor see the span.
     provider = TracerProvider(sampler=StaticSampler(Decision.RECORD_ONLY))
-    provider.add_span_processor(TokenCostMetricsProcessor(meter_provider, latest_experimental=False))
+    provider.add_span_processor(
+        TokenCostMetricsProcessor(meter_provider, latest_experimental=False)
+    )
     span = make_span(genai_attributes(), provider=provider)
 
     assert not span.context.trace_flags.sampled
@@ -299,8 +305,8 @@ def test_context_attributes_are_opt_in(
             meter_provider, context_attributes=[a.USER_ID], latest_experimental=False
         )
     )
-    make_span(genai_attributes(**{a.USER_ID: "u-1", a.SESSION_ID: "s-1"}))
-    make_span(genai_attributes(**{a.USER_ID: "u-2", a.SESSION_ID: "s-2"}))
+    make_span(genai_attributes(extra={a.USER_ID: "u-1", a.SESSION_ID: "s-1"}))
+    make_span(genai_attributes(extra={a.USER_ID: "u-2", a.SESSION_ID: "s-2"}))
 
     for name in (m.GEN_AI_CLIENT_TOKEN_USAGE, m.GEN_AI_CLIENT_OPERATION_DURATION, COST_METRIC):
         points = metric_points(metric_reader, name)
@@ -348,7 +354,7 @@ def test_latest_experimental_names(
         genai_attributes(
             input_tokens=1000,
             output_tokens=200,
-            **{
+            extra={
                 lt.GEN_AI_USAGE_TEXT_INPUT_TOKENS: 700,
                 lt.GEN_AI_USAGE_IMAGE_INPUT_TOKENS: 250,
                 a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 500,
@@ -370,7 +376,9 @@ def test_latest_experimental_names(
     assert {k: p.value for k, p in inputs.items()} == {"text": 700, "image": 250, "unknown": 50}
     outputs = by_type(metric_reader, lt.GEN_AI_CLIENT_INFERENCE_USAGE_OUTPUT_TOKENS, modality)
     assert {k: p.value for k, p in outputs.items()} == {"unknown": 200}
-    [(_, read)] = metric_points(metric_reader, lt.GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS)
+    [(_, read)] = metric_points(
+        metric_reader, lt.GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS
+    )
     assert read.value == 500
     [(_, reasoning)] = metric_points(
         metric_reader, lt.GEN_AI_CLIENT_INFERENCE_USAGE_REASONING_OUTPUT_TOKENS

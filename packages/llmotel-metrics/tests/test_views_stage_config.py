@@ -78,7 +78,11 @@ def test_views_drop_attributes_that_are_not_listed(
         },
     )
     [(attrs, _)] = metric_points(reader, m.GEN_AI_CLIENT_TOKEN_USAGE)
-    assert attrs == {a.GEN_AI_TOKEN_TYPE: "input", a.GEN_AI_PROVIDER_NAME: "openai", a.USER_ID: "u-1"}
+    assert attrs == {
+        a.GEN_AI_TOKEN_TYPE: "input",
+        a.GEN_AI_PROVIDER_NAME: "openai",
+        a.USER_ID: "u-1",
+    }
 
 
 def test_cardinality_limit_overflows_into_one_series_and_keeps_totals(
@@ -93,7 +97,9 @@ def test_cardinality_limit_overflows_into_one_series_and_keeps_totals(
         )
     )
     for user in range(6):
-        make_span(genai_attributes(input_tokens=100, output_tokens=None, **{a.USER_ID: f"u-{user}"}))
+        make_span(
+            genai_attributes(input_tokens=100, output_tokens=None, extra={a.USER_ID: f"u-{user}"})
+        )
 
     durations = metric_points(reader, m.GEN_AI_CLIENT_OPERATION_DURATION)
     assert len(durations) == 4  # three users, then everything else in the overflow series
@@ -102,7 +108,9 @@ def test_cardinality_limit_overflows_into_one_series_and_keeps_totals(
     assert sum(p.count for _, p in durations) == 6
     cost = metric_points(reader, COST_METRIC)
     assert len(cost) == 4
-    one = float(calc_price(Usage(input_tokens=100), "gpt-4o-2024-08-06", provider_id="openai").total_price)
+    one = float(
+        calc_price(Usage(input_tokens=100), "gpt-4o-2024-08-06", provider_id="openai").total_price
+    )
     assert sum(p.value for _, p in cost) == pytest.approx(6 * one, rel=1e-12)
 
 
@@ -115,7 +123,9 @@ def test_bad_cardinality_limit(limit: object) -> None:
 def test_cost_stage_sets_the_span_cost(make_span: MakeSpan) -> None:
     span = make_span(
         genai_attributes(
-            input_tokens=5000, output_tokens=100, **{a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 4096}
+            input_tokens=5000,
+            output_tokens=100,
+            extra={a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 4096},
         )
     )
     record = CostAttributeStage()(MutableSpan.from_span(span))
@@ -134,10 +144,12 @@ def test_cost_stage_sets_the_span_cost(make_span: MakeSpan) -> None:
         genai_attributes(model="acme-llm-7", response_model=None),
         genai_attributes(input_tokens=None, output_tokens=None),
         {"http.request.method": "GET"},
-        genai_attributes(**{COST_USD: 0.5}),
+        genai_attributes(extra={COST_USD: 0.5}),
     ],
 )
-def test_cost_stage_leaves_other_spans_alone(make_span: MakeSpan, attributes: dict[str, object]) -> None:
+def test_cost_stage_leaves_other_spans_alone(
+    make_span: MakeSpan, attributes: dict[str, object]
+) -> None:
     span = make_span(attributes)
     record = CostAttributeStage()(MutableSpan.from_span(span))
     assert record.attributes == dict(span.attributes or {})
@@ -205,4 +217,6 @@ def test_config_builds_a_processor_and_stage_sharing_prices(
     span = make_span(genai_attributes(model="my-model", response_model=None, input_tokens=10**6))
     stage = config.create_cost_stage(pricing)
     assert stage(MutableSpan.from_span(span)).attributes[COST_USD] == pytest.approx(1.0 + 0.0004)
-    assert sum(p.value for _, p in metric_points(metric_reader, COST_METRIC)) == pytest.approx(1.0004)
+    assert sum(p.value for _, p in metric_points(metric_reader, COST_METRIC)) == pytest.approx(
+        1.0004
+    )

@@ -108,25 +108,22 @@ class MetricsConfig:
         )
 
     def create_cost_stage(self, pricing: Pricing | None = None) -> CostAttributeStage:
-        """The pipeline stage that sets ``llmotel.cost.usd``; share ``pricing`` with the processor."""
+        """The stage that sets ``llmotel.cost.usd``; pass the processor's ``pricing`` to share."""
         return CostAttributeStage(self.create_pricing() if pricing is None else pricing)
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> MetricsConfig:
     """:meth:`MetricsConfig.from_env`: the settings from the ``LLMOTEL_METRICS_*`` variables.
 
-    ================================================  ====================================================
-    ``LLMOTEL_METRICS_CONTEXT_ATTRIBUTES``            comma-separated span attribute keys to add to every
-                                                      measurement, e.g. ``user.id,session.id`` (default none)
-    ``LLMOTEL_METRICS_PRICE_FILE``                    JSON/YAML file of price overrides (default none)
-    ``LLMOTEL_METRICS_CARDINALITY_LIMIT``             attribute sets per metric before overflow (default:
-                                                      the SDK's, 2000)
-    ``LLMOTEL_METRICS_SKIP_SCOPES``                   scopes whose token/duration histograms are already
-                                                      recorded (default: llmotel's openai and anthropic
-                                                      instrumentations, upstream openai_v2)
-    ``LLMOTEL_METRICS_PRICE_UPDATE``                  ``true`` downloads fresh prices periodically (network;
-                                                      default ``false``)
-    ``LLMOTEL_METRICS_PRICE_UPDATE_INTERVAL``         how often, e.g. ``1h`` (default; at least ``60s``)
-    ================================================  ====================================================
+    - ``LLMOTEL_METRICS_CONTEXT_ATTRIBUTES``: comma-separated span attribute keys added to every
+      measurement, e.g. ``user.id,session.id`` (default: none).
+    - ``LLMOTEL_METRICS_PRICE_FILE``: a JSON/YAML file of price overrides (default: none).
+    - ``LLMOTEL_METRICS_CARDINALITY_LIMIT``: attribute sets per metric before the overflow series
+      (default: the SDK's, 2000).
+    - ``LLMOTEL_METRICS_SKIP_SCOPES``: scopes that record the token/duration histograms themselves
+      (default: llmotel's openai and anthropic instrumentations, upstream's openai_v2).
+    - ``LLMOTEL_METRICS_PRICE_UPDATE``: ``true`` downloads fresh prices periodically; **uses the
+      network** (default: ``false``).
+    - ``LLMOTEL_METRICS_PRICE_UPDATE_INTERVAL``: how often, e.g. ``1h`` (default; at least ``60s``).
     """
     return MetricsConfig.from_env(environ)

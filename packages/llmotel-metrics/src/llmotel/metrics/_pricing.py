@@ -136,7 +136,9 @@ class _Rates:
         fee = get(_REQUESTS)
         self.request = float(fee) / _PER_REQUEST if isinstance(fee, Decimal) else 0.0
 
-    def cost(self, input_: int, output: int, cache_read: int, cache_write: int, reasoning: int) -> Cost:
+    def cost(
+        self, input_: int, output: int, cache_read: int, cache_write: int, reasoning: int
+    ) -> Cost:
         # Only cache counts with their own price leave the input leaf (genai-prices' decomposition).
         cr = cache_read if self.cache_read is not None else 0
         cw = cache_write if self.cache_write is not None else 0
@@ -179,9 +181,9 @@ class _ModelRates:
 class PriceOverride:
     """Prices for one model, in USD per million tokens, that replace (or add to) genai-prices.
 
-    ``provider`` restricts the override to spans of that ``gen_ai.provider.name``; ``None`` applies
-    it to the model name whatever the provider. Missing cache prices mean cache tokens cost the input
-    price, as in genai-prices.
+    ``provider`` restricts the override to spans of that ``gen_ai.provider.name``; ``None``
+    applies it to the model name whatever the provider. Missing cache prices mean cache tokens
+    cost the input price, as in genai-prices.
     """
 
     model: str
@@ -210,13 +212,15 @@ _OVERRIDE_KEYS = frozenset(
 
 
 def _overrides_from_mapping(data: object, source: str) -> list[PriceOverride]:
-    """``{"model": {"input_mtok": …, "output_mtok": …, …}, …}`` → overrides; ValueError names the bad entry."""
+    """``{"model": {"input_mtok": …, …}, …}`` → overrides; a ValueError names the bad entry."""
     if not isinstance(data, Mapping):
         raise ValueError(f"{source}: expected a mapping of model name to prices")
     overrides = []
     for model, entry in data.items():
         if not isinstance(model, str) or not isinstance(entry, Mapping):
-            raise ValueError(f"{source}: entry {model!r} must map a model name to a mapping of prices")
+            raise ValueError(
+                f"{source}: entry {model!r} must map a model name to a mapping of prices"
+            )
         unknown = set(entry) - _OVERRIDE_KEYS
         if unknown:
             raise ValueError(
@@ -228,9 +232,7 @@ def _overrides_from_mapping(data: object, source: str) -> list[PriceOverride]:
             if key == "provider":
                 if not isinstance(value, str):
                     raise ValueError(f"{source}: entry {model!r}: provider must be a string")
-            elif (
-                isinstance(value, bool) or not isinstance(value, int | float | str) or _neg(value)
-            ):
+            elif isinstance(value, bool) or not isinstance(value, int | float | str) or _neg(value):
                 raise ValueError(
                     f"{source}: entry {model!r}: {key} must be a non-negative number, got {value!r}"
                 )
@@ -276,7 +278,7 @@ def load_price_file(path: str | pathlib.Path) -> list[PriceOverride]:
             data = json.loads(text)
     except ImportError as exc:
         raise ValueError(f"price file {str(path)!r} is YAML but PyYAML is not installed") from exc
-    except Exception as exc:  # noqa: BLE001 - yaml and json raise different error types
+    except Exception as exc:
         raise ValueError(f"cannot parse price file {str(path)!r}: {exc}") from exc
     return _overrides_from_mapping(data, str(path))
 
@@ -296,9 +298,7 @@ class Pricing:
     dictionary lookup and a few float multiplications.
     """
 
-    def __init__(
-        self, overrides: Iterable[PriceOverride] | Mapping[str, Mapping[str, Any]] = ()
-    ) -> None:
+    def __init__(self, overrides: Iterable[PriceOverride] | Mapping[str, Any] = ()) -> None:
         if isinstance(overrides, Mapping):
             overrides = _overrides_from_mapping(overrides, "price overrides")
         self._overrides: dict[tuple[str | None, str], _ModelRates] = {}
@@ -392,9 +392,7 @@ class Pricing:
             _, info = snapshot.find_provider_model(model, None, provider_id or None, None)
         except LookupError:
             return _UNPRICED
-        except Exception:  # noqa: BLE001 - malformed updated price data must not break the app
+        except Exception:
             _logger.exception("genai-prices failed to look up %r/%r", provider, model)
             return _UNPRICED
         return _ModelRates(info.prices)
-
-

@@ -66,8 +66,8 @@ class TokenCostMetricsProcessor(SpanProcessor):
     It records (attributes ``gen_ai.operation.name``, ``gen_ai.provider.name``,
     ``gen_ai.request.model``, ``gen_ai.response.model`` and the ``context_attributes`` you list):
 
-    * ``gen_ai.client.token.usage`` (``gen_ai.token.type`` ``input``/``output``, plus ``cache_read``,
-      ``cache_write`` and ``reasoning`` when the span reports them) and
+    * ``gen_ai.client.token.usage`` (``gen_ai.token.type`` ``input``/``output``, plus
+      ``cache_read``, ``cache_write`` and ``reasoning`` when the span reports them) and
       ``gen_ai.client.operation.duration`` (with ``error.type`` on failed calls); under
       ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental`` the newer
       ``gen_ai.client.inference.*`` histograms and usage counters instead;

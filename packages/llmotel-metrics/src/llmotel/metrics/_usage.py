@@ -13,7 +13,9 @@ __all__ = ["INFERENCE_OPERATIONS", "SpanUsage", "read_usage"]
 
 #: Operations that are one model call: only these carry token usage worth metering. Agent and
 #: workflow spans may repeat their children's usage as a total; counting them would count twice.
-INFERENCE_OPERATIONS: Final = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
+INFERENCE_OPERATIONS: Final = frozenset(
+    {"chat", "text_completion", "generate_content", "embeddings"}
+)
 
 _OP = _a.GEN_AI_OPERATION_NAME
 _PROVIDER = _a.GEN_AI_PROVIDER_NAME
@@ -90,7 +92,7 @@ def read_usage(attributes: Mapping[str, object] | None) -> SpanUsage | None:
     if output_tokens is not None and reasoning > output_tokens:
         output_tokens += reasoning
     return SpanUsage(
-        operation,  # type: ignore[arg-type]  # checked against INFERENCE_OPERATIONS above
+        operation,
         provider,
         _str(get(_a.GEN_AI_REQUEST_MODEL)),
         _str(get(_a.GEN_AI_RESPONSE_MODEL)),
