@@ -9,9 +9,9 @@ Usage::
                                            #               logger_provider=...)
     client = anthropic.Anthropic()
     client.messages.create(
-        model="claude-sonnet-4-5", max_tokens=256, messages=[{"role": "user", "content": "Hi"}]
+        model="claude-opus-4-5", max_tokens=256, messages=[{"role": "user", "content": "Hi"}]
     )
-    # → one CLIENT span "chat claude-sonnet-4-5" with usage incl. cache_read/cache_creation,
+    # → one CLIENT span "chat claude-opus-4-5" with usage incl. cache_read/cache_creation,
     #   gen_ai.client.operation.duration and gen_ai.client.token.usage points.
 
     AnthropicInstrumentor().uninstrument()  # the SDK is exactly as before
