@@ -9,11 +9,12 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 
 import pytest
+from opentelemetry.context import Context
+from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.context import Context
 from opentelemetry.trace import (
     NonRecordingSpan,
     SpanContext,
@@ -36,6 +37,7 @@ from llmotel.sampling import (
     TokenPolicy,
 )
 from llmotel.semconv.attributes import (
+    GEN_AI_INPUT_MESSAGES,
     GEN_AI_REQUEST_MODEL,
     GEN_AI_USAGE_INPUT_TOKENS,
     GEN_AI_USAGE_OUTPUT_TOKENS,
@@ -183,7 +185,7 @@ def _open_trace(tracer: Tracer, name: str, *, error: bool = False) -> ReadableSp
 
 
 def test_late_spans_follow_the_decision(
-    make: type[_Setup], meter_provider: object, metric_reader: InMemoryMetricReader
+    make: type[_Setup], meter_provider: MeterProvider, metric_reader: InMemoryMetricReader
 ) -> None:
     setup = make([ErrorPolicy(), ProbabilisticPolicy(0.0)], meter_provider=meter_provider)
     for error in (True, False):
@@ -237,7 +239,7 @@ def test_unsampled_spans_pass_through_untouched() -> None:
 
 
 def test_timeout_decides_traces_whose_root_never_ends(
-    make: type[_Setup], meter_provider: object, metric_reader: InMemoryMetricReader
+    make: type[_Setup], meter_provider: MeterProvider, metric_reader: InMemoryMetricReader
 ) -> None:
     setup = make([ErrorPolicy()], decision_wait=0.05, meter_provider=meter_provider)
     _open_trace(setup.tracer, "stuck", error=True)
@@ -259,7 +261,7 @@ def test_timeout_decides_traces_whose_root_never_ends(
 )
 def test_a_full_buffer_decides_the_oldest_trace_early(
     make: type[_Setup],
-    meter_provider: object,
+    meter_provider: MeterProvider,
     metric_reader: InMemoryMetricReader,
     overflow: str,
     kept: list[str],
@@ -330,7 +332,7 @@ def test_the_byte_estimate_covers_what_buffered_spans_really_hold(make: type[_Se
     try:
         before = tracemalloc.get_traced_memory()[0]
         for i in range(2000):
-            attributes = {GEN_AI_REQUEST_MODEL: "gpt-4o", "gen_ai.input.messages": f"{i}" * 300}
+            attributes = {GEN_AI_REQUEST_MODEL: "gpt-4o", GEN_AI_INPUT_MESSAGES: f"{i}" * 300}
             tracer.start_span("chat", context=_open_parent(i + 1), attributes=attributes).end()
         gc.collect()
         actual = tracemalloc.get_traced_memory()[0] - before
