@@ -1,0 +1,145 @@
+"""Whatever the server answers, the caller gets exactly what it would get uninstrumented."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import openai
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry import context
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from llmotel.instrumentation.openai import OpenAIInstrumentor
+from llmotel.testing import StubServer, cut_stream_reply, raw_reply
+
+KEYS = [
+    "id", "model", "choices", "usage", "message", "delta", "content", "finish_reason", "index",
+    "prompt_tokens", "completion_tokens", "prompt_tokens_details", "cached_tokens", "tool_calls",
+    "function", "name", "arguments", "object", "x",
+]  # fmt: skip
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 2**40)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(KEYS), inner, max_size=5),
+    max_leaves=20,
+)
+bodies = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=6) | json_values
+MESSAGES: Any = [{"role": "user", "content": "hi"}]
+FAST = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def outcome(call: Callable[[], Any]) -> tuple[Any, ...]:
+    try:
+        result = call()
+        if isinstance(result, openai.Stream):
+            return ("stream", [chunk.model_dump(warnings=False) for chunk in result])
+        return ("ok", result.model_dump(warnings=False))
+    except Exception as exc:
+        return ("error", type(exc), str(exc))
+
+
+def uninstrumented(call: Callable[[], Any]) -> tuple[Any, ...]:
+    token = context.attach(context.set_value(context._SUPPRESS_INSTRUMENTATION_KEY, True))
+    try:
+        return outcome(call)
+    finally:
+        context.detach(token)
+
+
+@FAST
+@given(body=bodies)
+def test_random_json_replies(
+    instrumented: OpenAIInstrumentor,
+    client: openai.OpenAI,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+    body: Any,
+) -> None:
+    span_exporter.clear()
+    llm_stub.enqueue(raw_reply(body), raw_reply(body))
+    call = lambda: client.chat.completions.create(model="m", messages=MESSAGES)  # noqa: E731
+    assert outcome(call) == uninstrumented(call)
+    assert len(span_exporter.get_finished_spans()) == 1
+
+
+@FAST
+@given(chunks=st.lists(bodies, max_size=4), done=st.booleans())
+def test_random_stream_chunks(
+    instrumented: OpenAIInstrumentor,
+    client: openai.OpenAI,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+    chunks: list[Any],
+    done: bool,
+) -> None:
+    span_exporter.clear()
+    sse = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + (
+        "data: [DONE]\n\n" if done else ""
+    )
+    reply = raw_reply(sse, content_type="text/event-stream")
+    llm_stub.enqueue(reply, reply)
+    call = lambda: client.chat.completions.create(  # noqa: E731
+        model="m", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+    )
+    assert outcome(call) == uninstrumented(call)
+    assert len(span_exporter.get_finished_spans()) == 1
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        raw_reply(b'{"id": "x", "choices": [', status=200),
+        raw_reply({"id": "x"}, truncate_at=5),
+        raw_reply(b"not json at all"),
+        raw_reply({"error": {"message": "odd"}}, status=418),
+    ],
+    ids=["malformed", "truncated", "not-json", "teapot"],
+)
+@pytest.mark.parametrize("stream", [False, True])
+def test_misbehaving_server(
+    instrumented: OpenAIInstrumentor,
+    client: openai.OpenAI,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+    reply: Any,
+    stream: bool,
+) -> None:
+    llm_stub.enqueue(reply, reply)
+    call = (
+        lambda: client.chat.completions.create(  # noqa: E731
+            model="m", messages=MESSAGES, stream=stream, stream_options={"include_usage": True}
+        )
+        if stream
+        else client.chat.completions.create(model="m", messages=MESSAGES)
+    )
+    assert outcome(call) == uninstrumented(call)
+    [span] = span_exporter.get_finished_spans()
+    assert span.name == "chat m"
+
+
+def test_stream_cut_mid_way(
+    instrumented: OpenAIInstrumentor,
+    client: openai.OpenAI,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    llm_stub.enqueue(cut_stream_reply(2), cut_stream_reply(2))
+    call = lambda: client.chat.completions.create(  # noqa: E731
+        model="m", messages=MESSAGES, stream=True
+    )
+    assert outcome(call)[0] == uninstrumented(call)[0] == "error"
+    [span] = span_exporter.get_finished_spans()
+    assert span.status.status_code.name == "ERROR"
