@@ -1645,9 +1645,21 @@ def generate(semconv_dir: pathlib.Path, version: str = DEFAULT_VERSION) -> dict[
     }
 
 
+def default_semconv_dir() -> pathlib.Path:
+    """``<repo>/../shared/semconv``; failing that, ``shared/semconv`` next to a further ancestor
+    (a clone made inside a subfolder of the directory that holds ``shared/``)."""
+    if DEFAULT_SEMCONV_DIR.is_dir():
+        return DEFAULT_SEMCONV_DIR
+    for ancestor in REPO_ROOT.parents[1:]:
+        candidate = ancestor / "shared" / "semconv"
+        if candidate.is_dir():
+            return candidate
+    return DEFAULT_SEMCONV_DIR
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--semconv-dir", type=pathlib.Path, default=DEFAULT_SEMCONV_DIR)
+    parser.add_argument("--semconv-dir", type=pathlib.Path, default=default_semconv_dir())
     parser.add_argument(
         "--version", default=DEFAULT_VERSION, help="release folder under the semconv dir"
     )
