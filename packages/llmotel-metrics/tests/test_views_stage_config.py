@@ -114,6 +114,35 @@ def test_cardinality_limit_overflows_into_one_series_and_keeps_totals(
     assert sum(p.value for _, p in cost) == pytest.approx(6 * one, rel=1e-12)
 
 
+def test_processor_bounds_the_series_it_keeps_in_memory(
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    metric_reader: InMemoryMetricReader,
+    make_span: MakeSpan,
+) -> None:
+    # No View here: the processor's own limit bounds its cost sums.
+    tracer_provider.add_span_processor(
+        TokenCostMetricsProcessor(
+            meter_provider,
+            context_attributes=[a.USER_ID],
+            cardinality_limit=2,
+            latest_experimental=False,
+        )
+    )
+    for user in range(5):
+        make_span(genai_attributes(output_tokens=None, extra={a.USER_ID: f"u-{user}"}))
+
+    cost = metric_points(metric_reader, COST_METRIC)
+    assert sorted(attrs.get(a.USER_ID, "overflow") for attrs, _ in cost) == [
+        "overflow",
+        "u-0",
+        "u-1",
+    ]
+    [overflow] = [p for attrs, p in cost if attrs == OVERFLOW]
+    one = calc_price(Usage(input_tokens=1000), "gpt-4o-2024-08-06", provider_id="openai")
+    assert overflow.value == pytest.approx(3 * float(one.total_price), rel=1e-12)
+
+
 @pytest.mark.parametrize("limit", [0, -1, True, 2.5])
 def test_bad_cardinality_limit(limit: object) -> None:
     with pytest.raises(ValueError, match="cardinality_limit must be a positive integer"):

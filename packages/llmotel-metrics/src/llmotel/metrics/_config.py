@@ -26,6 +26,9 @@ __all__ = [
     "from_env",
 ]
 
+# What the SDK's metric readers allow per metric when no View says otherwise.
+_SDK_DEFAULT_CARDINALITY_LIMIT = 2000
+
 CONTEXT_ATTRIBUTES_ENV = "LLMOTEL_METRICS_CONTEXT_ATTRIBUTES"
 PRICE_FILE_ENV = "LLMOTEL_METRICS_PRICE_FILE"
 CARDINALITY_LIMIT_ENV = "LLMOTEL_METRICS_CARDINALITY_LIMIT"
@@ -105,6 +108,7 @@ class MetricsConfig:
             pricing=self.create_pricing() if pricing is None else pricing,
             context_attributes=self.context_attributes,
             skip_scopes=self.skip_scopes,
+            cardinality_limit=self.cardinality_limit or _SDK_DEFAULT_CARDINALITY_LIMIT,
         )
 
     def create_cost_stage(self, pricing: Pricing | None = None) -> CostAttributeStage:

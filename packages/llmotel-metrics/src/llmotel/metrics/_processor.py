@@ -13,6 +13,7 @@ from opentelemetry.trace import StatusCode
 
 from llmotel.metrics import _names
 from llmotel.metrics._pricing import Cost, Pricing
+from llmotel.metrics._sums import Sums
 from llmotel.metrics._usage import SpanUsage, read_usage
 from llmotel.metrics.version import __version__
 from llmotel.semconv import attributes as _a
@@ -37,6 +38,8 @@ _MODALITY = _l.GEN_AI_TOKEN_MODALITY
 TOKEN_TYPE_CACHE_READ = "cache_read"
 TOKEN_TYPE_CACHE_WRITE = "cache_write"
 TOKEN_TYPE_REASONING = "reasoning"
+
+_SCALARS = frozenset({str, bool, int, float})
 
 _INPUT_MODALITIES = (
     ("text", _l.GEN_AI_USAGE_TEXT_INPUT_TOKENS),
@@ -88,6 +91,11 @@ class TokenCostMetricsProcessor(SpanProcessor):
         skip_scopes: see above; default :data:`DEFAULT_SKIP_SCOPES`.
         latest_experimental: emit the newest GenAI metric names; read from
             ``OTEL_SEMCONV_STABILITY_OPT_IN`` when ``None``.
+        cardinality_limit: attribute sets each counter keeps in memory; later sets are summed into
+            one ``otel.metric.overflow=true`` set. Give it the limit of :func:`genai_views`.
+
+    The counters are kept as sums in the processor and reported through ``ObservableCounter``
+    callbacks at collection time: adding to a dict costs far less than ``Counter.add``.
     """
 
     def __init__(
@@ -98,6 +106,7 @@ class TokenCostMetricsProcessor(SpanProcessor):
         context_attributes: Iterable[str] = (),
         skip_scopes: Iterable[str] = _names.DEFAULT_SKIP_SCOPES,
         latest_experimental: bool | None = None,
+        cardinality_limit: int = 2000,
     ) -> None:
         self._pricing = Pricing() if pricing is None else pricing
         self._context_keys = tuple(dict.fromkeys(context_attributes))
@@ -107,15 +116,20 @@ class TokenCostMetricsProcessor(SpanProcessor):
         )
         self._warned: set[str] = set()
         meter = get_meter(_names.METER_NAME, __version__, meter_provider)
-        self._cost = meter.create_counter(
+        limit = cardinality_limit
+        self._cost = Sums(
+            meter,
             _names.COST_METRIC,
             unit=_names.COST_UNIT,
             description="Cost of GenAI calls in US dollars, by cost type (input, output, cache).",
+            limit=limit,
         )
-        self._unpriced = meter.create_counter(
+        self._unpriced = Sums(
+            meter,
             _names.UNPRICED_METRIC,
             unit="{call}",
             description="GenAI calls whose model has no known price (their cost is not counted).",
+            limit=limit,
         )
         if self._latest:
             self._duration = meter.create_histogram(
@@ -138,30 +152,40 @@ class TokenCostMetricsProcessor(SpanProcessor):
                 explicit_bucket_boundaries_advisory=token_buckets,
             )
             unit = _l.GEN_AI_CLIENT_INFERENCE_USAGE_INPUT_TOKENS_UNIT
-            self._input_counter = meter.create_counter(
+            self._input_counter = Sums(
+                meter,
                 _l.GEN_AI_CLIENT_INFERENCE_USAGE_INPUT_TOKENS,
                 unit=unit,
                 description="Input tokens of GenAI inference calls, by modality.",
+                limit=limit,
             )
-            self._output_counter = meter.create_counter(
+            self._output_counter = Sums(
+                meter,
                 _l.GEN_AI_CLIENT_INFERENCE_USAGE_OUTPUT_TOKENS,
                 unit=unit,
                 description="Output tokens of GenAI inference calls, by modality.",
+                limit=limit,
             )
-            self._cache_read_counter = meter.create_counter(
+            self._cache_read_counter = Sums(
+                meter,
                 _l.GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS,
                 unit=unit,
                 description="Input tokens read from the provider's prompt cache.",
+                limit=limit,
             )
-            self._cache_write_counter = meter.create_counter(
+            self._cache_write_counter = Sums(
+                meter,
                 _l.GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS,
                 unit=unit,
                 description="Input tokens written to the provider's prompt cache.",
+                limit=limit,
             )
-            self._reasoning_counter = meter.create_counter(
+            self._reasoning_counter = Sums(
+                meter,
                 _l.GEN_AI_CLIENT_INFERENCE_USAGE_REASONING_OUTPUT_TOKENS,
                 unit=unit,
                 description="Output tokens spent on reasoning.",
+                limit=limit,
             )
         else:
             self._duration = meter.create_histogram(
@@ -210,7 +234,8 @@ class TokenCostMetricsProcessor(SpanProcessor):
             base[_RESPONSE_MODEL] = usage.response_model
         for key in self._context_keys:
             value = attributes.get(key)
-            if value is not None:
+            # Sequences would be unhashable sum keys and make poor metric dimensions anyway.
+            if type(value) in _SCALARS:
                 base[key] = value
 
         scope = span.instrumentation_scope
