@@ -75,12 +75,15 @@ class SessionRatioSampler(Sampler):
         trace_state: TraceState | None = None,
     ) -> SamplingResult:
         parent = get_current_span(parent_context).get_span_context()
-        context_attributes = get_context_attributes(parent_context)
         if parent.is_valid:
-            if parent.trace_flags.sampled or self._matches_rule(attributes, context_attributes):
+            if parent.trace_flags.sampled or (
+                self._keep
+                and self._matches_rule(attributes, get_context_attributes(parent_context))
+            ):
                 return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, parent.trace_state)
             return SamplingResult(self._not_sampled, attributes, parent.trace_state)
-        if self._matches_rule(attributes, context_attributes):
+        context_attributes = get_context_attributes(parent_context)
+        if self._keep and self._matches_rule(attributes, context_attributes):
             return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, self._rule_state)
         key = _session_key(attributes) or _session_key(context_attributes)
         state: TraceState | None
@@ -109,8 +112,6 @@ class SessionRatioSampler(Sampler):
         return decided
 
     def _matches_rule(self, attributes: Attributes, context_attributes: Attributes) -> bool:
-        if not self._keep:
-            return False
         for key, values in self._keep.items():
             for source in (attributes, context_attributes):
                 if source:

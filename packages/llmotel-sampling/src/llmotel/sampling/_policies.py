@@ -14,6 +14,7 @@ from opentelemetry.util.types import AttributeValue
 from llmotel.sampling import _threshold
 from llmotel.sampling._bucket import TokenBucket
 from llmotel.sampling._names import COST_USD, INPUT_TOKENS, OUTPUT_TOKENS
+from llmotel.sampling._spans import attributes_of
 
 
 @runtime_checkable
@@ -53,9 +54,15 @@ class LatencyPolicy:
         self._threshold_ns = int(threshold_seconds * 1e9)
 
     def should_keep(self, spans: Sequence[ReadableSpan]) -> bool:
-        starts = [span.start_time for span in spans if span.start_time is not None]
-        ends = [span.end_time for span in spans if span.end_time is not None]
-        return bool(starts and ends) and max(ends) - min(starts) > self._threshold_ns
+        first: int | None = None
+        last: int | None = None
+        for span in spans:
+            start, end = span.start_time, span.end_time
+            if start is not None and (first is None or start < first):
+                first = start
+            if end is not None and (last is None or end > last):
+                last = end
+        return first is not None and last is not None and last - first > self._threshold_ns
 
 
 class TokenPolicy:
@@ -75,7 +82,7 @@ class TokenPolicy:
     def should_keep(self, spans: Sequence[ReadableSpan]) -> bool:
         total = 0.0
         for span in spans:
-            attributes = span.attributes
+            attributes = attributes_of(span)
             if attributes:
                 for key in (INPUT_TOKENS, OUTPUT_TOKENS):
                     value = attributes.get(key)
@@ -89,7 +96,7 @@ CostFunction = Callable[[ReadableSpan], float | None]
 
 
 def _cost_attribute(span: ReadableSpan) -> float | None:
-    value = span.attributes.get(COST_USD) if span.attributes else None
+    value = attributes_of(span).get(COST_USD)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return None
@@ -129,7 +136,7 @@ class AttributePolicy:
 
     def should_keep(self, spans: Sequence[ReadableSpan]) -> bool:
         for span in spans:
-            value = span.attributes.get(self.key) if span.attributes else None
+            value = attributes_of(span).get(self.key)
             if isinstance(value, str | bool | int | float) and value in self.values:
                 return True
         return False

@@ -27,6 +27,7 @@ from llmotel.sampling._policies import (
     TailPolicy,
     TokenPolicy,
 )
+from llmotel.sampling._spans import attributes_of
 
 _logger = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ _ATTRIBUTE_BYTES = 64  # dict slot + value object; a string also counts its char
 _EVENT_BYTES = 700
 _LINK_BYTES = 300
 _TRACE_BYTES = 400
+# One remembered decision (128-bit int key in an OrderedDict), measured ~150 B.
+_DECISION_BYTES = 160
 
 _UNDECIDED = -2
 _DROPPED = -1
@@ -69,42 +72,37 @@ class _ForwardedSpan(ReadableSpan):
     """A copy of a finished span with sampling attributes added (finished spans are frozen)."""
 
     def __init__(self, span: ReadableSpan, mark: dict[str, AttributeValue]) -> None:
-        attributes = dict(span.attributes or {})
+        attributes = dict(attributes_of(span))
         attributes.update(mark)
+        # Private fields: shares the events/links containers (and their dropped counts) as they
+        # are, instead of the tuples the public properties build.
         super().__init__(
-            name=span.name,
-            context=span.context,
-            parent=span.parent,
-            resource=span.resource,
+            name=span._name,
+            context=span._context,
+            parent=span._parent,
+            resource=span._resource,
             attributes=attributes,
-            events=span.events,
-            links=span.links,
-            kind=span.kind,
-            status=span.status,
-            start_time=span.start_time,
-            end_time=span.end_time,
-            instrumentation_scope=span.instrumentation_scope,
+            events=span._events,
+            links=span._links,
+            kind=span._kind,
+            instrumentation_info=span._instrumentation_info,
+            status=span._status,
+            start_time=span._start_time,
+            end_time=span._end_time,
+            instrumentation_scope=span._instrumentation_scope,
         )
-        self._dropped_counts = (span.dropped_attributes, span.dropped_events, span.dropped_links)
+        self._dropped_attributes = span.dropped_attributes
 
     @property
     def dropped_attributes(self) -> int:
-        return self._dropped_counts[0]
-
-    @property
-    def dropped_events(self) -> int:
-        return self._dropped_counts[1]
-
-    @property
-    def dropped_links(self) -> int:
-        return self._dropped_counts[2]
+        return self._dropped_attributes
 
 
 def _estimate_bytes(span: ReadableSpan) -> int:
     """A cheap upper estimate of the memory a finished span holds on to."""
-    # The private fields skip the copies the public properties make (MappingProxy, tuples).
+    # Private fields: the public properties copy (MappingProxy, tuples) on every access.
     size = _SPAN_BYTES
-    attributes = span._attributes
+    attributes = attributes_of(span)
     if attributes:
         size += len(attributes) * _ATTRIBUTE_BYTES
         for value in attributes.values():
@@ -161,7 +159,8 @@ class TailSamplingProcessor(SpanProcessor):
     Memory is bounded: when more than ``max_traces`` traces, ``max_spans`` spans or (estimated)
     ``max_bytes`` bytes are buffered, the oldest trace is decided at once by ``overflow``:
     ``"evaluate"`` asks the policies about what has arrived, ``"keep"`` keeps it (marked
-    ``overflow``), ``"drop"`` drops it. Such forced decisions are counted.
+    ``overflow``), ``"drop"`` drops it. Such forced decisions are counted. ``max_bytes`` also
+    covers the decision cache (~160 B a decision), which may take at most a quarter of it.
 
     ``force_flush`` and ``shutdown`` decide every buffered trace now (by the policies, on what has
     arrived), forward the kept spans, then flush or shut down ``next_processor``; spans of those
@@ -211,9 +210,10 @@ class TailSamplingProcessor(SpanProcessor):
         self._decision_wait = decision_wait
         self._max_traces = max_traces
         self._max_spans = max_spans
-        self._max_bytes = max_bytes
         self._overflow = overflow
-        self._cache_size = decision_cache_size
+        # The decision cache lives inside max_bytes too: it may take at most a quarter of it.
+        self._cache_size = max(1, min(decision_cache_size, max_bytes // 4 // _DECISION_BYTES))
+        self._max_bytes = max_bytes - self._cache_size * _DECISION_BYTES
 
         self._lock = threading.Lock()
         self._traces: OrderedDict[int, _Trace] = OrderedDict()

@@ -1,0 +1,246 @@
+"""Cost of llmotel-sampling on the application thread, and the tail buffer's memory bound.
+
+    python benchmarks/bench_sampling.py [--out results.json] [--quick]
+
+1. Tail processor: time per span to start+end spans of 4-span LLM traces through a
+   ``TailSamplingProcessor`` wrapping ``SimpleSpanProcessor(no-op exporter)``, minus the same
+   workload through the bare ``SimpleSpanProcessor`` measured in the same run (target: <= 10 us
+   added). Two cases: a 1 % baseline (most traces dropped) and keep-everything (every span copied
+   and forwarded, the worst case).
+2. Head sampler: ``SessionRatioSampler.should_sample`` per call for a root in a session, a root
+   without one and a child, next to ``TraceIdRatioBased`` (target: <= 3 us).
+3. Memory: traced peak while 100k spans of never-ending traces go through a tail processor with a
+   4 MiB byte bound, compared with the bound.
+
+Each timing is the best of several interleaved repeats, so other load on the machine inflates it
+less; absolute numbers still depend on the machine, the differences are what matters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    SpanContext,
+    TraceFlags,
+    set_span_in_context,
+)
+
+from llmotel.sampling import (
+    ErrorPolicy,
+    LatencyPolicy,
+    ProbabilisticPolicy,
+    SessionRatioSampler,
+    TailPolicy,
+    TailSamplingProcessor,
+    TokenPolicy,
+)
+from llmotel.semconv.attributes import (
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
+)
+from llmotel.semconv.context import using_session
+
+TAIL_TARGET_US = 10.0
+HEAD_TARGET_US = 3.0
+MEMORY_BOUND = 4 * 1024 * 1024
+LLM_ATTRIBUTES = {
+    GEN_AI_OPERATION_NAME: "chat",
+    GEN_AI_PROVIDER_NAME: "openai",
+    GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
+    GEN_AI_USAGE_INPUT_TOKENS: 812,
+    GEN_AI_USAGE_OUTPUT_TOKENS: 96,
+}
+
+
+class _NoOpExporter(SpanExporter):
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+def _policies(baseline: float) -> list[TailPolicy]:
+    return [ErrorPolicy(), LatencyPolicy(30.0), TokenPolicy(100_000), ProbabilisticPolicy(baseline)]
+
+
+def _workload(processor: SpanProcessor, traces: int) -> Callable[[], float]:
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("bench")
+
+    def run() -> float:
+        start = time.perf_counter()
+        for _ in range(traces):
+            with tracer.start_as_current_span("invoke_agent support"):
+                for _ in range(3):
+                    with tracer.start_as_current_span(
+                        "chat gpt-4o-mini", attributes=LLM_ATTRIBUTES
+                    ):
+                        pass
+        return (time.perf_counter() - start) / (traces * 4) * 1e6
+
+    return run
+
+
+def bench_tail(traces: int, repeats: int) -> dict[str, Any]:
+    cases = {
+        "bare SimpleSpanProcessor": SimpleSpanProcessor(_NoOpExporter()),
+        "tail, 1 % baseline": TailSamplingProcessor(
+            SimpleSpanProcessor(_NoOpExporter()), _policies(0.01)
+        ),
+        "tail, keep all": TailSamplingProcessor(
+            SimpleSpanProcessor(_NoOpExporter()), _policies(1.0)
+        ),
+    }
+    runs = {name: _workload(processor, traces) for name, processor in cases.items()}
+    best = dict.fromkeys(runs, float("inf"))
+    for run in runs.values():
+        run()  # warm-up
+    for _ in range(repeats):
+        for name, run in runs.items():
+            best[name] = min(best[name], run())
+    for processor in cases.values():
+        processor.shutdown()
+    bare = best["bare SimpleSpanProcessor"]
+    return {
+        "us_per_span": best,
+        "added_us_per_span": {
+            name: value - bare for name, value in best.items() if not name.startswith("bare")
+        },
+        "target_added_us": TAIL_TARGET_US,
+    }
+
+
+def _per_call(call: Callable[[], object], calls: int, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            call()
+        best = min(best, (time.perf_counter() - start) / calls * 1e6)
+    return best
+
+
+def bench_head(calls: int, repeats: int) -> dict[str, Any]:
+    ours = SessionRatioSampler(0.25)
+    upstream = TraceIdRatioBased(0.25)
+    trace_id = 0x5B8EFFF798038103D269B633813FC60C
+    parent = set_span_in_context(
+        NonRecordingSpan(
+            SpanContext(trace_id, 0xEEE19B7EC3C1B174, False, TraceFlags(TraceFlags.SAMPLED))
+        )
+    )
+    empty = Context()
+    results = {
+        "TraceIdRatioBased, root": _per_call(
+            lambda: upstream.should_sample(empty, trace_id, "chat"), calls, repeats
+        ),
+        "SessionRatioSampler, root without session": _per_call(
+            lambda: ours.should_sample(empty, trace_id, "chat"), calls, repeats
+        ),
+        "SessionRatioSampler, child": _per_call(
+            lambda: ours.should_sample(parent, trace_id, "chat"), calls, repeats
+        ),
+    }
+    with using_session("session-8c1d"):
+        results["SessionRatioSampler, root in a session"] = _per_call(
+            lambda: ours.should_sample(None, trace_id, "chat", attributes=LLM_ATTRIBUTES),
+            calls,
+            repeats,
+        )
+    return {"us_per_call": results, "target_us": HEAD_TARGET_US}
+
+
+def bench_memory(spans: int) -> dict[str, Any]:
+    processor = TailSamplingProcessor(
+        SimpleSpanProcessor(_NoOpExporter()),
+        [ErrorPolicy()],
+        max_traces=10 * spans,
+        max_spans=10 * spans,
+        max_bytes=MEMORY_BOUND,
+    )
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("bench")
+    tracer.start_span("warm-up").end()
+    gc.collect()
+    tracemalloc.start()
+    baseline = tracemalloc.get_traced_memory()[0]
+    peak_estimate = 0
+    for i in range(spans):
+        # A child of a parent that never ends: every trace stays open until a bound decides it.
+        parent = SpanContext(i + 1, 1, False, TraceFlags(TraceFlags.SAMPLED))
+        context = set_span_in_context(NonRecordingSpan(parent))
+        tracer.start_span("chat gpt-4o-mini", context=context, attributes=LLM_ATTRIBUTES).end()
+        if i % 1000 == 0:
+            peak_estimate = max(peak_estimate, processor.buffered[2])
+    traced_peak = tracemalloc.get_traced_memory()[1] - baseline
+    tracemalloc.stop()
+    traces, buffered_spans, estimate = processor.buffered
+    processor.shutdown()
+    return {
+        "spans": spans,
+        "max_bytes": MEMORY_BOUND,
+        "traced_peak_bytes": traced_peak,
+        "estimated_peak_bytes": max(peak_estimate, estimate),
+        "buffered_at_end": {"traces": traces, "spans": buffered_spans, "bytes": estimate},
+        "within_bound": traced_peak <= MEMORY_BOUND,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", help="write the results as JSON to this path")
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
+    args = parser.parse_args(argv)
+    scale = 10 if args.quick else 1
+
+    tail = bench_tail(traces=2000 // scale, repeats=7)
+    head = bench_head(calls=50_000 // scale, repeats=7)
+    memory = bench_memory(spans=100_000 // scale)
+
+    print("tail processor, app-thread cost per span (best of 7):")
+    for name, value in tail["us_per_span"].items():
+        added = value - tail["us_per_span"]["bare SimpleSpanProcessor"]
+        suffix = "" if name.startswith("bare") else f"   added {added:6.2f} us"
+        print(f"  {name:<28} {value:7.2f} us{suffix}")
+    print(f"  target: <= {TAIL_TARGET_US} us added")
+    print("head sampler, per should_sample call:")
+    for name, value in head["us_per_call"].items():
+        print(f"  {name:<44} {value:6.2f} us")
+    print(f"  target: <= {HEAD_TARGET_US} us")
+    print(
+        f"memory: {memory['spans']} spans of open traces, bound {MEMORY_BOUND / 2**20:.1f} MiB: "
+        f"traced peak {memory['traced_peak_bytes'] / 2**20:.2f} MiB, "
+        f"estimated peak {memory['estimated_peak_bytes'] / 2**20:.2f} MiB"
+    )
+    if args.out:
+        results = {
+            "python": sys.version.split()[0],
+            "machine": platform.machine(),
+            "tail": tail,
+            "head": head,
+            "memory": memory,
+        }
+        with open(args.out, "w", encoding="utf-8") as out:
+            json.dump(results, out, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
