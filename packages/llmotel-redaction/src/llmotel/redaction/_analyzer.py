@@ -66,9 +66,9 @@ def _contains(*needles: str) -> Trigger:
 # What a text must contain for an entity to be possible at all (a superset of every match).
 _TRIGGERS: dict[str, Trigger] = {
     r.EMAIL_ADDRESS: lambda text, lower: "@" in text,
-    r.CREDIT_CARD: _search(r"\d{3}"),
-    r.IBAN_CODE: _search(r"[A-Z]{2}\d\d"),
-    r.US_SSN: _search(r"\d{3}"),
+    r.CREDIT_CARD: _search(r"\d{4}[- ]?\d{3}"),
+    r.IBAN_CODE: _search(r"[A-Z]{2}\d\d[ -]?[A-Z0-9]{4}"),
+    r.US_SSN: _search(r"\d{3}[- .]?\d\d[- .]?\d{4}|\d{5}-\d{4}|\d{3}-\d{6}"),
     r.IP_ADDRESS: _search(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"),
     r.CRYPTO: _search(r"bc1|[13][1-9A-HJ-NP-Za-km-z]{24}"),
     r.API_KEY: _contains(
@@ -84,6 +84,19 @@ _TRIGGERS: dict[str, Trigger] = {
     r.URL: _contains("http", "www", "."),
 }
 
+# Entities whose Presidio regexes are costly to run over a whole document (the email pattern
+# backtracks at every word): they run on windows around an anchor instead. (anchor, chars
+# before, chars after); windows then widen to the nearest whitespace so no word is cut.
+_WINDOWS: dict[str, tuple[regex.Pattern[str], int, int]] = {
+    r.EMAIL_ADDRESS: (regex.compile("@"), 64, 256),
+    r.IP_ADDRESS: (regex.compile(r"\d\.\d|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"), 40, 48),
+    r.PASSWORD: (regex.compile(r"pass|pwd", regex.IGNORECASE), 1, 260),
+}
+_WIDEN = 64
+# Below this length a text is scanned whole: windows only pay off on long texts.
+_WINDOWED_FROM = 2048
+
+
 @dataclass(slots=True)
 class _Entry:
     recognizer: EntityRecognizer
@@ -92,6 +105,7 @@ class _Entry:
     context: tuple[str, ...]
     threshold: float
     is_phone: bool
+    window: tuple[regex.Pattern[str], int, int] | None
 
 
 class Analyzer:
@@ -120,6 +134,7 @@ class Analyzer:
                         context=context,
                         threshold=thresholds.get(entity, default),
                         is_phone=isinstance(recognizer, PhoneRecognizer),
+                        window=_WINDOWS.get(entity),
                     )
                 )
         self.entities: tuple[str, ...] = tuple(dict.fromkeys(e.entity for e in self._entries))
@@ -149,11 +164,10 @@ class Analyzer:
             if entry.is_phone:
                 phones.append(entry)
                 continue
-            results = [
-                (res.start, res.end, res.score)
-                for res in entry.recognizer.analyze(text, [entry.entity], None)
-                if res.entity_type == entry.entity
-            ]
+            if entry.window is not None and len(text) >= _WINDOWED_FROM:
+                results = self._windowed(entry, entry.window, text)
+            else:
+                results = self._run(entry, text, 0)
             self._keep(entry, results, lower, raw)
             if deadline is not None and time.monotonic() > deadline:
                 raise AnalysisTimeout
@@ -184,6 +198,38 @@ class Analyzer:
         if any(word in before or word in after for word in context):
             return max(min(score + _CONTEXT_BOOST, 1.0), _CONTEXT_FLOOR)
         return score
+
+    @staticmethod
+    def _run(entry: _Entry, text: str, offset: int) -> list[tuple[int, int, float]]:
+        return [
+            (offset + res.start, offset + res.end, res.score)
+            for res in entry.recognizer.analyze(text, [entry.entity], None)
+            if res.entity_type == entry.entity
+        ]
+
+    def _windowed(
+        self, entry: _Entry, window: tuple[regex.Pattern[str], int, int], text: str
+    ) -> list[tuple[int, int, float]]:
+        anchor, before, after = window
+        spans: list[list[int]] = []
+        size = len(text)
+        for match in anchor.finditer(text):
+            lo = max(0, match.start() - before)
+            hi = min(size, match.end() + after)
+            if spans and lo <= spans[-1][1]:
+                spans[-1][1] = hi
+            else:
+                spans.append([lo, hi])
+        out: list[tuple[int, int, float]] = []
+        for lo, hi in spans:
+            stop = max(0, lo - _WIDEN)
+            while lo > stop and not text[lo - 1].isspace():
+                lo -= 1
+            stop = min(size, hi + _WIDEN)
+            while hi < stop and not text[hi].isspace():
+                hi += 1
+            out.extend(self._run(entry, text[lo:hi], lo))
+        return out
 
     @staticmethod
     def _phone(entry: _Entry, text: str, found: list[Finding]) -> list[tuple[int, int, float]]:

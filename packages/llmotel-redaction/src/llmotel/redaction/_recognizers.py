@@ -128,11 +128,6 @@ class LlmotelEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
         return bool(self._extract(pattern_text).suffix)
 
 
-_VERSION_CONTEXT = regex.compile(
-    r"(?:\bv|version|release|build|sdk|python|node|==|>=|<=|~=)\s*[:=]?\s*$", regex.IGNORECASE
-)
-
-
 class LlmotelIpRecognizer(IpRecognizer):  # type: ignore[misc]
     """Presidio's IP recognizer; a dotted quad that reads as a version number is not an address."""
 
@@ -153,12 +148,19 @@ class LlmotelIpRecognizer(IpRecognizer):  # type: ignore[misc]
         return kept
 
 
+_VERSION_CONTEXT = regex.compile(
+    r"(?:\bv|version|release|build|sdk|python|node|==|>=|<=|~=)\s*[:=]?\s*$", regex.IGNORECASE
+)
+
 # Digit runs that could hold a phone number: 7+ digits with the usual separators, not glued to a
 # word or an identifier (``ORD-2024-000123``).
-_PHONE_CANDIDATE = regex.compile(r"(?<![\w\-+.])(?:\+|\b)\(?\d[\d \t().\-/]{5,22}\d(?![\w\-])")
+_PHONE_CANDIDATE = regex.compile(r"(?<![\w\-+.#$])(?:\+|\b)\(?\d[\d \t().\-/]{5,22}\d(?![\w\-])")
+# Dates, times, decimals and dotted versions; dotted phone numbers are 3.3.4 (US) or 2.2.2.2.2.
 _NOT_A_PHONE = regex.compile(
-    r"\d{4}[-/.]\d\d[-/.]\d\d|\d\d[-/.]\d\d[-/.]\d{4}|\d+\.\d+\.\d+|\d\d:\d\d"
+    r"\d{4}[-/.]\d\d[-/.]\d\d|\d\d[-/.]\d\d[-/.]\d{4}|\d\d:\d\d|^\d+\.\d+$"
+    r"|(?<!\d)\d{1}\.\d|\d\.\d(?!\d)|\d{5,}\.|\.\d{5,}"
 )
+_SEPARATOR = regex.compile(r"[ \t().\-/]")
 
 
 class LlmotelPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
@@ -190,6 +192,12 @@ class LlmotelPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
             candidate = match.group()
             digits = sum(c.isdigit() for c in candidate)
             if not 7 <= digits <= 15 or _NOT_A_PHONE.search(candidate):
+                continue
+            # A bare run of digits is an id or a count unless it is long enough to be a full
+            # national number (10+) or is written with its country code.
+            if digits < 10 and not candidate.startswith("+") and not _SEPARATOR.search(candidate):
+                continue
+            if "." in candidate and _VERSION_CONTEXT.search(text, max(0, start - 12), start):
                 continue
             if any(s <= start and end <= e for s, e in claimed):
                 continue
@@ -345,17 +353,17 @@ class PasswordRecognizer(PatternRecognizer):  # type: ignore[misc]
     PATTERNS = [
         Pattern(
             "quoted",
-            rf"\b{_PASSWORD_KEY}[\"']?\s*[:=]\s*\"\K(?:[^\"\\\n]|\\.){{1,200}}(?=\")",
+            rf"(?<![A-Za-z0-9]){_PASSWORD_KEY}[\"']?\s*[:=]\s*\"\K(?:[^\"\\\n]|\\.){{1,200}}(?=\")",
             0.9,
         ),
         Pattern(
             "single quoted",
-            rf"\b{_PASSWORD_KEY}[\"']?\s*[:=]\s*'\K[^'\n]{{1,200}}(?=')",
+            rf"(?<![A-Za-z0-9]){_PASSWORD_KEY}[\"']?\s*[:=]\s*'\K[^'\n]{{1,200}}(?=')",
             0.9,
         ),
         Pattern(
             "bare",
-            rf"\b{_PASSWORD_KEY}[\"']?(?:\s*[:=]\s*|\s+is\s+)\K(?![\"'\s])[^\s\"',;]{{1,200}}",
+            rf"(?<![A-Za-z0-9]){_PASSWORD_KEY}[\"']?(?:\s*[:=]\s*|\s+is\s+)\K(?![\"'\s])[^\s\"',;]{{1,200}}",
             0.8,
         ),
     ]
