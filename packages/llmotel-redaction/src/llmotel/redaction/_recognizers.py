@@ -154,7 +154,7 @@ _VERSION_CONTEXT = regex.compile(
 
 # Digit runs that could hold a phone number: 7+ digits with the usual separators, not glued to a
 # word or an identifier (``ORD-2024-000123``).
-_PHONE_CANDIDATE = regex.compile(r"(?<![\w\-+.#$])(?:\+|\b)\(?\d[\d \t().\-/]{5,22}\d(?![\w\-])")
+_PHONE_CANDIDATE = regex.compile(r"(?<![\w\-+.#$(])(?:\+\(?|\(|\b)\d[\d \t().\-/]{5,22}\d(?![\w\-])")
 # Dates, times, decimals and dotted versions; dotted phone numbers are 3.3.4 (US) or 2.2.2.2.2.
 _NOT_A_PHONE = regex.compile(
     r"\d{4}[-/.]\d\d[-/.]\d\d|\d\d[-/.]\d\d[-/.]\d{4}|\d\d:\d\d|^\d+\.\d+$"

@@ -1,0 +1,106 @@
+"""What the default redactor finds in plain text, exactly, and what it leaves alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from llmotel.redaction import Redactor
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("write to jane.doe@example.com today", "write to <EMAIL_ADDRESS> today"),
+        ("call (415) 867-5309 after 5", "call <PHONE_NUMBER> after 5"),
+        ("call +44 20 7946 0958 or +49 30 901820", "call <PHONE_NUMBER> or <PHONE_NUMBER>"),
+        ("card 4111 1111 1111 1111 ok", "card <CREDIT_CARD> ok"),
+        ("mastercard 2221000000000009 ok", "mastercard <CREDIT_CARD> ok"),
+        ("card 2720 9912 3456 7895 ok", "card 2720 9912 3456 7895 ok"),  # fails Luhn
+        ("IBAN DE89 3704 0044 0532 0130 00.", "IBAN <IBAN_CODE>."),
+        ("IBAN GB82WEST12345698765432 please", "IBAN <IBAN_CODE> please"),
+        ("SSN 536-90-4399 on file", "SSN <US_SSN> on file"),
+        ("from 203.0.113.7 and 2001:db8::8a2e:370:7334", "from <IP_ADDRESS> and <IP_ADDRESS>"),
+        ("wallet 1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "wallet <CRYPTO>"),
+        ("key sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8t", "key <API_KEY>"),
+        ("key sk-ant-api03-Ab3dEf6hIj9kLm2nOp5qRs8tUv", "key <API_KEY>"),
+        ("AWS AKIAIOSFODNN7EXAMPLE", "AWS <API_KEY>"),
+        (
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "aws_secret_access_key = <API_KEY>",
+        ),
+        ("token ghp_abcdefghijklmnopqrstuvwxyz0123456789", "token <API_KEY>"),
+        ("google AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q", "google <API_KEY>"),
+        ("slack xoxb-123456789012-abcdefABCDEF123", "slack <API_KEY>"),
+        ("stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc", "stripe <API_KEY>"),
+        ('api_key = "q8Zr2Lk5Vn7Tx1Pw3Ys9"', 'api_key = "<API_KEY>"'),
+        (
+            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            "jwt <JWT>",
+        ),
+        ("Authorization: Bearer abcDEF123456789xyz", "Authorization: Bearer <BEARER_TOKEN>"),
+        ("password: hunter2!", "password: <PASSWORD>"),
+        ('{"user": "a", "password": "correct horse"}', '{"user": "a", "password": "<PASSWORD>"}'),
+        ("DB_PASSWORD=s3cr3t in .env", "DB_PASSWORD=<PASSWORD> in .env"),
+        ("db postgres://app:pa55w0rd@db.internal:5432/prod now", "db <CONNECTION_STRING> now"),
+        (
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- done",
+            "<PRIVATE_KEY> done",
+        ),
+    ],
+)
+def test_redacts_each_entity(redactor: Redactor, text: str, expected: str) -> None:
+    assert redactor.redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "input_tokens=18234 output_tokens=912 total 19146",
+        "Order ORD-2024-000123 and #95007028 shipped",
+        "request id 550e8400-e29b-41d4-a716-446655440000",
+        "upgrade to version 1.2.3.4 or v10.0.0.1, build 10.0.19041.4291",
+        "at 2024-05-01T12:30:45Z (1714567890123 ms), due May 01, 2024",
+        "provider gcp.vertex_ai model gpt-4o-2024-08-06",
+        "commit 3f2a9c1b0d4e5f6a7b8c9d0e1f2a3b4c5d6e7f80",
+        "def f(x):\n    return x * 42 if x.id != 31337 else None",
+        "latency 12.871660 s, price $0.0025 per 1K tokens",
+        "see https://docs.example.com/guide/setup?page=3",
+        "token based authentication and the password policy",
+    ],
+)
+def test_leaves_pii_free_text_alone(redactor: Redactor, text: str) -> None:
+    assert redactor.redact_text(text) == text
+
+
+def test_placeholder_passwords_are_not_secrets(redactor: Redactor) -> None:
+    assert redactor.redact_text("password: ${DB_PASSWORD}") == "password: ${DB_PASSWORD}"
+
+
+def test_entities_narrow_what_is_detected() -> None:
+    only_email = Redactor(entities=["EMAIL_ADDRESS"])
+    assert only_email.entities == ("EMAIL_ADDRESS",)
+    assert only_email.redact_text("a@example.com 4111 1111 1111 1111") == (
+        "<EMAIL_ADDRESS> 4111 1111 1111 1111"
+    )
+
+
+def test_unknown_entity_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown entity type 'PASSPORT'"):
+        Redactor(entities=["PASSPORT"])
+
+
+def test_phone_regions_decide_national_formats() -> None:
+    us_only = Redactor(entities=["PHONE_NUMBER"], phone_regions=["US"])
+    gb = Redactor(entities=["PHONE_NUMBER"], phone_regions=["GB"])
+    text = "ring 020 7946 0958 today"
+    assert us_only.redact_text(text) == text
+    assert gb.redact_text(text) == "ring <PHONE_NUMBER> today"
+    # With the country code, any region list finds it.
+    assert us_only.redact_text("ring +44 20 7946 0958") == "ring <PHONE_NUMBER>"
+
+
+def test_long_text_uses_windows_and_finds_the_same(redactor: Redactor) -> None:
+    filler = "lorem ipsum dolor sit amet " * 200
+    text = f"{filler} mail bob@example.org from 198.51.100.4 password: hunter2 {filler}"
+    out = redactor.redact_text(text)
+    assert out == f"{filler} mail <EMAIL_ADDRESS> from <IP_ADDRESS> password: <PASSWORD> {filler}"
