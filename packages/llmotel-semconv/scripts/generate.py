@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import re
 import sys
@@ -1646,8 +1647,10 @@ def generate(semconv_dir: pathlib.Path, version: str = DEFAULT_VERSION) -> dict[
 
 
 def default_semconv_dir() -> pathlib.Path:
-    """``<repo>/../shared/semconv``; failing that, ``shared/semconv`` next to a further ancestor
-    (a clone made inside a subfolder of the directory that holds ``shared/``)."""
+    """``$LLMOTEL_SEMCONV_DIR``, else ``<repo>/../shared/semconv``; failing that, ``shared/semconv``
+    next to a further ancestor (a clone made inside a subfolder of the folder that holds it)."""
+    if os.environ.get("LLMOTEL_SEMCONV_DIR"):
+        return pathlib.Path(os.environ["LLMOTEL_SEMCONV_DIR"])
     if DEFAULT_SEMCONV_DIR.is_dir():
         return DEFAULT_SEMCONV_DIR
     for ancestor in REPO_ROOT.parents[1:]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import pathlib
 import sys
 from types import ModuleType
@@ -28,9 +27,8 @@ def _generator() -> ModuleType:
 
 @pytest.fixture(scope="session")
 def semconv_dir() -> pathlib.Path:
-    """``../shared/semconv`` (as the generator finds it), or ``$LLMOTEL_SEMCONV_DIR``."""
-    override = os.environ.get("LLMOTEL_SEMCONV_DIR")
-    found = pathlib.Path(override) if override else _generator().default_semconv_dir()
+    """``$LLMOTEL_SEMCONV_DIR`` or ``../shared/semconv``, as the generator finds it."""
+    found = _generator().default_semconv_dir()
     if not (found / VERSION / "model").is_dir():
         pytest.skip(f"GenAI semconv sources not found at {found}; set LLMOTEL_SEMCONV_DIR")
     return found
