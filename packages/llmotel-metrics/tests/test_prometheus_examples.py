@@ -23,13 +23,13 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "prometheus"
 RULES = EXAMPLES / "llmotel-alerts.yml"
 RULE_TESTS = EXAMPLES / "llmotel-alerts.test.yml"
 DASHBOARD = EXAMPLES / "grafana-dashboard.json"
-PROMTOOL = shutil.which("promtool")
+PROMTOOL = shutil.which("promtool") or "promtool"
 
 pytestmark = pytest.mark.skipif(
     not EXAMPLES.is_dir(), reason="examples/prometheus is only in the repository checkout"
 )
 needs_promtool = pytest.mark.skipif(
-    PROMTOOL is None,
+    shutil.which("promtool") is None,
     reason="promtool not found: install the Debian package 'prometheus' (apt-get install)",
 )
 # Metric names in PromQL: ours and the GenAI semantic-convention ones.
