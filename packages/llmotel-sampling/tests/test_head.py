@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 import subprocess
 import sys
 import textwrap
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 from opentelemetry import trace
@@ -220,3 +223,37 @@ def test_entry_point_loads_through_the_sdk_configuration() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
     assert "OTEL_TRACES_SAMPLER_ARG='1.5' is invalid" in done.stderr
+
+
+_APP = """
+from opentelemetry import trace
+from llmotel.semconv.context import using_session
+
+tracer = trace.get_tracer("app")
+for i in range(40):
+    with using_session(f"s{i}"), tracer.start_as_current_span(f"s{i}"):
+        pass
+"""
+
+
+def test_opentelemetry_instrument_runs_the_app_with_the_session_sampler(tmp_path: Path) -> None:
+    instrument = shutil.which("opentelemetry-instrument", path=os.path.dirname(sys.executable))
+    assert instrument is not None
+    app = tmp_path / "app.py"
+    app.write_text(_APP)
+    env = {
+        **os.environ,
+        "OTEL_PYTHON_CONFIGURATOR": "configurator",  # opentelemetry-distro's SDK configurator
+        "OTEL_TRACES_SAMPLER": "llmotel_session",
+        "OTEL_TRACES_SAMPLER_ARG": "0.5",
+        "OTEL_TRACES_EXPORTER": "console",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+    }
+    done = subprocess.run(
+        [instrument, sys.executable, str(app)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    exported = set(re.findall(r'"name": "(s\d+)"', done.stdout))
+    expected = {f"s{i}" for i in range(40) if _rv(f"s{i}") >= 1 << 55}
+    assert exported == expected

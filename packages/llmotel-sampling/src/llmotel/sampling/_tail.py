@@ -305,14 +305,12 @@ class TailSamplingProcessor(SpanProcessor):
         is_root = parent is None or parent.is_remote
         size = _estimate_bytes(span)
         outcomes: list[_Outcome] = []
-        late_decision = _UNDECIDED
         with self._lock:
             late_decision = self._decisions.get(trace_id, _UNDECIDED)
             if late_decision == _UNDECIDED:
                 if self._shutdown:
-                    late_decision = _DROPPED
-                else:
-                    self._buffer(trace_id, span, size, is_root, outcomes)
+                    return  # nothing buffers after shutdown
+                self._buffer(trace_id, span, size, is_root, outcomes)
         if late_decision != _UNDECIDED:
             self._late(span, late_decision)
         if outcomes:
