@@ -64,9 +64,7 @@ def test_n_choices(client: openai.OpenAI) -> None:
 
 
 def test_max_tokens_truncates_with_finish_reason_length(client: openai.OpenAI) -> None:
-    result = client.chat.completions.create(
-        model="gpt-4o", messages=MESSAGES, max_completion_tokens=3
-    )
+    result = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=3)
     assert result.choices[0].message.content == "Stub reply from"
     assert result.choices[0].finish_reason == "length"
     assert result.usage is not None
@@ -127,7 +125,9 @@ def test_stream_tool_call_deltas(client: openai.OpenAI, llm_stub: StubServer) ->
 
 def test_stream_helper_accumulates(client: openai.OpenAI, llm_stub: StubServer) -> None:
     llm_stub.enqueue(tool_call_reply("lookup", {"q": 1}, text="Let me look."))
-    with client.chat.completions.stream(model="gpt-4o", messages=MESSAGES) as stream:
+    completions = getattr(client.chat.completions, "stream", None) and client.chat.completions
+    helper = completions or client.beta.chat.completions  # openai 1.x keeps the helper under beta
+    with helper.stream(model="gpt-4o", messages=MESSAGES) as stream:
         for _ in stream:
             pass
         final = stream.get_final_completion()

@@ -96,6 +96,7 @@ def render(call: Call, path: str) -> Rendered:
     body = error_body(
         404, f"Invalid URL ({call.method} {call.path})", "invalid_request_error", None, None
     )
+    body["error"]["code"] = None  # what the real API says for an unknown path
     return JsonResponse(404, body)
 
 
