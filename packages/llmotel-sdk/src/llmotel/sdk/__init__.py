@@ -3,10 +3,13 @@
 * :mod:`llmotel.sdk.pipeline` — stages over copies of finished spans/logs, run before export.
 * :class:`ContextEnricher` — copies ``using_session``/``using_user``/``using_conversation`` ids
   onto every span at start.
+* :class:`ConventionNormalizer` — a pipeline stage rewriting OpenInference/OpenLLMetry/deprecated
+  names into GenAI semconv v1.41; :class:`SemconvValidator` and :func:`assert_semconv` check spans.
 * :mod:`llmotel.sdk.config` — reading ``LLMOTEL_*`` settings from the environment.
 """
 
 from llmotel.sdk._enricher import ContextEnricher
+from llmotel.sdk._normalizer import ConventionNormalizer
 from llmotel.sdk.pipeline import (
     MutableEvent,
     MutableLink,
@@ -20,6 +23,7 @@ from llmotel.sdk.pipeline import (
     StageStats,
     content_sensitive,
 )
+from llmotel.sdk.validation import SemconvValidator, assert_semconv
 from llmotel.sdk.version import __version__
 from llmotel.semconv.context import (
     get_context_attributes,
@@ -31,6 +35,7 @@ from llmotel.semconv.context import (
 
 __all__ = [
     "ContextEnricher",
+    "ConventionNormalizer",
     "MutableEvent",
     "MutableLink",
     "MutableLogRecord",
@@ -40,8 +45,10 @@ __all__ = [
     "PipelineSpanExporter",
     "PipelineSpanProcessor",
     "PipelineStats",
+    "SemconvValidator",
     "StageStats",
     "__version__",
+    "assert_semconv",
     "content_sensitive",
     "get_context_attributes",
     "using_attributes",

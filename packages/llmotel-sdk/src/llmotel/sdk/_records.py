@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 from opentelemetry._logs import LogRecord, SeverityNumber
@@ -15,6 +16,18 @@ from opentelemetry.trace.status import Status
 from opentelemetry.util.types import AnyValue, Attributes
 
 __all__ = ["MutableEvent", "MutableLink", "MutableLogRecord", "MutableSpan"]
+
+
+def _copy(attributes: Mapping[str, AnyValue] | None) -> dict[str, AnyValue]:
+    """A new dict of ``attributes``; fast for the SDK's ``BoundedAttributes`` (its ``copy()``)."""
+    if not attributes:
+        return {}
+    copy = getattr(attributes, "copy", None)
+    if copy is not None:
+        result = copy()
+        if type(result) is dict:
+            return result
+    return dict(attributes)
 
 
 class MutableEvent:
@@ -86,19 +99,12 @@ class MutableSpan:
     @classmethod
     def from_span(cls, span: ReadableSpan) -> MutableSpan:
         """Copy ``span``'s editable parts (dicts and lists are new; values are shared)."""
-        attributes = span.attributes
         return cls(
             span,
             span.name,
-            dict(attributes) if attributes else {},
-            [
-                MutableEvent(e.name, e.timestamp, dict(e.attributes) if e.attributes else {})
-                for e in span.events
-            ],
-            [
-                MutableLink(k.context, dict(k.attributes) if k.attributes else {})
-                for k in span.links
-            ],
+            _copy(span.attributes),
+            [MutableEvent(e.name, e.timestamp, _copy(e.attributes)) for e in span.events],
+            [MutableLink(k.context, _copy(k.attributes)) for k in span.links],
             span.status,
         )
 
@@ -247,11 +253,10 @@ class MutableLogRecord:
     def from_log_record(cls, record: ReadableLogRecord) -> MutableLogRecord:
         """Copy ``record``'s editable parts (the attribute dict is new; values are shared)."""
         log = record.log_record
-        attributes = log.attributes
         return cls(
             record,
             body=log.body,
-            attributes=dict(attributes) if attributes else {},
+            attributes=_copy(log.attributes),
             event_name=log.event_name,
             severity_text=log.severity_text,
             severity_number=log.severity_number,
