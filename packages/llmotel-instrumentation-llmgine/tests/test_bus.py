@@ -146,13 +146,10 @@ async def test_command_span_and_its_lifecycle_events(
     assert attrs["messaging.destination.name"] == "CommandStartedEvent"
     assert attrs["llmgine.handler.name"].endswith("on_started")
     assert "session.id" not in attrs  # "BUS" is LLMgine's "no session", not a session id
-    assert metric_points(metric_reader, "llmgine.bus.commands") == [
-        ({"llmgine.command.type": "Ask"}, 1)
-    ]
     assert metric_points(metric_reader, "llmgine.bus.command.duration") == [
         ({"llmgine.command.type": "Ask"}, 1)
     ]
-    events = metric_points(metric_reader, "llmgine.bus.events")
+    events = metric_points(metric_reader, "llmgine.bus.handler.duration")
     assert [(a["llmgine.event.type"], v) for a, v in events] == [
         ("CommandResultEvent", 1),
         ("CommandStartedEvent", 1),
@@ -178,7 +175,7 @@ async def test_command_handler_raising(
     assert span.attributes["error.type"] == "RuntimeError"
     assert span.attributes["llmgine.command.success"] is False
     assert [e.name for e in span.events] == ["exception"]
-    assert metric_points(metric_reader, "llmgine.bus.commands") == [
+    assert metric_points(metric_reader, "llmgine.bus.command.duration") == [
         ({"llmgine.command.type": "Ask", "error.type": "RuntimeError"}, 1)
     ]
 
@@ -346,7 +343,7 @@ async def test_event_handler_raising(
     assert failed.attributes["error.type"] == "ValueError"
     assert [e.name for e in failed.events] == ["exception"]
     assert by_name(spans, "publish Noted").status.status_code is StatusCode.UNSET
-    points = metric_points(metric_reader, "llmgine.bus.events")
+    points = metric_points(metric_reader, "llmgine.bus.handler.duration")
     assert sorted((a["llmgine.event.type"], a.get("error.type"), v) for a, v in points) == [
         ("EventHandlerFailedEvent", None, 1),
         ("Noted", "ValueError", 1),

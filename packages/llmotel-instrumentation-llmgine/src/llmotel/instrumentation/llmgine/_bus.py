@@ -107,26 +107,21 @@ class BusTelemetry:
             weakref.WeakKeyDictionary()
         )
         self._warned: set[str] = set()
-        self._commands = meter.create_counter(
-            n.METRIC_COMMANDS,
-            unit="{command}",
-            description="Commands executed on the LLMgine bus; failed ones carry error.type.",
-        )
+        # One histogram per kind and no separate counters: a histogram point's count is the number
+        # of commands (handler invocations), the ones with error.type are the failures; a second
+        # instrument would double the SDK's per-call cost for the same numbers.
         self._command_duration = meter.create_histogram(
             n.METRIC_COMMAND_DURATION,
             unit="s",
-            description="Duration of MessageBus.execute, handler and middleware included.",
+            description="Duration of MessageBus.execute (handler and middleware included); "
+            "its count is the number of commands, with error.type when the command failed.",
             explicit_bucket_boundaries_advisory=n.DURATION_BUCKETS,
-        )
-        self._events = meter.create_counter(
-            n.METRIC_EVENTS,
-            unit="{event}",
-            description="Event deliveries, one per handler; failed ones carry error.type.",
         )
         self._handler_duration = meter.create_histogram(
             n.METRIC_HANDLER_DURATION,
             unit="s",
-            description="Duration of one event handler invocation, middleware included.",
+            description="Duration of one event handler invocation (middleware included); its "
+            "count is the number of events handled, with error.type when the handler raised.",
             explicit_bucket_boundaries_advisory=n.DURATION_BUCKETS,
         )
 
@@ -222,7 +217,6 @@ class BusTelemetry:
             attrs: dict[str, AttributeValue] = {n.COMMAND_TYPE: run.command_type}
             if error_type is not None:
                 attrs[n.ERROR_TYPE] = error_type
-            self._commands.add(1, attrs)
             self._command_duration.record(duration, attrs)
         except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("execute (end)")
@@ -254,29 +248,37 @@ class BusTelemetry:
 
     # --- MessageBus.publish ------------------------------------------------------------------
 
-    async def publish(
+    def publish(
         self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         """``MessageBus.publish(event)``: carry the publisher's context with the event.
 
         Events the bus publishes about itself (command started/result, handler failed, session
-        start/end) carry the current context (the command, session or failed handler span).
-        ``ToolExecuteResultEvent`` gets an ``execute_tool {name}`` span, any other event a PRODUCER
-        span ``publish {EventType}``; their handlers' spans are children of it.
+        start/end) carry the current context (the command, session or failed handler span) and
+        get no span of their own; the bus's coroutine is returned as is. ``ToolExecuteResultEvent``
+        gets an ``execute_tool {name}`` span, any other event a PRODUCER span
+        ``publish {EventType}``; the spans of its handlers are children of that span.
         """
-        span: Span | None = None
         try:
             event = _arg(args, kwargs, 0, "event")
-            etype = type(event)
-            if etype in self._bus_event_types:
+            if type(event) in self._bus_event_types:
                 self.carrier.put(event, otel_context.get_current())
-            elif self._tool_event_type is not None and isinstance(event, self._tool_event_type):
-                span = self._start_tool(event)
-            else:
-                span = self._start_publish(event, etype.__name__)
+                return wrapped(*args, **kwargs)
         except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("publish")
-        if span is None:
+            return wrapped(*args, **kwargs)
+        return self._publish_in_span(event, wrapped, args, kwargs)
+
+    async def _publish_in_span(
+        self, event: Any, wrapped: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        try:
+            if self._tool_event_type is not None and isinstance(event, self._tool_event_type):
+                span = self._start_tool(event)
+            else:
+                span = self._start_publish(event, type(event).__name__)
+        except Exception:  # noqa: BLE001 - never raise into the bus
+            self._warn("publish")
             return await wrapped(*args, **kwargs)
         token: object = None
         try:
@@ -401,7 +403,6 @@ class BusTelemetry:
                 span.set_attribute(n.ERROR_TYPE, error_type)
                 if isinstance(error, Exception):  # the only kind the bus reports
                     self.failures.put(error, ctx)
-            self._events.add(1, attrs)
             self._handler_duration.record(duration, attrs)
         except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("event handler (end)")

@@ -10,30 +10,45 @@ is collected: the table never outlives the events in flight and the user's objec
 from __future__ import annotations
 
 import weakref
-from typing import Any, Final
+from typing import Final
 
 from opentelemetry.context import Context
 
 _MAX_FAILURES: Final = 1024
 
 
+class _EventRef(weakref.ref):  # type: ignore[type-arg]
+    """A weak reference that knows its table key (one object per put, no closure)."""
+
+    __slots__ = ("key",)
+    key: int
+
+
 class ContextCarrier:
     """Remembers, per in-flight event, the context it was published in."""
 
-    __slots__ = ("__weakref__", "_by_id")
+    __slots__ = ("__weakref__", "_by_id", "_forget")
 
     def __init__(self) -> None:
-        self._by_id: dict[int, tuple[weakref.ref[Any], Context]] = {}
+        self._by_id: dict[int, tuple[_EventRef, Context]] = {}
+        table = self._by_id
+
+        def forget(ref: _EventRef) -> None:
+            entry = table.get(ref.key)
+            # A second publish of the same object replaced the entry: only the live ref removes it.
+            if entry is not None and entry[0] is ref:
+                del table[ref.key]
+
+        self._forget = forget
 
     def put(self, event: object, ctx: Context) -> None:
         """Carry ``ctx`` with ``event``; no-op for objects that cannot be weakly referenced."""
-        key = id(event)
-        table = self._by_id
         try:
-            ref = weakref.ref(event, lambda _ref: _forget(table, key, _ref))
+            ref = _EventRef(event, self._forget)
         except TypeError:  # ``__slots__`` without ``__weakref__``: nothing to key on safely
             return
-        table[key] = (ref, ctx)
+        ref.key = key = id(event)
+        self._by_id[key] = (ref, ctx)
 
     def get(self, event: object) -> Context | None:
         """The context ``event`` was published in, or ``None`` if it was not carried."""
@@ -44,13 +59,6 @@ class ContextCarrier:
 
     def __len__(self) -> int:
         return len(self._by_id)
-
-
-def _forget(table: dict[int, tuple[weakref.ref[Any], Context]], key: int, ref: object) -> None:
-    entry = table.get(key)
-    # A second publish of the same object replaced the entry: only the live reference removes it.
-    if entry is not None and entry[0] is ref:
-        del table[key]
 
 
 class FailureContexts:

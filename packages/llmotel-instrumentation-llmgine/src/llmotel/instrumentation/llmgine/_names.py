@@ -57,9 +57,7 @@ TOOL_FAILED: Final = "tool_failed"
 
 SESSION_SPAN: Final = "llmgine session"
 
-METRIC_COMMANDS: Final = "llmgine.bus.commands"
 METRIC_COMMAND_DURATION: Final = "llmgine.bus.command.duration"
-METRIC_EVENTS: Final = "llmgine.bus.events"
 METRIC_HANDLER_DURATION: Final = "llmgine.bus.handler.duration"
 
 #: Advisory bucket boundaries (seconds) of both duration histograms: in-process handlers take

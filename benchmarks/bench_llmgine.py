@@ -1,0 +1,234 @@
+"""What llmotel's LLMgine instrumentation adds to the real ``MessageBus``.
+
+    python benchmarks/bench_llmgine.py [--out results.json] [--quick]
+
+Two workloads, each run plain and instrumented in alternating rounds of one process (the
+instrumentor patches classes, so ``instrument()``/``uninstrument()`` between rounds switches it):
+
+1. Command round trip: ``await bus.execute(Ping())`` with a handler that returns at once (time per
+   command). Instrumented, that is one ``execute Ping`` span and two metric points.
+2. Burst: 1000 events published with ``await_processing=False``, one handler each, until the queue
+   has drained (time per burst). Instrumented: 1000 ``publish`` and 1000 ``process`` spans. While
+   the burst runs a probe task sleeps 1 ms at a time; how late it wakes up is the event-loop lag.
+
+Spans go through the SDK's ``SimpleSpanProcessor`` to an exporter that drops them; metrics to an
+``InMemoryMetricReader``. Each round's plain and instrumented timings are paired and the added time
+is the median of the paired ratios, so load drifting on a shared machine cancels out (target:
+<= 20 % added). Absolute numbers depend on the machine, the ratio is what matters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llmgine.bus.bus import MessageBus
+from llmgine.messages.commands import Command, CommandResult
+from llmgine.messages.events import Event
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+from llmotel.instrumentation.llmgine import LLMgineInstrumentor
+
+TARGET_ADDED_PCT = 20.0
+BURST = 1000
+PROBE_INTERVAL = 0.001
+
+
+@dataclass
+class Ping(Command):
+    pass
+
+
+@dataclass
+class Tick(Event):
+    n: int = 0
+
+
+class _DropExporter(SpanExporter):
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+async def _pong(cmd: Command) -> CommandResult:
+    return CommandResult(success=True, command_id=cmd.command_id)
+
+
+async def _on_tick(event: Event) -> None:
+    return None
+
+
+async def round_trip(bus: MessageBus, commands: int) -> tuple[float, dict[str, float]]:
+    """Microseconds per ``execute`` round trip."""
+    start = time.perf_counter()
+    for _ in range(commands):
+        await bus.execute(Ping())
+    elapsed = time.perf_counter() - start
+    await bus.wait_for_events()
+    return elapsed / commands * 1e6, {}
+
+
+async def burst(bus: MessageBus, events: int) -> tuple[float, dict[str, float]]:
+    """Milliseconds to publish ``events`` and drain the queue, and the probe's lateness."""
+    lags: list[float] = []
+    done = asyncio.Event()
+
+    async def probe() -> None:
+        while not done.is_set():
+            before = time.perf_counter()
+            await asyncio.sleep(PROBE_INTERVAL)
+            lags.append(time.perf_counter() - before - PROBE_INTERVAL)
+
+    prober = asyncio.create_task(probe())
+    await asyncio.sleep(0)
+    start = time.perf_counter()
+    for i in range(events):
+        await bus.publish(Tick(n=i), await_processing=False)
+    await bus.wait_for_events()
+    elapsed = time.perf_counter() - start
+    done.set()
+    await prober
+    lags.sort()
+    return elapsed * 1e3, {
+        "lag_max_ms": lags[-1] * 1e3,
+        "lag_p99_ms": lags[int(len(lags) * 0.99)] * 1e3,
+        "lag_median_ms": statistics.median(lags) * 1e3,
+    }
+
+
+Workload = Callable[[MessageBus], Awaitable[tuple[float, dict[str, float]]]]
+
+
+async def paired(
+    bus: MessageBus,
+    inst: LLMgineInstrumentor,
+    modes: dict[str, dict[str, Any] | None],
+    workload: Workload,
+    rounds: int,
+) -> dict[str, Any]:
+    """Run each mode (providers to instrument with, or ``None`` for plain) once per round, in a
+    rotating order; compare every mode to the plain run of the same round."""
+    names = list(modes)
+    results: dict[str, list[float]] = {name: [] for name in names}
+    extras: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for i in range(rounds + 1):  # round 0 warms up every path and is dropped
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
+            providers = modes[name]
+            if providers is not None:
+                inst.instrument(**providers)
+            try:
+                value, extra = await workload(bus)
+            finally:
+                if providers is not None:
+                    inst.uninstrument()
+            if i:
+                results[name].append(value)
+                extras[name].append(extra)
+    out: dict[str, Any] = {}
+    for name, values in results.items():
+        row: dict[str, float] = {"median": statistics.median(values), "best": min(values)}
+        ratios = [v / p for p, v in zip(results["plain"], values, strict=True)]
+        row["added_pct"] = (statistics.median(ratios) - 1) * 100
+        for key in extras[name][0]:
+            row[key] = statistics.median(e[key] for e in extras[name])
+        out[name] = row
+    return out
+
+
+async def main_async(quick: bool) -> dict[str, Any]:
+    logging.disable(logging.WARNING)  # LLMgine logs every start/stop at INFO and more
+    rounds = 5 if quick else 15
+    commands = 500 if quick else 2000
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(_DropExporter()))
+    unsampled = TracerProvider(sampler=ALWAYS_OFF)
+    meter_provider = MeterProvider([InMemoryMetricReader()])
+    modes: dict[str, dict[str, Any] | None] = {
+        "plain": None,
+        "instrumented": {"tracer_provider": tracer_provider, "meter_provider": meter_provider},
+        # What the wrappers, context carrying and metrics cost when spans are not recorded.
+        "instrumented, not sampled": {
+            "tracer_provider": unsampled,
+            "meter_provider": meter_provider,
+        },
+    }
+    inst = LLMgineInstrumentor()
+
+    bus = MessageBus()
+    await bus.reset()
+    await bus.start()
+    try:
+        bus.register_command_handler(Ping, _pong)
+        bus.register_event_handler(Tick, _on_tick)
+        results = {
+            "round_trip_us": await paired(
+                bus, inst, modes, lambda b: round_trip(b, commands), rounds
+            ),
+            "burst_ms": await paired(bus, inst, modes, lambda b: burst(b, BURST), rounds),
+        }
+    finally:
+        await bus.stop()
+        tracer_provider.shutdown()
+        unsampled.shutdown()
+        meter_provider.shutdown()
+    return {
+        "benchmark": "llmgine",
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "rounds": rounds,
+        "commands_per_round": commands,
+        "events_per_burst": BURST,
+        "target_added_pct": TARGET_ADDED_PCT,
+        **results,
+    }
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print(f"llmgine bus: median of {results['rounds']} rotating rounds, added = vs plain, paired")
+    rows = (
+        ("command round trip", "round_trip_us", "us"),
+        (f"{BURST}-event burst", "burst_ms", "ms"),
+    )
+    header = f"{'workload':<22}{'mode':<28}{'time':>10}{'added':>9}{'lag p99':>10}{'lag max':>10}"
+    print(header)
+    print("-" * len(header))
+    for label, key, unit in rows:
+        for mode, row in results[key].items():
+            lag = (
+                f"{row['lag_p99_ms']:>8.2f}ms{row['lag_max_ms']:>8.2f}ms"
+                if "lag_p99_ms" in row
+                else ""
+            )
+            added = "" if mode == "plain" else f"{row['added_pct']:>8.1f}%"
+            print(f"{label:<22}{mode:<28}{row['median']:>8.1f}{unit}{added:>9}{lag}")
+    print(f"target: <= {results['target_added_pct']:.0f} % added time")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--out", help="write the results as JSON to this path")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    args = parser.parse_args(argv)
+    results = asyncio.run(main_async(args.quick))
+    print_table(results)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
