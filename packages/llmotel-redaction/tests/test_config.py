@@ -37,8 +37,8 @@ def test_every_variable_is_read() -> None:
     r = stage.redactor
     assert r.entities == ("EMAIL_ADDRESS", "CREDIT_CARD", "PHONE_NUMBER")
     digest = hmac.new(b"k", b"a@example.com", hashlib.sha256).hexdigest()[:16]
-    assert r.redact_text("a@example.com 4111 1111 1111 1111 020 7946 0958") == (
-        f"<EMAIL_ADDRESS:{digest}> **** **** **** **11 *** **** **58"
+    assert r.redact_text("a@example.com 4111 1111 1111 1111, ring 020 7946 0958") == (
+        f"<EMAIL_ADDRESS:{digest}> **** **** **** **11, ring *** **** **58"
     )
     attributes: dict[str, object] = {"app.secret": "x", "app.owner": "a@example.com"}
     r.redact_attributes(attributes, Redaction())
