@@ -4,7 +4,7 @@ Plain Presidio = ``AnalyzerEngine`` (no-op NLP engine, default registry) + ``Ano
 applied to each attribute value as text. llmotel = ``RedactionStage`` on a copy of a real SDK span
 (structure-aware: message JSON is parsed and only text leaves are analyzed). Reports throughput
 and its ratio, recall per planted type for both, over-redaction on PII-free text, per-KB cost on
-20–50 KB documents and the cost added to the application thread per span by
+20-50 KB documents and the cost added to the application thread per span by
 ``RedactingSpanProcessor``.
 
     python benchmarks/bench_redaction.py --out results.json [--records 150] [--seed 1234]
@@ -25,22 +25,24 @@ from typing import Any
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import (  # noqa: E402
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
     SpanExportResult,
 )
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
     InMemorySpanExporter,
 )
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "packages/llmotel-redaction/tests"))
+sys.path.insert(
+    0, str(pathlib.Path(__file__).resolve().parents[1] / "packages/llmotel-redaction/tests")
+)
 
-from redaction_corpus import TARGETS, Generator, Record  # noqa: E402
+from redaction_corpus import TARGETS, Generator, Record
 
-from llmotel.redaction import RedactingSpanProcessor, RedactionStage, Redactor  # noqa: E402
-from llmotel.sdk.pipeline import MutableSpan  # noqa: E402
+from llmotel.redaction import RedactingSpanProcessor, RedactionStage, Redactor
+from llmotel.sdk.pipeline import MutableSpan
 
 
 def _plain_presidio() -> Callable[[str], str]:
@@ -182,9 +184,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     def presidio_spans() -> list[str]:
         out = []
         for s in spans:
-            attrs = {k: presidio(v) if isinstance(v, str) else v for k, v in (s.attributes or {}).items()}
+            attrs = {
+                k: presidio(v) if isinstance(v, str) else v for k, v in (s.attributes or {}).items()
+            }
             events = [
-                {k: presidio(v) if isinstance(v, str) else v for k, v in (e.attributes or {}).items()}
+                {
+                    k: presidio(v) if isinstance(v, str) else v
+                    for k, v in (e.attributes or {}).items()
+                }
                 for e in s.events
             ]
             out.append("\n".join(json.dumps(a, ensure_ascii=False) for a in [attrs, *events]))
@@ -217,7 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "span_kb_total": span_kb,
         "documents_kb_total": doc_kb,
         "init_s": {"llmotel": llmotel_init, "presidio": presidio_init},
-        "ms_per_span": {"llmotel": l_span / len(spans) * 1e3, "presidio": p_span / len(spans) * 1e3},
+        "ms_per_span": {
+            "llmotel": l_span / len(spans) * 1e3,
+            "presidio": p_span / len(spans) * 1e3,
+        },
         "throughput_ratio_spans": p_span / l_span,
         "ms_per_kb_documents": {"llmotel": l_doc / doc_kb * 1e3, "presidio": p_doc / doc_kb * 1e3},
         "throughput_ratio_documents": p_doc / l_doc,
@@ -255,7 +265,10 @@ def _print(r: dict[str, Any]) -> None:
     print(f"{'app thread, µs added per span':34}{app['added_us_per_span']:12.1f}"
           f"   (bare {app['bare_us_per_span']:.1f} µs, with processor "
           f"{app['with_redacting_processor_us_per_span']:.1f} µs)")  # fmt: skip
-    print(f"{'start-up s (incl. warm-up)':34}{r['init_s']['llmotel']:12.2f}{r['init_s']['presidio']:12.2f}")
+    print(
+        f"{'start-up s (incl. warm-up)':34}{r['init_s']['llmotel']:12.2f}"
+        f"{r['init_s']['presidio']:12.2f}"
+    )
 
 
 if __name__ == "__main__":

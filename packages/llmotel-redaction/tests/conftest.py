@@ -10,7 +10,7 @@ import pytest
 # The generated corpus module is shared with benchmarks/bench_redaction.py.
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from llmotel.redaction import Redactor  # noqa: E402
+from llmotel.redaction import Redactor
 
 
 @pytest.fixture(scope="session")

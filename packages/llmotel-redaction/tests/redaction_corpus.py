@@ -3,7 +3,7 @@
 Used by the recall/over-redaction test and by ``benchmarks/bench_redaction.py``. Every planted
 value is a *valid* instance of its type (Luhn-checked cards, mod-97 IBANs, phone numbers that
 libphonenumber validates), placed in prose, in tool-call JSON inside ``gen_ai.input.messages``, in
-exception messages and in 20–50 KB documents.
+exception messages and in 20-50 KB documents.
 """
 
 from __future__ import annotations
@@ -74,8 +74,16 @@ class Generator:
         exchange = f"{self.rng.randint(2, 9)}{self.rng.randint(0, 9)}{self.rng.randint(2, 9)}"
         line = f"{self.rng.randint(0, 9999):04d}"
         fmt = self.rng.choice(
-            ["({a}) {e}-{l}", "{a}-{e}-{l}", "{a}.{e}.{l}", "+1 {a} {e} {l}", "+1-{a}-{e}-{l}",
-             "1-{a}-{e}-{l}", "+1{a}{e}{l}", "{a} {e} {l}"]  # fmt: skip
+            [
+                "({a}) {e}-{l}",
+                "{a}-{e}-{l}",
+                "{a}.{e}.{l}",
+                "+1 {a} {e} {l}",
+                "+1-{a}-{e}-{l}",
+                "1-{a}-{e}-{l}",
+                "+1{a}{e}{l}",
+                "{a} {e} {l}",
+            ]
         )
         return fmt.format(a=area, e=exchange, l=line)
 
@@ -136,7 +144,10 @@ class Generator:
         if kind == 4:
             return "AIza" + self._rand(_ALNUM + "_-", 35)
         if kind == 5:
-            return f"xoxb-{self.rng.randint(10**10, 10**11)}-{self.rng.randint(10**10, 10**11)}-" + self._rand(_ALNUM, 24)
+            return (
+                f"xoxb-{self.rng.randint(10**10, 10**11)}-{self.rng.randint(10**10, 10**11)}-"
+                + self._rand(_ALNUM, 24)
+            )
         if kind == 6:
             return "sk_live_" + self._rand(_ALNUM, 24)
         return "github_pat_" + self._rand(_ALNUM, 22) + "_" + self._rand(_ALNUM, 59)
@@ -221,24 +232,43 @@ class Generator:
             if shape == 0:
                 items = [self.planted() for _ in range(self.rng.randint(1, 3))]
                 text = " ".join(sentence for _, _, sentence in items)
-                text = f"{self.fake.paragraph(nb_sentences=3)} {text} {self.fake.paragraph(nb_sentences=2)}"
+                before = self.fake.paragraph(nb_sentences=3)
+                text = f"{before} {text} {self.fake.paragraph(nb_sentences=2)}"
                 messages = [
-                    {"role": "system", "parts": [{"type": "text", "content": "You are a helpful assistant."}]},
+                    {
+                        "role": "system",
+                        "parts": [{"type": "text", "content": "You are a helpful assistant."}],
+                    },
                     {"role": "user", "parts": [{"type": "text", "content": text}]},
                 ]
-                out.append(Record("gen_ai.input.messages", json.dumps(messages), [(k, v) for k, v, _ in items]))
+                out.append(
+                    Record(
+                        "gen_ai.input.messages", json.dumps(messages), [(k, v) for k, v, _ in items]
+                    )
+                )
             elif shape == 1:
                 kind, v, sentence = self.planted()
-                args = {"query": sentence, "limit": self.rng.randint(1, 50), "customer": self.fake.user_name()}
+                args = {
+                    "query": sentence,
+                    "limit": self.rng.randint(1, 50),
+                    "customer": self.fake.user_name(),
+                }
                 messages = [{"role": "assistant", "parts": [
                     {"type": "text", "content": "Let me look that up."},
-                    {"type": "tool_call", "id": f"call_{self._rand(_ALNUM, 24)}", "name": "search_tickets",
+                    {"type": "tool_call", "id": f"call_{self._rand(_ALNUM, 24)}",
+                     "name": "search_tickets",
                      "arguments": json.dumps(args)},
                 ], "finish_reason": "tool_call"}]  # fmt: skip
                 out.append(Record("gen_ai.output.messages", json.dumps(messages), [(kind, v)]))
             else:
                 kind, v, sentence = self.planted()
-                out.append(Record("exception.message", f"ValueError: could not process request: {sentence}", [(kind, v)]))
+                out.append(
+                    Record(
+                        "exception.message",
+                        f"ValueError: could not process request: {sentence}",
+                        [(kind, v)],
+                    )
+                )
         return out
 
     def document(self, size: int) -> Record:
@@ -258,23 +288,29 @@ class Generator:
     def clean_records(self, n: int) -> list[str]:
         """PII-free texts of the kinds LLM telemetry is full of."""
         out = []
+        r = self.rng.randint
+        hexdigits = "0123456789abcdef"
         for _ in range(n):
+            provider = self.rng.choice(["aws.bedrock", "azure.ai.openai", "openai"])
             pieces = [
                 self.fake.sentence(nb_words=10),
-                f"Usage: input_tokens={self.rng.randint(10, 200000)} output_tokens={self.rng.randint(1, 8000)} "
-                f"total={self.rng.randint(100, 300000)} cached 1,{self.rng.randint(100, 999)},{self.rng.randint(100, 999)} tokens.",
-                f"Order ORD-{self.rng.randint(2019, 2026)}-{self.rng.randint(0, 999999):06d} and #{self.rng.randint(100000, 99999999)} shipped.",
-                f"request id {self.fake.uuid4()} trace {self._rand('0123456789abcdef', 32)}",
-                f"Upgrade to version {self.rng.randint(1, 20)}.{self.rng.randint(0, 30)}.{self.rng.randint(0, 99)}.{self.rng.randint(0, 999)} "
-                f"or v{self.rng.randint(1, 9)}.{self.rng.randint(0, 20)}.{self.rng.randint(0, 20)} (python 3.12.1, build 10.0.19041.4291).",
-                f"at {self.fake.iso8601()} and {self.fake.date_time()} ({self.rng.randint(1_600_000_000_000, 1_800_000_000_000)} ms); "
+                f"Usage: input_tokens={r(10, 200000)} output_tokens={r(1, 8000)} "
+                f"total={r(100, 300000)} cached 1,{r(100, 999)},{r(100, 999)} tokens.",
+                f"Order ORD-{r(2019, 2026)}-{r(0, 999999):06d} and #{r(100000, 99999999)} shipped.",
+                f"request id {self.fake.uuid4()} trace {self._rand(hexdigits, 32)}",
+                f"Upgrade to version {r(1, 20)}.{r(0, 30)}.{r(0, 99)}.{r(0, 999)} "
+                f"or v{r(1, 9)}.{r(0, 20)}.{r(0, 20)} (python 3.12.1, build 10.0.19041.4291).",
+                f"at {self.fake.iso8601()} and {self.fake.date_time()} "
+                f"({r(1_600_000_000_000, 1_800_000_000_000)} ms); "
                 f"due {self.fake.date(pattern='%B %d, %Y')}",
-                f"model gpt-4o-2024-08-06 via gcp.vertex_ai on {self.rng.choice(['aws.bedrock', 'azure.ai.openai', 'openai'])} "
-                f"commit {self._rand('0123456789abcdef', 40)}",
-                f"def total(items):\n    return sum(i.price * {self.rng.randint(2, 99)} for i in items if i.id != {self.rng.randint(1000, 99999)})",
-                f"Price ${self.rng.randint(0, 99)}.{self.rng.randint(0, 9999):04d} per 1K tokens, latency {self.rng.randint(50, 9000)} ms, "
-                f"p99 {self.rng.random():.6f}s, temperature 0.{self.rng.randint(0, 9)}",
-                f"See https://docs.example.com/guide/{self.fake.slug()}?page={self.rng.randint(1, 40)} and section 4.2.1.",
+                f"model gpt-4o-2024-08-06 via gcp.vertex_ai on {provider} "
+                f"commit {self._rand(hexdigits, 40)}",
+                "def total(items):\n"
+                f"    return sum(i.price * {r(2, 99)} for i in items if i.id != {r(1000, 99999)})",
+                f"Price ${r(0, 99)}.{r(0, 9999):04d} per 1K tokens, latency {r(50, 9000)} ms, "
+                f"p99 {self.rng.random():.6f}s, temperature 0.{r(0, 9)}",
+                f"See https://docs.example.com/guide/{self.fake.slug()}?page={r(1, 40)} "
+                "and section 4.2.1.",
             ]
             self.rng.shuffle(pieces)
             out.append(" ".join(pieces[: self.rng.randint(4, len(pieces))]))

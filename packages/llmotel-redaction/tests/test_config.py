@@ -43,7 +43,8 @@ def test_every_variable_is_read() -> None:
     attributes: dict[str, object] = {"app.secret": "x", "app.owner": "a@example.com"}
     r.redact_attributes(attributes, Redaction())
     assert attributes == {"app.owner": "a@example.com"}
-    assert stage._budget == 0.25 and stage._span_names is True
+    assert stage._budget == 0.25
+    assert stage._span_names is True
 
 
 @pytest.mark.parametrize(
@@ -112,6 +113,8 @@ def test_ner_recognizer_runs_a_provisioned_pipeline() -> None:
 
     nlp = spacy.blank("en")
     ruler = nlp.add_pipe("entity_ruler")
-    ruler.add_patterns([{"label": "PERSON", "pattern": "Ada Lovelace"}, {"label": "GPE", "pattern": "London"}])
+    ruler.add_patterns(
+        [{"label": "PERSON", "pattern": "Ada Lovelace"}, {"label": "GPE", "pattern": "London"}]
+    )
     r = Redactor(entities=[], recognizers=[SpacyNerRecognizer(nlp)])
     assert r.redact_text("Ada Lovelace lived in London.") == "<PERSON> lived in <LOCATION>."

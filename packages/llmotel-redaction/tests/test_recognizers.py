@@ -34,7 +34,8 @@ from llmotel.redaction import Redactor
         ("stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc", "stripe <API_KEY>"),
         ('api_key = "q8Zr2Lk5Vn7Tx1Pw3Ys9"', 'api_key = "<API_KEY>"'),
         (
-            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0."
+            "dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk",
             "jwt <JWT>",
         ),
         ("Authorization: Bearer abcDEF123456789xyz", "Authorization: Bearer <BEARER_TOKEN>"),

@@ -1,4 +1,4 @@
-"""The stage on real SDK spans and log records; the ready processors; summary, metrics, fail-closed."""
+"""The stage on real SDK spans and logs; the ready processors; summary, metrics, fail-closed."""
 
 from __future__ import annotations
 
@@ -31,7 +31,12 @@ from llmotel.semconv import attributes as sc
 from llmotel.testing import metric_points
 
 PROMPT = json.dumps(
-    [{"role": "user", "parts": [{"type": "text", "content": "I am jane@example.com, SSN 536-90-4399"}]}]
+    [
+        {
+            "role": "user",
+            "parts": [{"type": "text", "content": "I am jane@example.com, SSN 536-90-4399"}],
+        }
+    ]
 )
 
 
@@ -51,7 +56,9 @@ def _finished_span(tracer_provider: TracerProvider, span_exporter: InMemorySpanE
         {
             sc.EXCEPTION_TYPE: "ValueError",
             sc.EXCEPTION_MESSAGE: "bad card 4111 1111 1111 1111",
-            sc.EXCEPTION_STACKTRACE: 'File "app.py", line 3\nValueError: bad card 4111 1111 1111 1111',
+            sc.EXCEPTION_STACKTRACE: (
+                'File "app.py", line 3\nValueError: bad card 4111 1111 1111 1111'
+            ),
         },
     )
     span.end()
@@ -70,7 +77,10 @@ def test_stage_redacts_attributes_events_links_and_summarizes(
     out = stage(MutableSpan.from_span(span)).to_span()
 
     assert json.loads(out.attributes[sc.GEN_AI_INPUT_MESSAGES]) == [
-        {"role": "user", "parts": [{"type": "text", "content": "I am <EMAIL_ADDRESS>, SSN <US_SSN>"}]}
+        {
+            "role": "user",
+            "parts": [{"type": "text", "content": "I am <EMAIL_ADDRESS>, SSN <US_SSN>"}],
+        }
     ]
     assert out.events[0].attributes[sc.EXCEPTION_MESSAGE] == "bad card <CREDIT_CARD>"
     assert out.events[0].attributes[sc.EXCEPTION_STACKTRACE] == (
@@ -89,8 +99,9 @@ def test_stage_redacts_attributes_events_links_and_summarizes(
         for attrs, point in metric_points(metric_reader, "llmotel.redaction.entities")
     }
     assert counted == {"EMAIL_ADDRESS": 1, "US_SSN": 1, "CREDIT_CARD": 2, "IP_ADDRESS": 1}
-    (attrs, duration), = metric_points(metric_reader, "llmotel.redaction.duration")
-    assert attrs == {"llmotel.redaction.signal": "span"} and duration.count == 1
+    ((attrs, duration),) = metric_points(metric_reader, "llmotel.redaction.duration")
+    assert attrs == {"llmotel.redaction.signal": "span"}
+    assert duration.count == 1
 
 
 def test_span_names_only_when_asked(
@@ -144,7 +155,7 @@ def test_fail_closed_on_error(
     assert out.events[0].attributes[sc.EXCEPTION_MESSAGE] == FAILED_MARKER
     assert out.links[0].attributes["note"] == FAILED_MARKER
     assert out.attributes[FAILED_ATTRIBUTE] == "error"
-    (attrs, point), = metric_points(metric_reader, "llmotel.redaction.failures")
+    ((attrs, point),) = metric_points(metric_reader, "llmotel.redaction.failures")
     assert attrs == {"llmotel.redaction.reason": "error", "llmotel.redaction.signal": "span"}
     assert point.value == 1
 

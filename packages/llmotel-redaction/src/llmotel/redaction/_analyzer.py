@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import regex
-from presidio_analyzer import EntityRecognizer, PatternRecognizer
+from presidio_analyzer import EntityRecognizer
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
 from llmotel.redaction import _recognizers as r
@@ -72,8 +72,20 @@ _TRIGGERS: dict[str, Trigger] = {
     r.IP_ADDRESS: _search(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"),
     r.CRYPTO: _search(r"bc1|[13][1-9A-HJ-NP-Za-km-z]{24}"),
     r.API_KEY: _contains(
-        "sk-", "akia", "asia", "abia", "acca", "gh", "github_pat", "aiza", "xox", "_live_",
-        "_test_", "key", "token", "secret",
+        "sk-",
+        "akia",
+        "asia",
+        "abia",
+        "acca",
+        "gh",
+        "github_pat",
+        "aiza",
+        "xox",
+        "_live_",
+        "_test_",
+        "key",
+        "token",
+        "secret",
     ),
     r.JWT: lambda text, lower: "eyJ" in text,
     r.BEARER_TOKEN: _contains("bearer", "basic", "token"),
@@ -145,7 +157,8 @@ class Analyzer:
             "Mail jane.doe@example.com or call +1 (415) 555-0134; card 4111 1111 1111 1111, "
             "IBAN DE89 3704 0044 0532 0130 00, SSN 123-45-6789, IP 10.1.2.3 and 2001:db8::1, "
             "wallet 1BoatSLRHtKNngkdXEeobR76b53LETtpyT, key sk-proj-abcdefghijklmnopqrstu123, "
-            "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln, Authorization: Bearer abcDEF123456789, "
+            "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln, "
+            "Authorization: Bearer abcDEF123456789, "
             'password: "hunter2", postgres://u:p@db.example.com/x -----BEGIN PRIVATE KEY-----'
         )
         self.analyze(sample)
@@ -257,4 +270,3 @@ def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
         starts.insert(i, finding.start)
         kept.insert(i, finding)
     return kept
-

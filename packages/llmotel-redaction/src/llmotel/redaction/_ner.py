@@ -56,8 +56,10 @@ def ner_recognizer(
         import spacy
     except ImportError:
         raise ConfigError(
-            variable, model, "an installed spaCy pipeline, but spaCy is not installed: "
-            "pip install 'llmotel-redaction[ner]'"
+            variable,
+            model,
+            "an installed spaCy pipeline, but spaCy is not installed: "
+            "pip install 'llmotel-redaction[ner]'",
         ) from None
     try:
         nlp = spacy.load(model, exclude=["parser", "lemmatizer", "tagger", "attribute_ruler"])

@@ -101,7 +101,7 @@ _CASE_SENSITIVE = regex.DOTALL | regex.MULTILINE
 
 
 class LlmotelCreditCardRecognizer(CreditCardRecognizer):  # type: ignore[misc]
-    """Presidio's Luhn-checked card recognizer, extended to the 2221–2720 Mastercard range."""
+    """Presidio's Luhn-checked card recognizer, extended to the 2221-2720 Mastercard range."""
 
     PATTERNS = [
         Pattern(
@@ -117,7 +117,7 @@ class LlmotelCreditCardRecognizer(CreditCardRecognizer):  # type: ignore[misc]
 
 
 class LlmotelEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
-    """Presidio's email recognizer validated against tldextract's bundled suffix list (no network)."""
+    """Presidio's email recognizer, validated on tldextract's bundled suffix list (no network)."""
 
     _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
@@ -154,7 +154,9 @@ _VERSION_CONTEXT = regex.compile(
 
 # Digit runs that could hold a phone number: 7+ digits with the usual separators, not glued to a
 # word or an identifier (``ORD-2024-000123``).
-_PHONE_CANDIDATE = regex.compile(r"(?<![\w\-+.#$(])(?:\+\(?|\(|\b)\d[\d \t().\-/]{5,22}\d(?![\w\-])")
+_PHONE_CANDIDATE = regex.compile(
+    r"(?<![\w\-+.#$(])(?:\+\(?|\(|\b)\d[\d \t().\-/]{5,22}\d(?![\w\-])"
+)
 # Dates, times, decimals and dotted versions; dotted phone numbers are 3.3.4 (US) or 2.2.2.2.2.
 _NOT_A_PHONE = regex.compile(
     r"\d{4}[-/.]\d\d[-/.]\d\d|\d\d[-/.]\d\d[-/.]\d{4}|\d\d:\d\d|^\d+\.\d+$"

@@ -14,8 +14,8 @@ from typing import Any
 
 from presidio_analyzer import EntityRecognizer
 
-from llmotel.redaction._analyzer import DEFAULT_THRESHOLDS, AnalysisTimeout, Analyzer, Finding
-from llmotel.redaction._operators import Keep, Operator, Replace
+from llmotel.redaction._analyzer import DEFAULT_THRESHOLDS, Analyzer, Finding
+from llmotel.redaction._operators import Operator, Replace
 from llmotel.redaction._recognizers import (
     API_KEY,
     DEFAULT_ENTITIES,
@@ -88,7 +88,9 @@ _SECRET_JSON_KEYS: dict[str, str] = {
     "private_key": API_KEY,
 }
 # In a message or part object (one with "role" or "type"), these hold enums, ids and tool names.
-_STRUCTURAL_JSON_KEYS = frozenset({"type", "role", "id", "name", "finish_reason", "mime_type", "modality"})
+_STRUCTURAL_JSON_KEYS = frozenset(
+    {"type", "role", "id", "name", "finish_reason", "mime_type", "modality"}
+)
 DROP: Any = object()
 """Sentinel from :meth:`Redactor.redact_value`: an operator asked to drop the holder."""
 
@@ -350,4 +352,3 @@ def _as_text(value: Any) -> str:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, bool | int | float)
-

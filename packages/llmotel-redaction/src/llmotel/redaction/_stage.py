@@ -27,7 +27,7 @@ _logger = logging.getLogger("llmotel.redaction")
 COUNT_ATTRIBUTE = "llmotel.redaction.count"
 """Int on every record the stage saw: how many values it changed."""
 FAILED_ATTRIBUTE = "llmotel.redaction.failed"
-"""Set (``"timeout"`` or ``"error"``) when the record's content was replaced by the failure marker."""
+"""``"timeout"`` or ``"error"`` when the record's content was replaced by the failure marker."""
 _ENTITY_TYPE = "llmotel.redaction.entity_type"
 _REASON = "llmotel.redaction.reason"
 _SIGNAL = "llmotel.redaction.signal"
@@ -36,7 +36,10 @@ _R = TypeVar("_R", MutableSpan, MutableLogRecord)
 
 
 def entity_count_attribute(entity_type: str) -> str:
-    """The per-entity count attribute: ``EMAIL_ADDRESS`` → ``llmotel.redaction.email_address.count``."""
+    """The per-entity count attribute.
+
+    ``EMAIL_ADDRESS`` → ``llmotel.redaction.email_address.count``.
+    """
     return f"llmotel.redaction.{entity_type.lower()}.count"
 
 
@@ -136,7 +139,9 @@ class RedactionStage:
         """Redact every record of one export batch."""
         return [self(record) for record in records]
 
-    def _redact(self, record: MutableSpan | MutableLogRecord, redaction: Redaction, deadline: float) -> None:
+    def _redact(
+        self, record: MutableSpan | MutableLogRecord, redaction: Redaction, deadline: float
+    ) -> None:
         redactor = self.redactor
         redactor.redact_attributes(record.attributes, redaction, deadline)
         if isinstance(record, MutableSpan):
@@ -182,4 +187,3 @@ class RedactionStage:
             attributes[entity_count_attribute(entity)] = count
             self._entities.add(count, {_ENTITY_TYPE: entity, _SIGNAL: signal})
         self._duration.record(elapsed, {_SIGNAL: signal})
-
