@@ -239,7 +239,8 @@ def generate(session: nox.Session) -> None:
 @nox.session(python=CROSS_PYTHON)
 def demo(session: nox.Session) -> None:
     """The demo: example LLM apps run against the local stub server, no API key needed."""
-    _install(session, _all_local_reqs())
+    # llmgine is installed without its dependency tree (see its package); its bus needs these two.
+    _install(session, [*_all_local_reqs(), "python-dotenv", "sqlalchemy"])
     session.run("llmotel", "demo", *session.posargs)
 
 

@@ -71,7 +71,7 @@ def test_read_settings_defaults() -> None:
     assert settings.enrich_context is True
     assert settings.normalize == "off"
     assert settings.redaction is False
-    assert settings.tail_sampling is False
+    assert settings.metrics is True
 
 
 def test_content_capture_turns_redaction_on_by_default() -> None:
@@ -86,7 +86,7 @@ def test_redaction_off_is_respected_even_with_content() -> None:
     assert settings.redaction is False
 
 
-def test_bad_tail_sampling_value() -> None:
+def test_bad_metrics_value() -> None:
     with pytest.raises(ConfigError) as info:
-        read_settings({"LLMOTEL_TAIL_SAMPLING": "yes please"})
-    assert info.value.variable == "LLMOTEL_TAIL_SAMPLING"
+        read_settings({"LLMOTEL_METRICS": "yes please"})
+    assert info.value.variable == "LLMOTEL_METRICS"

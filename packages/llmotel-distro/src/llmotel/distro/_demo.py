@@ -7,7 +7,7 @@ telemetry goes through the llmotel configurator (redaction, sampling, cost on) a
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import os
 import shutil
@@ -42,8 +42,10 @@ class DemoApp:
     def missing(self) -> str | None:
         if sys.version_info < self.min_python:
             return f"needs Python {self.min_python[0]}.{self.min_python[1]}+"
-        if importlib.util.find_spec(self.requires) is None:
-            return f"{self.requires} is not installed"
+        try:
+            importlib.import_module(self.requires)
+        except Exception as exc:  # a half-installed SDK is "missing" too, whatever it raises
+            return f"{self.requires} cannot be imported ({exc.__class__.__name__}: {exc})"
         return None
 
 
@@ -63,7 +65,7 @@ def _apps() -> list[DemoApp]:
     return [
         DemoApp("openai", "llmotel.distro.demo.openai_app", "openai", _openai_replies),
         DemoApp("anthropic", "llmotel.distro.demo.anthropic_app", "anthropic"),
-        DemoApp("llmgine", "llmotel.distro.demo.llmgine_app", "llmgine", min_python=(3, 12)),
+        DemoApp("llmgine", "llmotel.distro.demo.llmgine_app", "llmgine.bus.bus", min_python=(3, 12)),
     ]
 
 
@@ -96,7 +98,9 @@ def demo_environment(stub_openai: str, stub_anthropic: str, otlp_url: str, servi
             "OTEL_TRACES_SAMPLER_ARG": "1.0",
             "LLMOTEL_REDACTION": "on",
             "LLMOTEL_METRICS": "on",
-            "LLMOTEL_TAIL_SAMPLING": "on",
+            "LLMOTEL_SAMPLING_TAIL": "true",
+            "LLMOTEL_SAMPLING_BASELINE_RATIO": "1.0",
+            "LLMOTEL_SAMPLING_DECISION_WAIT": "5s",
         }
     )
     return env

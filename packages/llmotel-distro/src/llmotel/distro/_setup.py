@@ -4,7 +4,7 @@ The order of span processors follows the plan (decide on the application thread,
 
     ContextEnricher.on_start          ids from context onto every span
     TokenCostMetricsProcessor.on_end  tokens, duration, cost from every recorded span (sampled or not)
-    [TailSamplingProcessor]           optional: buffers traces, forwards the kept ones to …
+    [TailSamplingProcessor]           llmotel-sampling, when LLMOTEL_SAMPLING_TAIL asks: forwards kept traces to …
     BatchSpanProcessor(PipelineSpanExporter([normalize, cost, redact, validate], exporter))  per exporter
 """
 
@@ -67,7 +67,6 @@ class Settings:
     validate: bool = False
     redaction: bool = False
     metrics: bool = True
-    tail_sampling: bool = False
 
 
 def _on_off(name: str, default: str, environ: Mapping[str, str]) -> bool:
@@ -115,17 +114,12 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
             _require("LLMOTEL_METRICS", "on", "llmotel.metrics", "llmotel-metrics", "metrics")
         metrics = False  # the default quietly does without a piece that is not installed
 
-    tail = _on_off("LLMOTEL_TAIL_SAMPLING", "off", env)
-    if tail:
-        _require("LLMOTEL_TAIL_SAMPLING", "on", "llmotel.sampling", "llmotel-sampling", "sampling")
-
     return Settings(
         enrich_context=env_bool("LLMOTEL_ENRICH_CONTEXT", True, environ=env),
         normalize=env_choice("LLMOTEL_NORMALIZE", "off", ("off", "add", "replace"), environ=env),
         validate=env_bool("LLMOTEL_VALIDATE", False, environ=env),
         redaction=redaction,
         metrics=metrics,
-        tail_sampling=tail,
     )
 
 
@@ -159,41 +153,42 @@ def _sampler(env: Mapping[str, str], settings: Settings) -> Sampler | None:
             arg = float(arg) if arg not in (None, "") else 1.0
         except ValueError:
             raise ConfigError(OTEL_TRACES_SAMPLER_ARG, str(arg), "a number from 0.0 to 1.0") from None
-    sampler = factory(arg)  # our samplers raise ConfigError for a bad arg: let it stop start-up
-    if settings.metrics and not getattr(sampler, "records_dropped", False):
+    sampler: Sampler = factory(arg)  # our samplers raise ConfigError for a bad arg: it stops start-up
+    if settings.metrics:
         # Metrics must see 100 % of calls while export stays sampled: DROP becomes RECORD_ONLY.
         sampler = AlwaysRecordSampler(sampler)
-    return sampler  # type: ignore[no-any-return]
+    return sampler
 
 
-def _span_stages(settings: Settings, meter_provider: MeterProvider) -> list[Callable[..., Any]]:
-    """The export-thread stages, in order: normalize, cost, redact (last, so it sees everything), validate."""
+def _metrics_pieces(settings: Settings) -> Any:
+    """llmotel-metrics' own configuration (``LLMOTEL_METRICS_*``), or None when metrics are off."""
+    if not settings.metrics:
+        return None
+    from llmotel.metrics import from_env as metrics_from_env
+
+    return metrics_from_env()
+
+
+def _span_stages(
+    settings: Settings, cost_stage: Callable[..., Any] | None, meter_provider: MeterProvider
+) -> list[Callable[..., Any]]:
+    """The export-thread stages, in order: normalize, cost, redact (last: it sees everything), validate."""
     stages: list[Callable[..., Any]] = []
     if settings.normalize != "off":
-        from llmotel.sdk import ConventionNormalizer
+        from llmotel.sdk.normalize import ConventionNormalizer
 
         stages.append(ConventionNormalizer(mode=settings.normalize))
-    if settings.metrics:
-        from llmotel.metrics import CostAttributeStage
-
-        stages.append(CostAttributeStage())
+    if cost_stage is not None:
+        stages.append(cost_stage)
     if settings.redaction:
         from llmotel.redaction import RedactionStage
 
         stages.append(RedactionStage.from_env(meter_provider=meter_provider))
     if settings.validate:
-        from llmotel.sdk import SemconvValidator
+        from llmotel.sdk.validation import SemconvValidator
 
         stages.append(SemconvValidator(meter_provider=meter_provider))
     return stages
-
-
-def _views(settings: Settings) -> list[View]:
-    if not settings.metrics:
-        return []
-    from llmotel.metrics import genai_views
-
-    return list(genai_views())
 
 
 def configure(*, set_global: bool = False, resource: Resource | None = None) -> Providers:
@@ -206,6 +201,7 @@ def configure(*, set_global: bool = False, resource: Resource | None = None) -> 
     """
     env: Mapping[str, str] = os.environ
     settings = read_settings(env)
+    metrics_config = _metrics_pieces(settings)
     resource = resource or Resource.create({})
     span_exporters, metric_exporters, log_exporters = _import_exporters(
         _get_exporter_names("traces"), _get_exporter_names("metrics"), _get_exporter_names("logs")
@@ -217,7 +213,8 @@ def configure(*, set_global: bool = False, resource: Resource | None = None) -> 
             readers.append(exporter_or_reader())
         else:
             readers.append(PeriodicExportingMetricReader(exporter_or_reader()))
-    meter_provider = MeterProvider(resource=resource, metric_readers=readers, views=_views(settings))
+    views = metrics_config.views() if metrics_config is not None else []
+    meter_provider = MeterProvider(resource=resource, metric_readers=readers, views=views)
 
     tracer_provider = TracerProvider(
         resource=resource,
@@ -226,17 +223,15 @@ def configure(*, set_global: bool = False, resource: Resource | None = None) -> 
     )
     if settings.enrich_context:
         tracer_provider.add_span_processor(ContextEnricher())
-    if settings.metrics:
-        from llmotel.metrics import TokenCostMetricsProcessor
-
-        tracer_provider.add_span_processor(
-            TokenCostMetricsProcessor.from_env(meter_provider=meter_provider)
-        )
-    stages = _span_stages(settings, meter_provider)
+    cost_stage = None
+    if metrics_config is not None:
+        # One price table for the metric and the span attribute, so both always agree.
+        pricing = metrics_config.create_pricing()
+        tracer_provider.add_span_processor(metrics_config.create_processor(meter_provider, pricing))
+        cost_stage = metrics_config.create_cost_stage(pricing)
+    stages = _span_stages(settings, cost_stage, meter_provider)
     for exporter_class in span_exporters.values():
-        tracer_provider.add_span_processor(
-            _export_processor(exporter_class(), stages, settings, meter_provider)
-        )
+        tracer_provider.add_span_processor(_export_processor(exporter_class(), stages, meter_provider))
 
     logger_provider = LoggerProvider(resource=resource)
     log_stages = _log_stages(settings, meter_provider)
@@ -256,18 +251,16 @@ def configure(*, set_global: bool = False, resource: Resource | None = None) -> 
 
 
 def _export_processor(
-    exporter: SpanExporter,
-    stages: list[Callable[..., Any]],
-    settings: Settings,
-    meter_provider: MeterProvider,
+    exporter: SpanExporter, stages: list[Callable[..., Any]], meter_provider: MeterProvider
 ) -> SpanProcessor:
+    """Batch export through the pipeline, behind tail sampling / rate limiting when llmotel-sampling asks."""
     if stages:
         exporter = PipelineSpanExporter(stages, exporter, meter_provider=meter_provider)
     processor: SpanProcessor = BatchSpanProcessor(exporter)
-    if settings.tail_sampling:
-        from llmotel.sampling import TailSamplingProcessor
+    if _installed("llmotel.sampling"):
+        from llmotel.sampling import sampling_span_processor_from_env
 
-        processor = TailSamplingProcessor.from_env(processor, meter_provider=meter_provider)
+        processor = sampling_span_processor_from_env(processor, meter_provider=meter_provider)
     return processor
 
 
@@ -280,6 +273,18 @@ def _log_stages(settings: Settings, meter_provider: MeterProvider) -> list[Calla
 
 
 def piece_config_readers(settings: Settings) -> list[Callable[[Mapping[str, str]], object]]:
-    """Each enabled piece's own environment reader, for ``llmotel doctor`` to validate its variables."""
+    """Each installed piece's own environment reader, for ``llmotel doctor`` to validate its variables."""
     readers: list[Callable[[Mapping[str, str]], object]] = []
+    if settings.metrics:
+        from llmotel.metrics import from_env as metrics_from_env
+
+        readers.append(metrics_from_env)
+    if settings.redaction:
+        from llmotel.redaction import redactor_from_env
+
+        readers.append(redactor_from_env)
+    if _installed("llmotel.sampling"):
+        from llmotel.sampling import session_sampler_from_env, tail_policies_from_env
+
+        readers += [lambda env: session_sampler_from_env(environ=env), tail_policies_from_env]
     return readers

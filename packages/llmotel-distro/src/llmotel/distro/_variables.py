@@ -62,12 +62,6 @@ VARIABLES: tuple[Variable, ...] = (
         "Token and USD cost metrics from every finished GenAI span (sampled or not). Needs llmotel-metrics.",
         _D,
     ),
-    Variable(
-        "LLMOTEL_TAIL_SAMPLING", "off", "on | off",
-        "Buffer each trace and export only those a tail-sampling policy keeps (errors, slow, expensive, baseline). "
-        "Needs llmotel-sampling.",
-        _D,
-    ),
 )
 
 

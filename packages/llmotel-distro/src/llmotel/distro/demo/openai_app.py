@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from openai import OpenAI
+from opentelemetry import trace
 
 from llmotel.sdk import using_session, using_user
 
@@ -27,7 +28,12 @@ TOOLS = [
 
 def main() -> None:
     client = OpenAI(max_retries=0)
-    with using_session("session-openai-1"), using_user("user-42"):
+    tracer = trace.get_tracer("demo.support")
+    with (
+        using_session("session-openai-1"),
+        using_user("user-42"),
+        tracer.start_as_current_span("handle support ticket"),
+    ):
         history = [
             {"role": "system", "content": SYSTEM},
             {
