@@ -27,10 +27,14 @@ class ContextEnricher(SpanProcessor):
         if not attributes:
             return
         try:
-            existing = span.attributes or {}
-            for key, value in attributes.items():
-                if key not in existing:
-                    span.set_attribute(key, value)
+            existing = span.attributes
+            if existing:
+                # One C-level copy beats Mapping.__contains__ (a KeyError per missing key).
+                present = existing.copy()  # type: ignore[attr-defined]
+                attributes = {k: v for k, v in attributes.items() if k not in present}
+                if not attributes:
+                    return
+            span.set_attributes(attributes)
         except Exception:  # noqa: BLE001 - a processor must never raise into user code
             pass
 

@@ -72,10 +72,10 @@ class MutableSpan:
     """
 
     __slots__ = (
+        "_events",
+        "_links",
         "_source",
         "attributes",
-        "events",
-        "links",
         "name",
         "status",
     )
@@ -85,28 +85,51 @@ class MutableSpan:
         source: ReadableSpan,
         name: str,
         attributes: dict[str, AnyValue],
-        events: list[MutableEvent],
-        links: list[MutableLink],
-        status: Status,
+        events: list[MutableEvent] | None = None,
+        links: list[MutableLink] | None = None,
+        status: Status | None = None,
     ) -> None:
         self._source = source
         self.name = name
         self.attributes = attributes
-        self.events = events
-        self.links = links
-        self.status = status
+        # Events and links are copied on first access: most stages never look at them, and the
+        # source's own immutable Event/Link objects can then be handed on as they are.
+        self._events = events
+        self._links = links
+        self.status = source.status if status is None else status
 
     @classmethod
     def from_span(cls, span: ReadableSpan) -> MutableSpan:
         """Copy ``span``'s editable parts (dicts and lists are new; values are shared)."""
-        return cls(
-            span,
-            span.name,
-            _copy(span.attributes),
-            [MutableEvent(e.name, e.timestamp, _copy(e.attributes)) for e in span.events],
-            [MutableLink(k.context, _copy(k.attributes)) for k in span.links],
-            span.status,
-        )
+        return cls(span, span.name, _copy(span.attributes))
+
+    @property
+    def events(self) -> list[MutableEvent]:
+        """The span's events, in order; edit them in place or assign a new list."""
+        events = self._events
+        if events is None:
+            events = self._events = [
+                MutableEvent(e.name, e.timestamp, _copy(e.attributes)) for e in self._source.events
+            ]
+        return events
+
+    @events.setter
+    def events(self, events: list[MutableEvent]) -> None:
+        self._events = events
+
+    @property
+    def links(self) -> list[MutableLink]:
+        """The span's links; edit their attributes in place or assign a new list."""
+        links = self._links
+        if links is None:
+            links = self._links = [
+                MutableLink(k.context, _copy(k.attributes)) for k in self._source.links
+            ]
+        return links
+
+    @links.setter
+    def links(self, links: list[MutableLink]) -> None:
+        self._links = links
 
     @property
     def source(self) -> ReadableSpan:
@@ -151,10 +174,14 @@ class MutableSpan:
             parent=src.parent,
             resource=src.resource,
             attributes=cast("Attributes", self.attributes),
-            events=[
-                Event(e.name, cast("Attributes", e.attributes), e.timestamp) for e in self.events
+            events=src.events
+            if self._events is None
+            else [
+                Event(e.name, cast("Attributes", e.attributes), e.timestamp) for e in self._events
             ],
-            links=[Link(k.context, cast("Attributes", k.attributes)) for k in self.links],
+            links=src.links
+            if self._links is None
+            else [Link(k.context, cast("Attributes", k.attributes)) for k in self._links],
             kind=src.kind,
             status=self.status,
             start_time=src.start_time,
@@ -163,24 +190,34 @@ class MutableSpan:
         )
 
     def _snapshot(self) -> tuple[Any, ...]:
+        events = self._events
+        links = self._links
         return (
             self.name,
             self.attributes.copy(),
-            [(e, e.name, e.timestamp, e.attributes.copy()) for e in self.events],
-            [(k, k.attributes.copy()) for k in self.links],
+            None
+            if events is None
+            else [(e, e.name, e.timestamp, e.attributes.copy()) for e in events],
+            None if links is None else [(k, k.attributes.copy()) for k in links],
             self.status,
         )
 
     def _restore(self, snapshot: tuple[Any, ...]) -> None:
         self.name, self.attributes, events, links, self.status = snapshot
-        self.events = []
-        for event, name, timestamp, attributes in events:
-            event.name, event.timestamp, event.attributes = name, timestamp, attributes
-            self.events.append(event)
-        self.links = []
-        for link, attributes in links:
-            link.attributes = attributes
-            self.links.append(link)
+        if events is None:
+            self._events = None
+        else:
+            self._events = []
+            for event, name, timestamp, attributes in events:
+                event.name, event.timestamp, event.attributes = name, timestamp, attributes
+                self._events.append(event)
+        if links is None:
+            self._links = None
+        else:
+            self._links = []
+            for link, attributes in links:
+                link.attributes = attributes
+                self._links.append(link)
 
     def __repr__(self) -> str:
         return f"MutableSpan(name={self.name!r}, attributes={self.attributes!r})"
