@@ -11,7 +11,6 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from llmotel.sdk import ConventionNormalizer, PipelineSpanExporter
-from llmotel.sdk.config import ConfigError
 from llmotel.sdk.pipeline import MutableSpan
 from llmotel.sdk.validation import assert_semconv, validate_span
 
@@ -198,12 +197,10 @@ def test_semconv_span_passes_untouched() -> None:
     assert record.name == "chat gpt-4o"
 
 
-def test_mode_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LLMOTEL_NORMALIZER_MODE", "REPLACE")
-    assert ConventionNormalizer().mode == "replace"
-    monkeypatch.setenv("LLMOTEL_NORMALIZER_MODE", "both")
-    with pytest.raises(ConfigError, match=r"LLMOTEL_NORMALIZER_MODE=.both.*add, replace"):
-        ConventionNormalizer()
+def test_mode_is_checked() -> None:
+    assert ConventionNormalizer().mode == "add"
+    with pytest.raises(ValueError, match="mode must be 'add' or 'replace', not 'both'"):
+        ConventionNormalizer("both")  # type: ignore[arg-type]
 
 
 # -- bad input -------------------------------------------------------------------------------------

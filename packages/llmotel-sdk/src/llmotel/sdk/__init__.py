@@ -9,7 +9,7 @@
 """
 
 from llmotel.sdk._enricher import ContextEnricher
-from llmotel.sdk._normalizer import ConventionNormalizer
+from llmotel.sdk.normalize import ConventionNormalizer
 from llmotel.sdk.pipeline import (
     MutableEvent,
     MutableLink,

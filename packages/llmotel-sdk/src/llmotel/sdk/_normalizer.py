@@ -13,7 +13,6 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from llmotel.sdk._records import MutableSpan
-from llmotel.sdk.config import env_choice
 from llmotel.semconv import attributes as A
 from llmotel.semconv.deprecated import RENAMED, RENAMED_VALUES, SYSTEM_TO_PROVIDER_NAME
 from llmotel.semconv.messages import (
@@ -26,7 +25,6 @@ from llmotel.semconv.messages import (
 __all__ = ["ConventionNormalizer", "NormalizeMode"]
 
 NormalizeMode = Literal["add", "replace"]
-_MODE_ENV = "LLMOTEL_NORMALIZER_MODE"
 
 # -- foreign attribute names -------------------------------------------------------------------
 # OpenInference (openinference-semantic-conventions)
@@ -268,7 +266,8 @@ class ConventionNormalizer:
 
     ``mode="add"`` (default) keeps the original attributes next to the new ones;
     ``mode="replace"`` removes each original attribute it translated (attributes it has no
-    translation for stay). ``mode=None`` reads ``LLMOTEL_NORMALIZER_MODE`` (``add``/``replace``).
+    translation for stay). Under ``opentelemetry-instrument`` the llmotel distro adds it when
+    ``LLMOTEL_NORMALIZE`` is ``add`` or ``replace``.
     Spans that carry none of the recognized names pass through after one set lookup.
 
     Run it before redaction, so that the redactor sees content in its semconv place::
@@ -278,9 +277,7 @@ class ConventionNormalizer:
 
     name = "ConventionNormalizer"
 
-    def __init__(self, mode: NormalizeMode | None = None) -> None:
-        if mode is None:
-            mode = env_choice(_MODE_ENV, "add", ("add", "replace"))  # type: ignore[assignment]
+    def __init__(self, mode: NormalizeMode = "add") -> None:
         if mode not in ("add", "replace"):
             raise ValueError(f"mode must be 'add' or 'replace', not {mode!r}")
         self.mode: NormalizeMode = mode

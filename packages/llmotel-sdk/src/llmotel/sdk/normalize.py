@@ -1,0 +1,9 @@
+"""Rewriting spans of other LLM instrumentations into GenAI semconv v1.41.
+
+:class:`ConventionNormalizer` is a span pipeline stage; ``docs/normalization.md`` lists what maps
+to what.
+"""
+
+from llmotel.sdk._normalizer import ConventionNormalizer, NormalizeMode
+
+__all__ = ["ConventionNormalizer", "NormalizeMode"]
