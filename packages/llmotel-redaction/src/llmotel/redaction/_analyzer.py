@@ -15,6 +15,7 @@ import bisect
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import regex
 from presidio_analyzer import EntityRecognizer
@@ -29,6 +30,9 @@ DEFAULT_THRESHOLDS: Mapping[str, float] = {"default": 0.4}
 results (1.0), medium patterns (0.5+), phone numbers that parse as valid for a region (0.4) and
 weak patterns only when a context word is near (0.05 + 0.35 → 0.4)."""
 
+# Recognizers are called without NLP artifacts: the pattern ones never use them, and an NER
+# recognizer (``[ner]``) runs its own pipeline.
+_NO_ARTIFACTS: Any = None
 _CONTEXT_BOOST = 0.35
 _CONTEXT_FLOOR = 0.4
 _CONTEXT_BEFORE = 48
@@ -216,7 +220,7 @@ class Analyzer:
     def _run(entry: _Entry, text: str, offset: int) -> list[tuple[int, int, float]]:
         return [
             (offset + res.start, offset + res.end, res.score)
-            for res in entry.recognizer.analyze(text, [entry.entity], None)
+            for res in entry.recognizer.analyze(text, [entry.entity], _NO_ARTIFACTS)
             if res.entity_type == entry.entity
         ]
 
@@ -251,7 +255,10 @@ class Analyzer:
         recognizer = entry.recognizer
         if isinstance(recognizer, r.LlmotelPhoneRecognizer):
             return [(s, e, recognizer.SCORE) for s, e in recognizer.find(text, claimed)]
-        return [(res.start, res.end, res.score) for res in recognizer.analyze(text, [entry.entity])]
+        return [
+            (res.start, res.end, res.score)
+            for res in recognizer.analyze(text, [entry.entity], _NO_ARTIFACTS)
+        ]
 
 
 def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from llmotel.sdk.config import ConfigError
 
@@ -15,7 +16,7 @@ __all__ = ["SpacyNerRecognizer", "ner_recognizer"]
 _LABELS = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION"}
 
 
-class SpacyNerRecognizer(EntityRecognizer):  # type: ignore[misc]
+class SpacyNerRecognizer(EntityRecognizer):
     """A Presidio recognizer running a loaded spaCy pipeline's named-entity recognizer.
 
     Scores are fixed at 0.85 (spaCy gives none); only ``PERSON`` and ``LOCATION`` are reported.
@@ -31,7 +32,7 @@ class SpacyNerRecognizer(EntityRecognizer):  # type: ignore[misc]
         pass
 
     def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: object = None
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         wanted = set(entities) & set(self.supported_entities)
         return [

@@ -19,6 +19,7 @@ import phonenumbers
 import regex
 import tldextract
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
     CryptoRecognizer,
@@ -100,7 +101,7 @@ _FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE
 _CASE_SENSITIVE = regex.DOTALL | regex.MULTILINE
 
 
-class LlmotelCreditCardRecognizer(CreditCardRecognizer):  # type: ignore[misc]
+class LlmotelCreditCardRecognizer(CreditCardRecognizer):
     """Presidio's Luhn-checked card recognizer, extended to the 2221-2720 Mastercard range."""
 
     PATTERNS = [
@@ -116,7 +117,7 @@ class LlmotelCreditCardRecognizer(CreditCardRecognizer):  # type: ignore[misc]
         super().__init__(patterns=list(self.PATTERNS), name="LlmotelCreditCardRecognizer")
 
 
-class LlmotelEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
+class LlmotelEmailRecognizer(EmailRecognizer):
     """Presidio's email recognizer, validated on tldextract's bundled suffix list (no network)."""
 
     _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
@@ -128,14 +129,20 @@ class LlmotelEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
         return bool(self._extract(pattern_text).suffix)
 
 
-class LlmotelIpRecognizer(IpRecognizer):  # type: ignore[misc]
+class LlmotelIpRecognizer(IpRecognizer):
     """Presidio's IP recognizer; a dotted quad that reads as a version number is not an address."""
 
     def __init__(self) -> None:
         super().__init__(name="LlmotelIpRecognizer")
 
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list[object]:
-        results = super().analyze(text, entities, nlp_artifacts)
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
         kept = []
         for result in results:
             before = text[max(0, result.start - 12) : result.start]
@@ -165,7 +172,7 @@ _NOT_A_PHONE = regex.compile(
 _SEPARATOR = regex.compile(r"[ \t().\-/]")
 
 
-class LlmotelPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
+class LlmotelPhoneRecognizer(PhoneRecognizer):
     """Presidio's phone recognizer (its regions, score and context words) with a cheaper search.
 
     Presidio runs python-phonenumbers' ``PhoneNumberMatcher`` over the whole text once per region
@@ -179,7 +186,7 @@ class LlmotelPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
         super().__init__(supported_regions=tuple(supported_regions), name="LlmotelPhoneRecognizer")
 
     def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: object = None
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         return [
             RecognizerResult(PHONE_NUMBER, start, end, self.SCORE)
@@ -219,7 +226,7 @@ class LlmotelPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
         return False
 
 
-class ApiKeyRecognizer(PatternRecognizer):  # type: ignore[misc]
+class ApiKeyRecognizer(PatternRecognizer):
     """Provider API keys by their published prefixes, and generic ``api_key = "…"`` assignments."""
 
     PATTERNS = [
@@ -266,7 +273,7 @@ def _b64url_json(segment: str) -> object:
     return json.loads(base64.urlsafe_b64decode(padded))
 
 
-class JwtRecognizer(PatternRecognizer):  # type: ignore[misc]
+class JwtRecognizer(PatternRecognizer):
     """JSON Web Tokens: three base64url segments whose header decodes to JSON naming an ``alg``."""
 
     PATTERNS = [
@@ -295,7 +302,7 @@ class JwtRecognizer(PatternRecognizer):  # type: ignore[misc]
         return isinstance(header, dict) and "alg" in header
 
 
-class BearerTokenRecognizer(PatternRecognizer):  # type: ignore[misc]
+class BearerTokenRecognizer(PatternRecognizer):
     """The credential after ``Bearer`` / ``Basic`` / ``Token`` in an authorization value."""
 
     PATTERNS = [
@@ -326,7 +333,7 @@ class BearerTokenRecognizer(PatternRecognizer):  # type: ignore[misc]
         return False
 
 
-class PrivateKeyRecognizer(PatternRecognizer):  # type: ignore[misc]
+class PrivateKeyRecognizer(PatternRecognizer):
     """PEM/OpenSSH private key blocks, from the BEGIN line to the END line."""
 
     PATTERNS = [
@@ -349,7 +356,7 @@ class PrivateKeyRecognizer(PatternRecognizer):  # type: ignore[misc]
 _PASSWORD_KEY = r"(?:password|passwd|passphrase|pwd|db_pass|pass)"
 
 
-class PasswordRecognizer(PatternRecognizer):  # type: ignore[misc]
+class PasswordRecognizer(PatternRecognizer):
     """Values of ``password: …``, ``password=…`` and ``"password": "…"``."""
 
     PATTERNS = [
@@ -386,7 +393,7 @@ class PasswordRecognizer(PatternRecognizer):  # type: ignore[misc]
         )
 
 
-class ConnectionStringRecognizer(PatternRecognizer):  # type: ignore[misc]
+class ConnectionStringRecognizer(PatternRecognizer):
     """URLs that carry credentials: ``scheme://user:password@host/…``."""
 
     PATTERNS = [
