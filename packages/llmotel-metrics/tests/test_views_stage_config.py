@@ -20,6 +20,7 @@ from llmotel.metrics import (
     CostAttributeStage,
     MetricsConfig,
     PriceOverride,
+    Pricing,
     TokenCostMetricsProcessor,
     from_env,
     genai_views,
@@ -249,3 +250,14 @@ def test_config_builds_a_processor_and_stage_sharing_prices(
     assert sum(p.value for _, p in metric_points(metric_reader, COST_METRIC)) == pytest.approx(
         1.0004
     )
+
+
+def test_span_cost_prices_a_finished_span_for_the_tail_sampler(make_span: MakeSpan) -> None:
+    pricing = Pricing()
+    span = make_span(genai_attributes(input_tokens=2000, output_tokens=500))
+    expected = calc_price(
+        Usage(input_tokens=2000, output_tokens=500), "gpt-4o-2024-08-06", provider_id="openai"
+    )
+    assert pricing.span_cost(span) == pytest.approx(float(expected.total_price), rel=1e-12)
+    assert pricing.span_cost(make_span({"http.request.method": "GET"})) is None
+    assert pricing.span_cost(make_span(genai_attributes(model="acme", response_model=None))) is None

@@ -40,6 +40,9 @@ from genai_prices.types import (
     TieredPrices,
     TimeOfDateConstraint,
 )
+from opentelemetry.sdk.trace import ReadableSpan
+
+from llmotel.metrics._usage import read_usage
 
 _logger = logging.getLogger(__name__)
 
@@ -356,6 +359,37 @@ class Pricing:
             return None
         return rates.at(time_ns or time.time_ns()).cost(
             input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens
+        )
+
+    def span_cost(self, span: ReadableSpan) -> float | None:
+        """The total USD cost of a finished GenAI inference span, or ``None``.
+
+        ``None`` when the span is not an inference span, has no token usage or its model has no
+        known price. Fits as the ``cost`` function of llmotel-sampling's cost-based tail policy,
+        which decides on the application thread, before ``llmotel.cost.usd`` is set at export.
+        """
+        cost = self.attributes_cost(span.attributes, span.end_time or 0)
+        return None if cost is None else cost.total
+
+    def attributes_cost(
+        self, attributes: Mapping[str, object] | None, time_ns: int = 0
+    ) -> Cost | None:
+        """The cost of the call a GenAI span's ``attributes`` describe (see :meth:`span_cost`)."""
+        usage = read_usage(attributes)
+        if usage is None:
+            return None
+        model = usage.model
+        if model is None or not (usage.input_tokens or usage.output_tokens):
+            return None
+        return self.cost(
+            usage.provider,
+            model,
+            input_tokens=usage.input_tokens or 0,
+            output_tokens=usage.output_tokens or 0,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            time_ns=time_ns,
         )
 
     def _rates(self, provider: str | None, model: str) -> _ModelRates | None:

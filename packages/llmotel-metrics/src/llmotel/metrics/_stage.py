@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from llmotel.metrics._names import COST_USD
 from llmotel.metrics._pricing import Pricing
-from llmotel.metrics._usage import read_usage
 
 if TYPE_CHECKING:
     from llmotel.sdk.pipeline import MutableSpan
@@ -35,20 +34,7 @@ class CostAttributeStage:
         attributes = span.attributes
         if COST_USD in attributes:
             return span
-        usage = read_usage(attributes)
-        model = None if usage is None else usage.model
-        if usage is None or model is None or not (usage.input_tokens or usage.output_tokens):
-            return span
-        cost = self._pricing.cost(
-            usage.provider,
-            model,
-            input_tokens=usage.input_tokens or 0,
-            output_tokens=usage.output_tokens or 0,
-            cache_read_tokens=usage.cache_read_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-            time_ns=span.end_time or 0,
-        )
+        cost = self._pricing.attributes_cost(attributes, span.end_time or 0)
         if cost is not None:
             attributes[COST_USD] = cost.total
         return span
