@@ -331,6 +331,9 @@ class MutableLogRecord:
         src = self._source
         old = src.log_record
         context = old.context if isinstance(old.context, Context) else Context()
+        # SDK 1.40's LogRecord has no ``exception`` argument: pass it only when there is one.
+        exception = getattr(old, "exception", None) if keep_exception else None
+        extra: dict[str, Any] = {} if exception is None else {"exception": exception}
         new = LogRecord(
             timestamp=self.timestamp,
             observed_timestamp=self.observed_timestamp,
@@ -340,7 +343,7 @@ class MutableLogRecord:
             body=self.body,
             attributes=cast("Attributes", self.attributes),
             event_name=self.event_name,
-            exception=old.exception if keep_exception else None,
+            **extra,
         )
         # The correlation ids are the source's, whatever context it was created with.
         new.trace_id = old.trace_id
