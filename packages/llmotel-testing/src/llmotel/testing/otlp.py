@@ -7,9 +7,10 @@
         receiver.wait_for_spans(lambda spans: len(spans) >= 3)
         for span in receiver.spans(): ...
 
-It speaks the OTLP/HTTP binary protobuf encoding on ``/v1/traces``, ``/v1/metrics`` and ``/v1/logs`` (gzip or
-not), answers 200 with an empty export response, and keeps every request. Decoding needs ``opentelemetry-proto``
-(a dependency of the OTLP exporters); it is imported lazily so the rest of ``llmotel.testing`` does not need it.
+It speaks the OTLP/HTTP binary protobuf encoding on ``/v1/traces``, ``/v1/metrics`` and ``/v1/logs``
+(gzip or not), answers 200 with an empty export response, and keeps every request. Decoding needs
+``opentelemetry-proto`` (a dependency of the OTLP exporters); it is imported lazily so the rest of
+``llmotel.testing`` does not need it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ __all__ = ["OtlpReceiver", "ReceivedLogRecord", "ReceivedMetricPoint", "Received
 
 @dataclass(frozen=True)
 class ReceivedSpan:
-    """One span as it arrived: ids in lowercase hex, times in ns, attributes decoded to Python values."""
+    """One span as it arrived: ids in lowercase hex, times in ns, attributes decoded to Python
+    values."""
 
     trace_id: str
     span_id: str
@@ -52,7 +54,8 @@ class ReceivedSpan:
 
 @dataclass(frozen=True)
 class ReceivedMetricPoint:
-    """One data point: ``value`` for sums and gauges; ``count``/``sum``/``bucket_counts`` for histograms."""
+    """One data point: ``value`` for sums and gauges; ``count``/``sum``/``bucket_counts`` for
+    histograms."""
 
     name: str
     unit: str
@@ -108,7 +111,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             self.server.receiver._ingest(signal, body)
-        except Exception:  # a body we cannot decode is the exporter's bug, not a reason to hang it
+        # A body we cannot decode is the exporter's bug, not a reason to hang it.
+        except Exception:  # noqa: BLE001
             self._reply(400)
             return
         self._reply(200)
@@ -132,16 +136,20 @@ class _Server(ThreadingHTTPServer):
 class OtlpReceiver:
     """An OTLP/HTTP (protobuf) receiver on ``host`` (127.0.0.1) and ``port`` (0 = a free one).
 
-    ``url`` is what ``OTEL_EXPORTER_OTLP_ENDPOINT`` should be set to. Use it as a context manager or call
-    ``start()``/``stop()``. Thread-safe; ``clear()`` forgets what was received. With ``forward_to`` (an OTLP/HTTP
-    base URL) every request is also relayed there unchanged, e.g. to show the same telemetry in a UI.
+    ``url`` is what ``OTEL_EXPORTER_OTLP_ENDPOINT`` should be set to. Use it as a context manager or
+    call ``start()``/``stop()``. Thread-safe; ``clear()`` forgets what was received. With
+    ``forward_to`` (an OTLP/HTTP base URL) every request is also relayed there unchanged, e.g. to
+    show the same telemetry in a UI.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, forward_to: str | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, forward_to: str | None = None
+    ) -> None:
         self._forward_to = forward_to.rstrip("/") if forward_to else None
         self._host = host
         self._port = port
-        # Condition() wraps an RLock: wait_for's predicate may call spans()/metric_points() while holding it.
+        # Condition() wraps an RLock: wait_for's predicate may call spans()/metric_points() while
+        # holding it.
         self._lock = threading.Condition()
         self._spans: list[ReceivedSpan] = []
         self._points: list[ReceivedMetricPoint] = []
@@ -197,7 +205,8 @@ class OtlpReceiver:
             return list(self._logs)
 
     def wait_for(self, predicate: Callable[[OtlpReceiver], bool], timeout: float = 10.0) -> bool:
-        """Block until ``predicate(self)`` holds (checked on every arrival) or ``timeout`` seconds pass."""
+        """Block until ``predicate(self)`` holds (checked on every arrival) or ``timeout`` seconds
+        pass."""
         deadline = time.monotonic() + timeout
         with self._lock:
             while not predicate(self):
@@ -245,7 +254,7 @@ def _decode_traces(body: bytes) -> list[ReceivedSpan]:
         resource = _attrs(resource_spans.resource.attributes)
         for scope_spans in resource_spans.scope_spans:
             for s in scope_spans.spans:
-                out.append(
+                out.append(  # noqa: PERF401
                     ReceivedSpan(
                         trace_id=s.trace_id.hex(),
                         span_id=s.span_id.hex(),
@@ -298,7 +307,7 @@ def _decode_metrics(body: bytes) -> list[ReceivedMetricPoint]:
                         )
                 elif data == "histogram":
                     for p in m.histogram.data_points:
-                        out.append(
+                        out.append(  # noqa: PERF401
                             ReceivedMetricPoint(
                                 m.name,
                                 m.unit,
@@ -324,7 +333,7 @@ def _decode_logs(body: bytes) -> list[ReceivedLogRecord]:
         resource = _attrs(resource_logs.resource.attributes)
         for scope_logs in resource_logs.scope_logs:
             for r in scope_logs.log_records:
-                out.append(
+                out.append(  # noqa: PERF401
                     ReceivedLogRecord(
                         event_name=r.event_name,
                         body=_any_value(r.body),
