@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from genai_prices import data_snapshot
 from genai_prices.types import (
@@ -78,8 +78,7 @@ _PER_TOKEN: Final = 1_000_000
 _PER_REQUEST: Final = 1_000
 
 
-@dataclass(frozen=True, slots=True)
-class Cost:
+class Cost(NamedTuple):
     """The USD cost of one call, split the way ``llmotel.client.cost`` is split.
 
     ``input`` is the price of input tokens that are neither cache reads nor cache writes (or all of
@@ -127,7 +126,7 @@ def _apply(rate: _Rate, count: int, total_input: int) -> float:
 class _Rates:
     """The float rates of one genai-prices ``ModelPrice``."""
 
-    __slots__ = ("cache_read", "cache_write", "input", "output", "reasoning", "request")
+    __slots__ = ("_flat", "cache_read", "cache_write", "input", "output", "reasoning", "request")
 
     def __init__(self, price: ModelPrice) -> None:
         get = price.__dict__.get
@@ -138,6 +137,13 @@ class _Rates:
         self.reasoning = _rate(get(_REASONING))
         fee = get(_REQUESTS)
         self.request = float(fee) / _PER_REQUEST if isinstance(fee, Decimal) else 0.0
+        rates = (self.input, self.output, self.cache_read, self.cache_write, self.reasoning)
+        # Most models have no tiers: then a cost is five multiplications (None counts as 0.0).
+        self._flat: tuple[float, ...] | None = (
+            None
+            if any(isinstance(r, tuple) for r in rates)
+            else tuple(0.0 if r is None else r for r in rates)  # type: ignore[misc]
+        )
 
     def cost(
         self, input_: int, output: int, cache_read: int, cache_write: int, reasoning: int
@@ -146,6 +152,16 @@ class _Rates:
         cr = cache_read if self.cache_read is not None else 0
         cw = cache_write if self.cache_write is not None else 0
         rs = reasoning if self.reasoning is not None else 0
+        flat = self._flat
+        if flat is not None:
+            r_in, r_out, r_read, r_write, r_reason = flat
+            return Cost(
+                (input_ - cr - cw) * r_in,
+                (output - rs) * r_out + rs * r_reason,
+                cr * r_read,
+                cw * r_write,
+                self.request,
+            )
         return Cost(
             input=_apply(self.input, input_ - cr - cw, input_),
             output=_apply(self.output, output - rs, input_) + _apply(self.reasoning, rs, input_),
@@ -351,12 +367,18 @@ class Pricing:
 
         ``provider`` is the span's ``gen_ai.provider.name`` (semantic-convention names are mapped
         to genai-prices ids); ``input_tokens`` includes the cache counts and ``output_tokens`` the
-        reasoning count, as the semantic conventions define them. ``time_ns`` (the call's time,
+        reasoning count, as the semantic conventions define them (cache or reasoning counts larger
+        than their total are taken as not included, and added). ``time_ns`` (the call's time,
         nanoseconds since the epoch) selects time-dependent prices; 0 means now.
         """
         rates = self._rates(provider, model)
         if rates is None:
             return None
+        if cache_read_tokens + cache_write_tokens > input_tokens:
+            # Counted the provider's way (Anthropic: input excludes cache): make it the total.
+            input_tokens += cache_read_tokens + cache_write_tokens
+        if reasoning_tokens > output_tokens:
+            output_tokens += reasoning_tokens
         return rates.at(time_ns or time.time_ns()).cost(
             input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens
         )
