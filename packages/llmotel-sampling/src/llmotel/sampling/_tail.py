@@ -159,8 +159,10 @@ class TailSamplingProcessor(SpanProcessor):
     Memory is bounded: when more than ``max_traces`` traces, ``max_spans`` spans or (estimated)
     ``max_bytes`` bytes are buffered, the oldest trace is decided at once by ``overflow``:
     ``"evaluate"`` asks the policies about what has arrived, ``"keep"`` keeps it (marked
-    ``overflow``), ``"drop"`` drops it. Such forced decisions are counted. ``max_bytes`` also
-    covers the decision cache (~160 B a decision), which may take at most a quarter of it.
+    ``overflow``), ``"drop"`` drops it. Such forced decisions are counted. ``max_bytes`` bounds
+    everything the processor holds: the decision cache (~160 B a decision) may take up to an
+    eighth of it (fewer decisions are remembered if needed), an eighth is left as headroom for
+    transient allocations and the buffered spans get the rest.
 
     ``force_flush`` and ``shutdown`` decide every buffered trace now (by the policies, on what has
     arrived), forward the kept spans, then flush or shut down ``next_processor``; spans of those
@@ -211,9 +213,10 @@ class TailSamplingProcessor(SpanProcessor):
         self._max_traces = max_traces
         self._max_spans = max_spans
         self._overflow = overflow
-        # The decision cache lives inside max_bytes too: it may take at most a quarter of it.
-        self._cache_size = max(1, min(decision_cache_size, max_bytes // 4 // _DECISION_BYTES))
-        self._max_bytes = max_bytes - self._cache_size * _DECISION_BYTES
+        # max_bytes bounds all the processor holds: the decision cache may take an eighth of it,
+        # another eighth is headroom for transient allocations (dict rebuilds), spans get the rest.
+        self._cache_size = max(1, min(decision_cache_size, max_bytes // 8 // _DECISION_BYTES))
+        self._max_bytes = max_bytes - max_bytes // 8 - self._cache_size * _DECISION_BYTES
 
         self._lock = threading.Lock()
         self._traces: OrderedDict[int, _Trace] = OrderedDict()
