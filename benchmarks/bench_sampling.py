@@ -228,7 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"memory: {memory['spans']} spans of open traces, bound {MEMORY_BOUND / 2**20:.1f} MiB: "
         f"traced peak {memory['traced_peak_bytes'] / 2**20:.2f} MiB, "
-        f"estimated peak {memory['estimated_peak_bytes'] / 2**20:.2f} MiB"
+        f"estimated peak {memory['estimated_peak_bytes'] / 2**20:.2f} MiB "
+        f"({'within' if memory['within_bound'] else 'OVER'} the bound)"
     )
     if args.out:
         results = {
