@@ -526,6 +526,28 @@ async def test_session_body_raising(bus: MessageBus, span_exporter: InMemorySpan
     assert (span.attributes or {})["error.type"] == "KeyError"
 
 
+async def test_bus_session_body_raising(
+    bus: MessageBus, span_exporter: InMemorySpanExporter
+) -> None:
+    async def body() -> None:
+        async with bus.session("s-5"):
+            await bus.publish(Noted())
+            raise KeyError("boom")
+
+    with pytest.raises(KeyError):
+        await body()
+
+    spans = span_exporter.get_finished_spans()
+    assert span_tree(spans) == [
+        ("llmgine session", "INTERNAL", [("publish Noted", "PRODUCER", [])])
+    ]
+    session = by_name(spans, "llmgine session")
+    assert session.status.status_code is StatusCode.ERROR
+    assert (session.attributes or {})["error.type"] == "KeyError"
+    assert [e.name for e in session.events] == ["exception"]
+    assert get_context_attributes().get("session.id") is None
+
+
 # --- tools --------------------------------------------------------------------------------------
 
 

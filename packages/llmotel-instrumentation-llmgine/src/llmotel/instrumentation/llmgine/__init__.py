@@ -57,6 +57,7 @@ _BUS_METHODS: Final = (
     ("publish", "publish"),
     ("_handle_event_with_middleware", "handle_event"),
     ("_handle_event_error", "handle_event_error"),
+    ("session", "bus_session"),
 )
 _SESSION_METHODS: Final = (
     ("start", "session_start"),

@@ -468,6 +468,22 @@ class BusTelemetry:
         finally:
             self._close_session(instance, error)
 
+    def bus_session(
+        self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """``MessageBus.session()``: LLMgine does not pass the body's exception to ``end()``; this
+        scope records it on the session span before the session ends."""
+        return _SessionScope(self, wrapped(*args, **kwargs))
+
+    def session_failed(self, session: object, error: BaseException) -> None:
+        """Record ``error``, which left the body of ``session``, on the session's span."""
+        try:
+            state = self._sessions.get(session)
+            if state is not None:
+                _fail(state.span, error)
+        except Exception:  # noqa: BLE001 - never raise into the bus
+            self._warn("session body")
+
     def _open_session(self, session: object) -> None:
         try:
             if session in self._sessions:
@@ -499,10 +515,34 @@ class BusTelemetry:
                 state.session.__exit__(None, None, None)
                 otel_context.detach(state.token)  # type: ignore[arg-type]
             if error is not None:
-                span.record_exception(error)
-                span.set_status(Status(StatusCode.ERROR, str(error)))
-                span.set_attribute(n.ERROR_TYPE, _error_type(error))
+                _fail(span, error)
         except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("session end")
         finally:
             span.end()
+
+
+def _fail(span: Span, error: BaseException) -> None:
+    span.record_exception(error)
+    span.set_status(Status(StatusCode.ERROR, str(error)))
+    span.set_attribute(n.ERROR_TYPE, _error_type(error))
+
+
+class _SessionScope:
+    """Wraps the async context manager ``MessageBus.session()`` returns (see ``bus_session``)."""
+
+    __slots__ = ("_cm", "_session", "_telemetry")
+
+    def __init__(self, telemetry: BusTelemetry, cm: Any) -> None:
+        self._telemetry = telemetry
+        self._cm = cm
+        self._session: object = None
+
+    async def __aenter__(self) -> Any:
+        self._session = await self._cm.__aenter__()
+        return self._session
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Any:
+        if exc is not None and self._session is not None:
+            self._telemetry.session_failed(self._session, exc)
+        return await self._cm.__aexit__(exc_type, exc, tb)
