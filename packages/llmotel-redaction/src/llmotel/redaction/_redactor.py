@@ -65,6 +65,7 @@ DEFAULT_ALLOW_KEYS: frozenset[str] = frozenset(
         sc.GEN_AI_TOOL_CALL_ID,
         sc.ERROR_TYPE,
         sc.EXCEPTION_TYPE,
+        sc.SERVER_ADDRESS,  # the model endpoint, not the user's address
     }
 )
 """Structural attributes never analyzed (model names, ids, enums). Keys starting with

@@ -1,0 +1,187 @@
+"""Spans and events from the real openai instrumentation, over real HTTP to the stub server,
+redacted by hand-wired processors and under ``opentelemetry-instrument``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+import pytest
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from llmotel.instrumentation.openai import OpenAIInstrumentor
+from llmotel.redaction import (
+    COUNT_ATTRIBUTE,
+    RedactingLogRecordProcessor,
+    RedactingSpanProcessor,
+    Redactor,
+)
+from llmotel.semconv import attributes as sc
+from llmotel.semconv.messages import decode_input_messages, decode_output_messages
+from llmotel.testing import StubServer, ToolCall, text_reply, tool_call_reply
+
+USER = "I'm jane.doe@example.com, card 4111 1111 1111 1111, key sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8t"
+REPLY = "Noted. I will call you at +1 415 867 5309 and mail jane.doe@example.com."
+PII = [
+    "jane.doe@example.com",
+    "4111 1111 1111 1111",
+    "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8t",
+    "415 867 5309",
+    "536-90-4399",
+]
+
+
+def _all_text(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+@pytest.fixture
+def instrumented(
+    redactor: Redactor,
+    span_exporter: InMemorySpanExporter,
+    log_exporter: InMemoryLogRecordExporter,
+    meter_provider: MeterProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[TracerProvider, LoggerProvider]]:
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "SPAN_AND_EVENT")
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(RedactingSpanProcessor(span_exporter, redactor))
+    logger_provider = LoggerProvider()
+    logger_provider.add_log_record_processor(RedactingLogRecordProcessor(log_exporter, redactor))
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        logger_provider=logger_provider,
+    )
+    yield tracer_provider, logger_provider
+    instrumentor.uninstrument()
+    tracer_provider.shutdown()
+    logger_provider.shutdown()
+
+
+def test_hand_wired_processors_export_no_pii(
+    instrumented: tuple[TracerProvider, LoggerProvider],
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+    log_exporter: InMemoryLogRecordExporter,
+) -> None:
+    tracer_provider, logger_provider = instrumented
+    llm_stub.enqueue(
+        text_reply(REPLY),
+        tool_call_reply(calls=[ToolCall("open_ticket", {"ssn": "536-90-4399"}, id="call_1")]),
+    )
+    client = openai.OpenAI(base_url=llm_stub.openai_base_url, api_key="test", max_retries=0)
+    messages: Any = [
+        {"role": "system", "content": "Support bot. Escalate to ops@example.com."},
+        {"role": "user", "content": USER},
+    ]
+    client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    tracer_provider.force_flush()
+    logger_provider.force_flush()
+
+    first, second = span_exporter.get_finished_spans()
+    attrs = first.attributes
+    assert attrs is not None
+    inputs = decode_input_messages(str(attrs[sc.GEN_AI_INPUT_MESSAGES]))
+    outputs = decode_output_messages(str(attrs[sc.GEN_AI_OUTPUT_MESSAGES]))
+    assert json.loads(str(attrs[sc.GEN_AI_INPUT_MESSAGES])) == [
+        {
+            "role": "user",
+            "parts": [
+                {
+                    "type": "text",
+                    "content": "I'm <EMAIL_ADDRESS>, card <CREDIT_CARD>, key <API_KEY>",
+                }
+            ],
+        }
+    ]
+    assert json.loads(str(attrs[sc.GEN_AI_SYSTEM_INSTRUCTIONS])) == [
+        {"type": "text", "content": "Support bot. Escalate to <EMAIL_ADDRESS>."}
+    ]
+    assert json.loads(str(attrs[sc.GEN_AI_OUTPUT_MESSAGES]))[0]["parts"][0]["content"] == (
+        "Noted. I will call you at <PHONE_NUMBER> and mail <EMAIL_ADDRESS>."
+    )
+    assert len(inputs) == 1
+    assert len(outputs) == 1
+    assert attrs[sc.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini"
+    assert attrs[sc.SERVER_ADDRESS] == "127.0.0.1"  # allow-listed: the endpoint, not a user
+    assert attrs[COUNT_ATTRIBUTE] == 6
+    second_out = json.loads(str((second.attributes or {})[sc.GEN_AI_OUTPUT_MESSAGES]))
+    assert second_out[0]["parts"][0]["arguments"] == {"ssn": "<US_SSN>"}
+    decode_output_messages(str((second.attributes or {})[sc.GEN_AI_OUTPUT_MESSAGES]))
+
+    exported = _all_text([dict(s.attributes or {}) for s in (first, second)])
+    logs = log_exporter.get_finished_logs()
+    assert logs
+    exported += _all_text([[r.log_record.body, dict(r.log_record.attributes or {})] for r in logs])
+    for value in [*PII, "ops@example.com"]:
+        assert value not in exported
+
+
+APP = textwrap.dedent(
+    """
+    import openai
+    client = openai.OpenAI(max_retries=0, api_key="test")
+    client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": %r}],
+    )
+    """
+)
+
+
+@pytest.mark.slow
+def test_under_opentelemetry_instrument(llm_stub: StubServer, tmp_path: Any) -> None:
+    otlp = pytest.importorskip("llmotel.testing.otlp")
+    pytest.importorskip("llmotel.distro")
+    llm_stub.enqueue(text_reply(REPLY))
+    app = tmp_path / "app.py"
+    app.write_text(APP % USER)
+    with otlp.OtlpReceiver() as receiver:
+        env = {
+            **os.environ,
+            "OPENAI_BASE_URL": llm_stub.openai_base_url,
+            "OTEL_PYTHON_DISTRO": "llmotel",
+            "OTEL_PYTHON_CONFIGURATOR": "llmotel",
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_ONLY",
+            "LLMOTEL_REDACTION": "on",
+        }
+        bin_dir = os.path.dirname(sys.executable)
+        done = subprocess.run(
+            [os.path.join(bin_dir, "opentelemetry-instrument"), sys.executable, str(app)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert receiver.wait_for(lambda r: any(s.name == "chat gpt-4o-mini" for s in r.spans()))
+        (span,) = [s for s in receiver.spans() if s.name == "chat gpt-4o-mini"]
+    attrs = span.attributes
+    assert json.loads(attrs[sc.GEN_AI_INPUT_MESSAGES])[0]["parts"][0]["content"] == (
+        "I'm <EMAIL_ADDRESS>, card <CREDIT_CARD>, key <API_KEY>"
+    )
+    decode_input_messages(attrs[sc.GEN_AI_INPUT_MESSAGES])
+    decode_output_messages(attrs[sc.GEN_AI_OUTPUT_MESSAGES])
+    exported = _all_text(dict(attrs))
+    for value in PII:
+        assert value not in exported
+    assert attrs[COUNT_ATTRIBUTE] >= 4
