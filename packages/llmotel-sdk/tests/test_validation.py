@@ -149,6 +149,12 @@ def test_assert_semconv_lists_violations() -> None:
     with pytest.raises(AssertionError, match="not a GenAI span"):
         assert_semconv(plain)  # type: ignore[arg-type]
     assert_semconv(span(**{"gen_ai.system": "openai"}), allow=["deprecated"])
+    assert_semconv(
+        span(**{"gen_ai.request.model": None}, name="chat"),
+        allow=["required:gen_ai.request.model"],
+    )
+    with pytest.raises(AssertionError, match=r"gen_ai\.request\.model is required"):
+        assert_semconv(span(**{"gen_ai.request.model": None}, name="chat"), allow=["required:x"])
 
 
 def test_validator_stage_reports_and_passes(

@@ -219,12 +219,16 @@ def assert_semconv(span: ReadableSpan | MutableSpan, *, allow: Sequence[str] = (
     """Fail (``AssertionError``) unless ``span`` follows the GenAI conventions.
 
     For tests: ``assert_semconv(span_exporter.get_finished_spans()[0])``. The message lists every
-    violation. ``allow`` names rules to tolerate (e.g. ``allow=["deprecated"]`` for a span that
-    keeps old names on purpose). A span without ``gen_ai.operation.name`` fails: it is not a
-    GenAI span.
+    violation. ``allow`` names violations to tolerate: a rule (``"deprecated"`` for a span that
+    keeps old names on purpose) or a rule and attribute (``"required:gen_ai.request.model"``). A
+    span without ``gen_ai.operation.name`` fails: it is not a GenAI span.
     """
     attributes = span.attributes or {}
-    problems = [v for v in validate_span(span) if v.rule not in allow]
+    problems = [
+        v
+        for v in validate_span(span)
+        if v.rule not in allow and f"{v.rule}:{v.attribute}" not in allow
+    ]
     if A.GEN_AI_OPERATION_NAME not in attributes:
         problems.insert(0, Violation("required", A.GEN_AI_OPERATION_NAME, "not a GenAI span"))
     if problems:
