@@ -45,7 +45,7 @@ from llmotel.redaction import RedactingSpanProcessor, RedactionStage, Redactor
 from llmotel.sdk.pipeline import MutableSpan
 
 
-def _plain_presidio() -> Callable[[str], str]:
+def _plain_presidio() -> tuple[Callable[[str], str], Callable[[str], list[tuple[int, int]]]]:
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import NlpEngineProvider
     from presidio_anonymizer import AnonymizerEngine
@@ -63,8 +63,11 @@ def _plain_presidio() -> Callable[[str], str]:
         results = analyzer.analyze(text=text, language="en")
         return str(anonymizer.anonymize(text=text, analyzer_results=results).text)
 
+    def spans(text: str) -> list[tuple[int, int]]:
+        return [(r.start, r.end) for r in analyzer.analyze(text=text, language="en")]
+
     redact("warm up: jane@example.com 4111 1111 1111 1111 +1 415 555 0134")
-    return redact
+    return redact, spans
 
 
 def _spans(records: Sequence[Record]) -> list[ReadableSpan]:
@@ -102,18 +105,19 @@ def _recall(records: Sequence[Record], outputs: Sequence[str]) -> dict[str, dict
     return per
 
 
-def _changed_fraction(texts: Sequence[str], redact: Callable[[str], str]) -> float:
-    import difflib
-
-    changed = 0
+def _flagged_fraction(
+    texts: Sequence[str], find: Callable[[str], list[tuple[int, int]]]
+) -> float:
+    """Share of characters inside findings (overlaps counted once) on PII-free text."""
+    flagged = 0
     size = 0
     for text in texts:
-        out = redact(text)
-        matcher = difflib.SequenceMatcher(None, text, out, autojunk=False)
-        same = sum(block.size for block in matcher.get_matching_blocks())
-        changed += len(text) - same
+        covered = bytearray(len(text))
+        for start, end in find(text):
+            covered[start:end] = b"\x01" * (end - start)
+        flagged += sum(covered)
         size += len(text)
-    return changed / size
+    return flagged / size
 
 
 def _best_of(runs: int, fn: Callable[[], Any]) -> float:
@@ -143,13 +147,24 @@ def _app_thread_cost(n: int, redactor: Redactor) -> dict[str, float]:
             span.end()
         return (time.perf_counter() - start) / n * 1e6
 
-    bare = TracerProvider()
-    with_redaction = TracerProvider()
-    processor = RedactingSpanProcessor(_Discard(), redactor, max_queue_size=4 * n)
-    with_redaction.add_span_processor(processor)
-    bare_us = min(run(bare) for _ in range(3))
-    redacting_us = min(run(with_redaction) for _ in range(3))
-    with_redaction.shutdown()
+    # The worker is kept asleep during the loop (long delay, batch bigger than the loop) so the
+    # number is what on_end costs the caller, not GIL contention with the analysis itself,
+    # which is measured separately as "ms per span".
+    bare_us = min(run(TracerProvider()) for _ in range(3))
+    redacting_us = float("inf")
+    for _ in range(3):
+        with_redaction = TracerProvider()
+        with_redaction.add_span_processor(
+            RedactingSpanProcessor(
+                _Discard(),
+                redactor,
+                max_queue_size=2 * n,
+                max_export_batch_size=2 * n,
+                schedule_delay_millis=600_000,
+            )
+        )
+        redacting_us = min(redacting_us, run(with_redaction))
+        with_redaction.shutdown()
     return {
         "bare_us_per_span": bare_us,
         "with_redacting_processor_us_per_span": redacting_us,
@@ -175,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     llmotel_init = time.perf_counter() - started
     stage = RedactionStage(redactor, time_budget=10.0)
     started = time.perf_counter()
-    presidio = _plain_presidio()
+    presidio, presidio_find = _plain_presidio()
     presidio_init = time.perf_counter() - started
 
     def llmotel_spans() -> list[str]:
@@ -233,9 +248,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "throughput_ratio_documents": p_doc / l_doc,
         "recall_spans": {"llmotel": l_recall, "presidio": p_recall},
         "recall_documents": {"llmotel": l_doc_recall["ALL"], "presidio": p_doc_recall["ALL"]},
-        "over_redaction_changed_chars": {
-            "llmotel": _changed_fraction(clean, lambda t: str(redactor.redact_text(t))),
-            "presidio": _changed_fraction(clean, presidio),
+        "over_redaction_flagged_chars": {
+            "llmotel": _flagged_fraction(
+                clean, lambda t: [(f.start, f.end) for f in redactor.analyze(t)]
+            ),
+            "presidio": _flagged_fraction(clean, presidio_find),
         },
         "app_thread": _app_thread_cost(2000, redactor),
     }
@@ -246,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _print(r: dict[str, Any]) -> None:
-    ms, kb, over = r["ms_per_span"], r["ms_per_kb_documents"], r["over_redaction_changed_chars"]
+    ms, kb, over = r["ms_per_span"], r["ms_per_kb_documents"], r["over_redaction_flagged_chars"]
     print(f"\nredaction: {r['records']} span-sized records ({r['span_kb_total']:.0f} KB), "
           f"{r['documents_kb_total']:.0f} KB of documents, Python {r['python']}")  # fmt: skip
     print(f"{'':34}{'llmotel':>12}{'presidio':>12}{'ratio':>10}")
@@ -260,7 +277,7 @@ def _print(r: dict[str, Any]) -> None:
             print(f"{'recall ' + kind:34}{rl[kind]['recall']:12.3f}{rp[kind]['recall']:12.3f}")
     print(f"{'recall in documents':34}{r['recall_documents']['llmotel']['recall']:12.3f}"
           f"{r['recall_documents']['presidio']['recall']:12.3f}")  # fmt: skip
-    print(f"{'chars changed on PII-free text':34}{over['llmotel']:12.2%}{over['presidio']:12.2%}")
+    print(f"{'chars flagged on PII-free text':34}{over['llmotel']:12.2%}{over['presidio']:12.2%}")
     app = r["app_thread"]
     print(f"{'app thread, µs added per span':34}{app['added_us_per_span']:12.1f}"
           f"   (bare {app['bare_us_per_span']:.1f} µs, with processor "
