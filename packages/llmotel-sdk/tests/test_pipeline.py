@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import threading
+import time
 import tracemalloc
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +15,7 @@ from opentelemetry._logs import LogRecord, SeverityNumber
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
@@ -360,6 +361,28 @@ def test_bad_input_never_escapes(span_exporter: InMemorySpanExporter) -> None:
     assert len(out[0].events) == 128  # the SDK's event limit held on the source...
     assert out[0].dropped_events == 2_000 - 128  # ...and its dropped count is carried over
     assert pipeline.stats().stages["parse_messages"].failed == 2
+
+
+def test_thousands_of_events_fail_closed_quickly(span_exporter: InMemorySpanExporter) -> None:
+    events = [
+        Event("exception", {"exception.message": f"secret {i}", "exception.type": "E"}, i)
+        for i in range(5_000)
+    ]
+    big = ReadableSpan("big", events=events, attributes={"gen_ai.input.messages": MESSAGES})
+
+    @content_sensitive
+    def redact(record: MutableSpan) -> MutableSpan:
+        raise RuntimeError
+
+    pipeline = PipelineSpanExporter([redact], span_exporter)
+    start = time.perf_counter()
+    pipeline.export([big])
+    assert time.perf_counter() - start < 2.0
+    (out,) = span_exporter.get_finished_spans()
+    assert len(out.events) == 5_000
+    assert all(e.attributes == {"exception.type": "E"} for e in out.events)
+    assert out.attributes == {CONTENT_REMOVED_ATTRIBUTE: "redact"}
+    assert big.events[0].attributes["exception.message"] == "secret 0"  # type: ignore[index]
 
 
 def test_broken_record_shape_fails_closed(span_exporter: InMemorySpanExporter) -> None:
