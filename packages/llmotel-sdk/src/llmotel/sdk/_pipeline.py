@@ -347,7 +347,8 @@ class _Pipeline(Generic[_R]):
     def _account(
         self, stage: _Stage, n_in: int, n_out: int, failed: int, stripped: int, elapsed_ns: int
     ) -> None:
-        dropped = n_in - n_out  # includes failures whose content could not even be stripped
+        # Includes failures whose content could not even be stripped; a batch stage may also add.
+        dropped = max(n_in - n_out, 0)
         with self._lock:
             stage.records_in += n_in
             stage.records_out += n_out

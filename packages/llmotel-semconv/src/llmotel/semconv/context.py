@@ -74,7 +74,9 @@ class ContextAttributes:
     """Adds attributes to the context while a block or a function call runs.
 
     Use it (or the ``using_*`` functions that return it) as a context manager — ``with`` or
-    ``async with`` — or as a decorator of a function or ``async def`` function. Each entry layers
+    ``async with`` — or as a decorator of a function or ``async def`` function (not of a
+    generator: the attributes would only cover creating it, not iterating it; use ``with``
+    inside the generator instead). Each entry layers
     the attributes over those already in the context; each exit restores what was there before.
     The object holds no per-call state, so one instance may decorate a function that runs
     concurrently in many threads or tasks.
