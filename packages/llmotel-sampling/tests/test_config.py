@@ -128,3 +128,18 @@ def test_nonsense_fails_at_start_up_naming_the_variable(variable: str, value: st
         sampling_span_processor_from_env(_next(), environ={variable: value})
     assert error.value.variable == variable
     assert str(error.value).startswith(f"{variable}={value!r} is invalid: expected ")
+
+
+def test_a_cost_function_reaches_the_cost_policy() -> None:
+    def price(span: object) -> float | None:
+        return 1.0
+
+    processor = sampling_span_processor_from_env(
+        _next(),
+        environ={"LLMOTEL_SAMPLING_TAIL": "true", "LLMOTEL_SAMPLING_COST_THRESHOLD_USD": "0.5"},
+        cost=price,  # type: ignore[arg-type]
+    )
+    assert isinstance(processor, TailSamplingProcessor)
+    (cost_policy,) = [p for p in processor.policies if isinstance(p, CostPolicy)]
+    assert cost_policy._cost is price
+    processor.shutdown()

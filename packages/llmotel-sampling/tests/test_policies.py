@@ -80,6 +80,9 @@ def test_cost_policy_reads_the_attribute_or_a_function(make: MakeSpan) -> None:
     priced = CostPolicy(1.0, cost=lambda s: 0.4 if s.attributes.get(GEN_AI_REQUEST_MODEL) else None)
     assert priced.should_keep([make({GEN_AI_REQUEST_MODEL: "o3"})] * 3)
     assert not priced.should_keep([make({GEN_AI_REQUEST_MODEL: "o3"}), make()])
+    # The attribute, when present, wins over the function.
+    attributed = make({GEN_AI_REQUEST_MODEL: "o3", "llmotel.cost.usd": 0.01})
+    assert not priced.should_keep([attributed] * 3)
 
 
 def test_attribute_policy(make: MakeSpan) -> None:

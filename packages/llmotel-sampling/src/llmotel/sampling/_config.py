@@ -11,6 +11,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 from llmotel.sampling._head import KeepRules, SessionRatioSampler
 from llmotel.sampling._policies import (
     AttributePolicy,
+    CostFunction,
     CostPolicy,
     ErrorPolicy,
     LatencyPolicy,
@@ -93,8 +94,13 @@ def session_sampler_factory(arg: str | None) -> SessionRatioSampler:
     return session_sampler_from_env(parse_ratio(arg))
 
 
-def tail_policies_from_env(environ: Mapping[str, str] | None = None) -> list[TailPolicy]:
-    """The tail policies the ``LLMOTEL_SAMPLING_*`` variables describe, in evaluation order."""
+def tail_policies_from_env(
+    environ: Mapping[str, str] | None = None, *, cost: CostFunction | None = None
+) -> list[TailPolicy]:
+    """The tail policies the ``LLMOTEL_SAMPLING_*`` variables describe, in evaluation order.
+
+    ``cost`` prices a span that has no ``llmotel.cost.usd`` attribute (see ``CostPolicy``).
+    """
     policies: list[TailPolicy] = []
     if env_bool(KEEP_ERRORS, True, environ=environ):
         policies.append(ErrorPolicy())
@@ -105,7 +111,8 @@ def tail_policies_from_env(environ: Mapping[str, str] | None = None) -> list[Tai
     if env_str(TOKENS_THRESHOLD, None, environ=environ) is not None:
         policies.append(TokenPolicy(env_int(TOKENS_THRESHOLD, 0, min=0, environ=environ)))
     if env_str(COST_THRESHOLD_USD, None, environ=environ) is not None:
-        policies.append(CostPolicy(env_float(COST_THRESHOLD_USD, 0.0, min=0.0, environ=environ)))
+        threshold = env_float(COST_THRESHOLD_USD, 0.0, min=0.0, environ=environ)
+        policies.append(CostPolicy(threshold, cost))
     policies.extend(
         AttributePolicy(key, values) for key, values in keep_rules_from_env(environ).items()
     )
@@ -120,17 +127,20 @@ def tail_sampling_processor_from_env(
     *,
     meter_provider: MeterProvider | None = None,
     environ: Mapping[str, str] | None = None,
+    cost: CostFunction | None = None,
 ) -> TailSamplingProcessor:
     """A ``TailSamplingProcessor`` around ``next_processor`` configured from the environment."""
     return TailSamplingProcessor(
-        next_processor, meter_provider=meter_provider, **_tail_settings(environ)
+        next_processor, meter_provider=meter_provider, **_tail_settings(environ, cost)
     )
 
 
-def _tail_settings(environ: Mapping[str, str] | None) -> dict[str, Any]:
+def _tail_settings(
+    environ: Mapping[str, str] | None, cost: CostFunction | None = None
+) -> dict[str, Any]:
     overflow = env_choice(OVERFLOW, "evaluate", OVERFLOW_DECISIONS, environ=environ)
     return {
-        "policies": tail_policies_from_env(environ),
+        "policies": tail_policies_from_env(environ, cost=cost),
         "decision_wait": env_duration(DECISION_WAIT, 30.0, min=0.001, environ=environ),
         "max_traces": env_int(MAX_TRACES, 10_000, min=1, environ=environ),
         "max_spans": env_int(MAX_SPANS, 100_000, min=1, environ=environ),
@@ -144,6 +154,7 @@ def sampling_span_processor_from_env(
     *,
     meter_provider: MeterProvider | None = None,
     environ: Mapping[str, str] | None = None,
+    cost: CostFunction | None = None,
 ) -> SpanProcessor:
     """Wrap the exporting processor as the ``LLMOTEL_SAMPLING_*`` variables ask (the distro's call).
 
@@ -151,6 +162,7 @@ def sampling_span_processor_from_env(
     ``RateLimitingSpanProcessor`` in front of ``next_processor``; ``LLMOTEL_SAMPLING_TAIL=true``
     puts a ``TailSamplingProcessor`` in front of that. With none set, returns ``next_processor``.
     Every variable is validated, even those of a part left off, so a typo fails at start-up.
+    ``cost`` prices spans for ``LLMOTEL_SAMPLING_COST_THRESHOLD_USD`` (see ``CostPolicy``).
     """
     tail = env_bool(TAIL, False, environ=environ)
     traces_per_second = _positive_rate(MAX_TRACES_PER_SECOND, environ)
@@ -165,7 +177,7 @@ def sampling_span_processor_from_env(
         )
     if tail:
         return tail_sampling_processor_from_env(
-            processor, meter_provider=meter_provider, environ=environ
+            processor, meter_provider=meter_provider, environ=environ, cost=cost
         )
     _tail_settings(environ)  # validated even when off: a typo fails at start-up
     return processor

@@ -105,8 +105,10 @@ def _cost_attribute(span: ReadableSpan) -> float | None:
 class CostPolicy:
     """Keeps a trace whose spans cost more than ``threshold_usd`` in total.
 
-    A span's cost is ``cost(span)``, by default the ``llmotel.cost.usd`` attribute that
-    llmotel-metrics sets on spans it priced.
+    A span's cost is its ``llmotel.cost.usd`` attribute when it has one, else ``cost(span)`` when
+    given. Note that llmotel-metrics writes that attribute in an export stage, i.e. *after* tail
+    sampling: to judge by price in the process, pass a ``cost`` function (e.g. one built on
+    llmotel-metrics' ``Pricing``).
     """
 
     name = "cost"
@@ -115,12 +117,14 @@ class CostPolicy:
         if threshold_usd < 0:
             raise ValueError(f"threshold_usd must be >= 0, got {threshold_usd!r}")
         self.threshold_usd = threshold_usd
-        self._cost = cost or _cost_attribute
+        self._cost = cost
 
     def should_keep(self, spans: Sequence[ReadableSpan]) -> bool:
         total = 0.0
         for span in spans:
-            value = self._cost(span)
+            value = _cost_attribute(span)
+            if value is None and self._cost is not None:
+                value = self._cost(span)
             if value is not None:
                 total += value
         return total > self.threshold_usd
