@@ -44,6 +44,7 @@ from llmotel.semconv import attributes as _a
 from llmotel.semconv import events as _e
 from llmotel.semconv import latest as _l
 from llmotel.semconv import metrics as _m
+from llmotel.semconv import messages as _msg
 from llmotel.semconv.capture import CaptureSettings, capture_settings_from_env
 
 __all__ = [
@@ -85,8 +86,8 @@ class Invocation:
     Construct it with what is known before the call (the operation name, the provider's semconv name
     and the request), hand it to :meth:`InferenceTelemetry.start`, set the response fields, then
     :meth:`InferenceTelemetry.finish` or :meth:`~InferenceTelemetry.fail`. Fields left ``None`` are not
-    emitted. Message fields hold semconv-structured parts (``gen_ai.input.messages`` & co., as plain
-    JSON-compatible dicts and lists); fill them only when :attr:`InferenceTelemetry.capture_content`.
+    emitted. Message fields hold :mod:`llmotel.semconv.messages` models or their dict form (the
+    semconv JSON structure); fill them only when :attr:`InferenceTelemetry.capture_content`.
     """
 
     __slots__ = (
@@ -166,10 +167,10 @@ class Invocation:
         self.cache_creation_input_tokens: int | None = None
         self.reasoning_output_tokens: int | None = None
         self.dimension_count: int | None = None
-        self.input_messages: Sequence[Mapping[str, Any]] | None = None
-        self.output_messages: Sequence[Mapping[str, Any]] | None = None
-        self.system_instructions: Sequence[Mapping[str, Any]] | None = None
-        self.tool_definitions: Sequence[Mapping[str, Any]] | None = None
+        self.input_messages: Sequence[_msg.InputMessage | Mapping[str, Any]] | None = None
+        self.output_messages: Sequence[_msg.OutputMessage | Mapping[str, Any]] | None = None
+        self.system_instructions: Sequence[_msg.Part | Mapping[str, Any]] | None = None
+        self.tool_definitions: Sequence[_msg.ToolDefinition | Mapping[str, Any]] | None = None
         self._span: Span | None = None
         self._token: object = None
         self._start = 0.0
@@ -461,13 +462,15 @@ class InferenceTelemetry:
     def _content_attributes(inv: Invocation, attrs: dict[str, AttributeValue]) -> None:
         # On spans the structured values travel as one JSON string (what backends index today).
         if inv.input_messages is not None:
-            attrs[_a.GEN_AI_INPUT_MESSAGES] = _to_json(inv.input_messages)
+            attrs[_a.GEN_AI_INPUT_MESSAGES] = _msg.encode_input_messages(inv.input_messages)
         if inv.output_messages is not None:
-            attrs[_a.GEN_AI_OUTPUT_MESSAGES] = _to_json(inv.output_messages)
+            attrs[_a.GEN_AI_OUTPUT_MESSAGES] = _msg.encode_output_messages(inv.output_messages)
         if inv.system_instructions is not None:
-            attrs[_a.GEN_AI_SYSTEM_INSTRUCTIONS] = _to_json(inv.system_instructions)
+            attrs[_a.GEN_AI_SYSTEM_INSTRUCTIONS] = _msg.encode_system_instructions(
+                inv.system_instructions
+            )
         if inv.tool_definitions is not None:
-            attrs[_a.GEN_AI_TOOL_DEFINITIONS] = _to_json(inv.tool_definitions)
+            attrs[_a.GEN_AI_TOOL_DEFINITIONS] = _msg.encode_tool_definitions(inv.tool_definitions)
 
     # -- metrics and event ------------------------------------------------------------------------
 
@@ -517,15 +520,12 @@ class InferenceTelemetry:
         attrs: dict[str, Any] = self._metric_attributes(inv, error_type)
         self._request_attributes(inv, attrs)
         attrs.update(self._response_attributes(inv))
-        # On the event the structured values stay structured (log attributes take any value).
-        if inv.input_messages is not None:
-            attrs[_a.GEN_AI_INPUT_MESSAGES] = _plain(inv.input_messages)
-        if inv.output_messages is not None:
-            attrs[_a.GEN_AI_OUTPUT_MESSAGES] = _plain(inv.output_messages)
-        if inv.system_instructions is not None:
-            attrs[_a.GEN_AI_SYSTEM_INSTRUCTIONS] = _plain(inv.system_instructions)
-        if inv.tool_definitions is not None:
-            attrs[_a.GEN_AI_TOOL_DEFINITIONS] = _plain(inv.tool_definitions)
+        # On the event the structured values stay structured (log attributes take any value);
+        # the JSON round trip turns whatever an SDK left in tool arguments into plain values.
+        content: dict[str, AttributeValue] = {}
+        self._content_attributes(inv, content)
+        for key, encoded in content.items():
+            attrs[key] = json.loads(str(encoded))
         ctx = trace.set_span_in_context(inv._span) if inv._span is not None else None
         self._logger.emit(
             LogRecord(
@@ -543,13 +543,3 @@ class InferenceTelemetry:
             )
         else:
             _log.debug("llmotel: GenAI telemetry failed in %s", where, exc_info=True)
-
-
-def _to_json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def _plain(value: Sequence[Mapping[str, Any]]) -> list[Any]:
-    # Log attribute values must be AnyValue: round-trip anything exotic (tuples, models) to JSON types.
-    result: list[Any] = json.loads(_to_json(value))
-    return result
