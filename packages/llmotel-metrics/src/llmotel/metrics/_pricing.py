@@ -42,7 +42,7 @@ from genai_prices.types import (
 )
 from opentelemetry.sdk.trace import ReadableSpan
 
-from llmotel.metrics._usage import read_usage
+from llmotel.metrics._usage import read_usage, span_attributes
 
 _logger = logging.getLogger(__name__)
 
@@ -390,7 +390,7 @@ class Pricing:
         known price. Fits as the ``cost`` function of llmotel-sampling's cost-based tail policy,
         which decides on the application thread, before ``llmotel.cost.usd`` is set at export.
         """
-        cost = self.attributes_cost(span.attributes, span.end_time or 0)
+        cost = self.attributes_cost(span_attributes(span), span.end_time or 0)
         return None if cost is None else cost.total
 
     def attributes_cost(

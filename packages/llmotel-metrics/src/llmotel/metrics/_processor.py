@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from opentelemetry.context import Context
@@ -14,7 +14,7 @@ from opentelemetry.trace import StatusCode
 from llmotel.metrics import _names
 from llmotel.metrics._pricing import Cost, Pricing
 from llmotel.metrics._sums import Sums
-from llmotel.metrics._usage import SpanUsage, read_usage
+from llmotel.metrics._usage import SpanUsage, read_usage, span_attributes
 from llmotel.metrics.version import __version__
 from llmotel.semconv import attributes as _a
 from llmotel.semconv import latest as _l
@@ -40,6 +40,8 @@ TOKEN_TYPE_CACHE_WRITE = "cache_write"
 TOKEN_TYPE_REASONING = "reasoning"
 
 _SCALARS = frozenset({str, bool, int, float})
+#: ``llmotel.cost.type`` of each field of :class:`Cost`, in field order.
+_COST_TYPES = ("input", "output", "cache_read", "cache_write", "request")
 
 _INPUT_MODALITIES = (
     ("text", _l.GEN_AI_USAGE_TEXT_INPUT_TOKENS),
@@ -212,9 +214,10 @@ class TokenCostMetricsProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         """Record the metrics of ``span`` if it is a GenAI inference span; never raises."""
         try:
-            usage = read_usage(span.attributes)
+            attributes = span_attributes(span)
+            usage = read_usage(attributes)
             if usage is not None:
-                self._record(span, usage)
+                self._record(span, usage, attributes or {})
         except Exception:  # noqa: BLE001 - a metrics failure must never reach the application
             self._warn("on_end")
 
@@ -225,8 +228,9 @@ class TokenCostMetricsProcessor(SpanProcessor):
         """Nothing is buffered here; flush the MeterProvider to export."""
         return True
 
-    def _record(self, span: ReadableSpan, usage: SpanUsage) -> None:
-        attributes = span.attributes or {}
+    def _record(
+        self, span: ReadableSpan, usage: SpanUsage, attributes: Mapping[str, object]
+    ) -> None:
         base: dict[str, Any] = {_OP: usage.operation, _PROVIDER: usage.provider}
         if usage.request_model:
             base[_REQUEST_MODEL] = usage.request_model
@@ -245,8 +249,8 @@ class TokenCostMetricsProcessor(SpanProcessor):
             start, end = span.start_time, span.end_time
             if start is not None and end is not None:
                 error = attributes.get(_ERROR_TYPE)
-                if error is None and span.status.status_code is StatusCode.ERROR:
-                    error = "_OTHER"
+                if not isinstance(error, str):
+                    error = "_OTHER" if span.status.status_code is StatusCode.ERROR else None
                 self._duration.record(
                     (end - start) / 1e9, base if error is None else {**base, _ERROR_TYPE: error}
                 )
@@ -285,18 +289,10 @@ class TokenCostMetricsProcessor(SpanProcessor):
             self._add_cost(cost, base)
 
     def _add_cost(self, cost: Cost, base: dict[str, Any]) -> None:
-        add = self._cost.add
-        type_key = _names.COST_TYPE
-        if cost.input:
-            add(cost.input, {**base, type_key: "input"})
-        if cost.output:
-            add(cost.output, {**base, type_key: "output"})
-        if cost.cache_read:
-            add(cost.cache_read, {**base, type_key: "cache_read"})
-        if cost.cache_write:
-            add(cost.cache_write, {**base, type_key: "cache_write"})
-        if cost.request:
-            add(cost.request, {**base, type_key: "request"})
+        # Cost fields in llmotel.cost.type order; zero parts (e.g. no cache price) add no series.
+        parts = [(t, v) for t, v in zip(_COST_TYPES, cost, strict=True) if v]
+        if parts:
+            self._cost.add_parts(tuple(base.items()), _names.COST_TYPE, parts)
 
     def _record_latest(
         self,

@@ -15,9 +15,11 @@ from typing import Final
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.util.types import AttributeValue
 
-__all__ = ["Sums"]
+__all__ = ["AttributeKey", "Sums"]
 
 _Key = tuple[tuple[str, AttributeValue], ...]
+#: An attribute set as ``tuple(mapping.items())``: hashable, built once per span.
+AttributeKey = _Key
 #: Where sums go once ``limit`` attribute sets exist (same attribute as the SDK's own overflow).
 _OVERFLOW: Final[_Key] = (("otel.metric.overflow", True),)
 
@@ -47,6 +49,22 @@ class Sums:
             if key not in sums and len(sums) >= self._limit:
                 key = _OVERFLOW
             sums[key] = sums.get(key, 0) + value
+
+    def add_parts(
+        self, attributes: _Key, label: str, parts: Iterable[tuple[AttributeValue, float]]
+    ) -> None:
+        """Add each ``(value of label, amount)`` of ``parts`` to the set ``attributes`` + label.
+
+        ``attributes`` is ``tuple(mapping.items())``, built once for all parts; one lock for all.
+        """
+        sums = self._sums
+        limit = self._limit
+        with self._lock:
+            for part, value in parts:
+                key = (*attributes, (label, part))
+                if key not in sums and len(sums) >= limit:
+                    key = _OVERFLOW
+                sums[key] = sums.get(key, 0) + value
 
     def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
         with self._lock:
