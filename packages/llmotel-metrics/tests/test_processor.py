@@ -11,8 +11,9 @@ from genai_prices import Usage, calc_price
 from metrics_helpers import END_NS, MakeSpan, genai_attributes
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.sampling import Decision, StaticSampler
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from llmotel.metrics import (
     COST_METRIC,
@@ -438,3 +439,23 @@ def test_processor_never_raises_and_warns_once(
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "token/cost metrics failed" in warnings[0].getMessage()
+
+
+def test_spans_built_by_hand_are_read_through_the_public_api(
+    processor: TokenCostMetricsProcessor, metric_reader: InMemoryMetricReader
+) -> None:
+    # A ReadableSpan made with the public constructor (as pipelines and tests do) has a plain
+    # attribute mapping, not the SDK's BoundedAttributes.
+    span = ReadableSpan(
+        name="chat gpt-4o",
+        attributes=genai_attributes(),
+        start_time=END_NS - 2_000_000_000,
+        end_time=END_NS,
+        instrumentation_scope=InstrumentationScope("hand.made"),
+    )
+    processor.on_end(span)
+
+    tokens = by_type(metric_reader, m.GEN_AI_CLIENT_TOKEN_USAGE, a.GEN_AI_TOKEN_TYPE)
+    assert (tokens["input"].sum, tokens["output"].sum) == (1000, 200)
+    [(_, duration)] = metric_points(metric_reader, m.GEN_AI_CLIENT_OPERATION_DURATION)
+    assert duration.sum == 2.0
