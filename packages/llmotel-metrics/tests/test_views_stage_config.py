@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from genai_prices import Usage, calc_price
@@ -261,3 +262,38 @@ def test_span_cost_prices_a_finished_span_for_the_tail_sampler(make_span: MakeSp
     assert pricing.span_cost(span) == pytest.approx(float(expected.total_price), rel=1e-12)
     assert pricing.span_cost(make_span({"http.request.method": "GET"})) is None
     assert pricing.span_cost(make_span(genai_attributes(model="acme", response_model=None))) is None
+
+
+class _FakeUpdatePrices:
+    instances: ClassVar[list[_FakeUpdatePrices]] = []
+
+    def __init__(self, update_interval: float) -> None:
+        self.update_interval = update_interval
+        self.events: list[str] = []
+        self.instances.append(self)
+
+    def start(self) -> None:
+        self.events.append("start")
+
+    def stop(self) -> None:
+        self.events.append("stop")
+
+
+def test_price_updates_are_opt_in_and_stop_with_the_tracer_provider(
+    monkeypatch: pytest.MonkeyPatch, meter_provider: MeterProvider
+) -> None:
+    import genai_prices
+
+    monkeypatch.setattr(genai_prices, "UpdatePrices", _FakeUpdatePrices)
+    MetricsConfig().create_pricing()
+    assert _FakeUpdatePrices.instances == []  # off by default: no network
+
+    config = from_env(
+        {"LLMOTEL_METRICS_PRICE_UPDATE": "on", "LLMOTEL_METRICS_PRICE_UPDATE_INTERVAL": "30m"}
+    )
+    provider = TracerProvider()
+    provider.add_span_processor(config.create_processor(meter_provider))
+    [updater] = _FakeUpdatePrices.instances
+    assert (updater.update_interval, updater.events) == (1800.0, ["start"])
+    provider.shutdown()
+    assert updater.events == ["start", "stop"]

@@ -222,7 +222,8 @@ class TokenCostMetricsProcessor(SpanProcessor):
             self._warn("on_end")
 
     def shutdown(self) -> None:
-        """Nothing to release: the MeterProvider owns the instruments."""
+        """Stop price updates if they were started; the MeterProvider owns the instruments."""
+        self._pricing.stop_updates()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing is buffered here; flush the MeterProvider to export."""
