@@ -6,6 +6,7 @@ import gc
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from llmgine.bus.bus import MessageBus
@@ -718,3 +719,72 @@ async def test_same_outcomes_as_the_plain_bus(
         inst.uninstrument()
     assert instrumented == plain
     assert span_exporter.get_finished_spans()
+
+
+# --- faults inside the instrumentation ----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Slotted(Event):
+    """Slots, no ``__dict__`` of its own: no attribute could be added, yet it is carried."""
+
+
+async def test_slotted_event_is_carried(
+    bus: MessageBus, span_exporter: InMemorySpanExporter
+) -> None:
+    handled: list[Event] = []
+
+    async def handle(event: Event) -> None:
+        handled.append(event)
+
+    bus.register_event_handler(Slotted, handle)
+    await bus.publish(Slotted())
+
+    assert len(handled) == 1
+    assert span_tree(span_exporter.get_finished_spans()) == [
+        ("publish Slotted", "PRODUCER", [("process Slotted", "CONSUMER", [])])
+    ]
+
+
+class _BrokenTracer(trace.Tracer):
+    def start_span(self, *args: object, **kwargs: object) -> trace.Span:
+        raise RuntimeError("tracer broke")
+
+    def start_as_current_span(self, *args: object, **kwargs: object) -> Any:
+        raise RuntimeError("tracer broke")
+
+
+class _BrokenTracerProvider(trace.TracerProvider):
+    def get_tracer(self, *args: object, **kwargs: object) -> trace.Tracer:
+        return _BrokenTracer()
+
+
+async def test_a_failing_tracer_never_reaches_the_bus(
+    meter_provider: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    inst = LLMgineInstrumentor()
+    inst.instrument(tracer_provider=_BrokenTracerProvider(), meter_provider=meter_provider)
+    bus = MessageBus()
+    await bus.reset()
+    await bus.start()
+    handled: list[Event] = []
+
+    async def handle(event: Event) -> None:
+        handled.append(event)
+
+    try:
+        bus.register_command_handler(Ask, answer)
+        bus.register_event_handler(Noted, handle)
+        async with bus.session("s-6") as session:
+            result = await session.execute_with_session(Ask())
+            await bus.publish(Noted())
+            await bus.publish(ToolExecuteResultEvent(tool_name="t"))
+    finally:
+        await bus.reset()
+        inst.uninstrument()
+
+    assert result.success
+    assert len(handled) == 1
+    warnings = [r for r in caplog.records if "llmgine instrumentation failed" in r.getMessage()]
+    assert warnings  # logged, once per kind
+    assert len({r.getMessage() for r in warnings}) == len(warnings)

@@ -1,7 +1,7 @@
 """The publisher's context, carried with an event across the bus's queue.
 
-LLMgine's events are user dataclasses: an attribute added to them would show in ``vars(event)``,
-travel into ``pickle``/``copy`` and fail on ``slots=True`` classes; and dataclasses with
+LLMgine's events are user dataclasses: an attribute added to them would show in ``vars(event)``
+and travel into ``pickle``/``copy``, and frozen dataclasses refuse it; dataclasses with
 ``eq=True`` are unhashable, so a ``WeakKeyDictionary`` cannot hold them. The table here is keyed by
 ``id(event)`` and each entry holds a weak reference whose callback removes the entry when the event
 is collected: the table never outlives the events in flight and the user's object is untouched.
@@ -45,7 +45,7 @@ class ContextCarrier:
         """Carry ``ctx`` with ``event``; no-op for objects that cannot be weakly referenced."""
         try:
             ref = _EventRef(event, self._forget)
-        except TypeError:  # ``__slots__`` without ``__weakref__``: nothing to key on safely
+        except TypeError:  # not weakly referenceable (no LLMgine ``Event`` is): not carried
             return
         ref.key = key = id(event)
         self._by_id[key] = (ref, ctx)
