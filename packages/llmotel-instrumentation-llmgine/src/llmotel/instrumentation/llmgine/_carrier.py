@@ -1,7 +1,7 @@
 """The publisher's context, carried with an event across the bus's queue.
 
 LLMgine's events are user dataclasses: an attribute added to them would show in ``vars(event)``
-and travel into ``pickle``/``copy``, and frozen dataclasses refuse it; dataclasses with
+and travel into ``pickle``/``copy`` (a context cannot be pickled); dataclasses with
 ``eq=True`` are unhashable, so a ``WeakKeyDictionary`` cannot hold them. The table here is keyed by
 ``id(event)`` and each entry holds a weak reference whose callback removes the entry when the event
 is collected: the table never outlives the events in flight and the user's object is untouched.
