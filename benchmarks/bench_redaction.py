@@ -27,6 +27,7 @@ os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
     SimpleSpanProcessor,
     SpanExporter,
     SpanExportResult,
@@ -70,6 +71,46 @@ def _plain_presidio() -> tuple[Callable[[str], str], Callable[[str], list[tuple[
     return redact, spans
 
 
+def _where_the_time_goes(texts: Sequence[str], redactor: Redactor) -> dict[str, float]:
+    """Analysis only (no rewriting), ms per text: what the engine loop costs vs the recognizers.
+
+    ``presidio_engine_default``: AnalyzerEngine, default registry. ``presidio_engine_llmotel``:
+    AnalyzerEngine running llmotel's recognizers (same entity set, no pre-screen, no windows).
+    ``llmotel_analyzer``: the same recognizers called directly behind the pre-screen.
+    """
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    from llmotel.redaction import DEFAULT_ENTITIES
+    from llmotel.redaction._recognizers import build_recognizers
+
+    def nlp() -> Any:
+        return NlpEngineProvider(
+            nlp_configuration={
+                "nlp_engine_name": "no_op",
+                "models": [{"lang_code": "en", "model_name": "no_op"}],
+            }
+        ).create_engine()
+
+    default = AnalyzerEngine(nlp_engine=nlp(), supported_languages=["en"])
+    ours = AnalyzerEngine(
+        nlp_engine=nlp(),
+        supported_languages=["en"],
+        registry=RecognizerRegistry(recognizers=build_recognizers(DEFAULT_ENTITIES)),
+    )
+    candidates: dict[str, Callable[[str], Any]] = {
+        "presidio_engine_default": lambda t: default.analyze(text=t, language="en"),
+        "presidio_engine_llmotel": lambda t: ours.analyze(text=t, language="en"),
+        "llmotel_analyzer": redactor.analyze,
+    }
+    out = {}
+    for name, analyze in candidates.items():
+        analyze(texts[0])
+        seconds = _best_of(3, lambda analyze=analyze: [analyze(t) for t in texts])
+        out[name] = seconds / len(texts) * 1e3
+    return out
+
+
 def _spans(records: Sequence[Record]) -> list[ReadableSpan]:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
@@ -105,9 +146,7 @@ def _recall(records: Sequence[Record], outputs: Sequence[str]) -> dict[str, dict
     return per
 
 
-def _flagged_fraction(
-    texts: Sequence[str], find: Callable[[str], list[tuple[int, int]]]
-) -> float:
+def _flagged_fraction(texts: Sequence[str], find: Callable[[str], list[tuple[int, int]]]) -> float:
     """Share of characters inside findings (overlaps counted once) on PII-free text."""
     flagged = 0
     size = 0
@@ -135,40 +174,40 @@ class _Discard(SpanExporter):
 
 
 def _app_thread_cost(n: int, redactor: Redactor) -> dict[str, float]:
-    """µs per span on the thread that ends it: with RedactingSpanProcessor vs with no processor."""
+    """µs per span on the thread that ends it, three ways: no processor, a plain
+    ``BatchSpanProcessor``, ``RedactingSpanProcessor`` (same queue settings). "Added" is the
+    redacting processor minus the plain one: what choosing redaction costs the caller.
+    """
     payload = json.dumps([{"role": "user", "parts": [{"type": "text", "content": "x" * 400}]}])
 
-    def run(provider: TracerProvider) -> float:
+    def run(processor: Any) -> float:
+        provider = TracerProvider()
+        if processor is not None:
+            provider.add_span_processor(processor)
         tracer = provider.get_tracer("bench")
         start = time.perf_counter()
         for _ in range(n):
             span = tracer.start_span("chat gpt-4o")
             span.set_attribute("gen_ai.input.messages", payload)
             span.end()
-        return (time.perf_counter() - start) / n * 1e6
+        elapsed = (time.perf_counter() - start) / n * 1e6
+        provider.shutdown()
+        return elapsed
 
     # The worker is kept asleep during the loop (long delay, batch bigger than the loop) so the
     # number is what on_end costs the caller, not GIL contention with the analysis itself,
     # which is measured separately as "ms per span".
-    bare_us = min(run(TracerProvider()) for _ in range(3))
-    redacting_us = float("inf")
-    for _ in range(3):
-        with_redaction = TracerProvider()
-        with_redaction.add_span_processor(
-            RedactingSpanProcessor(
-                _Discard(),
-                redactor,
-                max_queue_size=2 * n,
-                max_export_batch_size=2 * n,
-                schedule_delay_millis=600_000,
-            )
-        )
-        redacting_us = min(redacting_us, run(with_redaction))
-        with_redaction.shutdown()
+    queue = {"max_queue_size": 2 * n, "max_export_batch_size": 2 * n, "schedule_delay_millis": 6e5}
+    bare = batch = redacting = float("inf")
+    for _ in range(5):
+        bare = min(bare, run(None))
+        batch = min(batch, run(BatchSpanProcessor(_Discard(), **queue)))
+        redacting = min(redacting, run(RedactingSpanProcessor(_Discard(), redactor, **queue)))
     return {
-        "bare_us_per_span": bare_us,
-        "with_redacting_processor_us_per_span": redacting_us,
-        "added_us_per_span": max(0.0, redacting_us - bare_us),
+        "bare_us_per_span": bare,
+        "batch_processor_us_per_span": batch,
+        "with_redacting_processor_us_per_span": redacting,
+        "added_us_per_span": max(0.0, redacting - batch),
     }
 
 
@@ -254,7 +293,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
             "presidio": _flagged_fraction(clean, presidio_find),
         },
-        "app_thread": _app_thread_cost(2000, redactor),
+        "app_thread": _app_thread_cost(5000, redactor),
+        "analysis_only_ms_per_record": _where_the_time_goes(
+            [r.value for r in records[:60]], redactor
+        ),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
@@ -280,8 +322,15 @@ def _print(r: dict[str, Any]) -> None:
     print(f"{'chars flagged on PII-free text':34}{over['llmotel']:12.2%}{over['presidio']:12.2%}")
     app = r["app_thread"]
     print(f"{'app thread, µs added per span':34}{app['added_us_per_span']:12.1f}"
-          f"   (bare {app['bare_us_per_span']:.1f} µs, with processor "
+          f"   (no processor {app['bare_us_per_span']:.1f} µs, BatchSpanProcessor "
+          f"{app['batch_processor_us_per_span']:.1f} µs, RedactingSpanProcessor "
           f"{app['with_redacting_processor_us_per_span']:.1f} µs)")  # fmt: skip
+    where = r["analysis_only_ms_per_record"]
+    print(
+        "analysis only, ms per record: AnalyzerEngine + default registry "
+        f"{where['presidio_engine_default']:.2f}, AnalyzerEngine + llmotel's recognizers "
+        f"{where['presidio_engine_llmotel']:.2f}, llmotel direct {where['llmotel_analyzer']:.2f}"
+    )
     print(
         f"{'start-up s (incl. warm-up)':34}{r['init_s']['llmotel']:12.2f}"
         f"{r['init_s']['presidio']:12.2f}"
