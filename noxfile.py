@@ -155,7 +155,9 @@ def _make_tests_session(pkg: Package) -> None:
     def tests(session: nox.Session) -> None:
         _supported(session, pkg)
         _install(session, [pkg.name, *BASE_TEST_REQS, *pkg.test_requires])
-        session.run("pytest", "-c", str(ROOT / "pyproject.toml"), str(pkg.path / "tests"), *session.posargs)
+        session.run(
+            "pytest", "-c", str(ROOT / "pyproject.toml"), str(pkg.path / "tests"), *session.posargs
+        )
 
     tests.__doc__ = f"Unit tests of {pkg.name}."
     nox.session(name=f"tests-{pkg.short}", python=pkg.pythons, tags=["suite", "tests"])(tests)
@@ -200,7 +202,9 @@ def types(session: nox.Session) -> None:
     """mypy --strict over the source of every distribution."""
     test_reqs = [r for pkg in PACKAGES.values() for r in pkg.test_requires]
     _install(session, [*_all_local_reqs(), *BASE_TEST_REQS, *test_reqs, *_group("types")])
-    modules = [arg for pkg in PACKAGES.values() for name in pkg.import_names for arg in ("-p", name)]
+    modules = [
+        arg for pkg in PACKAGES.values() for name in pkg.import_names for arg in ("-p", name)
+    ]
     session.run("mypy", *modules)
 
 
@@ -219,10 +223,20 @@ def build(session: nox.Session) -> None:
         py = str(venv / "bin" / "python")
         # Sibling llmotel wheels resolve from dist/; everything else from the index.
         session.run(
-            "uv", "pip", "install", "--quiet", "--python", py, "--find-links", str(DIST_DIR), str(wheel)
+            "uv",
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            py,
+            "--find-links",
+            str(DIST_DIR),
+            str(wheel),
         )
         if pkg.no_deps:
-            session.run("uv", "pip", "install", "--quiet", "--python", py, "--no-deps", *pkg.no_deps)
+            session.run(
+                "uv", "pip", "install", "--quiet", "--python", py, "--no-deps", *pkg.no_deps
+            )
         code = "; ".join(f"import {name}" for name in pkg.import_names)
         session.run(py, "-c", f"{code}; print('{pkg.name}: imports alone')")
 

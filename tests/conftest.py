@@ -34,7 +34,11 @@ def run_instrumented(
     base.update(env)
     return subprocess.run(
         [str(BIN / "opentelemetry-instrument"), sys.executable, *args],
-        env=base, capture_output=True, text=True, timeout=timeout, check=False,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 

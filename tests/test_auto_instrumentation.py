@@ -107,4 +107,3 @@ def test_anthropic_example_prints_semconv_spans(llm_stub: StubServer) -> None:
     ]
     assert [s["name"] for s in spans] == ["chat claude-opus-4-5", "chat claude-opus-4-5"]
     assert {s["attributes"]["gen_ai.provider.name"] for s in spans} == {"anthropic"}
-

@@ -23,7 +23,8 @@ from google.protobuf.json_format import MessageToDict
 from oteltest.sink import HttpSink
 from oteltest.sink.handler import AccumulatingHandler
 
-from llmotel.testing import StubServer, Usage as StubUsage, text_reply
+from llmotel.testing import StubServer, text_reply
+from llmotel.testing import Usage as StubUsage
 
 
 def _free_port() -> int:
@@ -82,8 +83,10 @@ def _points(handler: AccumulatingHandler, name: str) -> list[tuple[dict[str, Any
                     if metric["name"] != name:
                         continue
                     body = metric.get("histogram") or metric.get("sum") or metric.get("gauge") or {}
-                    for point in body.get("dataPoints", []):
-                        found.append((_attrs(point.get("attributes", [])), point))
+                    found.extend(
+                        (_attrs(point.get("attributes", [])), point)
+                        for point in body.get("dataPoints", [])
+                    )
     return found
 
 
@@ -115,8 +118,10 @@ def test_token_and_cost_points_equal_what_the_sdks_reported(
     for call in calls:
         expected = calc_price(
             Usage(
-                input_tokens=call["input"], output_tokens=call["output"],
-                cache_read_tokens=call["cache_read"] or None, cache_write_tokens=call["cache_write"] or None,
+                input_tokens=call["input"],
+                output_tokens=call["output"],
+                cache_read_tokens=call["cache_read"] or None,
+                cache_write_tokens=call["cache_write"] or None,
             ),
             call["response_model"],
             provider_id=call["provider"],
@@ -141,12 +146,16 @@ def test_log_events_are_redacted_before_export(
         for sl in rl.get("scopeLogs", [])
         for record in sl.get("logRecords", [])
     ]
-    details = [r for r in records if r.get("eventName") == "gen_ai.client.inference.operation.details"]
+    details = [
+        r for r in records if r.get("eventName") == "gen_ai.client.inference.operation.details"
+    ]
     assert len(details) == 3
     dumped = json.dumps(details)
     assert "pat.doe@example.com" not in dumped
     assert "555-0199" not in dumped
     assert "<EMAIL_ADDRESS>" in dumped
     # With EVENT_ONLY, content stays off the spans.
-    spans_dump = json.dumps([MessageToDict(r.pbreq) for r in handler.telemetry.get_trace_requests()])
+    spans_dump = json.dumps(
+        [MessageToDict(r.pbreq) for r in handler.telemetry.get_trace_requests()]
+    )
     assert "gen_ai.input.messages" not in spans_dump

@@ -29,7 +29,9 @@ def _spans(phoenix: Phoenix, project: str, want: int, timeout: float = 60) -> li
     spans: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{phoenix.url}/v1/projects/{project}/spans?limit=100") as r:
+            with urllib.request.urlopen(
+                f"{phoenix.url}/v1/projects/{project}/spans?limit=100"
+            ) as r:
                 spans = json.load(r)["data"]
         except OSError:
             spans = []
@@ -62,7 +64,9 @@ def test_phoenix_receives_semconv_spans_without_pii(phoenix: Phoenix, instrument
     for span in spans:
         by_name.setdefault(span["name"], []).append(span)
     assert sorted((n, len(s)) for n, s in by_name.items()) == [
-        ("chat gpt-4o", 1), ("chat gpt-4o-mini", 2), ("handle support ticket", 1)
+        ("chat gpt-4o", 1),
+        ("chat gpt-4o-mini", 2),
+        ("handle support ticket", 1),
     ]
     root = by_name["handle support ticket"][0]
     for span in by_name["chat gpt-4o-mini"] + by_name["chat gpt-4o"]:
@@ -74,7 +78,9 @@ def test_phoenix_receives_semconv_spans_without_pii(phoenix: Phoenix, instrument
         assert attrs["llmotel.cost.usd"] > 0
         assert attrs["llmotel.redaction.email_address.count"] >= 1
         messages = json.loads(attrs["gen_ai.input.messages"])
-        assert messages[0]["parts"][0]["content"].startswith("Hi, I'm Jane (<EMAIL_ADDRESS>, <PHONE_NUMBER>)")
+        assert messages[0]["parts"][0]["content"].startswith(
+            "Hi, I'm Jane (<EMAIL_ADDRESS>, <PHONE_NUMBER>)"
+        )
     dumped = json.dumps(spans)
     for secret in ("jane.doe@example.com", "4111 1111 1111 1111", "415-555-0134"):
         assert secret not in dumped

@@ -23,7 +23,12 @@ def _clean_env(**overrides: str) -> dict[str, str]:
 
 def _doctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN / "llmotel"), "doctor", *args], env=env, capture_output=True, text=True, timeout=120, check=False
+        [str(BIN / "llmotel"), "doctor", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -34,9 +39,19 @@ def peers(tmp_path_factory: pytest.TempPathFactory) -> Path:
     uv = shutil.which("uv", path=str(BIN)) or shutil.which("uv")
     assert uv, "uv is in the distro's test dependencies"
     subprocess.run(
-        [uv, "pip", "install", "--quiet", "--no-deps", "--target", str(target),
-         "opentelemetry-instrumentation-openai-v2", "openinference-instrumentation-openai"],
-        check=True, timeout=300,
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            "opentelemetry-instrumentation-openai-v2",
+            "openinference-instrumentation-openai",
+        ],
+        check=True,
+        timeout=300,
     )
     return target
 
@@ -46,8 +61,12 @@ def _findings(report: dict[str, Any]) -> list[str]:
 
 
 def test_clean_environment_has_no_errors() -> None:
-    result = _doctor(_clean_env(OTEL_TRACES_EXPORTER="console", OTEL_METRICS_EXPORTER="none",
-                                OTEL_LOGS_EXPORTER="none"), "--json")
+    result = _doctor(
+        _clean_env(
+            OTEL_TRACES_EXPORTER="console", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none"
+        ),
+        "--json",
+    )
     report = json.loads(result.stdout)
     assert report["configurator"]["winner"] == "llmotel"
     assert report["distro"]["winner"] == "llmotel"
@@ -63,7 +82,9 @@ def test_reports_planted_clash_and_bad_variable(peers: Path) -> None:
     result = _doctor(env, "--json", "--offline")
     assert result.returncode == 1
     messages = _findings(json.loads(result.stdout))
-    assert any(m.startswith("entry-point name clash: 2 instrumentors are named 'openai'") for m in messages)
+    assert any(
+        m.startswith("entry-point name clash: 2 instrumentors are named 'openai'") for m in messages
+    )
     assert any(m.startswith("openai is instrumented 3 times") for m in messages), messages
     assert "LLMOTEL_NORMALIZE='sideways' is invalid: expected one of off, add, replace" in messages
 
@@ -75,18 +96,26 @@ def test_disabling_the_peers_clears_the_double_instrumentation(peers: Path) -> N
 
 
 def test_unreachable_exporter_is_an_error() -> None:
-    env = _clean_env(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9", OTEL_METRICS_EXPORTER="none",
-                     OTEL_LOGS_EXPORTER="none")
+    env = _clean_env(
+        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9",
+        OTEL_METRICS_EXPORTER="none",
+        OTEL_LOGS_EXPORTER="none",
+    )
     result = _doctor(env, "--json")
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert report["exporters"][0]["reachable"] is False
-    assert any("traces exporter otlp cannot reach http://127.0.0.1:9" in m for m in _findings(report))
+    assert any(
+        "traces exporter otlp cannot reach http://127.0.0.1:9" in m for m in _findings(report)
+    )
 
 
 def test_plain_output_when_piped() -> None:
-    result = _doctor(_clean_env(OTEL_TRACES_EXPORTER="console", OTEL_METRICS_EXPORTER="none",
-                                OTEL_LOGS_EXPORTER="none"))
+    result = _doctor(
+        _clean_env(
+            OTEL_TRACES_EXPORTER="console", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none"
+        )
+    )
     assert "\033[" not in result.stdout
     assert "configurator: llmotel" in result.stdout
     assert "no problems found" in result.stdout

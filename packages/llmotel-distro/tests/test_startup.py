@@ -22,8 +22,14 @@ print("sampler:", tp.sampler.get_description())
 
 
 def test_distro_selects_the_llmotel_configurator(instrumented_python: Runner) -> None:
-    result = instrumented_python(PROBE, env={"OTEL_TRACES_EXPORTER": "console", "OTEL_METRICS_EXPORTER": "none",
-                                             "OTEL_LOGS_EXPORTER": "none"})
+    result = instrumented_python(
+        PROBE,
+        env={
+            "OTEL_TRACES_EXPORTER": "console",
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+        },
+    )
     assert result.returncode == 0, result.stderr
     assert "tracer: opentelemetry.sdk.trace" in result.stdout
     processors = result.stdout.split("processors: ", 1)[1].splitlines()[0].split(",")
@@ -42,11 +48,15 @@ def test_distro_selects_the_llmotel_configurator(instrumented_python: Runner) ->
 def test_bad_value_stops_start_up_naming_the_variable(
     instrumented_python: Runner, variable: str, value: str, accepted: str
 ) -> None:
-    result = instrumented_python("print('the app ran')", env={variable: value, "OTEL_TRACES_EXPORTER": "console"})
+    result = instrumented_python(
+        "print('the app ran')", env={variable: value, "OTEL_TRACES_EXPORTER": "console"}
+    )
     assert result.returncode == 2
     assert "the app ran" not in result.stdout
     line = result.stderr.strip().splitlines()[-1]
-    assert line.startswith(f"llmotel: invalid configuration: {variable}={value!r} is invalid: expected {accepted}")
+    assert line.startswith(
+        f"llmotel: invalid configuration: {variable}={value!r} is invalid: expected {accepted}"
+    )
 
 
 def test_flag_sets_the_llmotel_variable(instrumented_python: Runner) -> None:
@@ -59,8 +69,12 @@ def test_flag_wins_over_the_variable(instrumented_python: Runner) -> None:
     result = instrumented_python(
         "import os; print(os.environ['LLMOTEL_NORMALIZE'])",
         flags=("--llmotel_normalize", "replace"),
-        env={"LLMOTEL_NORMALIZE": "add", "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none",
-             "OTEL_LOGS_EXPORTER": "none"},
+        env={
+            "LLMOTEL_NORMALIZE": "add",
+            "OTEL_TRACES_EXPORTER": "none",
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+        },
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "replace"
@@ -81,7 +95,10 @@ def test_content_capture_turns_redaction_on_by_default() -> None:
 
 def test_redaction_off_is_respected_even_with_content() -> None:
     settings = read_settings(
-        {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_ONLY", "LLMOTEL_REDACTION": "off"}
+        {
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_ONLY",
+            "LLMOTEL_REDACTION": "off",
+        }
     )
     assert settings.redaction is False
 

@@ -50,10 +50,17 @@ def _print_doctor(report: Any, out: TextIO) -> None:
     for inst in report.instrumentors:
         state = s.green("on ") if inst["enabled"] else s.dim("off")
         libs = ", ".join(inst["instruments"]) or "?"
-        w(f"  {state} {inst['name']:<24} {inst['distribution']} {s.dim(inst['version'])}  → {libs}\n")
+        w(
+            f"  {state} {inst['name']:<24} {inst['distribution']} {s.dim(inst['version'])}  → {libs}\n"
+        )
     for title, info in (("distro", report.distro), ("configurator", report.configurator)):
-        found = ", ".join(f"{f['name']} ({f['distribution']})" for f in info.get("found", [])) or "none"
-        w(s.bold(f"\n{title}: ") + f"{info.get('winner')!s}  {s.dim('[' + str(info.get('selected_by', '')) + ']')}\n")
+        found = (
+            ", ".join(f"{f['name']} ({f['distribution']})" for f in info.get("found", [])) or "none"
+        )
+        w(
+            s.bold(f"\n{title}: ")
+            + f"{info.get('winner')!s}  {s.dim('[' + str(info.get('selected_by', '')) + ']')}\n"
+        )
         w(f"  installed: {found}\n")
     w(s.bold("\nconfiguration\n"))
     resolved = report.config.get("resolved")
@@ -101,15 +108,27 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="llmotel", description="llmotel: OpenTelemetry for LLM applications")
+    parser = argparse.ArgumentParser(
+        prog="llmotel", description="llmotel: OpenTelemetry for LLM applications"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    doctor = sub.add_parser("doctor", help="show what opentelemetry-instrument would do here, and what is wrong")
+    doctor = sub.add_parser(
+        "doctor", help="show what opentelemetry-instrument would do here, and what is wrong"
+    )
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
-    doctor.add_argument("--offline", action="store_true", help="do not try to connect to exporter endpoints")
+    doctor.add_argument(
+        "--offline", action="store_true", help="do not try to connect to exporter endpoints"
+    )
     doctor.set_defaults(func=_doctor)
-    demo = sub.add_parser("demo", help="run example LLM apps against a local stub server and show their telemetry")
-    demo.add_argument("--json", action="store_true", help="print the received telemetry summary as JSON")
-    demo.add_argument("--ui", action="store_true", help="also start Arize Phoenix and send the traces there")
+    demo = sub.add_parser(
+        "demo", help="run example LLM apps against a local stub server and show their telemetry"
+    )
+    demo.add_argument(
+        "--json", action="store_true", help="print the received telemetry summary as JSON"
+    )
+    demo.add_argument(
+        "--ui", action="store_true", help="also start Arize Phoenix and send the traces there"
+    )
     demo.set_defaults(func=_demo)
     args = parser.parse_args(argv)
     code: int = args.func(args)

@@ -44,7 +44,7 @@ class DemoApp:
             return f"needs Python {self.min_python[0]}.{self.min_python[1]}+"
         try:
             importlib.import_module(self.requires)
-        except Exception as exc:  # a half-installed SDK is "missing" too, whatever it raises
+        except Exception as exc:  # noqa: BLE001 - a half-installed SDK is "missing" too, whatever it raises
             return f"{self.requires} cannot be imported ({exc.__class__.__name__}: {exc})"
         return None
 
@@ -57,7 +57,9 @@ def _openai_replies() -> Sequence[Reply]:
             "Sorry about that, Jane. I have noted jane.doe@example.com and will look into the double charge."
         ),
         tool_call_reply("lookup_order", {"order_id": "A-1042"}),
-        text_reply("The refund for order A-1042 was issued; it reaches card ending 1111 in 3-5 days."),
+        text_reply(
+            "The refund for order A-1042 was issued; it reaches card ending 1111 in 3-5 days."
+        ),
     )
 
 
@@ -65,7 +67,9 @@ def _apps() -> list[DemoApp]:
     return [
         DemoApp("openai", "llmotel.distro.demo.openai_app", "openai", _openai_replies),
         DemoApp("anthropic", "llmotel.distro.demo.anthropic_app", "anthropic"),
-        DemoApp("llmgine", "llmotel.distro.demo.llmgine_app", "llmgine.bus.bus", min_python=(3, 12)),
+        DemoApp(
+            "llmgine", "llmotel.distro.demo.llmgine_app", "llmgine.bus.bus", min_python=(3, 12)
+        ),
     ]
 
 
@@ -74,7 +78,9 @@ def _instrument_command() -> str:
     return here if os.path.exists(here) else (shutil.which("opentelemetry-instrument") or here)
 
 
-def demo_environment(stub_openai: str, stub_anthropic: str, otlp_url: str, service: str) -> dict[str, str]:
+def demo_environment(
+    stub_openai: str, stub_anthropic: str, otlp_url: str, service: str
+) -> dict[str, str]:
     """The environment the demo apps run in: everything the distro offers switched on."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLMOTEL_"))}
     env.update(
@@ -124,19 +130,28 @@ def run_demo(*, ui: bool = False, as_json: bool = False, out: TextIO | None = No
 
         phoenix = Phoenix()
         phoenix.start(out)
-    with StubServer() as stub, OtlpReceiver(forward_to=phoenix.otlp_url if phoenix else None) as receiver:
+    with (
+        StubServer() as stub,
+        OtlpReceiver(forward_to=phoenix.otlp_url if phoenix else None) as receiver,
+    ):
         for app in _apps():
             reason = app.missing()
             if reason:
                 out.write(s.dim(f"skipping the {app.name} app: {reason}\n"))
                 continue
             stub.enqueue(*app.replies())
-            env = demo_environment(stub.openai_base_url, stub.anthropic_base_url, receiver.url, f"demo-{app.name}")
+            env = demo_environment(
+                stub.openai_base_url, stub.anthropic_base_url, receiver.url, f"demo-{app.name}"
+            )
             env.update(app.env)
             out.write(s.bold(f"running the {app.name} app under opentelemetry-instrument …\n"))
             proc = subprocess.run(
                 [_instrument_command(), sys.executable, "-m", app.module],
-                env=env, capture_output=True, text=True, timeout=300, check=False,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
             )
             if proc.returncode != 0:
                 failures += 1
@@ -155,7 +170,11 @@ def run_demo(*, ui: bool = False, as_json: bool = False, out: TextIO | None = No
         else:
             render(summary, receiver.spans(), out)
         if phoenix:
-            out.write(s.bold(f"\nPhoenix is showing these traces at {phoenix.ui_url} — press Ctrl-C to stop.\n"))
+            out.write(
+                s.bold(
+                    f"\nPhoenix is showing these traces at {phoenix.ui_url} — press Ctrl-C to stop.\n"
+                )
+            )
             phoenix.wait()
     return 1 if failures else 0
 
@@ -164,19 +183,29 @@ def summarize(receiver: OtlpReceiver) -> dict[str, Any]:
     """Per-model calls, tokens and cost from the metric points received (what a dashboard would show)."""
     models: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for p in receiver.metric_points("gen_ai.client.token.usage"):
-        model = str(p.attributes.get("gen_ai.response.model") or p.attributes.get("gen_ai.request.model"))
+        model = str(
+            p.attributes.get("gen_ai.response.model") or p.attributes.get("gen_ai.request.model")
+        )
         models[model][f"tokens_{p.attributes.get('gen_ai.token.type')}"] += p.sum or 0
     for p in receiver.metric_points("gen_ai.client.operation.duration"):
-        model = str(p.attributes.get("gen_ai.response.model") or p.attributes.get("gen_ai.request.model"))
+        model = str(
+            p.attributes.get("gen_ai.response.model") or p.attributes.get("gen_ai.request.model")
+        )
         models[model]["calls"] += p.count or 0
     for p in receiver.metric_points("llmotel.client.cost"):
-        model = str(p.attributes.get("gen_ai.response.model") or p.attributes.get("gen_ai.request.model"))
+        model = str(
+            p.attributes.get("gen_ai.response.model") or p.attributes.get("gen_ai.request.model")
+        )
         models[model]["cost_usd"] += p.value or 0
     spans = receiver.spans()
     redacted: dict[str, int] = defaultdict(int)
     for span in spans:
         for key, value in span.attributes.items():
-            if key.startswith("llmotel.redaction.") and key != _REDACTION_COUNT_ATTR and isinstance(value, int):
+            if (
+                key.startswith("llmotel.redaction.")
+                and key != _REDACTION_COUNT_ATTR
+                and isinstance(value, int)
+            ):
                 redacted[key.removeprefix("llmotel.redaction.")] += value
     return {
         "spans": len(spans),
@@ -204,6 +233,20 @@ def _span_line(span: ReceivedSpan, s: Style) -> str:
     return "  ".join(parts)
 
 
+def _walk(
+    span: ReceivedSpan,
+    children: dict[str, list[ReceivedSpan]],
+    prefix: str,
+    last: bool,
+    out: TextIO,
+    s: Style,
+) -> None:
+    out.write(prefix + ("└─ " if last else "├─ ") + _span_line(span, s) + "\n")
+    kids = children.get(span.span_id, [])
+    for i, kid in enumerate(kids):
+        _walk(kid, children, prefix + ("   " if last else "│  "), i == len(kids) - 1, out, s)
+
+
 def render(summary: dict[str, Any], spans: Sequence[ReceivedSpan], out: TextIO) -> None:
     """The trace tree per conversation, then the per-model table."""
     s = Style(out)
@@ -211,10 +254,17 @@ def render(summary: dict[str, Any], spans: Sequence[ReceivedSpan], out: TextIO) 
     for span in spans:
         by_trace[span.trace_id].append(span)
     by_session: dict[str, list[str]] = defaultdict(list)
-    for trace_id, members in sorted(by_trace.items(), key=lambda kv: min(sp.start_time for sp in kv[1])):
-        session = next((str(sp.attributes["session.id"]) for sp in members if "session.id" in sp.attributes), "-")
+    for trace_id, members in sorted(
+        by_trace.items(), key=lambda kv: min(sp.start_time for sp in kv[1])
+    ):
+        session = next(
+            (str(sp.attributes["session.id"]) for sp in members if "session.id" in sp.attributes),
+            "-",
+        )
         by_session[session].append(trace_id)
-    out.write(s.bold(f"\n{summary['spans']} spans in {summary['traces']} traces received over OTLP\n"))
+    out.write(
+        s.bold(f"\n{summary['spans']} spans in {summary['traces']} traces received over OTLP\n")
+    )
     for session, trace_ids in by_session.items():
         service = by_trace[trace_ids[0]][0].resource.get("service.name", "?")
         out.write(s.cyan(f"\nconversation {session}") + s.dim(f"  ({service})\n"))
@@ -228,16 +278,9 @@ def render(summary: dict[str, Any], spans: Sequence[ReceivedSpan], out: TextIO) 
                     children[sp.parent_span_id].append(sp)
                 else:
                     roots.append(sp)
-
-            def walk(span: ReceivedSpan, prefix: str, last: bool) -> None:
-                out.write(prefix + ("└─ " if last else "├─ ") + _span_line(span, s) + "\n")
-                kids = children.get(span.span_id, [])
-                for i, kid in enumerate(kids):
-                    walk(kid, prefix + ("   " if last else "│  "), i == len(kids) - 1)
-
             out.write(s.dim(f"  trace {trace_id[:16]}\n"))
             for i, root in enumerate(roots):
-                walk(root, "  ", i == len(roots) - 1)
+                _walk(root, children, "  ", i == len(roots) - 1, out, s)
     out.write(s.bold("\nper model (from the metrics received)\n"))
     header = f"  {'model':<28} {'calls':>5} {'input tok':>10} {'output tok':>10} {'cached':>8} {'cost USD':>12}\n"
     out.write(s.dim(header))
@@ -251,5 +294,5 @@ def render(summary: dict[str, Any], spans: Sequence[ReceivedSpan], out: TextIO) 
         )
     out.write(f"  {'total':<28} {'':>5} {'':>10} {'':>10} {'':>8} {total:>12.6f}\n")
     if summary["redacted_entities"]:
-        found = ", ".join(f"{k} × {v}" for k, v in sorted(summary["redacted_entities"].items()))
+        found = ", ".join(f"{k} x {v}" for k, v in sorted(summary["redacted_entities"].items()))
         out.write(s.bold("\nredacted before export: ") + found + "\n")

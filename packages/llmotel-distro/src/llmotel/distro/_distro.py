@@ -11,7 +11,7 @@ from opentelemetry.environment_variables import (
     OTEL_METRICS_EXPORTER,
     OTEL_TRACES_EXPORTER,
 )
-from opentelemetry.instrumentation.distro import BaseDistro
+from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.environment_variables import OTEL_PYTHON_CONFIGURATOR
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
 from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_PROTOCOL
@@ -25,7 +25,7 @@ __all__ = ["LLMotelConfigurator", "LLMotelDistro"]
 _OTEL_CONFIG_FILE = "OTEL_CONFIG_FILE"
 
 
-class LLMotelDistro(BaseDistro):
+class LLMotelDistro(BaseDistro):  # type: ignore[misc]
     """Defaults for ``opentelemetry-instrument``: OTLP over HTTP for all three signals, and our configurator.
 
     Every default is a ``setdefault``: a variable you set wins. Choosing the configurator here matters because
@@ -53,7 +53,7 @@ class LLMotelConfigurator(_OTelSDKConfigurator):
 
     def _configure(self, **kwargs: Any) -> None:
         if os.environ.get(_OTEL_CONFIG_FILE):
-            super()._configure(**kwargs)
+            super()._configure(**kwargs)  # type: ignore[no-untyped-call]
             return
         apply_flag_overrides()
         try:

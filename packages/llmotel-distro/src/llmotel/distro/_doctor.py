@@ -68,14 +68,21 @@ def _instrumented_libraries(dist: Distribution | None) -> list[str]:
 
 
 def _choose(group: str, selector_var: str, env: Mapping[str, str]) -> dict[str, Any]:
-    found = [(ep.name, ep.value, (_dist_of(ep) or _NoDist()).metadata["Name"]) for ep in entry_points(group=group)]
+    found = [
+        (ep.name, ep.value, (_dist_of(ep) or _NoDist()).metadata["Name"])
+        for ep in entry_points(group=group)
+    ]
     chosen = env.get(selector_var)
-    info: dict[str, Any] = {"found": [{"name": n, "target": v, "distribution": d} for n, v, d in found]}
+    info: dict[str, Any] = {
+        "found": [{"name": n, "target": v, "distribution": d} for n, v, d in found]
+    }
     if chosen:
         info["selected_by"] = f"{selector_var}={chosen}"
         info["winner"] = chosen if any(n == chosen for n, _, _ in found) else None
     elif found:
-        info["selected_by"] = "first found (install order; not deterministic)" if len(found) > 1 else "only one"
+        info["selected_by"] = (
+            "first found (install order; not deterministic)" if len(found) > 1 else "only one"
+        )
         info["winner"] = found[0][0]
     else:
         info["winner"] = None
@@ -117,17 +124,27 @@ def diagnose(environ: Mapping[str, str] | None = None, *, check_network: bool = 
         if name.lower().startswith("llmotel"):
             report.distributions[name] = dist.version
 
-    disabled = {x.strip() for x in env.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",") if x.strip()}
+    disabled = {
+        x.strip()
+        for x in env.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")
+        if x.strip()
+    }
     by_name: dict[str, list[str]] = defaultdict(list)
     by_library: dict[str, list[str]] = defaultdict(list)
     for ep in entry_points(group="opentelemetry_instrumentor"):
-        dist = _dist_of(ep)
-        dist_name = dist.metadata["Name"] if dist else "?"
-        libraries = _instrumented_libraries(dist)
+        ep_dist = _dist_of(ep)
+        dist_name = ep_dist.metadata["Name"] if ep_dist else "?"
+        libraries = _instrumented_libraries(ep_dist)
         active = ep.name not in disabled and "*" not in disabled
         report.instrumentors.append(
-            {"name": ep.name, "target": ep.value, "distribution": dist_name,
-             "version": dist.version if dist else "?", "instruments": libraries, "enabled": active}
+            {
+                "name": ep.name,
+                "target": ep.value,
+                "distribution": dist_name,
+                "version": ep_dist.version if ep_dist else "?",
+                "instruments": libraries,
+                "enabled": active,
+            }
         )
         by_name[ep.name].append(dist_name)
         if active:
@@ -137,7 +154,8 @@ def diagnose(environ: Mapping[str, str] | None = None, *, check_network: bool = 
         if len(dists) > 1:
             report.findings.append(
                 Finding(
-                    "error", "instrumentors",
+                    "error",
+                    "instrumentors",
                     f"entry-point name clash: {len(dists)} instrumentors are named {name!r} ({', '.join(dists)}); "
                     f"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS={name} would disable all of them",
                     f"uninstall all but one of {', '.join(dists)}",
@@ -148,7 +166,8 @@ def diagnose(environ: Mapping[str, str] | None = None, *, check_network: bool = 
             others = [i.split(" ", 1)[0] for i in instrumentors if not i.startswith("llmotel_")]
             report.findings.append(
                 Finding(
-                    "error", "instrumentors",
+                    "error",
+                    "instrumentors",
                     f"{lib} is instrumented {len(instrumentors)} times ({', '.join(instrumentors)}): "
                     "every call would produce duplicate spans and double-counted metrics",
                     f"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS={','.join(others)}" if others else "",
@@ -160,26 +179,38 @@ def diagnose(environ: Mapping[str, str] | None = None, *, check_network: bool = 
     configurator_env = dict(env)
     if report.distro.get("winner") == "llmotel":
         configurator_env.setdefault("OTEL_PYTHON_CONFIGURATOR", "llmotel")
-    report.configurator = _choose("opentelemetry_configurator", "OTEL_PYTHON_CONFIGURATOR", configurator_env)
+    report.configurator = _choose(
+        "opentelemetry_configurator", "OTEL_PYTHON_CONFIGURATOR", configurator_env
+    )
     if report.configurator.get("winner") != "llmotel":
         report.findings.append(
             Finding(
-                "warning" if report.configurator.get("winner") else "error", "configurator",
+                "warning" if report.configurator.get("winner") else "error",
+                "configurator",
                 f"the configurator that runs is {report.configurator.get('winner')!r}, not llmotel: "
                 "none of llmotel's processors, samplers or Views will be set up",
                 "export OTEL_PYTHON_CONFIGURATOR=llmotel",
             )
         )
-    elif len(report.configurator["found"]) > 1 and "OTEL_PYTHON_CONFIGURATOR" not in configurator_env:
+    elif (
+        len(report.configurator["found"]) > 1 and "OTEL_PYTHON_CONFIGURATOR" not in configurator_env
+    ):
         report.findings.append(
-            Finding("warning", "configurator", "several configurators are installed; the first found wins",
-                    "export OTEL_PYTHON_CONFIGURATOR=llmotel")
+            Finding(
+                "warning",
+                "configurator",
+                "several configurators are installed; the first found wins",
+                "export OTEL_PYTHON_CONFIGURATOR=llmotel",
+            )
         )
 
     report.config = _effective_config(env, report)
 
     for signal in ("traces", "metrics", "logs"):
-        names = env.get(f"OTEL_{signal.upper()}_EXPORTER", "otlp" if report.distro.get("winner") == "llmotel" else "")
+        names = env.get(
+            f"OTEL_{signal.upper()}_EXPORTER",
+            "otlp" if report.distro.get("winner") == "llmotel" else "",
+        )
         for name in [n.strip() for n in names.split(",") if n.strip() and n.strip() != "none"]:
             entry: dict[str, Any] = {"signal": signal, "exporter": name}
             if name.startswith("otlp"):
@@ -191,8 +222,12 @@ def diagnose(environ: Mapping[str, str] | None = None, *, check_network: bool = 
                     entry["detail"] = detail
                     if not ok:
                         report.findings.append(
-                            Finding("error", "exporters", f"{signal} exporter {name} cannot reach {url}: {detail}",
-                                    "start the collector/backend or set OTEL_EXPORTER_OTLP_ENDPOINT")
+                            Finding(
+                                "error",
+                                "exporters",
+                                f"{signal} exporter {name} cannot reach {url}: {detail}",
+                                "start the collector/backend or set OTEL_EXPORTER_OTLP_ENDPOINT",
+                            )
                         )
             report.exporters.append(entry)
     return report
@@ -202,7 +237,9 @@ def _effective_config(env: Mapping[str, str], report: Report) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for variable in VARIABLES:
         config[variable.name] = {
-            "value": env.get(variable.name), "default": variable.default, "accepted": variable.accepted
+            "value": env.get(variable.name),
+            "default": variable.default,
+            "accepted": variable.accepted,
         }
     from llmotel.distro._setup import read_settings
 

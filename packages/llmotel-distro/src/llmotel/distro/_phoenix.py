@@ -69,9 +69,19 @@ class Phoenix:
         if out:
             out.write(f"installing Arize Phoenix into {self.venv} (first run only) …\n")
             out.flush()
-        subprocess.run([*_uv(), "venv", "--quiet", "--python", sys.executable, str(self.venv)], check=True)
         subprocess.run(
-            [*_uv(), "pip", "install", "--quiet", "--python", str(self.venv / "bin" / "python"), _PHOENIX_REQUIREMENT],
+            [*_uv(), "venv", "--quiet", "--python", sys.executable, str(self.venv)], check=True
+        )
+        subprocess.run(
+            [
+                *_uv(),
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                str(self.venv / "bin" / "python"),
+                _PHOENIX_REQUIREMENT,
+            ],
             check=True,
         )
         return exe
@@ -89,13 +99,18 @@ class Phoenix:
             }
         )
         self._process = subprocess.Popen(
-            [str(exe), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [str(exe), "serve"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"Phoenix exited during start-up (code {self._process.returncode})")
+                raise RuntimeError(
+                    f"Phoenix exited during start-up (code {self._process.returncode})"
+                )
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
                     if response.status == 200:

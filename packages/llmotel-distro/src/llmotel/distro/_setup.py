@@ -20,7 +20,6 @@ from typing import Any
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 from opentelemetry._logs import set_logger_provider
-
 from opentelemetry.sdk._configuration import (
     _get_exporter_names,
     _get_id_generator,
@@ -33,7 +32,6 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExp
 from opentelemetry.sdk.environment_variables import OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
-from opentelemetry.sdk.metrics.view import View
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -105,7 +103,9 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
     else:
         redaction = redaction_choice == "on"
         if redaction:
-            _require("LLMOTEL_REDACTION", "on", "llmotel.redaction", "llmotel-redaction", "redaction")
+            _require(
+                "LLMOTEL_REDACTION", "on", "llmotel.redaction", "llmotel-redaction", "redaction"
+            )
 
     metrics_explicit = "LLMOTEL_METRICS" in env and env["LLMOTEL_METRICS"].strip() != ""
     metrics = _on_off("LLMOTEL_METRICS", "on", env)
@@ -152,8 +152,12 @@ def _sampler(env: Mapping[str, str], settings: Settings) -> Sampler | None:
         try:
             arg = float(arg) if arg not in (None, "") else 1.0
         except ValueError:
-            raise ConfigError(OTEL_TRACES_SAMPLER_ARG, str(arg), "a number from 0.0 to 1.0") from None
-    sampler: Sampler = factory(arg)  # our samplers raise ConfigError for a bad arg: it stops start-up
+            raise ConfigError(
+                OTEL_TRACES_SAMPLER_ARG, str(arg), "a number from 0.0 to 1.0"
+            ) from None
+    sampler: Sampler = factory(
+        arg
+    )  # our samplers raise ConfigError for a bad arg: it stops start-up
     if settings.metrics:
         # Metrics must see 100 % of calls while export stays sampled: DROP becomes RECORD_ONLY.
         sampler = AlwaysRecordSampler(sampler)
@@ -177,7 +181,9 @@ def _span_stages(
     if settings.normalize != "off":
         from llmotel.sdk.normalize import ConventionNormalizer
 
-        stages.append(ConventionNormalizer(mode=settings.normalize))
+        stages.append(
+            ConventionNormalizer(mode="add" if settings.normalize == "add" else "replace")
+        )
     if cost_stage is not None:
         stages.append(cost_stage)
     if settings.redaction:
@@ -231,14 +237,18 @@ def configure(*, set_global: bool = False, resource: Resource | None = None) -> 
         cost_stage = metrics_config.create_cost_stage(pricing)
     stages = _span_stages(settings, cost_stage, meter_provider)
     for exporter_class in span_exporters.values():
-        tracer_provider.add_span_processor(_export_processor(exporter_class(), stages, meter_provider))
+        tracer_provider.add_span_processor(
+            _export_processor(exporter_class(), stages, meter_provider)
+        )
 
     logger_provider = LoggerProvider(resource=resource)
     log_stages = _log_stages(settings, meter_provider)
     for log_exporter_class in log_exporters.values():
         log_exporter: LogRecordExporter = log_exporter_class()
         if log_stages:
-            log_exporter = PipelineLogExporter(log_stages, log_exporter, meter_provider=meter_provider)
+            log_exporter = PipelineLogExporter(
+                log_stages, log_exporter, meter_provider=meter_provider
+            )
         logger_provider.add_log_record_processor(BatchLogRecordProcessor(log_exporter))
 
     if set_global:

@@ -36,29 +36,39 @@ _D = "llmotel-distro"
 
 VARIABLES: tuple[Variable, ...] = (
     Variable(
-        "LLMOTEL_ENRICH_CONTEXT", "true", "true | false",
+        "LLMOTEL_ENRICH_CONTEXT",
+        "true",
+        "true | false",
         "Copy session.id, user.id and gen_ai.conversation.id from context (using_session & co.) onto every span.",
         _D,
     ),
     Variable(
-        "LLMOTEL_NORMALIZE", "off", "off | add | replace",
+        "LLMOTEL_NORMALIZE",
+        "off",
+        "off | add | replace",
         "Rewrite spans of other conventions (OpenInference, OpenLLMetry, deprecated semconv) to GenAI semconv "
         "before export: add the semconv attributes alongside, or replace the foreign ones.",
         _D,
     ),
     Variable(
-        "LLMOTEL_VALIDATE", "false", "true | false",
+        "LLMOTEL_VALIDATE",
+        "false",
+        "true | false",
         "Check exported spans against the GenAI semconv registry; violations become a metric and debug logs.",
         _D,
     ),
     Variable(
-        "LLMOTEL_REDACTION", "auto", "auto | on | off",
+        "LLMOTEL_REDACTION",
+        "auto",
+        "auto | on | off",
         "Redact PII and secrets from spans and logs before export. auto = on whenever message content is captured "
         "(OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT is not NO_CONTENT). Needs llmotel-redaction.",
         _D,
     ),
     Variable(
-        "LLMOTEL_METRICS", "on", "on | off",
+        "LLMOTEL_METRICS",
+        "on",
+        "on | off",
         "Token and USD cost metrics from every finished GenAI span (sampled or not). Needs llmotel-metrics.",
         _D,
     ),

@@ -6,7 +6,9 @@ from anthropic import Anthropic
 
 from llmotel.sdk import using_session, using_user
 
-POLICY = "Refund policy. " + " ".join(f"Rule {i}: refunds within {i + 14} days need a receipt." for i in range(60))
+POLICY = "Refund policy. " + " ".join(
+    f"Rule {i}: refunds within {i + 14} days need a receipt." for i in range(60)
+)
 
 
 def main() -> None:
@@ -23,9 +25,13 @@ def main() -> None:
                 system=system,  # type: ignore[arg-type]
                 messages=[{"role": "user", "content": question}],
             )
-            print(f"anthropic app: {message.usage.cache_read_input_tokens or 0} cached input tokens")
+            print(
+                f"anthropic app: {message.usage.cache_read_input_tokens or 0} cached input tokens"
+            )
         with client.messages.stream(
-            model="claude-haiku-4-5", max_tokens=128, messages=[{"role": "user", "content": "Summarise."}]
+            model="claude-haiku-4-5",
+            max_tokens=128,
+            messages=[{"role": "user", "content": "Summarise."}],
         ) as stream:
             stream.get_final_message()
 

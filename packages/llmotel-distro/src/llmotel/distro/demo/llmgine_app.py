@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from llmgine.bus.bus import MessageBus
 from llmgine.llm.tools.tool_events import ToolExecuteResultEvent
 from llmgine.messages.commands import Command, CommandResult
+from llmgine.llm import SessionID
 from llmgine.messages.events import Event
 from openai import AsyncOpenAI
 
@@ -40,7 +41,9 @@ async def run() -> None:
                 {"role": "user", "content": command.text},
             ],
         )
-        return CommandResult(success=True, command_id=command.command_id, result=reply.choices[0].message.content)
+        return CommandResult(
+            success=True, command_id=command.command_id, result=reply.choices[0].message.content
+        )
 
     async def on_filed(event: Event) -> None:
         assert isinstance(event, TicketFiled)
@@ -49,10 +52,13 @@ async def run() -> None:
     try:
         with using_user("user-1001"):
             async with bus.session("session-llmgine-1") as session:
-                session.register_command_handler(TriageTicket, triage)
+                # llmgine's annotation says sync handlers; its bus awaits coroutine handlers too.
+                session.register_command_handler(TriageTicket, triage)  # type: ignore[arg-type]
                 session.register_event_handler(TicketFiled, on_filed)
                 result = await session.execute_with_session(
-                    TriageTicket(text="Refund to IBAN DE89 3704 0044 0532 0130 00 please, I'm bob@example.net")
+                    TriageTicket(
+                        text="Refund to IBAN DE89 3704 0044 0532 0130 00 please, I'm bob@example.net"
+                    )
                 )
                 await bus.publish(
                     ToolExecuteResultEvent(
@@ -64,7 +70,9 @@ async def run() -> None:
                         execution_succeed=True,
                     )
                 )
-                await bus.publish(TicketFiled(queue=str(result.result), session_id=session.session_id))
+                await bus.publish(
+                    TicketFiled(queue=str(result.result), session_id=SessionID(session.session_id))
+                )
     finally:
         await bus.stop()
         await client.close()

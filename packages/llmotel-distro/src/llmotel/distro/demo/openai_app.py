@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import cast
 
 from openai import OpenAI
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 from opentelemetry import trace
 
 from llmotel.sdk import using_session, using_user
 
 SYSTEM = "You are the support assistant of an online shop. Be brief."
-TOOLS = [
+TOOLS: list[ChatCompletionToolParam] = [
     {
         "type": "function",
         "function": {
@@ -34,7 +36,7 @@ def main() -> None:
         using_user("user-42"),
         tracer.start_as_current_span("handle support ticket"),
     ):
-        history = [
+        history: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": SYSTEM},
             {
                 "role": "user",
@@ -48,7 +50,12 @@ def main() -> None:
         history.append({"role": "user", "content": "Can you check the order?"})
         tool_turn = client.chat.completions.create(model="gpt-4o", messages=history, tools=TOOLS)
         call = tool_turn.choices[0].message.tool_calls[0]  # type: ignore[index]
-        history.append(tool_turn.choices[0].message.model_dump(exclude_none=True))
+        history.append(
+            cast(
+                ChatCompletionMessageParam,
+                tool_turn.choices[0].message.model_dump(exclude_none=True),
+            )
+        )
         history.append(
             {
                 "role": "tool",
@@ -58,7 +65,10 @@ def main() -> None:
         )
 
         stream = client.chat.completions.create(
-            model="gpt-4o-mini", messages=history, stream=True, stream_options={"include_usage": True}
+            model="gpt-4o-mini",
+            messages=history,
+            stream=True,
+            stream_options={"include_usage": True},
         )
         text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
         print(f"openai app: {len(text)} characters streamed")
