@@ -7,9 +7,9 @@ import asyncio
 from dataclasses import dataclass
 
 from llmgine.bus.bus import MessageBus
+from llmgine.llm import SessionID
 from llmgine.llm.tools.tool_events import ToolExecuteResultEvent
 from llmgine.messages.commands import Command, CommandResult
-from llmgine.llm import SessionID
 from llmgine.messages.events import Event
 from openai import AsyncOpenAI
 
