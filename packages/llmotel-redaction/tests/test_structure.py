@@ -121,18 +121,25 @@ def test_key_rules_and_plain_attributes(redactor: Redactor) -> None:
     assert redaction.total == 3
 
 
+def test_attribute_keys_that_name_a_secret(redactor: Redactor) -> None:
+    attributes: dict[str, object] = {"app.db.password": "plain words", "app.api_key": "abc"}
+    redaction = _redact(redactor, attributes)
+    assert attributes == {"app.db.password": "<PASSWORD>", "app.api_key": "<API_KEY>"}
+    assert redaction.total == 2
+
+
 def test_configurable_deny_and_allow_keys() -> None:
     r = Redactor(entities=["EMAIL_ADDRESS"], deny_keys=["app.secret"], allow_keys=["app.owner"])
     attributes: dict[str, object] = {
         "app.secret": "plain words",
         "app.owner": "a@example.com",
-        "http.request.header.authorization": "Bearer x",  # not denied: the deny list was replaced
+        "http.request.header.cookie": "session=1",  # not denied: the deny list was replaced
     }
     _redact(r, attributes)
     assert attributes == {
         "app.secret": "<SECRET_KEY>",
         "app.owner": "a@example.com",
-        "http.request.header.authorization": "Bearer x",
+        "http.request.header.cookie": "session=1",
     }
 
 

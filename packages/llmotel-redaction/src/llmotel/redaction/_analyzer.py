@@ -191,6 +191,8 @@ class Analyzer:
         # Phone last: its candidates already claimed by a stronger finding need no parsing.
         for entry in phones:
             self._keep(entry, self._phone(entry, text, raw), lower, raw)
+            if deadline is not None and time.monotonic() > deadline:
+                raise AnalysisTimeout
         return _resolve_overlaps(raw)
 
     def _keep(

@@ -194,7 +194,12 @@ class Redactor:
                 continue
             if key in self._allow or key.startswith("llmotel."):
                 continue
-            new = self.redact_value(value, redaction, deadline)
+            secret = _SECRET_JSON_KEYS.get(key.rsplit(".", 1)[-1].lower())
+            if secret is not None and isinstance(value, str) and value:
+                # "app.db.password": the key says what the value is, whatever it looks like.
+                new = self._secret(secret, value, redaction)
+            else:
+                new = self.redact_value(value, redaction, deadline)
             if new is DROP:
                 del attributes[key]
             elif new is not value:
