@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from llmotel.instrumentation.anthropic import AnthropicInstrumentor
+from llmotel.sdk.validation import assert_semconv
 from llmotel.testing import (
     StubServer,
     Usage,
@@ -27,14 +28,6 @@ from llmotel.testing import (
 )
 
 from .conftest import Instrument
-
-try:
-    from llmotel.sdk.validation import assert_semconv
-except ImportError:  # the validator lands with llmotel-sdk's validation module
-
-    def assert_semconv(span: ReadableSpan) -> None:
-        assert span.kind is SpanKind.CLIENT
-
 
 MODEL = "claude-stub-1"
 MESSAGES: Any = [{"role": "user", "content": "Say hello"}]

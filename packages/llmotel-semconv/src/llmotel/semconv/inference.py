@@ -43,8 +43,8 @@ from opentelemetry.util.types import AttributeValue
 from llmotel.semconv import attributes as _a
 from llmotel.semconv import events as _e
 from llmotel.semconv import latest as _l
-from llmotel.semconv import metrics as _m
 from llmotel.semconv import messages as _msg
+from llmotel.semconv import metrics as _m
 from llmotel.semconv.capture import CaptureSettings, capture_settings_from_env
 
 __all__ = [
@@ -94,6 +94,7 @@ class Invocation:
         "_chunks",
         "_ended",
         "_first_chunk",
+        "_named",
         "_span",
         "_start",
         "_token",
@@ -175,6 +176,7 @@ class Invocation:
         self._token: object = None
         self._start = 0.0
         self._first_chunk = 0.0
+        self._named = False
         self._chunks = 0
         self._ended = False
 
@@ -309,6 +311,7 @@ class InferenceTelemetry:
             if model:
                 attrs[_a.GEN_AI_REQUEST_MODEL] = model
                 name = f"{inv.operation} {model}"
+                inv._named = True
             else:
                 name = inv.operation
             if inv.server_address:
@@ -436,6 +439,11 @@ class InferenceTelemetry:
 
     def _response_attributes(self, inv: Invocation) -> dict[str, AttributeValue]:
         attrs: dict[str, AttributeValue] = {}
+        if not inv._named and inv.request_model and inv._span is not None:
+            # Known only from the response (e.g. retrieving a stored response): name the span now.
+            inv._named = True
+            attrs[_a.GEN_AI_REQUEST_MODEL] = inv.request_model
+            inv._span.update_name(f"{inv.operation} {inv.request_model}")
         if inv.response_id is not None:
             attrs[_a.GEN_AI_RESPONSE_ID] = inv.response_id
         if inv.response_model is not None:

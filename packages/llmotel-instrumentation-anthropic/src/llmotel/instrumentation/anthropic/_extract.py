@@ -32,7 +32,7 @@ def _int(v: object) -> int | None:
 
 
 def _num(v: object) -> float | None:
-    return float(v) if type(v) in (int, float) else None
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
 def _str(v: object) -> str | None:
@@ -164,9 +164,9 @@ class Events:
                 part["content"] = [part.get("content") or ""]
             self.blocks[index] = part
         elif kind == "content_block_delta":
-            part = self.blocks.get(index)
+            open_part = self.blocks.get(index)
             delta = getattr(event, "delta", None)
-            if part is None or delta is None:
+            if open_part is None or delta is None:
                 return
             piece = (
                 getattr(delta, "text", None)
@@ -174,9 +174,8 @@ class Events:
                 or getattr(delta, "thinking", None)
             )
             if type(piece) is str:
-                part.get("arguments" if part["type"] == "tool_call" else "content", []).append(
-                    piece
-                )
+                key = "arguments" if open_part["type"] == "tool_call" else "content"
+                open_part.get(key, []).append(piece)
 
     def apply(self, inv: Invocation) -> None:
         inv.response_id = self.id

@@ -48,7 +48,7 @@ def _abandon(telemetry: InferenceTelemetry, inv: Invocation, acc: Accumulator) -
     _end(telemetry, inv, acc, None, abandoned=True)
 
 
-class _Base(wrapt.ObjectProxy):  # type: ignore[misc]
+class _Base(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]
     def __init__(
         self, wrapped: Any, telemetry: InferenceTelemetry, inv: Invocation, acc: Accumulator
     ) -> None:

@@ -6,6 +6,7 @@ missing, ``None`` or of another type. A value of an unexpected type is left out,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +41,7 @@ def _int(v: object) -> int | None:
 
 
 def _num(v: object) -> float | None:
-    return float(v) if type(v) in (int, float) else None
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
 def _str(v: object) -> str | None:
@@ -191,6 +192,8 @@ def responses_response(inv: Invocation, result: Any, content: bool) -> None:
     """A ``Response`` of the Responses API (from create/parse/retrieve or a stream's final event)."""
     inv.response_id = _str(getattr(result, "id", None))
     inv.response_model = _str(getattr(result, "model", None))
+    if inv.request_model is None:
+        inv.request_model = inv.response_model  # retrieve: the stored response names its model
     status = _str(getattr(result, "status", None))
     incomplete = getattr(result, "incomplete_details", None)
     reason = _str(getattr(incomplete, "reason", None)) if incomplete is not None else None
@@ -320,8 +323,6 @@ class ResponseEvents:
 
 
 def _json_or_text(text: str) -> Any:
-    import json
-
     try:
         return json.loads(text)
     except ValueError:
@@ -495,9 +496,11 @@ def _responses_output(output: list[Any], reason: str | None) -> dict[str, Any]:
     for item in output:
         kind = getattr(item, "type", None)
         if kind == "message":
-            for c in getattr(item, "content", None) or ():
-                if getattr(c, "type", None) == "output_text":
-                    parts.append({"type": "text", "content": getattr(c, "text", None)})
+            parts.extend(
+                {"type": "text", "content": getattr(c, "text", None)}
+                for c in getattr(item, "content", None) or ()
+                if getattr(c, "type", None) == "output_text"
+            )
         elif kind == "function_call":
             parts.append(
                 {
@@ -508,6 +511,8 @@ def _responses_output(output: list[Any], reason: str | None) -> dict[str, Any]:
                 }
             )
         elif kind == "reasoning":
-            for s in getattr(item, "summary", None) or ():
-                parts.append({"type": "reasoning", "content": getattr(s, "text", None)})
+            parts.extend(
+                {"type": "reasoning", "content": getattr(s, "text", None)}
+                for s in getattr(item, "summary", None) or ()
+            )
     return {"role": "assistant", "parts": parts, "finish_reason": reason or "stop"}
