@@ -74,7 +74,7 @@ _TRIGGERS: dict[str, Trigger] = {
     r.IBAN_CODE: _search(r"[A-Z]{2}\d\d[ -]?[A-Z0-9]{4}"),
     r.US_SSN: _search(r"\d{3}[- .]?\d\d[- .]?\d{4}|\d{5}-\d{4}|\d{3}-\d{6}"),
     r.IP_ADDRESS: _search(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"),
-    r.CRYPTO: _search(r"bc1|[13][1-9A-HJ-NP-Za-km-z]{24}"),
+    r.CRYPTO: _search(r"bc1|[13][a-zA-HJ-NP-Z0-9]{25}"),
     r.API_KEY: _contains(
         "sk-",
         "akia",
