@@ -33,7 +33,7 @@ from opentelemetry.sdk.environment_variables import OTEL_TRACES_SAMPLER, OTEL_TR
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import AlwaysRecordSampler, Sampler
 
@@ -230,15 +230,17 @@ def configure(*, set_global: bool = False, resource: Resource | None = None) -> 
     if settings.enrich_context:
         tracer_provider.add_span_processor(ContextEnricher())
     cost_stage = None
+    span_cost: Callable[[ReadableSpan], float | None] | None = None
     if metrics_config is not None:
-        # One price table for the metric and the span attribute, so both always agree.
+        # One price table for the metric, the span attribute and the tail sampler's cost policy.
         pricing = metrics_config.create_pricing()
         tracer_provider.add_span_processor(metrics_config.create_processor(meter_provider, pricing))
         cost_stage = metrics_config.create_cost_stage(pricing)
+        span_cost = pricing.span_cost
     stages = _span_stages(settings, cost_stage, meter_provider)
     for exporter_class in span_exporters.values():
         tracer_provider.add_span_processor(
-            _export_processor(exporter_class(), stages, meter_provider)
+            _export_processor(exporter_class(), stages, meter_provider, span_cost)
         )
 
     logger_provider = LoggerProvider(resource=resource)
@@ -261,16 +263,25 @@ def configure(*, set_global: bool = False, resource: Resource | None = None) -> 
 
 
 def _export_processor(
-    exporter: SpanExporter, stages: list[Callable[..., Any]], meter_provider: MeterProvider
+    exporter: SpanExporter,
+    stages: list[Callable[..., Any]],
+    meter_provider: MeterProvider,
+    span_cost: Callable[[ReadableSpan], float | None] | None,
 ) -> SpanProcessor:
-    """Batch export through the pipeline, behind tail sampling / rate limiting when llmotel-sampling asks."""
+    """Batch export through the pipeline, behind tail sampling / rate limiting when llmotel-sampling asks.
+
+    The tail sampler decides on the application thread, before the cost stage sets ``llmotel.cost.usd`` at
+    export, so its cost policy gets the price function itself.
+    """
     if stages:
         exporter = PipelineSpanExporter(stages, exporter, meter_provider=meter_provider)
     processor: SpanProcessor = BatchSpanProcessor(exporter)
     if _installed("llmotel.sampling"):
         from llmotel.sampling import sampling_span_processor_from_env
 
-        processor = sampling_span_processor_from_env(processor, meter_provider=meter_provider)
+        processor = sampling_span_processor_from_env(
+            processor, meter_provider=meter_provider, cost=span_cost
+        )
     return processor
 
 
