@@ -9,8 +9,11 @@
 Packages are discovered from ``packages/*/pyproject.toml``. A package's own test dependencies are its
 ``[dependency-groups] test``; names of other llmotel distributions in there (or in its dependencies) are
 installed from this checkout, never from the package index. ``[tool.llmotel]`` in a package's pyproject
-may set ``pythons`` (default 3.11 and 3.12) and ``no-deps`` (requirements installed without their
-dependency tree, e.g. llmgine, whose declared dependencies are huge but whose bus needs only two).
+may set ``pythons`` (default 3.11 and 3.12), ``no-deps`` (requirements installed without their
+dependency tree, e.g. llmgine, whose declared dependencies are huge but whose bus needs only two),
+``oldest`` (pins of the oldest supported library versions: adds a ``tests-<pkg>-oldest`` session) and
+``apt`` (``{executable = "debian-package"}``: tools its tests run, installed with apt-get when missing
+and we are root — e.g. promtool).
 """
 
 from __future__ import annotations
@@ -84,6 +87,8 @@ class Package:
         self.pythons: list[str] = own.get("pythons", DEFAULT_PYTHONS)
         self.no_deps: list[str] = own.get("no-deps", [])
         self.import_names: list[str] = own.get("imports", [_default_import(self.name)])
+        self.oldest: list[str] = own.get("oldest", [])
+        self.apt: dict[str, str] = own.get("apt", {})
 
 
 def _default_import(dist: str) -> str:
@@ -151,16 +156,48 @@ def _supported(session: nox.Session, pkg: Package) -> None:
         session.skip(f"{pkg.name} is tested on {', '.join(pkg.pythons)}")
 
 
+def _ensure_tools(session: nox.Session, tools: dict[str, str]) -> None:
+    """Install the Debian packages that provide ``tools`` (executable -> package) when one is missing."""
+    missing = sorted({package for exe, package in tools.items() if shutil.which(exe) is None})
+    if not missing:
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        session.warn(
+            f"missing {', '.join(tools)}: install the Debian packages {', '.join(missing)}"
+        )
+        return
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-qq", external=True, env=env)
+    session.run("apt-get", "install", "-y", "-qq", *missing, external=True, env=env)
+
+
+def _pytest(session: nox.Session, tests: pathlib.Path) -> None:
+    session.run("pytest", "-c", str(ROOT / "pyproject.toml"), str(tests), *session.posargs)
+
+
 def _make_tests_session(pkg: Package) -> None:
     def tests(session: nox.Session) -> None:
         _supported(session, pkg)
+        _ensure_tools(session, pkg.apt)
         _install(session, [pkg.name, *BASE_TEST_REQS, *pkg.test_requires])
-        session.run(
-            "pytest", "-c", str(ROOT / "pyproject.toml"), str(pkg.path / "tests"), *session.posargs
-        )
+        _pytest(session, pkg.path / "tests")
 
     tests.__doc__ = f"Unit tests of {pkg.name}."
     nox.session(name=f"tests-{pkg.short}", python=pkg.pythons, tags=["suite", "tests"])(tests)
+    if not pkg.oldest:
+        return
+
+    def oldest(session: nox.Session) -> None:
+        _ensure_tools(session, pkg.apt)
+        _install(session, [pkg.name, *BASE_TEST_REQS, *pkg.test_requires])
+        # A second install moves the pinned libraries down to the oldest versions we support.
+        session.install(*pkg.oldest)
+        _pytest(session, pkg.path / "tests")
+
+    oldest.__doc__ = f"Unit tests of {pkg.name} on the oldest supported: {', '.join(pkg.oldest)}."
+    nox.session(name=f"tests-{pkg.short}-oldest", python=pkg.pythons[0], tags=["suite", "tests"])(
+        oldest
+    )
 
 
 for _pkg in PACKAGES.values():
@@ -186,7 +223,7 @@ def integration(session: nox.Session) -> None:
     """Tests that cross packages: opentelemetry-instrument subprocesses, end-to-end export (tests/)."""
     test_reqs = [r for pkg in PACKAGES.values() for r in pkg.test_requires]
     _install(session, [*_all_local_reqs(), *BASE_TEST_REQS, *test_reqs, *_group("integration")])
-    session.run("pytest", "-c", str(ROOT / "pyproject.toml"), str(ROOT / "tests"), *session.posargs)
+    _pytest(session, ROOT / "tests")
 
 
 @nox.session(python=CROSS_PYTHON, tags=["suite"])
