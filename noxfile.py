@@ -280,11 +280,16 @@ def build(session: nox.Session) -> None:
 
 @nox.session(python=CROSS_PYTHON)
 def generate(session: nox.Session) -> None:
-    """Regenerate llmotel.semconv's constants and registry from ../shared/semconv."""
+    """Regenerate llmotel.semconv from ../shared/semconv, and the variable table of docs/configuration.md."""
     session.install("pyyaml")
     session.run("python", str(PACKAGES_DIR / "llmotel-semconv" / "scripts" / "generate.py"))
     session.install(*_group("lint"))
     session.run("ruff", "format", str(PACKAGES_DIR / "llmotel-semconv" / "src"))
+    # The table of every LLMOTEL_* variable in docs/configuration.md.
+    _install(session, ["llmotel-distro[all]"])
+    session.run(
+        "python", "-m", "llmotel.distro._variables", str(ROOT / "docs" / "configuration.md")
+    )
 
 
 @nox.session(python=CROSS_PYTHON)

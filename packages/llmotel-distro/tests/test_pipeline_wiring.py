@@ -47,7 +47,11 @@ def _run(stub: StubServer, **extra: str) -> subprocess.CompletedProcess[str]:
     )
     return subprocess.run(
         [str(BIN / "opentelemetry-instrument"), sys.executable, "-c", APP],
-        env=env, capture_output=True, text=True, timeout=180, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
 
 

@@ -6,8 +6,8 @@ whose message names the variable, the value it had and what would have been acce
 
     from llmotel.sdk.config import env_bool, env_float
 
-    enabled = env_bool("LLMOTEL_REDACTION_ENABLED", True)
-    ratio = env_float("LLMOTEL_SAMPLING_RATIO", 1.0, min=0.0, max=1.0)
+    validate = env_bool("LLMOTEL_VALIDATE", False)
+    baseline = env_float("LLMOTEL_SAMPLING_BASELINE_RATIO", 0.1, min=0.0, max=1.0)
 
 Conventions shared by all helpers, following the OpenTelemetry SDK:
 
@@ -48,7 +48,7 @@ class ConfigError(ValueError):
     """An environment variable holds a value llmotel cannot use.
 
     The message names the variable, the bad value and the accepted values, e.g.
-    ``LLMOTEL_SAMPLING_RATIO='2' is invalid: expected a number from 0.0 to 1.0``.
+    ``LLMOTEL_SAMPLING_BASELINE_RATIO='2' is invalid: expected a number from 0.0 to 1.0``.
     The same three parts are available as attributes for programs that want to react.
     """
 
