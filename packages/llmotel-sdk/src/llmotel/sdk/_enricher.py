@@ -5,7 +5,7 @@ from __future__ import annotations
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from llmotel.semconv.context import get_context_attributes
+from llmotel.semconv.context import get_context_attribute_items
 
 __all__ = ["ContextEnricher"]
 
@@ -23,18 +23,24 @@ class ContextEnricher(SpanProcessor):
     """
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        attributes = get_context_attributes(parent_context)
-        if not attributes:
+        # The app thread pays for this on every span: one context lookup when nothing is set;
+        # otherwise a loop over ready-made (key, value) pairs and one ``set_attribute`` per key,
+        # which costs the SDK less than ``set_attributes`` (that one re-validates a whole mapping).
+        items = get_context_attribute_items(parent_context)
+        if not items:
             return
         try:
+            set_attribute = span.set_attribute
             existing = span.attributes
             if existing:
                 # One C-level copy beats Mapping.__contains__ (a KeyError per missing key).
                 present = existing.copy()  # type: ignore[attr-defined]
-                attributes = {k: v for k, v in attributes.items() if k not in present}
-                if not attributes:
-                    return
-            span.set_attributes(attributes)
+                for key, value in items:
+                    if key not in present:
+                        set_attribute(key, value)
+            else:
+                for key, value in items:
+                    set_attribute(key, value)
         except Exception:  # noqa: BLE001 - a processor must never raise into user code
             pass
 

@@ -33,6 +33,7 @@ from opentelemetry.util.types import AttributeValue
 __all__ = [
     "CONTEXT_ATTRIBUTE_KEYS",
     "ContextAttributes",
+    "get_context_attribute_items",
     "get_context_attributes",
     "using_attributes",
     "using_conversation",
@@ -50,6 +51,12 @@ CONTEXT_ATTRIBUTE_KEYS: tuple[str, ...] = (_SESSION_ID, _USER_ID, _CONVERSATION_
 _KEY = create_key("llmotel-context-attributes")
 _EMPTY: Mapping[str, AttributeValue] = MappingProxyType({})
 
+_Items = tuple[tuple[str, AttributeValue], ...]
+# What ``_KEY`` holds: the attributes as ready-made ``(key, value)`` pairs (what a span processor
+# loops over on every span start) and as a read-only mapping over the same values, both built
+# once when a ``using_*`` block is entered. One context key, one lookup per span.
+_Stored = tuple[_Items, Mapping[str, AttributeValue]]
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -61,7 +68,17 @@ def get_context_attributes(context: Context | None = None) -> Mapping[str, Attri
     context does not change, so calling this on every span start costs one context lookup.
     """
     value = get_value(_KEY, context)
-    return _EMPTY if value is None else cast("Mapping[str, AttributeValue]", value)
+    return _EMPTY if value is None else cast("_Stored", value)[1]
+
+
+def get_context_attribute_items(context: Context | None = None) -> _Items:
+    """The same attributes as :func:`get_context_attributes`, as a tuple of ``(key, value)`` pairs.
+
+    Empty when none are set. The tuple is built once when a ``using_*`` block is entered, so a span
+    processor pays one context lookup per span and loops over it (``ContextEnricher`` does).
+    """
+    value = get_value(_KEY, context)
+    return () if value is None else cast("_Stored", value)[0]
 
 
 def _coerce(value: object) -> AttributeValue:
@@ -96,9 +113,9 @@ class ContextAttributes:
         return MappingProxyType(self._attributes)
 
     def _attach(self) -> object:
-        current = get_context_attributes()
-        merged = MappingProxyType({**current, **self._attributes})
-        return attach(set_value(_KEY, merged))
+        merged = {**get_context_attributes(), **self._attributes}
+        stored: _Stored = (tuple(merged.items()), MappingProxyType(merged))
+        return attach(set_value(_KEY, stored))
 
     def __enter__(self) -> ContextAttributes:
         self._tokens.append(self._attach())
