@@ -15,7 +15,12 @@ instrumentor patches classes, so ``instrument()``/``uninstrument()`` between rou
 Three modes per round, in rotating order: plain, instrumented (spans recorded by the SDK through a
 ``SimpleSpanProcessor`` to an exporter that drops them, metrics into an ``InMemoryMetricReader``)
 and instrumented with an ``ALWAYS_OFF`` sampler (what the wrappers, the context carrying and the
-metrics cost without span recording). Times are CPU time of the process (``time.process_time``),
+metrics cost without span recording). A fourth mode, the *SDK floor*, runs the plain bus whose
+handlers make the telemetry of the instrumented mode themselves with bare SDK calls (per command
+one span with the execute span's attributes, made current and ended, plus one histogram point; per
+event a publish and a process span and one point): in the same place and cache conditions, what
+the SDK charges for what is recorded, so the report can say how much of the added time is the
+instrumentation's own. Times are CPU time of the process (``time.process_time``),
 which other load on a shared machine disturbs far less than wall time; wall time is in the JSON.
 "added" is the median over rounds of (mode / plain of the same round) - 1; target: <= 20 %.
 """
@@ -37,15 +42,24 @@ from typing import Any
 from llmgine.bus.bus import MessageBus
 from llmgine.messages.commands import Command, CommandResult
 from llmgine.messages.events import Event
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.metrics import Histogram
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from opentelemetry.trace import Span, SpanKind, Tracer
 
 from llmotel.instrumentation.llmgine import LLMgineInstrumentor
 
 TARGET_ADDED_PCT = 20.0
+#: The instrumentation's advisory buckets (0.1 ms to 120 s), for the floor's histogram.
+BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+)  # fmt: skip
 BURST = 1000
 PROBE_INTERVAL = 0.001
 
@@ -65,12 +79,64 @@ class _DropExporter(SpanExporter):
         return SpanExportResult.SUCCESS
 
 
+#: Set during the "sdk floor" mode: the handlers of the plain bus make the SDK calls themselves.
+_FLOOR: tuple[Tracer, Histogram] | None = None
+
+
+def _sdk_span(tracer: Tracer, name: str, kind: SpanKind, attrs: dict[str, Any]) -> Span:
+    span = tracer.start_span(name, kind=kind, attributes=attrs)
+    otel_context.detach(otel_context.attach(trace.set_span_in_context(span)))
+    span.end()
+    return span
+
+
+def _floor_command(cmd: Command, tracer: Tracer, histogram: Histogram) -> None:
+    """What one ``execute`` costs the SDK: its span (attributes, made current, ended) and one
+    histogram point."""
+    start = time.perf_counter()
+    span = _sdk_span(
+        tracer,
+        "execute Ping",
+        SpanKind.INTERNAL,
+        {"llmgine.command.type": "Ping", "llmgine.command.id": str(cmd.command_id)},
+    )
+    span.set_attribute("llmgine.command.success", True)
+    histogram.record(time.perf_counter() - start, {"llmgine.command.type": "Ping"})
+
+
+def _floor_event(event: Event, tracer: Tracer, histogram: Histogram) -> None:
+    """What one published and handled event costs the SDK: a publish and a process span and one
+    histogram point."""
+    start = time.perf_counter()
+    base: dict[str, Any] = {
+        "messaging.system": "llmgine",
+        "messaging.destination.name": "Tick",
+        "messaging.message.id": str(event.event_id),
+    }
+    send = {"messaging.operation.type": "send", "messaging.operation.name": "publish"}
+    process = {"messaging.operation.type": "process", "messaging.operation.name": "process"}
+    _sdk_span(tracer, "publish Tick", SpanKind.PRODUCER, {**base, **send})
+    _sdk_span(
+        tracer,
+        "process Tick",
+        SpanKind.CONSUMER,
+        {**base, **process, "llmgine.handler.name": "_on_tick"},
+    )
+    histogram.record(
+        time.perf_counter() - start,
+        {"llmgine.event.type": "Tick", "llmgine.handler.name": "_on_tick"},
+    )
+
+
 async def _pong(cmd: Command) -> CommandResult:
+    if _FLOOR is not None:
+        _floor_command(cmd, *_FLOOR)
     return CommandResult(success=True, command_id=cmd.command_id)
 
 
 async def _on_tick(event: Event) -> None:
-    return None
+    if _FLOOR is not None:
+        _floor_event(event, *_FLOOR)
 
 
 async def round_trip(bus: MessageBus, commands: int) -> tuple[float, dict[str, float]]:
@@ -125,8 +191,10 @@ async def paired(
     workload: Workload,
     rounds: int,
 ) -> dict[str, Any]:
-    """Run each mode (providers to instrument with, or ``None`` for plain) once per round, in a
+    """Run each mode (providers to instrument with, ``None`` for plain, or ``{"floor": (tracer,
+    histogram)}`` for the plain bus whose handlers make the SDK calls) once per round, in a
     rotating order; compare every mode to the plain run of the same round."""
+    global _FLOOR
     names = list(modes)
     results: dict[str, list[float]] = {name: [] for name in names}
     extras: dict[str, list[dict[str, float]]] = {name: [] for name in names}
@@ -134,12 +202,16 @@ async def paired(
         shift = i % len(names)
         for name in names[shift:] + names[:shift]:
             providers = modes[name]
-            if providers is not None:
+            floor = providers is not None and "floor" in providers
+            if floor:
+                _FLOOR = providers["floor"]  # type: ignore[index]
+            elif providers is not None:
                 inst.instrument(**providers)
             try:
                 value, extra = await workload(bus)
             finally:
-                if providers is not None:
+                _FLOOR = None
+                if providers is not None and not floor:
                     inst.uninstrument()
             if i:
                 results[name].append(value)
@@ -171,9 +243,20 @@ async def main_async(quick: bool) -> dict[str, Any]:
             "tracer_provider": unsampled,
             "meter_provider": meter_provider,
         },
+        # The plain bus, its handlers making the spans and histogram points the instrumented mode
+        # records, with bare SDK calls (same providers, same attributes): the SDK's own price.
+        "sdk floor": {
+            "floor": (
+                tracer_provider.get_tracer("bench.sdk_floor"),
+                meter_provider.get_meter("bench.sdk_floor").create_histogram(
+                    "bench.sdk_floor.duration",
+                    unit="s",
+                    explicit_bucket_boundaries_advisory=BUCKETS,
+                ),
+            )
+        },
     }
     inst = LLMgineInstrumentor()
-
     bus = MessageBus()
     await bus.reset()
     await bus.start()
@@ -222,6 +305,16 @@ def print_table(results: dict[str, Any]) -> None:
             added = "" if mode == "plain" else f"{row['added_pct']:>8.1f}%"
             print(f"{label:<22}{mode:<28}{row['median']:>8.1f}{unit}{added:>9}{lag}")
     print(f"target: <= {results['target_added_pct']:.0f} % added time")
+    print(
+        "sdk floor = the plain bus whose handlers make the same spans and histogram points with "
+        "bare SDK calls:\nwhat the SDK charges for the telemetry itself. Instrumented minus the "
+        "floor is what the instrumentation adds on top (wrappers, context carrying, GC):"
+    )
+    for label, key, unit in rows:
+        r = results[key]
+        own = r["instrumented"]["median"] - r["sdk floor"]["median"]
+        share = own / r["plain"]["median"] * 100
+        print(f"  {label}: {own:.1f}{unit} ({share:.0f} % of plain)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -53,7 +53,6 @@ _BUS_MODULE: Final = "llmgine.bus.bus"
 _SESSION_MODULE: Final = "llmgine.bus.session"
 _BUS_METHODS: Final = (
     ("execute", "execute"),
-    ("_execute_with_middleware", "execute_with_middleware"),
     ("publish", "publish"),
     ("_handle_event_with_middleware", "handle_event"),
     ("_handle_event_error", "handle_event_error"),
@@ -114,6 +113,7 @@ class LLMgineInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         telemetry = BusTelemetry(
             tracer,
             meter,
+            command_result_type=CommandResultEvent,
             bus_event_types=frozenset(
                 {
                     CommandStartedEvent,

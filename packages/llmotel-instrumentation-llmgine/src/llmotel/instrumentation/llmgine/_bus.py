@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import weakref
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any, Final
@@ -20,7 +20,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.metrics import Meter
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from llmotel.semconv.context import ContextAttributes, get_context_attributes, using_session
@@ -33,22 +33,43 @@ _log = logging.getLogger(__name__)
 _INTERNAL: Final = SpanKind.INTERNAL
 _PRODUCER: Final = SpanKind.PRODUCER
 _CONSUMER: Final = SpanKind.CONSUMER
+#: Most distinct metric attribute sets kept built (they are type and function names).
+_MAX_CACHED_ATTRS: Final = 1024
+_COMMAND_KEYS: Final = (n.COMMAND_TYPE, n.ERROR_TYPE)
+_HANDLER_KEYS: Final = (n.EVENT_TYPE, n.HANDLER_NAME, n.ERROR_TYPE)
 # LLMgine's marker for "not in a session" (bus-scoped handlers and messages).
 _BUS_SCOPE: Final = "BUS"
 
 
-@dataclass(slots=True)
 class _CommandRun:
-    """One ``execute`` in progress: what the inner wrapper tells the outer one."""
+    """One ``execute`` in progress, keyed by command id while it runs.
 
-    span: Span
-    token: object
-    session: ContextAttributes | None
-    command_type: str
-    start: float
-    run_token: object = None
-    called: bool = False  # the middleware chain (and so the handler lookup) was reached
-    error: BaseException | None = None
+    A plain slotted object: LLMgine keeps the frames an event was created in alive until the
+    cyclic garbage collector runs (``Event.__post_init__`` holds its own frame), and the
+    ``execute`` wrapper's frame is one of them. :meth:`BusTelemetry._end_command` empties the run
+    so that what the frame keeps alive is this small object, not the span and contexts.
+    """
+
+    __slots__ = ("command_id", "command_type", "error", "session", "span", "start", "token")
+
+    def __init__(
+        self,
+        span: Span | None,
+        token: object,
+        session: ContextAttributes | None,
+        command_type: str,
+        command_id: str,
+        start: float,
+    ) -> None:
+        self.span = span
+        self.token = token
+        self.session = session
+        self.command_type = command_type
+        self.command_id = command_id
+        self.start = start
+        # The exception the handler (or a middleware) raised; LLMgine turns it into a failed
+        # CommandResult and publishes a CommandResultEvent in its ``except`` block.
+        self.error: BaseException | None = None
 
 
 @dataclass(slots=True)
@@ -57,9 +78,6 @@ class _SessionState:
     token: object
     session: ContextAttributes
     ctx: Context = field(default_factory=Context)
-
-
-_CURRENT_RUN: ContextVar[_CommandRun | None] = ContextVar("llmotel_llmgine_command", default=None)
 
 
 def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str) -> Any:
@@ -94,11 +112,16 @@ class BusTelemetry:
         meter: Meter,
         *,
         bus_event_types: frozenset[type],
+        command_result_type: type | None,
         tool_event_type: type | None,
         capture_content: bool,
     ) -> None:
         self._tracer = tracer
         self._bus_event_types = bus_event_types
+        self._command_result_type = command_result_type
+        self._runs: dict[str, _CommandRun] = {}
+        self._last_carried: tuple[Context, Context] | None = None
+        self._attrs_cache: dict[tuple[str | None, ...], dict[str, str]] = {}
         self._tool_event_type = tool_event_type
         self._capture_content = capture_content
         self.carrier = ContextCarrier()
@@ -144,24 +167,23 @@ class BusTelemetry:
     ) -> Any:
         """``MessageBus.execute(command)``: span ``execute {CommandType}`` around the call."""
         try:
-            run = self._start_command(_arg(args, kwargs, 0, "command"))
+            command = args[0] if args else kwargs["command"]
+            run = self._start_command(command)
         except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("execute")
             return await wrapped(*args, **kwargs)
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as exc:
-            self._end_command(run, instance, args, kwargs, None, exc)
+            self._end_command(run, command, instance, None, exc)
             raise
-        self._end_command(run, instance, args, kwargs, result, None)
+        self._end_command(run, command, instance, result, None)
         return result
 
     def _start_command(self, command: Any) -> _CommandRun:
         ctype = type(command).__name__
-        attrs: dict[str, AttributeValue] = {
-            n.COMMAND_TYPE: ctype,
-            n.COMMAND_ID: str(command.command_id),
-        }
+        cid = str(command.command_id)
+        attrs: dict[str, AttributeValue] = {n.COMMAND_TYPE: ctype, n.COMMAND_ID: cid}
         sid = _session_of(command)
         if sid is not None:
             attrs[n.SESSION_ID] = sid
@@ -173,31 +195,59 @@ class BusTelemetry:
         if sid is not None and get_context_attributes().get(n.SESSION_ID) != sid:
             session = using_session(sid)
             session.__enter__()
-        run = _CommandRun(span, token, session, ctype, perf_counter())
-        run.run_token = _CURRENT_RUN.set(run)
+        run = _CommandRun(span, token, session, ctype, cid, perf_counter())
+        self._runs[cid] = run
         return run
+
+    def _note_command_result(self, event: Any) -> None:
+        """``CommandResultEvent`` published: if LLMgine is handling the exception of the handler
+        (or of a middleware) that made this result, remember it for the command span.
+
+        LLMgine catches that exception in ``execute`` and publishes the failed result from its
+        ``except`` block, where ``sys.exception()`` is the exception; the result's ``error`` is
+        ``"{type}: {message}"`` of it, which tells it apart from an exception an enclosing
+        ``except`` of the caller is handling. (A wrapper around ``_execute_with_middleware`` would
+        catch it directly, but its frame would then be kept alive with every event the handler
+        creates.)
+        """
+        result = getattr(event, "command_result", None)
+        if result is None or result.success:
+            return
+        error = sys.exception()
+        if error is None:
+            return
+        run = self._runs.get(str(result.command_id))
+        if run is not None and result.error == f"{type(error).__name__}: {error!s}":
+            run.error = error
 
     def _end_command(
         self,
         run: _CommandRun,
+        command: Any,
         instance: Any,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
         result: Any,
         raised: BaseException | None,
     ) -> None:
         duration = perf_counter() - run.start
+        span, error = run.span, raised or run.error
+        # The wrapper's frame (and so ``run``) may live on in a reference cycle LLMgine's events
+        # create: keep only strings in it.
+        run.span = run.error = None
+        self._last_carried = None
         try:
-            _CURRENT_RUN.reset(run.run_token)  # type: ignore[arg-type]
+            if self._runs.get(run.command_id) is run:
+                del self._runs[run.command_id]
             if run.session is not None:
                 run.session.__exit__(None, None, None)
+                run.session = None
             otel_context.detach(run.token)  # type: ignore[arg-type]
+            run.token = None
         except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("execute (context)")
-        span = run.span
+        if span is None:
+            return
         try:
             error_type: str | None = None
-            error = raised or run.error
             if raised is None:
                 success = bool(getattr(result, "success", True))
                 span.set_attribute(n.COMMAND_SUCCESS, success)
@@ -207,44 +257,39 @@ class BusTelemetry:
                 if error is not None:
                     error_type = _error_type(error)
                     span.record_exception(error)
-                elif not run.called:
-                    error_type = self._why_not_called(instance, args, kwargs)
                 else:
-                    error_type = n.COMMAND_FAILED
+                    error_type = self._why_failed(instance, command)
                 message = getattr(result, "error", None) if error is None else str(error)
                 span.set_status(Status(StatusCode.ERROR, message or error_type))
                 span.set_attribute(n.ERROR_TYPE, error_type)
-            attrs: dict[str, AttributeValue] = {n.COMMAND_TYPE: run.command_type}
-            if error_type is not None:
-                attrs[n.ERROR_TYPE] = error_type
-            self._command_duration.record(duration, attrs)
+            self._command_duration.record(
+                duration, self._metric_attrs((run.command_type, error_type))
+            )
         except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("execute (end)")
         finally:
             span.end()
 
     @staticmethod
-    def _why_not_called(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-        command = _arg(args, kwargs, 0, "command")
-        registry = instance._registry
-        if registry.get_command_handler(type(command), command.session_id) is None:
+    def _why_failed(instance: Any, command: Any) -> str:
+        """``error.type`` of a failed command that raised nothing: no handler, or the handler
+        returned ``CommandResult(success=False)``."""
+        if instance._registry.get_command_handler(type(command), command.session_id) is None:
             return n.NO_HANDLER
-        return "_OTHER"
+        return n.COMMAND_FAILED
 
-    async def execute_with_middleware(
-        self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        """``MessageBus._execute_with_middleware``: catch the handler's exception, which
-        ``execute`` turns into a failed ``CommandResult``, so the command span can record it."""
-        run = _CURRENT_RUN.get()
-        if run is not None:
-            run.called = True
-        try:
-            return await wrapped(*args, **kwargs)
-        except Exception as exc:
-            if run is not None:
-                run.error = exc
-            raise
+    def _metric_attrs(self, key: tuple[str | None, ...]) -> dict[str, str]:
+        """The attribute dict of a duration point, built once per combination (the values are
+        type, function and error-class names: a small set)."""
+        attrs = self._attrs_cache.get(key)
+        if attrs is None:
+            names = _COMMAND_KEYS if len(key) == 2 else _HANDLER_KEYS
+            attrs = {
+                name: value for name, value in zip(names, key, strict=False) if value is not None
+            }
+            if len(self._attrs_cache) < _MAX_CACHED_ATTRS:
+                self._attrs_cache[key] = attrs
+        return attrs
 
     # --- MessageBus.publish ------------------------------------------------------------------
 
@@ -260,9 +305,12 @@ class BusTelemetry:
         ``publish {EventType}``; the spans of its handlers are children of that span.
         """
         try:
-            event = _arg(args, kwargs, 0, "event")
-            if type(event) in self._bus_event_types:
-                self.carrier.put(event, otel_context.get_current())
+            event = args[0] if args else kwargs["event"]
+            etype = type(event)
+            if etype in self._bus_event_types:
+                if etype is self._command_result_type:
+                    self._note_command_result(event)
+                self.carrier.put(event, self._to_carry(otel_context.get_current()))
                 return wrapped(*args, **kwargs)
         except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("publish")
@@ -282,9 +330,9 @@ class BusTelemetry:
             return await wrapped(*args, **kwargs)
         token: object = None
         try:
-            ctx = trace.set_span_in_context(span)
-            token = otel_context.attach(ctx)
-            self.carrier.put(event, ctx)
+            base = otel_context.get_current()
+            token = otel_context.attach(trace.set_span_in_context(span, base))
+            self.carrier.put(event, _parent_context(span, base))
         except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("publish (context)")
         try:
@@ -339,6 +387,19 @@ class BusTelemetry:
             span.set_status(Status(StatusCode.ERROR, n.TOOL_FAILED))
         return span
 
+    def _to_carry(self, ctx: Context) -> Context:
+        """The current context ``ctx`` to carry with a bus event, its recording span replaced as
+        by :func:`_parent_context`. The events of one command are published in the same context
+        object: the last answer is reused (and forgotten when a command, session or failed
+        handler's scope ends, so that it keeps no span alive)."""
+        last = self._last_carried
+        if last is not None and last[0] is ctx:
+            return last[1]
+        span = trace.get_current_span(ctx)
+        carried = _parent_context(span, ctx) if span.is_recording() else ctx
+        self._last_carried = (ctx, carried)
+        return carried
+
     # --- MessageBus._handle_event_with_middleware (one handler, one event) --------------------
 
     async def handle_event(
@@ -347,8 +408,8 @@ class BusTelemetry:
         """One handler invocation → CONSUMER span ``process {EventType}``, child of the context the
         event was published in (a root span when the event was not carried)."""
         try:
-            event = _arg(args, kwargs, 0, "event")
-            handler = _arg(args, kwargs, 1, "handler")
+            event = args[0] if args else kwargs["event"]
+            handler = args[1] if len(args) > 1 else kwargs["handler"]
             etype = type(event).__name__
             hname = _handler_name(handler)
             # Not the processing loop's own context: that belongs to whoever called ``start()``.
@@ -373,14 +434,16 @@ class BusTelemetry:
         except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("event handler")
             return await wrapped(*args, **kwargs)
-        error: BaseException | None = None
         try:
-            return await wrapped(*args, **kwargs)
+            result = await wrapped(*args, **kwargs)
         except BaseException as exc:
-            error = exc
+            self._end_handler(span, ctx, token, etype, hname, perf_counter() - start, exc)
             raise
-        finally:
-            self._end_handler(span, ctx, token, etype, hname, perf_counter() - start, error)
+        self._end_handler(span, ctx, token, etype, hname, perf_counter() - start, None)
+        # Events the handler created keep this frame alive until the cyclic collector runs
+        # (LLMgine's ``Event.__post_init__`` holds its frame): let go of the span and contexts.
+        del span, ctx, token
+        return result
 
     def _end_handler(
         self,
@@ -394,16 +457,15 @@ class BusTelemetry:
     ) -> None:
         try:
             otel_context.detach(token)  # type: ignore[arg-type]
-            attrs: dict[str, AttributeValue] = {n.EVENT_TYPE: etype, n.HANDLER_NAME: hname}
+            error_type: str | None = None
             if error is not None:
                 error_type = _error_type(error)
-                attrs[n.ERROR_TYPE] = error_type
                 span.record_exception(error)
                 span.set_status(Status(StatusCode.ERROR, str(error)))
                 span.set_attribute(n.ERROR_TYPE, error_type)
                 if isinstance(error, Exception):  # the only kind the bus reports
                     self.failures.put(error, ctx)
-            self._handler_duration.record(duration, attrs)
+            self._handler_duration.record(duration, self._metric_attrs((etype, hname, error_type)))
         except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("event handler (end)")
         finally:
@@ -426,6 +488,7 @@ class BusTelemetry:
             return await wrapped(*args, **kwargs)
         finally:
             otel_context.detach(token)
+            self._last_carried = None
 
     # --- BusSession ----------------------------------------------------------------------------
 
@@ -505,6 +568,7 @@ class BusTelemetry:
         except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("session end")
             return
+        self._last_carried = None
         if state is None:
             return
         span = state.span
@@ -520,6 +584,19 @@ class BusTelemetry:
             self._warn("session end")
         finally:
             span.end()
+
+
+def _parent_context(span: Span, base: Context) -> Context:
+    """``base`` with ``span`` current, for carrying with an event to its handlers' spans.
+
+    A recording span is replaced by a non-recording stand-in with the same span context: that is
+    all a child span needs, and the carried context lives as long as the event, which LLMgine
+    frees only in the cyclic garbage collector (``Event.__post_init__`` keeps its own frame).
+    Holding the SDK span itself would keep it and everything it holds alive until then too.
+    """
+    if span.is_recording():
+        span = NonRecordingSpan(span.get_span_context())
+    return trace.set_span_in_context(span, base)
 
 
 def _fail(span: Span, error: BaseException) -> None:

@@ -18,10 +18,12 @@ _MAX_FAILURES: Final = 1024
 
 
 class _EventRef(weakref.ref):  # type: ignore[type-arg]
-    """A weak reference that knows its table key (one object per put, no closure)."""
+    """A weak reference that knows its table key and holds the carried context (one object
+    per put: no closure, no tuple)."""
 
-    __slots__ = ("key",)
+    __slots__ = ("ctx", "key")
     key: int
+    ctx: Context
 
 
 class ContextCarrier:
@@ -30,13 +32,12 @@ class ContextCarrier:
     __slots__ = ("__weakref__", "_by_id", "_forget")
 
     def __init__(self) -> None:
-        self._by_id: dict[int, tuple[_EventRef, Context]] = {}
+        self._by_id: dict[int, _EventRef] = {}
         table = self._by_id
 
         def forget(ref: _EventRef) -> None:
-            entry = table.get(ref.key)
             # A second publish of the same object replaced the entry: only the live ref removes it.
-            if entry is not None and entry[0] is ref:
+            if table.get(ref.key) is ref:
                 del table[ref.key]
 
         self._forget = forget
@@ -47,15 +48,16 @@ class ContextCarrier:
             ref = _EventRef(event, self._forget)
         except TypeError:  # not weakly referenceable (no LLMgine ``Event`` is): not carried
             return
+        ref.ctx = ctx
         ref.key = key = id(event)
-        self._by_id[key] = (ref, ctx)
+        self._by_id[key] = ref
 
     def get(self, event: object) -> Context | None:
         """The context ``event`` was published in, or ``None`` if it was not carried."""
-        entry = self._by_id.get(id(event))
-        if entry is None or entry[0]() is not event:
+        ref = self._by_id.get(id(event))
+        if ref is None or ref() is not event:
             return None
-        return entry[1]
+        return ref.ctx
 
     def __len__(self) -> int:
         return len(self._by_id)
