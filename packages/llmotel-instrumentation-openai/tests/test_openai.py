@@ -262,7 +262,9 @@ def test_stream_error_mid_way(
 def test_chat_stream_helper_one_span(
     instrumented: OpenAIInstrumentor, client: openai.OpenAI, span_exporter: InMemorySpanExporter
 ) -> None:
-    with client.chat.completions.stream(model="gpt-4o-mini", messages=MESSAGES) as stream:
+    completions = getattr(client.chat.completions, "stream", None) and client.chat.completions
+    helper = completions or client.beta.chat.completions  # openai < 1.92: under beta
+    with helper.stream(model="gpt-4o-mini", messages=MESSAGES) as stream:
         for _ in stream:
             pass
         final = stream.get_final_completion()
@@ -284,7 +286,8 @@ def test_chat_parse(
         value: int
 
     llm_stub.enqueue(text_reply({"value": 42}))
-    parsed = client.chat.completions.parse(
+    helper = client.chat.completions if hasattr(client.chat.completions, "parse") else None
+    parsed = (helper or client.beta.chat.completions).parse(
         model="gpt-4o-mini", messages=MESSAGES, response_format=Answer
     )
     assert parsed.choices[0].message.parsed == Answer(value=42)
@@ -367,7 +370,10 @@ def test_responses_create_and_retrieve(
     for span in (create, retrieve):
         assert_semconv(span)
     assert create.name == "chat gpt-4.1"
-    assert dict(create.attributes or {}) == {
+    attrs = dict(create.attributes or {})
+    for detail in ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.reasoning.output_tokens"):
+        assert attrs.pop(detail, 0) == 0  # openai < 1.7x has no usage details on Response
+    assert attrs == {
         **base(llm_stub, "gpt-4.1"),
         "gen_ai.request.max_tokens": 20,
         "gen_ai.response.id": response.id,
@@ -375,8 +381,6 @@ def test_responses_create_and_retrieve(
         "gen_ai.response.finish_reasons": ("completed",),
         "gen_ai.usage.input_tokens": 6,
         "gen_ai.usage.output_tokens": 2,
-        "gen_ai.usage.cache_read.input_tokens": 0,
-        "gen_ai.usage.reasoning.output_tokens": 0,
     }
     assert retrieve.name == "chat gpt-4.1"  # named once the stored response tells the model
     assert retrieve.attributes is not None

@@ -15,7 +15,8 @@ Usage::
 
     OpenAIInstrumentor().uninstrument()  # the SDK is exactly as before
 
-Instrumented: ``chat.completions.create`` / ``parse``, legacy ``completions.create``,
+Instrumented: ``chat.completions.create`` / ``parse`` (``beta.chat.completions.parse`` on older
+SDKs), legacy ``completions.create``,
 ``embeddings.create``, ``responses.create`` / ``parse`` / ``retrieve`` (and so ``responses.stream``
 and ``chat.completions.stream``, which call them), on sync and async clients, plain, streamed and
 through ``with_raw_response``. Under ``opentelemetry-instrument`` it loads by itself (entry point
@@ -102,6 +103,8 @@ _RETRIEVE = _Operation(
 _TARGETS = (
     ("openai.resources.chat.completions", "Completions", "AsyncCompletions", "create", _CHAT),
     ("openai.resources.chat.completions", "Completions", "AsyncCompletions", "parse", _CHAT),
+    # openai < 1.92 had parse under beta (its stream helper calls chat.completions.create)
+    ("openai.resources.beta.chat.completions", "Completions", "AsyncCompletions", "parse", _CHAT),
     ("openai.resources.completions", "Completions", "AsyncCompletions", "create", _COMPLETION),
     ("openai.resources.embeddings", "Embeddings", "AsyncEmbeddings", "create", _EMBEDDINGS),
     ("openai.resources.responses", "Responses", "AsyncResponses", "create", _RESPONSES),
