@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, cast
 
 from genai_prices import data_snapshot
 from genai_prices.types import (
@@ -371,15 +371,27 @@ class Pricing:
         than their total are taken as not included, and added). ``time_ns`` (the call's time,
         nanoseconds since the epoch) selects time-dependent prices; 0 means now.
         """
-        rates = self._rates(provider, model)
-        if rates is None:
+        # The warm path, inlined (it runs for every span): same snapshot, cached model.
+        found = (
+            self._cache.get((provider, model))
+            if data_snapshot.get_snapshot() is self._snapshot
+            else None
+        )
+        if found is None:
+            rates = self._rates(provider, model)
+            if rates is None:
+                return None
+        elif found is _UNPRICED:
             return None
+        else:
+            rates = cast("_ModelRates", found)
         if cache_read_tokens + cache_write_tokens > input_tokens:
             # Counted the provider's way (Anthropic: input excludes cache): make it the total.
             input_tokens += cache_read_tokens + cache_write_tokens
         if reasoning_tokens > output_tokens:
             output_tokens += reasoning_tokens
-        return rates.at(time_ns or time.time_ns()).cost(
+        static = rates._static
+        return (static if static is not None else rates.at(time_ns or time.time_ns())).cost(
             input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens
         )
 

@@ -12,8 +12,8 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
 from llmotel.metrics import _names
-from llmotel.metrics._pricing import Cost, Pricing
-from llmotel.metrics._sums import Sums
+from llmotel.metrics._pricing import Pricing
+from llmotel.metrics._sums import Cell, Sums
 from llmotel.metrics._usage import SpanUsage, read_usage, span_attributes
 from llmotel.metrics.version import __version__
 from llmotel.semconv import attributes as _a
@@ -53,6 +53,44 @@ _OUTPUT_MODALITIES = (
     ("image", _l.GEN_AI_USAGE_IMAGE_OUTPUT_TOKENS),
     ("audio", _l.GEN_AI_USAGE_AUDIO_OUTPUT_TOKENS),
 )
+
+
+#: Distinct attribute combinations whose attribute sets are kept ready (cleared when full).
+_SERIES_CACHE_SIZE = 1024
+
+
+class _Series:
+    """The attribute sets of one (operation, provider, models, context values) combination.
+
+    Built once and reused for every span with the same values, so a span's measurements need no
+    new dicts or tuples. The dicts are never mutated (the SDK copies what it keeps).
+    """
+
+    __slots__ = ("_by_error", "_by_token_type", "base", "cost_cells", "cost_keys")
+
+    def __init__(self, base: dict[str, Any]) -> None:
+        self.base = base
+        items = tuple(base.items())
+        #: Sum keys of ``llmotel.client.cost``, one per field of :class:`Cost`, in field order.
+        self.cost_keys = tuple((*items, (_names.COST_TYPE, t)) for t in _COST_TYPES)
+        #: Their running sums in the processor's cost ``Sums``, filled in by ``Sums.add_each``.
+        self.cost_cells: list[Cell | None] = [None] * len(_COST_TYPES)
+        self._by_token_type: dict[str, dict[str, Any]] = {}
+        self._by_error: dict[str, dict[str, Any]] = {}
+
+    def token_type(self, token_type: str) -> dict[str, Any]:
+        found = self._by_token_type.get(token_type)
+        if found is None:
+            found = self._by_token_type[token_type] = {**self.base, _TOKEN_TYPE: token_type}
+        return found
+
+    def with_error(self, error: str) -> dict[str, Any]:
+        found = self._by_error.get(error)
+        if found is None:
+            if len(self._by_error) >= _SERIES_CACHE_SIZE:
+                self._by_error.clear()
+            found = self._by_error[error] = {**self.base, _ERROR_TYPE: error}
+        return found
 
 
 class TokenCostMetricsProcessor(SpanProcessor):
@@ -117,6 +155,7 @@ class TokenCostMetricsProcessor(SpanProcessor):
             latest_experimental_from_env() if latest_experimental is None else latest_experimental
         )
         self._warned: set[str] = set()
+        self._series: dict[tuple[object, ...], _Series] = {}
         meter = get_meter(_names.METER_NAME, __version__, meter_provider)
         limit = cardinality_limit
         self._cost = Sums(
@@ -229,20 +268,54 @@ class TokenCostMetricsProcessor(SpanProcessor):
         """Nothing is buffered here; flush the MeterProvider to export."""
         return True
 
-    def _record(
-        self, span: ReadableSpan, usage: SpanUsage, attributes: Mapping[str, object]
-    ) -> None:
+    def _series_of(self, usage: SpanUsage, attributes: Mapping[str, object]) -> _Series:
+        """The attribute sets of ``usage``'s (operation, provider, models, context values)."""
+        key: tuple[object, ...] = (
+            usage.operation,
+            usage.provider,
+            usage.request_model,
+            usage.response_model,
+        )
+        context_keys = self._context_keys
+        if context_keys:
+            # The type goes into the key too: 1, 1.0 and True are equal as dict keys. Values that
+            # are not scalars are left out of the metrics, and of the key (they may be unhashable).
+            values = []
+            for name in context_keys:
+                value = attributes.get(name)
+                kind = type(value)
+                values.append((value, kind) if kind in _SCALARS else None)
+            key = (*key, *values)
+        series = self._series.get(key)
+        if series is None:
+            series = self._new_series(key, usage, attributes)
+        return series
+
+    def _new_series(
+        self, key: tuple[object, ...], usage: SpanUsage, attributes: Mapping[str, object]
+    ) -> _Series:
         base: dict[str, Any] = {_OP: usage.operation, _PROVIDER: usage.provider}
         if usage.request_model:
             base[_REQUEST_MODEL] = usage.request_model
         if usage.response_model:
             base[_RESPONSE_MODEL] = usage.response_model
-        for key in self._context_keys:
-            value = attributes.get(key)
+        for name in self._context_keys:
+            value = attributes.get(name)
             # Sequences would be unhashable sum keys and make poor metric dimensions anyway.
             if type(value) in _SCALARS:
-                base[key] = value
+                base[name] = value
+        series = _Series(base)
+        cache = self._series
+        if len(cache) >= _SERIES_CACHE_SIZE:
+            cache.clear()  # bounded; a race only rebuilds an equal entry
+        cache[key] = series
+        return series
 
+    def _record(
+        self, span: ReadableSpan, usage: SpanUsage, attributes: Mapping[str, object]
+    ) -> None:
+        series = self._series_of(usage, attributes)
+        base = series.base
         scope = span.instrumentation_scope
         measured = scope is not None and scope.name in self._skip_scopes
         inp, out = usage.input_tokens, usage.output_tokens
@@ -253,23 +326,23 @@ class TokenCostMetricsProcessor(SpanProcessor):
                 if not isinstance(error, str):
                     error = "_OTHER" if span.status.status_code is StatusCode.ERROR else None
                 self._duration.record(
-                    (end - start) / 1e9, base if error is None else {**base, _ERROR_TYPE: error}
+                    (end - start) / 1e9, base if error is None else series.with_error(error)
                 )
         if self._latest:
             self._record_latest(attributes, usage, base, measured)
         else:
             if not measured:
                 if inp is not None:
-                    self._input_hist.record(inp, {**base, _TOKEN_TYPE: "input"})
+                    self._input_hist.record(inp, series.token_type("input"))
                 if out is not None:
-                    self._output_hist.record(out, {**base, _TOKEN_TYPE: "output"})
+                    self._output_hist.record(out, series.token_type("output"))
             hist = self._input_hist
             if usage.cache_read_tokens:
-                hist.record(usage.cache_read_tokens, {**base, _TOKEN_TYPE: TOKEN_TYPE_CACHE_READ})
+                hist.record(usage.cache_read_tokens, series.token_type(TOKEN_TYPE_CACHE_READ))
             if usage.cache_write_tokens:
-                hist.record(usage.cache_write_tokens, {**base, _TOKEN_TYPE: TOKEN_TYPE_CACHE_WRITE})
+                hist.record(usage.cache_write_tokens, series.token_type(TOKEN_TYPE_CACHE_WRITE))
             if usage.reasoning_tokens:
-                hist.record(usage.reasoning_tokens, {**base, _TOKEN_TYPE: TOKEN_TYPE_REASONING})
+                hist.record(usage.reasoning_tokens, series.token_type(TOKEN_TYPE_REASONING))
 
         model = usage.model
         if model is None or (not inp and not out):
@@ -287,13 +360,9 @@ class TokenCostMetricsProcessor(SpanProcessor):
         if cost is None:
             self._unpriced.add(1, {_PROVIDER: usage.provider, _REQUEST_MODEL: model})
         else:
-            self._add_cost(cost, base)
-
-    def _add_cost(self, cost: Cost, base: dict[str, Any]) -> None:
-        # Cost fields in llmotel.cost.type order; zero parts (e.g. no cache price) add no series.
-        parts = [(t, v) for t, v in zip(_COST_TYPES, cost, strict=True) if v]
-        if parts:
-            self._cost.add_parts(tuple(base.items()), _names.COST_TYPE, parts)
+            # Cost fields in llmotel.cost.type order; zero parts (e.g. no cache price) add no
+            # series.
+            self._cost.add_each(series.cost_keys, series.cost_cells, cost)
 
     def _record_latest(
         self,

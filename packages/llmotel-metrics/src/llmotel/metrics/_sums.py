@@ -9,19 +9,23 @@ Views (attribute filter, cardinality limit) and temporality conversion apply as 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.util.types import AttributeValue
 
-__all__ = ["AttributeKey", "Sums"]
+__all__ = ["AttributeKey", "Cell", "Sums"]
 
 _Key = tuple[tuple[str, AttributeValue], ...]
 #: An attribute set as ``tuple(mapping.items())``: hashable, built once per span.
 AttributeKey = _Key
 #: Where sums go once ``limit`` attribute sets exist (same attribute as the SDK's own overflow).
 _OVERFLOW: Final[_Key] = (("otel.metric.overflow", True),)
+
+
+#: One running sum, ``[value]``.
+Cell = list[float]
 
 
 class Sums:
@@ -34,39 +38,48 @@ class Sums:
     def __init__(
         self, meter: Meter, name: str, *, unit: str, description: str, limit: int = 2000
     ) -> None:
-        self._sums: dict[_Key, float] = {}
+        self._sums: dict[_Key, Cell] = {}
         self._lock = threading.Lock()
         self._limit = limit
         meter.create_observable_counter(
             name, callbacks=[self._observe], unit=unit, description=description
         )
 
+    def _cell_locked(self, key: _Key) -> Cell:
+        sums = self._sums
+        cell = sums.get(key)
+        if cell is None:
+            if len(sums) >= self._limit:
+                key = _OVERFLOW
+                cell = sums.get(key)
+            if cell is None:
+                cell = sums[key] = [0]
+        return cell
+
     def add(self, value: float, attributes: Mapping[str, AttributeValue]) -> None:
         """Add ``value`` to the sum of ``attributes`` (keys in a stable order, hashable values)."""
         key = tuple(attributes.items())
-        sums = self._sums
         with self._lock:
-            if key not in sums and len(sums) >= self._limit:
-                key = _OVERFLOW
-            sums[key] = sums.get(key, 0) + value
+            self._cell_locked(key)[0] += value
 
-    def add_parts(
-        self, attributes: _Key, label: str, parts: Iterable[tuple[AttributeValue, float]]
+    def add_each(
+        self, keys: Sequence[_Key], cells: list[Cell | None], amounts: Iterable[float]
     ) -> None:
-        """Add each ``(value of label, amount)`` of ``parts`` to the set ``attributes`` + label.
+        """Add the i-th of ``amounts`` to the set ``keys[i]``, under one lock; zeros add no set.
 
-        ``attributes`` is ``tuple(mapping.items())``, built once for all parts; one lock for all.
+        ``cells`` (as long as ``keys``, ``None`` at first) is the caller's memo of the sums of
+        ``keys``, filled in here: a caller that adds to the same sets again and again keeps it and
+        skips hashing the sets (tuples of tuples, whose hash Python does not cache).
         """
-        sums = self._sums
-        limit = self._limit
         with self._lock:
-            for part, value in parts:
-                key = (*attributes, (label, part))
-                if key not in sums and len(sums) >= limit:
-                    key = _OVERFLOW
-                sums[key] = sums.get(key, 0) + value
+            for index, amount in enumerate(amounts):
+                if amount:
+                    cell = cells[index]
+                    if cell is None:
+                        cell = cells[index] = self._cell_locked(keys[index])
+                    cell[0] += amount
 
     def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
         with self._lock:
-            items = list(self._sums.items())
+            items = [(key, cell[0]) for key, cell in self._sums.items()]
         return [Observation(value, dict(key)) for key, value in items]

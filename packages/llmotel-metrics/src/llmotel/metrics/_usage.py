@@ -31,6 +31,8 @@ _CACHE_READ = _a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS
 _CACHE_WRITE_V141 = _a.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS
 _CACHE_WRITE = _l.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS
 _REASONING = _a.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS
+_REQUEST_MODEL = _a.GEN_AI_REQUEST_MODEL
+_RESPONSE_MODEL = _a.GEN_AI_RESPONSE_MODEL
 
 
 class SpanUsage(NamedTuple):
@@ -89,32 +91,50 @@ def read_usage(attributes: Mapping[str, object] | None) -> SpanUsage | None:
     """The usage of a finished span, or ``None`` when it is not a GenAI inference span."""
     if not attributes:
         return None
-    operation = attributes.get(_OP)
+    get = attributes.get
+    operation = get(_OP)
     if operation not in INFERENCE_OPERATIONS:
         return None
-    get = attributes.get
-    provider = _str(get(_PROVIDER))
-    if provider is None:
+    # Runs for every inference span on the application thread: the common case (a non-negative
+    # int count, a non-empty str) is checked inline; anything else goes through _count/_str.
+    provider = get(_PROVIDER)
+    if type(provider) is not str or not provider:
         system = _str(get(_SYSTEM))
         provider = SYSTEM_TO_PROVIDER_NAME.get(system, system) if system else "unknown"
-    input_tokens = _count(get(_INPUT))
-    if input_tokens is None:
-        input_tokens = _count(get(_INPUT_OLD))
-    output_tokens = _count(get(_OUTPUT))
-    if output_tokens is None:
-        output_tokens = _count(get(_OUTPUT_OLD))
-    cache_read = _count(get(_CACHE_READ)) or 0
-    cache_write = _count(get(_CACHE_WRITE)) or _count(get(_CACHE_WRITE_V141)) or 0
-    reasoning = _count(get(_REASONING)) or 0
+    input_tokens = get(_INPUT)
+    if type(input_tokens) is not int or input_tokens < 0:
+        input_tokens = _count(input_tokens)
+        if input_tokens is None:
+            input_tokens = _count(get(_INPUT_OLD))
+    output_tokens = get(_OUTPUT)
+    if type(output_tokens) is not int or output_tokens < 0:
+        output_tokens = _count(output_tokens)
+        if output_tokens is None:
+            output_tokens = _count(get(_OUTPUT_OLD))
+    cache_read = get(_CACHE_READ)
+    cache_read = 0 if cache_read is None else _count(cache_read) or 0
+    cache_write = get(_CACHE_WRITE)
+    cache_write = None if cache_write is None else _count(cache_write)
+    if not cache_write:
+        cache_write_v141 = get(_CACHE_WRITE_V141)
+        cache_write = 0 if cache_write_v141 is None else _count(cache_write_v141) or 0
+    reasoning = get(_REASONING)
+    reasoning = 0 if reasoning is None else _count(reasoning) or 0
     if input_tokens is not None and cache_read + cache_write > input_tokens:
         input_tokens += cache_read + cache_write
     if output_tokens is not None and reasoning > output_tokens:
         output_tokens += reasoning
+    request_model = get(_REQUEST_MODEL)
+    if type(request_model) is not str or not request_model:
+        request_model = None
+    response_model = get(_RESPONSE_MODEL)
+    if type(response_model) is not str or not response_model:
+        response_model = None
     return SpanUsage(
         operation,
         provider,
-        _str(get(_a.GEN_AI_REQUEST_MODEL)),
-        _str(get(_a.GEN_AI_RESPONSE_MODEL)),
+        request_model,
+        response_model,
         input_tokens,
         output_tokens,
         cache_read,
