@@ -23,6 +23,23 @@ from opentelemetry.metrics import Meter
 from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
+from llmotel.semconv.attributes import (
+    ERROR_TYPE,
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_TOOL_CALL_ARGUMENTS,
+    GEN_AI_TOOL_CALL_ID,
+    GEN_AI_TOOL_CALL_RESULT,
+    GEN_AI_TOOL_NAME,
+    GEN_AI_TOOL_TYPE,
+    MESSAGING_DESTINATION_NAME,
+    MESSAGING_MESSAGE_ID,
+    MESSAGING_OPERATION_NAME,
+    MESSAGING_OPERATION_TYPE,
+    MESSAGING_SYSTEM,
+    SESSION_ID,
+    GenAiOperationNameValues,
+    MessagingOperationTypeValues,
+)
 from llmotel.semconv.context import ContextAttributes, get_context_attributes, using_session
 
 from . import _names as n
@@ -30,13 +47,16 @@ from ._carrier import ContextCarrier, FailureContexts
 
 _log = logging.getLogger(__name__)
 
+_EXECUTE_TOOL: Final = GenAiOperationNameValues.EXECUTE_TOOL.value
+_SEND: Final = MessagingOperationTypeValues.SEND.value
+_PROCESS: Final = MessagingOperationTypeValues.PROCESS.value
 _INTERNAL: Final = SpanKind.INTERNAL
 _PRODUCER: Final = SpanKind.PRODUCER
 _CONSUMER: Final = SpanKind.CONSUMER
 #: Most distinct metric attribute sets kept built (they are type and function names).
 _MAX_CACHED_ATTRS: Final = 1024
-_COMMAND_KEYS: Final = (n.COMMAND_TYPE, n.ERROR_TYPE)
-_HANDLER_KEYS: Final = (n.EVENT_TYPE, n.HANDLER_NAME, n.ERROR_TYPE)
+_COMMAND_KEYS: Final = (n.COMMAND_TYPE, ERROR_TYPE)
+_HANDLER_KEYS: Final = (n.EVENT_TYPE, n.HANDLER_NAME, ERROR_TYPE)
 # LLMgine's marker for "not in a session" (bus-scoped handlers and messages).
 _BUS_SCOPE: Final = "BUS"
 
@@ -186,13 +206,13 @@ class BusTelemetry:
         attrs: dict[str, AttributeValue] = {n.COMMAND_TYPE: ctype, n.COMMAND_ID: cid}
         sid = _session_of(command)
         if sid is not None:
-            attrs[n.SESSION_ID] = sid
+            attrs[SESSION_ID] = sid
         span = self._tracer.start_span(f"execute {ctype}", kind=_INTERNAL, attributes=attrs)
         token = otel_context.attach(trace.set_span_in_context(span))
         session = None
         # A command may name its session without running inside ``bus.session()``: put the id in
         # context so spans under the handler (LLM calls) carry it too.
-        if sid is not None and get_context_attributes().get(n.SESSION_ID) != sid:
+        if sid is not None and get_context_attributes().get(SESSION_ID) != sid:
             session = using_session(sid)
             session.__enter__()
         run = _CommandRun(span, token, session, ctype, cid, perf_counter())
@@ -261,7 +281,7 @@ class BusTelemetry:
                     error_type = self._why_failed(instance, command)
                 message = getattr(result, "error", None) if error is None else str(error)
                 span.set_status(Status(StatusCode.ERROR, message or error_type))
-                span.set_attribute(n.ERROR_TYPE, error_type)
+                span.set_attribute(ERROR_TYPE, error_type)
             self._command_duration.record(
                 duration, self._metric_attrs((run.command_type, error_type))
             )
@@ -340,7 +360,7 @@ class BusTelemetry:
         except BaseException as exc:
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, str(exc)))
-            span.set_attribute(n.ERROR_TYPE, _error_type(exc))
+            span.set_attribute(ERROR_TYPE, _error_type(exc))
             raise
         finally:
             if token is not None:
@@ -349,39 +369,39 @@ class BusTelemetry:
 
     def _start_publish(self, event: Any, etype: str) -> Span:
         attrs: dict[str, AttributeValue] = {
-            n.MESSAGING_SYSTEM: n.SYSTEM,
-            n.MESSAGING_OPERATION_TYPE: "send",
-            n.MESSAGING_OPERATION_NAME: "publish",
-            n.MESSAGING_DESTINATION_NAME: etype,
-            n.MESSAGING_MESSAGE_ID: str(event.event_id),
+            MESSAGING_SYSTEM: n.SYSTEM,
+            MESSAGING_OPERATION_TYPE: _SEND,
+            MESSAGING_OPERATION_NAME: "publish",
+            MESSAGING_DESTINATION_NAME: etype,
+            MESSAGING_MESSAGE_ID: str(event.event_id),
         }
         sid = _session_of(event)
         if sid is not None:
-            attrs[n.SESSION_ID] = sid
+            attrs[SESSION_ID] = sid
         return self._tracer.start_span(f"publish {etype}", kind=_PRODUCER, attributes=attrs)
 
     def _start_tool(self, event: Any) -> Span:
         info = event.tool_info if isinstance(event.tool_info, dict) else {}
         name = str(event.tool_name or info.get("name") or "")
         attrs: dict[str, AttributeValue] = {
-            n.GEN_AI_OPERATION_NAME: n.EXECUTE_TOOL,
-            n.GEN_AI_TOOL_NAME: name,
+            GEN_AI_OPERATION_NAME: _EXECUTE_TOOL,
+            GEN_AI_TOOL_NAME: name,
         }
         if event.tool_call_id:
-            attrs[n.GEN_AI_TOOL_CALL_ID] = str(event.tool_call_id)
+            attrs[GEN_AI_TOOL_CALL_ID] = str(event.tool_call_id)
         if isinstance(info.get("type"), str):
-            attrs[n.GEN_AI_TOOL_TYPE] = info["type"]
+            attrs[GEN_AI_TOOL_TYPE] = info["type"]
         sid = _session_of(event)
         if sid is not None:
-            attrs[n.SESSION_ID] = sid
+            attrs[SESSION_ID] = sid
         if self._capture_content:
-            attrs[n.GEN_AI_TOOL_CALL_ARGUMENTS] = json.dumps(event.tool_args, default=str)
+            attrs[GEN_AI_TOOL_CALL_ARGUMENTS] = json.dumps(event.tool_args, default=str)
             if event.execution_succeed:
-                attrs[n.GEN_AI_TOOL_CALL_RESULT] = str(event.tool_result)
+                attrs[GEN_AI_TOOL_CALL_RESULT] = str(event.tool_result)
         failed = not event.execution_succeed
         if failed:
-            attrs[n.ERROR_TYPE] = n.TOOL_FAILED
-        span_name = f"{n.EXECUTE_TOOL} {name}" if name else n.EXECUTE_TOOL
+            attrs[ERROR_TYPE] = n.TOOL_FAILED
+        span_name = f"{_EXECUTE_TOOL} {name}" if name else _EXECUTE_TOOL
         span = self._tracer.start_span(span_name, kind=_INTERNAL, attributes=attrs)
         if failed:
             span.set_status(Status(StatusCode.ERROR, n.TOOL_FAILED))
@@ -415,16 +435,16 @@ class BusTelemetry:
             # Not the processing loop's own context: that belongs to whoever called ``start()``.
             parent = self.carrier.get(event) or Context()
             attrs: dict[str, AttributeValue] = {
-                n.MESSAGING_SYSTEM: n.SYSTEM,
-                n.MESSAGING_OPERATION_TYPE: "process",
-                n.MESSAGING_OPERATION_NAME: "process",
-                n.MESSAGING_DESTINATION_NAME: etype,
-                n.MESSAGING_MESSAGE_ID: str(event.event_id),
+                MESSAGING_SYSTEM: n.SYSTEM,
+                MESSAGING_OPERATION_TYPE: _PROCESS,
+                MESSAGING_OPERATION_NAME: "process",
+                MESSAGING_DESTINATION_NAME: etype,
+                MESSAGING_MESSAGE_ID: str(event.event_id),
                 n.HANDLER_NAME: hname,
             }
             sid = _session_of(event)
             if sid is not None:
-                attrs[n.SESSION_ID] = sid
+                attrs[SESSION_ID] = sid
             span = self._tracer.start_span(
                 f"process {etype}", context=parent, kind=_CONSUMER, attributes=attrs
             )
@@ -462,7 +482,7 @@ class BusTelemetry:
                 error_type = _error_type(error)
                 span.record_exception(error)
                 span.set_status(Status(StatusCode.ERROR, str(error)))
-                span.set_attribute(n.ERROR_TYPE, error_type)
+                span.set_attribute(ERROR_TYPE, error_type)
                 if isinstance(error, Exception):  # the only kind the bus reports
                     self.failures.put(error, ctx)
             self._handler_duration.record(duration, self._metric_attrs((etype, hname, error_type)))
@@ -553,7 +573,7 @@ class BusTelemetry:
                 return
             sid = str(getattr(session, "session_id", ""))
             span = self._tracer.start_span(
-                n.SESSION_SPAN, kind=_INTERNAL, attributes={n.SESSION_ID: sid}
+                n.SESSION_SPAN, kind=_INTERNAL, attributes={SESSION_ID: sid}
             )
             token = otel_context.attach(trace.set_span_in_context(span))
             attrs = using_session(sid)
@@ -602,7 +622,7 @@ def _parent_context(span: Span, base: Context) -> Context:
 def _fail(span: Span, error: BaseException) -> None:
     span.record_exception(error)
     span.set_status(Status(StatusCode.ERROR, str(error)))
-    span.set_attribute(n.ERROR_TYPE, _error_type(error))
+    span.set_attribute(ERROR_TYPE, _error_type(error))
 
 
 class _SessionScope:

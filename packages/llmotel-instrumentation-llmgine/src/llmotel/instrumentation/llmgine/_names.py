@@ -1,47 +1,17 @@
-"""Attribute, span and metric names this instrumentation emits.
+"""The names this instrumentation defines itself: ``llmgine.*`` attributes, span and metric
+names, ``error.type`` values and the ``messaging.system`` value.
 
-GenAI and core names come from the generated :mod:`llmotel.semconv.attributes`. The names below that
-are defined here by hand are the only ones: ``session.id`` (core registry) and the ``messaging.*``
-names are not in llmotel-semconv's generated set yet (it is generated from the GenAI models only);
-the ``llmgine.*`` names are this instrumentation's own.
+Semantic-convention names (``messaging.*``, ``session.id``, ``gen_ai.*``, ``error.type``) are not
+here: they come from the generated :mod:`llmotel.semconv.attributes`, the one source of names.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from llmotel.semconv.attributes import (
-    ERROR_TYPE,
-    GEN_AI_OPERATION_NAME,
-    GEN_AI_TOOL_CALL_ARGUMENTS,
-    GEN_AI_TOOL_CALL_ID,
-    GEN_AI_TOOL_CALL_RESULT,
-    GEN_AI_TOOL_NAME,
-    GEN_AI_TOOL_TYPE,
-)
-
-__all__ = [
-    "ERROR_TYPE",
-    "GEN_AI_OPERATION_NAME",
-    "GEN_AI_TOOL_CALL_ARGUMENTS",
-    "GEN_AI_TOOL_CALL_ID",
-    "GEN_AI_TOOL_CALL_RESULT",
-    "GEN_AI_TOOL_NAME",
-    "GEN_AI_TOOL_TYPE",
-]
-
-# --- Hand-typed until llmotel-semconv generates them (core registry, semconv v1.41.0). ---
-SESSION_ID: Final = "session.id"
-MESSAGING_SYSTEM: Final = "messaging.system"
-MESSAGING_OPERATION_TYPE: Final = "messaging.operation.type"
-MESSAGING_OPERATION_NAME: Final = "messaging.operation.name"
-MESSAGING_DESTINATION_NAME: Final = "messaging.destination.name"
-MESSAGING_MESSAGE_ID: Final = "messaging.message.id"
-
 # --- This instrumentation's own names. ---
 #: ``messaging.system`` value: LLMgine's in-process bus is not in the registry's list.
 SYSTEM: Final = "llmgine"
-EXECUTE_TOOL: Final = "execute_tool"
 COMMAND_TYPE: Final = "llmgine.command.type"
 COMMAND_ID: Final = "llmgine.command.id"
 COMMAND_SUCCESS: Final = "llmgine.command.success"
