@@ -8,10 +8,13 @@ does not share our GIL): llmotel in this Python; OpenLLMetry (``opentelemetry-in
 openai``), OpenInference (``openinference-instrumentation-openai``) and upstream
 (``opentelemetry-instrumentation-genai-openai``) each in a venv this script creates once with
 ``uv venv`` + ``uv pip install`` (under the system temp dir). A worker measures, for a sync chat
-call, a streamed reply of ~50 chunks and an async chat call, blocks of uninstrumented and
-instrumented calls *interleaved* (ABBA order, instrument/uninstrument between blocks); the overhead
-is the median of the per-round paired differences of block medians, with the interquartile range
-of those differences as the spread — wall time and CPU time of the calling thread. It also
+call, a streamed reply of ~50 chunks and an async chat call, uninstrumented and instrumented calls
+*interleaved*; the overhead is the median of paired differences with their interquartile range as the spread — wall time and
+CPU time of the calling thread. Pairs are single calls in alternating order, one with
+instrumentation suppressed (``_SUPPRESS_INSTRUMENTATION_KEY``: the wrapper returns at its first
+check, a few µs for every contender) and one instrumented; a contender that ignores suppression is
+measured with blocks of calls between ``instrument()``/``uninstrument()`` instead (OpenLLMetry's
+``uninstrument()`` leaves its wrappers, which that method would hide). It also
 reports the memory added with 2000 calls' spans buffered before one export (RSS), how
 many spans calls make after ``uninstrument()`` and after instrumenting again, and RSS growth over
 many calls. Every contender runs with its default settings (OpenLLMetry and OpenInference capture
@@ -80,15 +83,23 @@ def _providers() -> tuple[Any, Any, Any]:
     from opentelemetry import metrics, trace
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    class Count(SpanProcessor):
+        ended = 0
+
+        def on_end(self, span: Any) -> None:
+            Count.ended += 1
 
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(BatchSpanProcessor(_Drop()))  # type: ignore[arg-type]
+    counter = Count()
+    tracer_provider.add_span_processor(counter)
     meter_provider = MeterProvider([InMemoryMetricReader()])
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
-    return tracer_provider, meter_provider, None
+    return tracer_provider, meter_provider, counter
 
 
 def _instrumentor(name: str) -> Any:
@@ -110,6 +121,56 @@ def _spread(values: list[float]) -> tuple[float, float]:
         return statistics.median(ordered), 0.0
     q = statistics.quantiles(ordered, n=4)
     return statistics.median(ordered), q[2] - q[0]
+
+
+def _suppressed(call: Callable[[], None]) -> None:
+    from opentelemetry import context
+
+    token = context.attach(context.set_value(context._SUPPRESS_INSTRUMENTATION_KEY, True))
+    try:
+        call()
+    finally:
+        context.detach(token)
+
+
+def _honours_suppression(call: Callable[[], None], counter: Any) -> bool:
+    before = counter.ended
+    _suppressed(call)
+    suppressed = counter.ended - before
+    call()
+    return suppressed == 0 and counter.ended - before > 0
+
+
+def _paired_calls(call: Callable[[], None], pairs: int) -> dict[str, Any]:
+    """Per-call pairs, in alternating order: the call with instrumentation suppressed (the wrapper
+    returns at its first check) and the same call instrumented."""
+    for _ in range(10):
+        call()
+        _suppressed(call)
+    wall_d, cpu_d, base_wall, base_cpu = [], [], [], []
+    for i in range(pairs):
+        res: dict[bool, tuple[int, int]] = {}
+        for on in (False, True) if i % 2 == 0 else (True, False):
+            w0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+            if on:
+                call()
+            else:
+                _suppressed(call)
+            res[on] = (time.perf_counter_ns() - w0, time.thread_time_ns() - c0)
+        wall_d.append((res[True][0] - res[False][0]) / 1000)
+        cpu_d.append((res[True][1] - res[False][1]) / 1000)
+        base_wall.append(res[False][0] / 1000)
+        base_cpu.append(res[False][1] / 1000)
+    wall, wall_iqr = _spread(wall_d)
+    cpu, cpu_iqr = _spread(cpu_d)
+    return {
+        "baseline_wall_us": statistics.median(base_wall),
+        "baseline_cpu_us": statistics.median(base_cpu),
+        "added_wall_us": wall,
+        "added_wall_iqr_us": wall_iqr,
+        "added_cpu_us": cpu,
+        "added_cpu_iqr_us": cpu_iqr,
+    }
 
 
 def _measure_block(call: Callable[[], None], n: int) -> tuple[float, float]:
@@ -264,9 +325,20 @@ def worker(name: str, base_url: str, rounds: int, block: int, rss_calls: int) ->
         loop.run_until_complete(_async_call())
 
     result: dict[str, Any] = {"contender": name}
-    result["sync"] = _paired(sync_call, inst, providers, rounds, block)
-    result["stream"] = _paired(stream_call, inst, providers, rounds, max(4, block // 2))
-    result["async"] = _paired(async_call, inst, providers, rounds, block)
+    _instrument(inst, providers[0], providers[1])
+    if _honours_suppression(sync_call, providers[2]):
+        result["method"] = "per-call pairs: suppressed vs instrumented"
+        result["sync"] = _paired_calls(sync_call, rounds * block)
+        result["stream"] = _paired_calls(stream_call, rounds * max(4, block // 2))
+        result["async"] = _paired_calls(async_call, rounds * block)
+        inst.uninstrument()
+    else:
+        # Suppression ignored: toggle instrument()/uninstrument() between blocks instead.
+        inst.uninstrument()
+        result["method"] = "blocks: uninstrumented vs instrumented"
+        result["sync"] = _paired(sync_call, inst, providers, rounds, block)
+        result["stream"] = _paired(stream_call, inst, providers, rounds, max(4, block // 2))
+        result["async"] = _paired(async_call, inst, providers, rounds, block)
     result["memory_2000_spans_mib"] = _memory(sync_call, inst, 2000)
     result["uninstrument"] = _span_counts(inst, sync_call, 10)
     result["rss_calls"] = rss_calls
@@ -327,14 +399,14 @@ def _run_worker(python: pathlib.Path | str, name: str, url: str, args: argparse.
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _lightest(results: list[dict[str, Any]], mode: str, key: str) -> float | None:
+    """The smallest positive overhead among the peers (a negative median is noise, not a peer)."""
+    values = [r[mode][key] for r in results if r["contender"] != "llmotel" and r[mode][key] > 0]
+    return min(values, default=None)
+
+
 def _table(results: list[dict[str, Any]]) -> str:
-    lightest = {
-        mode: min(
-            (r[mode]["added_wall_us"] for r in results if r["contender"] != "llmotel"),
-            default=None,
-        )
-        for mode in ("sync", "stream", "async")
-    }
+    modes = ("sync", "stream", "async")
     lines = [
         "added per call: median of paired differences (IQR), wall / CPU of the calling thread, µs",
         f"{'contender':<14}{'sync wall':>18}{'sync cpu':>10}{'stream wall':>20}{'stream cpu':>11}"
@@ -342,7 +414,7 @@ def _table(results: list[dict[str, Any]]) -> str:
     ]
     for r in results:
         cells = []
-        for mode in ("sync", "stream", "async"):
+        for mode in modes:
             m = r[mode]
             cells.append(f"{m['added_wall_us']:>9.0f} ({m['added_wall_iqr_us']:>5.0f})")
             cells.append(f"{m['added_cpu_us']:>9.0f}")
@@ -353,22 +425,21 @@ def _table(results: list[dict[str, Any]]) -> str:
             f"{u['spans_after_uninstrument']:>5}/{u['spans_after_reinstrument']:<6}"
             f"{r['rss_growth_mib']:>9.1f}"
         )
-    ours = next((r for r in results if r["contender"] == "llmotel"), None)
-    if ours is not None and all(v is not None for v in lightest.values()):
-        ratios = ", ".join(
-            f"{mode} {ours[mode]['added_wall_us'] / max(lightest[mode], 1e-9):.2f}"  # type: ignore[operator]
-            for mode in lightest
-        )
-        lines.append(f"llmotel / lightest peer (wall, target ≤ 0.50): {ratios}")
     lines.append(
-        "baseline per call (uninstrumented, llmotel run): "
-        + ", ".join(
-            f"{mode} {ours[mode]['baseline_wall_us']:.0f} µs"  # type: ignore[index]
-            for mode in ("sync", "stream", "async")
-        )
-        if ours
-        else ""
+        "after unin. = spans from 10 calls after uninstrument() / after instrumenting again"
     )
+    ours = next((r for r in results if r["contender"] == "llmotel"), None)
+    if ours is None:
+        return "\n".join(lines)
+    for key, label in (("added_wall_us", "wall"), ("added_cpu_us", "CPU")):
+        ratios = []
+        for mode in modes:
+            peer = _lightest(results, mode, key)
+            ratio = "n/a" if peer is None else f"{ours[mode][key] / peer:.2f}"
+            ratios.append(f"{mode} {ratio}")
+        lines.append(f"llmotel / lightest peer ({label}; target ≤ 0.50): {', '.join(ratios)}")
+    baseline = ", ".join(f"{m} {ours[m]['baseline_wall_us']:.0f} µs" for m in modes)
+    lines.append(f"uninstrumented call (llmotel run): {baseline}")
     return "\n".join(lines)
 
 
