@@ -674,3 +674,58 @@ def test_server_of_azure_and_compatible_hosts() -> None:
     local = openai.OpenAI(base_url="http://localhost:8000/v1", api_key="k")
     assert server_of(local) == ("openai", "localhost", 8000)
     assert server_of(openai.OpenAI(api_key="k")) == ("openai", "api.openai.com", 443)
+
+
+def test_responses_content(
+    instrument: Instrument,
+    client: openai.OpenAI,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    instrument(capture="SPAN_ONLY")
+    llm_stub.enqueue(text_reply("Bonjour"))
+    client.responses.create(model="gpt-4.1", input="Say hello in French", instructions="Be brief.")
+    attrs = only_span(span_exporter).attributes
+    assert attrs is not None
+    assert json.loads(str(attrs["gen_ai.system_instructions"])) == [
+        {"type": "text", "content": "Be brief."}
+    ]
+    assert json.loads(str(attrs["gen_ai.input.messages"])) == [
+        {"role": "user", "parts": [{"type": "text", "content": "Say hello in French"}]}
+    ]
+    assert json.loads(str(attrs["gen_ai.output.messages"])) == [
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": "Bonjour"}],
+            "finish_reason": "completed",
+        }
+    ]
+
+
+def test_legacy_completions_stream_usage(
+    instrumented: OpenAIInstrumentor,
+    client: openai.OpenAI,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    llm_stub.enqueue(text_reply("a b c", usage=Usage(input_tokens=4, output_tokens=3)))
+    chunks = list(
+        client.completions.create(model="gpt-3.5-turbo-instruct", prompt="abc", stream=True)
+    )
+    assert all(c.choices for c in chunks)
+    attrs = only_span(span_exporter).attributes
+    assert attrs is not None
+    assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (4, 3)
+    assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
+
+
+async def test_embeddings_async(
+    instrumented: OpenAIInstrumentor,
+    aclient: openai.AsyncOpenAI,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    await aclient.embeddings.create(model="text-embedding-3-small", input="hello")
+    span = only_span(span_exporter)
+    assert span.name == "embeddings text-embedding-3-small"
+    assert span.attributes is not None
+    assert span.attributes["gen_ai.usage.input_tokens"] > 0  # type: ignore[operator]
