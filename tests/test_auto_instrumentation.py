@@ -49,6 +49,7 @@ def run_instrumented(example: str, stub: StubServer, **env: str) -> list[dict[st
         "ANTHROPIC_API_KEY": "test",
         "OTEL_METRICS_EXPORTER": "none",
         "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "NO_CONTENT",
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         **env,
     }
