@@ -16,6 +16,9 @@ from llmotel.sampling._bucket import TokenBucket
 from llmotel.sampling._names import COST_USD, INPUT_TOKENS, OUTPUT_TOKENS
 from llmotel.sampling._spans import attributes_of
 
+_ERROR = StatusCode.ERROR
+_NUMBER = (int, float)
+
 
 @runtime_checkable
 class TailPolicy(Protocol):
@@ -39,7 +42,11 @@ class ErrorPolicy:
     name = "error"
 
     def should_keep(self, spans: Sequence[ReadableSpan]) -> bool:
-        return any(span.status.status_code is StatusCode.ERROR for span in spans)
+        # A loop, not any() over a generator: this runs for every trace, under the lock.
+        for span in spans:  # noqa: SIM110
+            if span.status.status_code is _ERROR:
+                return True
+        return False
 
 
 class LatencyPolicy:
@@ -84,10 +91,13 @@ class TokenPolicy:
         for span in spans:
             attributes = attributes_of(span)
             if attributes:
-                for key in (INPUT_TOKENS, OUTPUT_TOKENS):
-                    value = attributes.get(key)
-                    if isinstance(value, int | float) and not isinstance(value, bool):
-                        total += value
+                # Unrolled, with a prebuilt type tuple (``int | float`` builds a union per call).
+                value = attributes.get(INPUT_TOKENS)
+                if isinstance(value, _NUMBER) and type(value) is not bool:
+                    total += value
+                value = attributes.get(OUTPUT_TOKENS)
+                if isinstance(value, _NUMBER) and type(value) is not bool:
+                    total += value
         return total > self.threshold
 
 

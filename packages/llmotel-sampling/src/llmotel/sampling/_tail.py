@@ -100,15 +100,22 @@ class _ForwardedSpan(ReadableSpan):
 
 def _estimate_bytes(span: ReadableSpan) -> int:
     """A cheap upper estimate of the memory a finished span holds on to."""
-    # Private fields: the public properties copy (MappingProxy, tuples) on every access.
+    # Private fields: the public properties copy (MappingProxy, tuples) on every access. Runs for
+    # every span on the app thread: attributes_of is inlined for the SDK's BoundedAttributes.
     size = _SPAN_BYTES
-    attributes = attributes_of(span)
-    if attributes:
-        size += len(attributes) * _ATTRIBUTE_BYTES
-        for value in attributes.values():
-            if type(value) is str:
-                size += len(value)
-    events = span._events
+    attributes = span._attributes
+    if attributes is not None:
+        inner = getattr(attributes, "_dict", None)
+        if type(inner) is dict:
+            attributes = inner
+        if attributes:
+            size += len(attributes) * _ATTRIBUTE_BYTES
+            for value in attributes.values():
+                if type(value) is str:
+                    size += len(value)
+    # The SDK's BoundedList answers len() and iteration in Python (iteration copies under a
+    # lock); its deque does both in C. A finished span's events and links no longer change.
+    events = getattr(span._events, "_dq", span._events)
     if events:
         for event in events:
             size += _EVENT_BYTES
@@ -118,7 +125,7 @@ def _estimate_bytes(span: ReadableSpan) -> int:
                 for value in event_attributes.values():
                     if type(value) is str:
                         size += len(value)
-    links = span._links
+    links = getattr(span._links, "_dq", span._links)
     return size + len(links) * _LINK_BYTES if links else size
 
 
@@ -299,12 +306,12 @@ class TailSamplingProcessor(SpanProcessor):
     # -- the hot path ------------------------------------------------------------------------
 
     def _on_end(self, span: ReadableSpan) -> None:
-        context = span.context
+        context = span._context  # the properties return these fields (one call less each)
         if context is None or not context.trace_flags.sampled:
             self._forward(span, None)
             return
         trace_id = context.trace_id
-        parent = span.parent
+        parent = span._parent
         is_root = parent is None or parent.is_remote
         size = _estimate_bytes(span)
         outcomes: list[_Outcome] = []
