@@ -31,6 +31,9 @@ def run_instrumented(
     # oteltest pulls in opentelemetry-distro: with two distros installed the first found wins, so name ours
     # (as docs/getting-started.md tells users to).
     base["OTEL_PYTHON_DISTRO"] = "llmotel"
+    # The integration venv also holds a peer's instrumentor (llmotel-sdk's tests drive OpenInference for real);
+    # two instrumentors on one library double every span, so switch the peers off as docs/migration.md says.
+    base["OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"] = "openai,anthropic"
     base.update(env)
     return subprocess.run(
         [str(BIN / "opentelemetry-instrument"), sys.executable, *args],
