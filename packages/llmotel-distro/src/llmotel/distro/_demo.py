@@ -203,10 +203,12 @@ def summarize(receiver: OtlpReceiver) -> dict[str, Any]:
         for key, value in span.attributes.items():
             if (
                 key.startswith("llmotel.redaction.")
+                and key.endswith(".count")
                 and key != _REDACTION_COUNT_ATTR
                 and isinstance(value, int)
             ):
-                redacted[key.removeprefix("llmotel.redaction.")] += value
+                entity = key.removeprefix("llmotel.redaction.").removesuffix(".count")
+                redacted[entity.upper()] += value
     return {
         "spans": len(spans),
         "traces": len({sp.trace_id for sp in spans}),
