@@ -35,10 +35,10 @@ def test_demo_runs_every_app_and_reports_tokens_cost_and_redaction() -> None:
         assert numbers["cost_usd"] > 0, model
     assert summary["models"]["claude-sonnet-4-5"]["tokens_cache_read"] > 0
     for entity in (
-        "email_address.count",
-        "phone_number.count",
-        "credit_card.count",
-        "iban_code.count",
+        "EMAIL_ADDRESS",
+        "PHONE_NUMBER",
+        "CREDIT_CARD",
+        "IBAN_CODE",
     ):
         assert summary["redacted_entities"].get(entity, 0) > 0, entity
     assert summary["traces"] >= 5
