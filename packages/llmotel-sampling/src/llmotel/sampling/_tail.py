@@ -393,9 +393,15 @@ class TailSamplingProcessor(SpanProcessor):
 
     def _finish(self, outcomes: Iterable[_Outcome]) -> None:
         for outcome in outcomes:
-            if outcome.mark is not None:
+            mark = outcome.mark
+            if mark is not None:
+                # _forward inlined: this loop runs for every kept span.
+                on_end = self._next.on_end
                 for span in outcome.spans:
-                    self._forward(span, outcome.mark)
+                    try:
+                        on_end(_ForwardedSpan(span, mark))
+                    except Exception:
+                        _logger.exception("next span processor failed in on_end")
             if self._telemetry is not None:
                 self._telemetry.decided(outcome)
 
