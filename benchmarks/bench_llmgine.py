@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import platform
@@ -183,6 +184,16 @@ async def burst(bus: MessageBus, events: int) -> tuple[float, dict[str, float]]:
 
 Workload = Callable[[MessageBus], Awaitable[tuple[float, dict[str, float]]]]
 
+#: CPU seconds spent in the garbage collector since the last reset, and when it started.
+_GC_CPU = [0.0, 0.0]
+
+
+def _gc_timer(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _GC_CPU[1] = time.process_time()
+    else:
+        _GC_CPU[0] += time.process_time() - _GC_CPU[1]
+
 
 async def paired(
     bus: MessageBus,
@@ -190,10 +201,13 @@ async def paired(
     modes: dict[str, dict[str, Any] | None],
     workload: Workload,
     rounds: int,
+    per_op: float,
 ) -> dict[str, Any]:
     """Run each mode (providers to instrument with, ``None`` for plain, or ``{"floor": (tracer,
     histogram)}`` for the plain bus whose handlers make the SDK calls) once per round, in a
-    rotating order; compare every mode to the plain run of the same round."""
+    rotating order; compare every mode to the plain run of the same round. Each run starts
+    after a full collection and reports the CPU time its own collections took (``gc_cpu``, in
+    the workload's unit: GC seconds * 1e6 / ``per_op``)."""
     global _FLOOR
     names = list(modes)
     results: dict[str, list[float]] = {name: [] for name in names}
@@ -207,8 +221,11 @@ async def paired(
                 _FLOOR = providers["floor"]  # type: ignore[index]
             elif providers is not None:
                 inst.instrument(**providers)
+            gc.collect()  # no mode pays for the collections the previous one made necessary
+            _GC_CPU[0] = 0.0
             try:
                 value, extra = await workload(bus)
+                extra["gc_cpu"] = _GC_CPU[0] * 1e6 / per_op
             finally:
                 _FLOOR = None
                 if providers is not None and not floor:
@@ -224,6 +241,16 @@ async def paired(
         for key in extras[name][0]:
             row[key] = statistics.median(e[key] for e in extras[name])
         out[name] = row
+    if "sdk floor" in results and "instrumented" in results:
+        # Per round: instrumented minus floor, the instrumentation's own part (paired).
+        own = [i - f for i, f in zip(results["instrumented"], results["sdk floor"], strict=True)]
+        out["beyond_floor"] = {
+            "median": statistics.median(own),
+            "pct_of_plain": statistics.median(
+                o / p for o, p in zip(own, results["plain"], strict=True)
+            )
+            * 100,
+        }
     return out
 
 
@@ -257,6 +284,7 @@ async def main_async(quick: bool) -> dict[str, Any]:
         },
     }
     inst = LLMgineInstrumentor()
+    gc.callbacks.append(_gc_timer)
     bus = MessageBus()
     await bus.reset()
     await bus.start()
@@ -265,9 +293,9 @@ async def main_async(quick: bool) -> dict[str, Any]:
         bus.register_event_handler(Tick, _on_tick)
         results = {
             "round_trip_us": await paired(
-                bus, inst, modes, lambda b: round_trip(b, commands), rounds
+                bus, inst, modes, lambda b: round_trip(b, commands), rounds, commands
             ),
-            "burst_ms": await paired(bus, inst, modes, lambda b: burst(b, BURST), rounds),
+            "burst_ms": await paired(bus, inst, modes, lambda b: burst(b, BURST), rounds, 1e3),
         }
     finally:
         await bus.stop()
@@ -292,18 +320,24 @@ def print_table(results: dict[str, Any]) -> None:
         ("command round trip", "round_trip_us", "us"),
         (f"{BURST}-event burst", "burst_ms", "ms"),
     )
-    header = f"{'workload':<22}{'mode':<28}{'time':>10}{'added':>9}{'lag p99':>10}{'lag max':>10}"
+    header = (
+        f"{'workload':<22}{'mode':<28}{'time':>10}{'added':>9}{'GC':>10}"
+        f"{'lag p99':>10}{'lag max':>10}"
+    )
     print(header)
     print("-" * len(header))
     for label, key, unit in rows:
         for mode, row in results[key].items():
+            if mode == "beyond_floor":
+                continue
             lag = (
                 f"{row['lag_p99_ms']:>8.2f}ms{row['lag_max_ms']:>8.2f}ms"
                 if "lag_p99_ms" in row
                 else ""
             )
             added = "" if mode == "plain" else f"{row['added_pct']:>8.1f}%"
-            print(f"{label:<22}{mode:<28}{row['median']:>8.1f}{unit}{added:>9}{lag}")
+            gc_cpu = f"{row['gc_cpu']:>8.1f}{unit}"
+            print(f"{label:<22}{mode:<28}{row['median']:>8.1f}{unit}{added:>9}{gc_cpu}{lag}")
     print(f"target: <= {results['target_added_pct']:.0f} % added time")
     print(
         "sdk floor = the plain bus whose handlers make the same spans and histogram points with "
@@ -311,10 +345,8 @@ def print_table(results: dict[str, Any]) -> None:
         "floor is what the instrumentation adds on top (wrappers, context carrying, GC):"
     )
     for label, key, unit in rows:
-        r = results[key]
-        own = r["instrumented"]["median"] - r["sdk floor"]["median"]
-        share = own / r["plain"]["median"] * 100
-        print(f"  {label}: {own:.1f}{unit} ({share:.0f} % of plain)")
+        own = results[key]["beyond_floor"]
+        print(f"  {label}: {own['median']:.1f}{unit} ({own['pct_of_plain']:.0f} % of plain)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -198,6 +198,9 @@ class BusTelemetry:
             self._end_command(run, command, instance, None, exc)
             raise
         self._end_command(run, command, instance, result, None)
+        # The events the command created keep this frame alive until the cyclic collector runs
+        # (LLMgine's ``Event.__post_init__`` holds its frame): leave it holding nothing of ours.
+        del run, wrapped, args, kwargs
         return result
 
     def _start_command(self, command: Any) -> _CommandRun:
@@ -462,7 +465,7 @@ class BusTelemetry:
         self._end_handler(span, ctx, token, etype, hname, perf_counter() - start, None)
         # Events the handler created keep this frame alive until the cyclic collector runs
         # (LLMgine's ``Event.__post_init__`` holds its frame): let go of the span and contexts.
-        del span, ctx, token
+        del span, ctx, token, parent, wrapped, args, kwargs
         return result
 
     def _end_handler(
