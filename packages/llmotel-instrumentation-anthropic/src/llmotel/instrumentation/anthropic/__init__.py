@@ -26,7 +26,7 @@ GenAI span). Under ``opentelemetry-instrument`` it loads by itself (entry point
 from __future__ import annotations
 
 import importlib
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Coroutine, Generator, Mapping
 from typing import Any
 
 import wrapt
@@ -154,6 +154,19 @@ def _stream_sync(telemetry: InferenceTelemetry) -> Any:
     return wrapper
 
 
+class _Deferred:
+    """An awaitable that makes its coroutine only when awaited: a manager that is never entered
+    leaves no never-awaited coroutine of ours behind (the SDK's own one still warns, as before)."""
+
+    __slots__ = ("_make",)
+
+    def __init__(self, make: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        self._make = make
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._make().__await__()
+
+
 def _stream_async(telemetry: InferenceTelemetry) -> Any:
     attr = "_AsyncMessageStreamManager__api_request"
 
@@ -174,7 +187,7 @@ def _stream_async(telemetry: InferenceTelemetry) -> Any:
                     raise
                 return _complete(telemetry, inv, result)
 
-            setattr(manager, attr, request())
+            setattr(manager, attr, _Deferred(request))
         except Exception:  # noqa: BLE001
             telemetry._warn("stream helper")
         return manager
