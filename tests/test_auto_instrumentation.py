@@ -50,6 +50,9 @@ def run_instrumented(example: str, stub: StubServer, **env: str) -> list[dict[st
         "OTEL_METRICS_EXPORTER": "none",
         "OTEL_LOGS_EXPORTER": "none",
         "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "NO_CONTENT",
+        # The integration venv also holds peers registered as "openai"/"anthropic": switch them
+        # off as docs/migration.md tells users to (ours are llmotel_openai, llmotel_anthropic).
+        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "openai,anthropic",
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         **env,
     }
