@@ -67,7 +67,8 @@ class _CommandRun:
     A plain slotted object: LLMgine keeps the frames an event was created in alive until the
     cyclic garbage collector runs (``Event.__post_init__`` holds its own frame), and the
     ``execute`` wrapper's frame is one of them. :meth:`BusTelemetry._end_command` empties the run
-    so that what the frame keeps alive is this small object, not the span and contexts.
+    (the span, contexts and exception go at once, even when the wrapper's frame is kept, as on
+    the exception path) and the wrapper drops it before returning.
     """
 
     __slots__ = ("command_id", "command_type", "error", "session", "span", "start", "token")
