@@ -36,10 +36,10 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 from opentelemetry.instrumentation.utils import unwrap
 
 from llmotel.instrumentation.anthropic import _extract as ex
-from llmotel.instrumentation.anthropic._stream import AsyncStream, SyncStream
 from llmotel.instrumentation.anthropic.package import _instruments
 from llmotel.instrumentation.anthropic.version import __version__
 from llmotel.semconv.inference import InferenceTelemetry, Invocation, inference_in_progress
+from llmotel.semconv.streams import AsyncStream, SyncStream
 
 __all__ = ["AnthropicInstrumentor", "__version__"]
 

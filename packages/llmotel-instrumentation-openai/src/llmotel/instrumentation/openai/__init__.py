@@ -36,10 +36,10 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 from opentelemetry.instrumentation.utils import unwrap
 
 from llmotel.instrumentation.openai import _extract as ex
-from llmotel.instrumentation.openai._stream import Accumulator, AsyncStream, SyncStream
 from llmotel.instrumentation.openai.package import _instruments
 from llmotel.instrumentation.openai.version import __version__
 from llmotel.semconv.inference import InferenceTelemetry, Invocation
+from llmotel.semconv.streams import Accumulator, AsyncStream, SyncStream
 
 __all__ = ["OpenAIInstrumentor", "__version__"]
 

@@ -1,8 +1,12 @@
-"""Proxies around the SDK's ``Stream``/``AsyncStream`` that end the span when the stream does.
+"""Proxies around an LLM SDK's stream objects that end the inference span when the stream does.
 
-The span ends when the stream is exhausted, raises, is closed, leaves its ``with`` block, or is
+Shared by every llmotel instrumentation that wraps a streamed reply (openai, anthropic). The span
+ends when the stream is exhausted, raises, is closed, leaves its ``with`` block, or is
 garbage-collected unread (then it carries ``llmotel.stream.abandoned``). The proxy is a
-``wrapt.ObjectProxy``: ``isinstance(stream, anthropic.Stream)`` and every attribute still work.
+``wrapt.ObjectProxy``: ``isinstance(stream, openai.Stream)`` and every attribute still work.
+
+This module needs ``wrapt``: install ``llmotel-semconv[instrumentation]`` (the instrumentations
+do); the rest of ``llmotel.semconv`` depends on ``opentelemetry-api`` only.
 """
 
 from __future__ import annotations
