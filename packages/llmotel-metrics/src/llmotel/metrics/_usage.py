@@ -91,10 +91,10 @@ def read_usage(attributes: Mapping[str, object] | None) -> SpanUsage | None:
     """The usage of a finished span, or ``None`` when it is not a GenAI inference span."""
     if not attributes:
         return None
-    get = attributes.get
-    operation = get(_OP)
+    operation = attributes.get(_OP)
     if operation not in INFERENCE_OPERATIONS:
         return None
+    get = attributes.get
     # Runs for every inference span on the application thread: the common case (a non-negative
     # int count, a non-empty str) is checked inline; anything else goes through _count/_str.
     provider = get(_PROVIDER)
