@@ -9,8 +9,9 @@ spans that are already GenAI semconv (its fast path); and the ConventionNormaliz
 OpenInference spans (``packages/llmotel-sdk/tests/fixtures``). Application thread: spans
 started and ended on a ``TracerProvider`` with a no-op processor (baseline) and with
 ``ContextEnricher`` in front of it, inside ``using_session`` + ``using_user``; for scale, also with
-a processor that only calls ``span.set_attributes`` with the same two attributes (the floor of
-any ``on_start`` that adds them through the public API). Times are CPU time of the measuring
+a processor that only calls ``span.set_attributes`` with the same two attributes, and one that
+calls ``span.set_attribute`` once per attribute (the cheaper of the two, so the floor of any
+``on_start`` that adds them through the public API). Times are CPU time of the measuring
 thread (``time.thread_time``), which other processes on a shared machine disturb far less than
 wall time;
 variants run in interleaved rounds and a cost is the median over rounds of (variant - baseline) per
@@ -64,6 +65,14 @@ class _SetAttributesProcessor(SpanProcessor):
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         span.set_attributes(self._ATTRIBUTES)
+
+
+class _SetAttributeProcessor(SpanProcessor):
+    _ITEMS = (("session.id", "sess-1"), ("user.id", "user-1"))
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        for key, value in self._ITEMS:
+            span.set_attribute(key, value)
 
 
 class _NoOpProcessor(SpanProcessor):
@@ -185,10 +194,14 @@ def run(rounds: int) -> dict[str, Any]:
     floor_provider = TracerProvider()
     floor_provider.add_span_processor(_SetAttributesProcessor())
     floor_provider.add_span_processor(_NoOpProcessor())
+    floor_each_provider = TracerProvider()
+    floor_each_provider.add_span_processor(_SetAttributeProcessor())
+    floor_each_provider.add_span_processor(_NoOpProcessor())
     app_variants: dict[str, Callable[[], float]] = {
         "baseline (no-op processor)": lambda: _time_spans(baseline_provider, 5000),
         "ContextEnricher": lambda: _time_spans(enriched_provider, 5000),
         "floor: set_attributes(2) in on_start": lambda: _time_spans(floor_provider, 5000),
+        "floor: set_attribute x2 in on_start": lambda: _time_spans(floor_each_provider, 5000),
     }
     # The foreign spans are normalized in place on copies, so every round sees fresh originals.
     export = _rounds(export_variants, "baseline (exporter alone)", rounds)
