@@ -3,88 +3,63 @@ no telemetry code of their own, print semconv spans to the console exporter."""
 
 from __future__ import annotations
 
-import json
-import os
 import pathlib
-import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from llmotel.testing import StubServer, Usage, text_reply
+from llmotel.testing import StubServer, Usage, console_spans, text_reply
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN = pathlib.Path(sys.executable).parent
 
 
-def console_spans(stdout: str) -> list[dict[str, Any]]:
-    """The JSON span objects the console exporter printed, skipping the app's own lines."""
-    decoder = json.JSONDecoder()
-    spans, index = [], 0
-    while (start := stdout.find("{", index)) != -1:
-        try:
-            obj, index = decoder.raw_decode(stdout, start)
-        except ValueError:
-            index = start + 1
-            continue
-        if isinstance(obj, dict) and "name" in obj and "context" in obj:
-            spans.append(obj)
-    return spans
+Instrumented = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def run_instrumented(example: str, stub: StubServer, **env: str) -> list[dict[str, Any]]:
-    tool = BIN / "opentelemetry-instrument"
-    if not tool.exists():
-        found = shutil.which("opentelemetry-instrument")
-        if found is None:
-            pytest.fail("opentelemetry-instrument is not installed next to this Python")
-        tool = pathlib.Path(found)
-    environment = {
-        **os.environ,
-        "OPENAI_BASE_URL": stub.openai_base_url,
-        "OPENAI_API_KEY": "test",
-        "ANTHROPIC_BASE_URL": stub.anthropic_base_url,
-        "ANTHROPIC_API_KEY": "test",
-        "OTEL_METRICS_EXPORTER": "none",
-        "OTEL_LOGS_EXPORTER": "none",
-        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "NO_CONTENT",
-        # The integration venv also holds peers registered as "openai"/"anthropic": switch them
-        # off as docs/migration.md tells users to (ours are llmotel_openai, llmotel_anthropic).
-        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "openai,anthropic",
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        **env,
-    }
-    done = subprocess.run(
-        [
-            str(tool),
-            "--traces_exporter",
-            "console",
-            sys.executable,
-            str(ROOT / "examples" / example),
-        ],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-        check=False,
+def run_example(
+    instrumented: Instrumented, example: str, stub: StubServer, **env: str
+) -> list[dict[str, Any]]:
+    """Run ``examples/<example>`` under ``opentelemetry-instrument`` with the console exporter."""
+    done = instrumented(
+        [str(ROOT / "examples" / example)],
+        {
+            "OPENAI_BASE_URL": stub.openai_base_url,
+            "OPENAI_API_KEY": "test",
+            "ANTHROPIC_BASE_URL": stub.anthropic_base_url,
+            "ANTHROPIC_API_KEY": "test",
+            "OTEL_TRACES_EXPORTER": "console",
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "NO_CONTENT",
+            **env,
+        },
     )
     assert done.returncode == 0, done.stderr
     return console_spans(done.stdout)
 
 
-def test_openai_example_prints_semconv_spans(llm_stub: StubServer) -> None:
+def test_openai_example_prints_semconv_spans(
+    llm_stub: StubServer, instrumented: Instrumented
+) -> None:
     llm_stub.enqueue(
         text_reply("OpenTelemetry is an observability framework.", usage=Usage(12, 7)),
         text_reply("1 2 3 4 5", usage=Usage(5, 5)),
     )
     spans = [
-        s for s in run_instrumented("openai_chat.py", llm_stub) if s["name"].startswith("chat")
+        s
+        for s in run_example(instrumented, "openai_chat.py", llm_stub)
+        if s["name"].startswith("chat")
     ]
     assert [s["name"] for s in spans] == ["chat gpt-4o-mini", "chat gpt-4o-mini"]
     plain, streamed = spans
     assert plain["kind"] == "SpanKind.CLIENT"
+    # The llmotel distro (installed alongside) prices the call on export: 12 in + 7 out at gpt-4o-mini rates.
+    cost = plain["attributes"].pop("llmotel.cost.usd")
+    assert cost == pytest.approx((12 * 0.15 + 7 * 0.60) / 1e6)
     assert plain["attributes"] == {
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": "openai",
@@ -105,9 +80,13 @@ def test_openai_example_prints_semconv_spans(llm_stub: StubServer) -> None:
     assert streamed["events"] == []
 
 
-def test_anthropic_example_prints_semconv_spans(llm_stub: StubServer) -> None:
+def test_anthropic_example_prints_semconv_spans(
+    llm_stub: StubServer, instrumented: Instrumented
+) -> None:
     spans = [
-        s for s in run_instrumented("anthropic_chat.py", llm_stub) if s["name"].startswith("chat")
+        s
+        for s in run_example(instrumented, "anthropic_chat.py", llm_stub)
+        if s["name"].startswith("chat")
     ]
     assert [s["name"] for s in spans] == ["chat claude-opus-4-5", "chat claude-opus-4-5"]
     assert {s["attributes"]["gen_ai.provider.name"] for s in spans} == {"anthropic"}

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-from llmotel.testing import StubServer, Usage, text_reply
+from llmotel.testing import StubServer, Usage, console_spans, text_reply
 
 BIN = Path(sys.executable).parent
 
@@ -19,17 +17,6 @@ client = OpenAI(max_retries=0)
 for model in ("gpt-4o", "gpt-4o-mini"):
     client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
 """
-
-
-def _console_spans(stdout: str) -> list[dict[str, Any]]:
-    decoder = json.JSONDecoder()
-    spans, i = [], stdout.find("{")
-    while 0 <= i < len(stdout):
-        obj, end = decoder.raw_decode(stdout, i)
-        if isinstance(obj, dict) and "context" in obj:
-            spans.append(obj)
-        i = stdout.find("{", end)
-    return spans
 
 
 def _run(stub: StubServer, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -69,7 +56,7 @@ def test_tail_sampling_keeps_the_expensive_trace_by_its_price() -> None:
             LLMOTEL_SAMPLING_DECISION_WAIT="1s",
         )
     assert result.returncode == 0, result.stderr
-    spans = _console_spans(result.stdout)
+    spans = console_spans(result.stdout)
     assert [s["name"] for s in spans] == ["chat gpt-4o"]
     attributes = spans[0]["attributes"]
     assert attributes["llmotel.sampling.policy"] == "cost"
@@ -80,6 +67,6 @@ def test_without_tail_sampling_every_span_is_exported_with_its_cost() -> None:
     with StubServer() as stub:
         result = _run(stub)
     assert result.returncode == 0, result.stderr
-    spans = _console_spans(result.stdout)
+    spans = console_spans(result.stdout)
     assert sorted(s["name"] for s in spans) == ["chat gpt-4o", "chat gpt-4o-mini"]
     assert all(s["attributes"]["llmotel.cost.usd"] > 0 for s in spans)

@@ -7,7 +7,13 @@ provides the ``llm_stub``, ``span_exporter``/``tracer_provider``,
 ``metric_reader``/``meter_provider`` and ``log_exporter``/``logger_provider`` fixtures.
 """
 
-from llmotel.testing._assertions import find_span, find_spans, metric_points, span_tree
+from llmotel.testing._assertions import (
+    console_spans,
+    find_span,
+    find_spans,
+    metric_points,
+    span_tree,
+)
 from llmotel.testing._replies import (
     Reply,
     StreamError,
@@ -32,6 +38,7 @@ __all__ = [
     "ToolCall",
     "Usage",
     "__version__",
+    "console_spans",
     "count_tokens",
     "cut_stream_reply",
     "error_reply",

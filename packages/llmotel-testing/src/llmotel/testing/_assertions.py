@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -68,3 +69,23 @@ def span_tree(spans: Sequence[ReadableSpan]) -> SpanTree:
         return [(s.name, build(s.context.span_id if s.context is not None else None)) for s in kids]
 
     return build(None)
+
+
+def console_spans(stdout: str) -> list[dict[str, Any]]:
+    """The spans the SDK's ``ConsoleSpanExporter`` printed (``OTEL_TRACES_EXPORTER=console``), as dicts.
+
+    Skips whatever else the program printed; each dict has ``name``, ``context``, ``kind``,
+    ``attributes``, … exactly as the exporter wrote them.
+    """
+    decoder = json.JSONDecoder()
+    spans: list[dict[str, Any]] = []
+    index = 0
+    while (start := stdout.find("{", index)) != -1:
+        try:
+            obj, index = decoder.raw_decode(stdout, start)
+        except ValueError:
+            index = start + 1
+            continue
+        if isinstance(obj, dict) and "name" in obj and "context" in obj:
+            spans.append(obj)
+    return spans
