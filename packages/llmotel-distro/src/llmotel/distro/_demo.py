@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 from llmotel.distro._cli import Style
+from llmotel.metrics import COST_METRIC
+from llmotel.metrics import COST_USD as _COST_ATTR
+from llmotel.redaction import COUNT_ATTRIBUTE as _REDACTION_COUNT_ATTR
 
 if TYPE_CHECKING:
     from llmotel.testing import Reply
     from llmotel.testing.otlp import OtlpReceiver, ReceivedSpan
 
 __all__ = ["run_demo"]
-
-_COST_ATTR = "llmotel.cost.usd"
-_REDACTION_COUNT_ATTR = "llmotel.redaction.count"
 
 
 @dataclass
@@ -192,7 +192,7 @@ def summarize(receiver: OtlpReceiver) -> dict[str, Any]:
             p.attributes.get("gen_ai.response.model") or p.attributes.get("gen_ai.request.model")
         )
         models[model]["calls"] += p.count or 0
-    for p in receiver.metric_points("llmotel.client.cost"):
+    for p in receiver.metric_points(COST_METRIC):
         model = str(
             p.attributes.get("gen_ai.response.model") or p.attributes.get("gen_ai.request.model")
         )
