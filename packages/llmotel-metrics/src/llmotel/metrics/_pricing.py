@@ -98,6 +98,8 @@ class Cost(NamedTuple):
         return self.input + self.output + self.cache_read + self.cache_write + self.request
 
 
+_new_tuple = tuple.__new__
+
 # A price per token: a plain rate, or (base rate, ((tier start, rate), …) highest start first).
 _Rate = float | tuple[float, tuple[tuple[int, float], ...]] | None
 
@@ -155,12 +157,16 @@ class _Rates:
         flat = self._flat
         if flat is not None:
             r_in, r_out, r_read, r_write, r_reason = flat
-            return Cost(
-                (input_ - cr - cw) * r_in,
-                (output - rs) * r_out + rs * r_reason,
-                cr * r_read,
-                cw * r_write,
-                self.request,
+            # tuple.__new__ builds the same Cost without NamedTuple's Python-level __new__.
+            return _new_tuple(
+                Cost,
+                (
+                    (input_ - cr - cw) * r_in,
+                    (output - rs) * r_out + rs * r_reason,
+                    cr * r_read,
+                    cw * r_write,
+                    self.request,
+                ),
             )
         return Cost(
             input=_apply(self.input, input_ - cr - cw, input_),

@@ -344,7 +344,7 @@ class TokenCostMetricsProcessor(SpanProcessor):
             if usage.reasoning_tokens:
                 hist.record(usage.reasoning_tokens, series.token_type(TOKEN_TYPE_REASONING))
 
-        model = usage.model
+        model = usage.response_model or usage.request_model  # usage.model, one call less
         if model is None or (not inp and not out):
             return
         cost = self._pricing.cost(

@@ -59,6 +59,9 @@ class SpanUsage(NamedTuple):
         return self.response_model or self.request_model
 
 
+_new_tuple = tuple.__new__
+
+
 def _count(value: object) -> int | None:
     if type(value) is int and value >= 0:
         return value
@@ -130,14 +133,18 @@ def read_usage(attributes: Mapping[str, object] | None) -> SpanUsage | None:
     response_model = get(_RESPONSE_MODEL)
     if type(response_model) is not str or not response_model:
         response_model = None
-    return SpanUsage(
-        operation,
-        provider,
-        request_model,
-        response_model,
-        input_tokens,
-        output_tokens,
-        cache_read,
-        cache_write,
-        reasoning,
+    # tuple.__new__ builds the same SpanUsage without NamedTuple's Python-level __new__.
+    return _new_tuple(
+        SpanUsage,
+        (
+            operation,
+            provider,
+            request_model,
+            response_model,
+            input_tokens,
+            output_tokens,
+            cache_read,
+            cache_write,
+            reasoning,
+        ),
     )
