@@ -256,9 +256,11 @@ def build(session: nox.Session) -> None:
     for pkg in PACKAGES.values():
         wheel = next(DIST_DIR.glob(pkg.name.replace("-", "_") + "-*.whl"))
         venv = pathlib.Path(session.create_tmp()) / f"alone-{pkg.short}"
-        session.run("uv", "venv", "--quiet", "--python", sys.executable, str(venv))
+        session.run("uv", "venv", "--quiet", "--clear", "--python", sys.executable, str(venv))
         py = str(venv / "bin" / "python")
-        # Sibling llmotel wheels resolve from dist/; everything else from the index.
+        # Sibling llmotel wheels resolve from dist/; everything else from the index. Our versions stay
+        # put while the code changes, so uv must re-read our wheels rather than reuse its cache.
+        refresh = [arg for p in PACKAGES.values() for arg in ("--refresh-package", p.name)]
         session.run(
             "uv",
             "pip",
@@ -266,6 +268,7 @@ def build(session: nox.Session) -> None:
             "--quiet",
             "--python",
             py,
+            *refresh,
             "--find-links",
             str(DIST_DIR),
             str(wheel),
@@ -275,7 +278,25 @@ def build(session: nox.Session) -> None:
                 "uv", "pip", "install", "--quiet", "--python", py, "--no-deps", *pkg.no_deps
             )
         code = "; ".join(f"import {name}" for name in pkg.import_names)
-        session.run(py, "-c", f"{code}; print('{pkg.name}: imports alone')")
+        session.run(py, "-c", f"{code}; print('{pkg.name}: imports alone')", external=True)
+
+    # What a user gets from `pip install 'llmotel-distro[demo]'` and `llmotel demo`, from the wheels.
+    distro = next(DIST_DIR.glob("llmotel_distro-*.whl"))
+    venv = pathlib.Path(session.create_tmp()) / "demo-from-wheels"
+    session.run("uv", "venv", "--quiet", "--clear", "--python", sys.executable, str(venv))
+    session.run(
+        "uv",
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        str(venv / "bin" / "python"),
+        *refresh,
+        "--find-links",
+        str(DIST_DIR),
+        f"{distro}[demo]",
+    )
+    session.run(str(venv / "bin" / "llmotel"), "demo", external=True)
 
 
 @nox.session(python=CROSS_PYTHON)
