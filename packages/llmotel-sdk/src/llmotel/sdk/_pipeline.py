@@ -47,6 +47,7 @@ _logger = logging.getLogger("llmotel.sdk.pipeline")
 
 _R = TypeVar("_R", MutableSpan, MutableLogRecord)
 _S = TypeVar("_S")
+_O = TypeVar("_O")  # what the exporter receives: ReadableSpan or ReadableLogRecord
 
 #: A span stage: gets a :class:`MutableSpan`, returns it (possibly another one) or ``None`` to drop.
 SpanStage = Callable[[MutableSpan], MutableSpan | None]
@@ -378,6 +379,34 @@ class _Pipeline(Generic[_R]):
             stage.metric_attrs[key] = attrs
         return attrs
 
+    def transform(
+        self,
+        items: Sequence[_O],
+        copy: Callable[[_O], _R],
+        rebuild: Callable[[_R], _O],
+    ) -> list[_O]:
+        """Copy ``items`` into mutable records, run the stages, rebuild what survives.
+
+        A record that cannot be rebuilt is counted as failed; its original passes on unless a
+        content-sensitive stage ran (then exporting the original could leak what it removed).
+        """
+        if not self.has_stages:
+            self.count(len(items), len(items))
+            return list(items)
+        records = self.run([copy(item) for item in items])
+        out: list[_O] = []
+        failed = 0
+        for record in records:
+            try:
+                out.append(rebuild(record))
+            except Exception as exc:  # noqa: BLE001 - never raise into the export thread
+                failed += 1
+                self.report_rebuild_failure(exc)
+                if not self.sensitive:
+                    out.append(cast("_O", record.source))
+        self.count(len(items), len(out), failed)
+        return out
+
     def count(self, records_in: int, records_out: int, failed: int = 0) -> None:
         with self._lock:
             self._records_in += records_in
@@ -494,24 +523,7 @@ class PipelineSpanExporter(SpanExporter):
 
     def process(self, spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
         """Run the stages over ``spans`` and return the new spans, without exporting them."""
-        pipeline = self._pipeline
-        if not pipeline.has_stages:
-            pipeline.count(len(spans), len(spans))
-            return list(spans)
-        records = [MutableSpan.from_span(span) for span in spans]
-        records = pipeline.run(records)
-        out: list[ReadableSpan] = []
-        failed = 0
-        for record in records:
-            try:
-                out.append(record.to_span())
-            except Exception as exc:  # noqa: BLE001 - never raise into the export thread
-                failed += 1
-                pipeline.report_rebuild_failure(exc)
-                if not pipeline.sensitive:
-                    out.append(record.source)
-        pipeline.count(len(spans), len(out), failed)
-        return out
+        return self._pipeline.transform(spans, MutableSpan.from_span, MutableSpan.to_span)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Transform ``spans`` and export what the stages kept."""
@@ -525,6 +537,11 @@ class PipelineSpanExporter(SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self._exporter.force_flush(timeout_millis)
+
+
+def _rebuild_log(record: MutableLogRecord) -> ReadableLogRecord:
+    # A record whose content a failing stage removed loses its exception text too.
+    return record.to_log_record(keep_exception=CONTENT_REMOVED_ATTRIBUTE not in record.attributes)
 
 
 class PipelineLogExporter(LogRecordExporter):
@@ -563,25 +580,7 @@ class PipelineLogExporter(LogRecordExporter):
 
     def process(self, batch: Sequence[ReadableLogRecord]) -> list[ReadableLogRecord]:
         """Run the stages over ``batch`` and return the new records, without exporting them."""
-        pipeline = self._pipeline
-        if not pipeline.has_stages:
-            pipeline.count(len(batch), len(batch))
-            return list(batch)
-        records = [MutableLogRecord.from_log_record(record) for record in batch]
-        records = pipeline.run(records)
-        out: list[ReadableLogRecord] = []
-        failed = 0
-        for record in records:
-            try:
-                stripped = CONTENT_REMOVED_ATTRIBUTE in record.attributes
-                out.append(record.to_log_record(keep_exception=not stripped))
-            except Exception as exc:  # noqa: BLE001 - never raise into the export thread
-                failed += 1
-                pipeline.report_rebuild_failure(exc)
-                if not pipeline.sensitive:
-                    out.append(record.source)
-        pipeline.count(len(batch), len(out), failed)
-        return out
+        return self._pipeline.transform(batch, MutableLogRecord.from_log_record, _rebuild_log)
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         """Transform ``batch`` and export what the stages kept."""
