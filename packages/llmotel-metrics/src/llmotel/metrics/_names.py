@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from llmotel.semconv.extensions import LLMOTEL_COST_USD
+
 __all__ = [
     "COST_METRIC",
     "COST_TYPE",
@@ -30,7 +32,7 @@ COST_TYPE: Final = "llmotel.cost.type"
 UNPRICED_METRIC: Final = "llmotel.client.cost.unpriced"
 
 #: Span attribute: the call's total cost in USD, set by :class:`CostAttributeStage` before export.
-COST_USD: Final = "llmotel.cost.usd"
+COST_USD: Final = LLMOTEL_COST_USD
 
 #: Instrumentation scopes that record ``gen_ai.client.token.usage`` (input/output) and
 #: ``gen_ai.client.operation.duration`` themselves: for their spans the processor records only what

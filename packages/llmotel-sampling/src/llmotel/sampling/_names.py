@@ -9,13 +9,14 @@ from llmotel.semconv.attributes import (
 )
 from llmotel.semconv.attributes import SESSION_ID as SESSION_ID
 from llmotel.semconv.attributes import USER_ID as USER_ID
+from llmotel.semconv.extensions import LLMOTEL_COST_USD
 
 CONVERSATION_ID = GEN_AI_CONVERSATION_ID
 INPUT_TOKENS = GEN_AI_USAGE_INPUT_TOKENS
 OUTPUT_TOKENS = GEN_AI_USAGE_OUTPUT_TOKENS
 
 # USD cost of a span, when something priced it (no standard name yet; see docs/sampling.md).
-COST_USD = "llmotel.cost.usd"
+COST_USD = LLMOTEL_COST_USD
 
 # Written by the tail sampler on every span it forwards.
 SAMPLING_POLICY = "llmotel.sampling.policy"
