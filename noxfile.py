@@ -322,6 +322,21 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session(python=CROSS_PYTHON)
+def stress(session: nox.Session) -> None:
+    """Adversity scenarios (not in the default suite): loopback only, bounded in time; each stress/stress_*.py
+    prints its figures and writes them to stress/results/. posargs are passed to every script, e.g.
+    ``nox -s stress -- --seconds 5``."""
+    test_reqs = [r for pkg in PACKAGES.values() for r in pkg.test_requires]
+    _install(session, [*_all_local_reqs(), *BASE_TEST_REQS, *test_reqs])
+    results = ROOT / "stress" / "results"
+    results.mkdir(exist_ok=True)
+    for script in sorted((ROOT / "stress").glob("stress_*.py")):
+        session.run(
+            "python", str(script), "--out", str(results / f"{script.stem}.json"), *session.posargs
+        )
+
+
+@nox.session(python=CROSS_PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks: runs every benchmarks/bench_*.py (or those named in posargs); results in benchmarks/results/."""
     test_reqs = [r for pkg in PACKAGES.values() for r in pkg.test_requires]

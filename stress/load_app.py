@@ -1,0 +1,51 @@
+"""The app side of stress_export: N threads call one OpenAI client for S seconds, each prompt holding an
+e-mail address. Run under ``opentelemetry-instrument`` with the llmotel distro; prints, as JSON, the calls made
+and the seconds the process spent in each phase."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+
+from openai import OpenAI
+
+PII = "stress.user@example.com"
+
+
+def main() -> None:
+    threads, seconds = int(sys.argv[1]), float(sys.argv[2])
+    client = OpenAI(base_url=os.environ["STUB_OPENAI_URL"], api_key="test", max_retries=0)
+    calls = [0] * threads
+    errors = [0] * threads
+    stop = time.monotonic() + seconds
+
+    def hammer(i: int) -> None:
+        while time.monotonic() < stop:
+            try:
+                client.chat.completions.create(
+                    model="gpt-4o-mini",
+                    messages=[{"role": "user", "content": f"Mail {PII} the report, call {i}."}],
+                )
+                calls[i] += 1
+            except Exception:  # noqa: BLE001 - any failed call is counted, the load goes on
+                errors[i] += 1
+
+    workers = [threading.Thread(target=hammer, args=(i,)) for i in range(threads)]
+    started = time.monotonic()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    print(
+        json.dumps(
+            {"calls": sum(calls), "errors": sum(errors), "run_s": time.monotonic() - started}
+        )
+    )
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
