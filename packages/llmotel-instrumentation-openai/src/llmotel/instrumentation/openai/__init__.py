@@ -116,12 +116,26 @@ _TARGETS = (
 class _Call:
     """Everything one wrapped call needs, prepared before the SDK runs."""
 
-    __slots__ = ("acc", "inv", "kwargs")
+    __slots__ = ("acc", "inv", "kwargs", "raw")
 
-    def __init__(self, inv: Invocation, kwargs: dict[str, Any], acc: Accumulator | None) -> None:
+    def __init__(
+        self, inv: Invocation, kwargs: dict[str, Any], acc: Accumulator | None, raw: bool = False
+    ) -> None:
         self.inv = inv
         self.kwargs = kwargs
         self.acc = acc
+        self.raw = raw
+
+
+# The header openai's with_raw_response / with_streaming_response wrappers add to the call.
+_RAW_HEADER = "x-stainless-raw-response"
+
+
+def _is_raw_call(kwargs: Mapping[str, Any]) -> bool:
+    headers = kwargs.get("extra_headers")
+    if not isinstance(headers, Mapping):
+        return False
+    return any(type(k) is str and k.lower() == _RAW_HEADER for k in headers)
 
 
 def _prepare(
@@ -143,9 +157,12 @@ def _prepare(
     if content:
         op.content(inv, kwargs)
     acc = None
+    raw = _is_raw_call(kwargs)
     if stream and op.accumulator is not None:
         hide = False
-        if op.inject_usage:
+        # A raw / streaming-response call hands the caller the HTTP stream as is: injecting
+        # include_usage there would add a chunk the caller never asked for.
+        if op.inject_usage and not raw:
             options = kwargs.get("stream_options")
             if not isinstance(options, Mapping):
                 kwargs = {**kwargs, "stream_options": {"include_usage": True}}
@@ -154,7 +171,7 @@ def _prepare(
                 kwargs = {**kwargs, "stream_options": {**options, "include_usage": True}}
                 hide = True
         acc = op.accumulator(content, hide)
-    return _Call(inv, kwargs, acc)
+    return _Call(inv, kwargs, acc, raw)
 
 
 def _is_legacy_raw(result: Any) -> bool:
@@ -166,7 +183,7 @@ def _complete(telemetry: InferenceTelemetry, op: _Operation, call: _Call, result
     inv = call.inv
     try:
         if call.acc is not None:
-            if _is_legacy_raw(result):
+            if call.raw or _is_legacy_raw(result):
                 # with_raw_response + stream: the caller parses the stream later; we cannot see it.
                 telemetry.finish(inv)
                 return result
