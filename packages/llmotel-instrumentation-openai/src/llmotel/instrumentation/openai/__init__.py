@@ -254,6 +254,46 @@ def _targets() -> list[tuple[type, str, bool, _Operation]]:
     return found
 
 
+# The SDK's stream helpers (``chat.completions.stream``, ``responses.stream``) close the HTTP
+# response directly on exit, bypassing our stream proxy; their ``close`` also closes the proxy.
+_HELPERS = (
+    ("openai.lib.streaming.chat._completions", "ChatCompletionStream", "AsyncChatCompletionStream"),
+    ("openai.lib.streaming.responses._responses", "ResponseStream", "AsyncResponseStream"),
+)
+
+
+def _helper_close(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        raw = getattr(instance, "_raw_stream", None)
+        if isinstance(raw, SyncStream):
+            raw._self_end(None)
+
+
+async def _ahelper_close(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        raw = getattr(instance, "_raw_stream", None)
+        if isinstance(raw, AsyncStream):
+            raw._self_end(None)
+
+
+def _helper_targets() -> list[tuple[type, Any]]:
+    found = []
+    for module_name, sync_name, async_name in _HELPERS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        for class_name, hook in ((sync_name, _helper_close), (async_name, _ahelper_close)):
+            cls = getattr(module, class_name, None)
+            if cls is not None and "close" in vars(cls):
+                found.append((cls, hook))
+    return found
+
+
 class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments the ``openai`` SDK (see the module docstring for what and how).
 
@@ -277,6 +317,9 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             factory = _async_wrapper if is_async else _sync_wrapper
             wrapt.wrap_function_wrapper(cls, method, factory(telemetry, op))
             self._wrapped.append((cls, method))
+        for cls, hook in _helper_targets():
+            wrapt.wrap_function_wrapper(cls, "close", hook)
+            self._wrapped.append((cls, "close"))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for cls, method in getattr(self, "_wrapped", ()):
