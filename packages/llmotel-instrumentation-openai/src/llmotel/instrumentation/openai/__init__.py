@@ -116,12 +116,26 @@ _TARGETS = (
 class _Call:
     """Everything one wrapped call needs, prepared before the SDK runs."""
 
-    __slots__ = ("acc", "inv", "kwargs")
+    __slots__ = ("acc", "inv", "kwargs", "raw")
 
-    def __init__(self, inv: Invocation, kwargs: dict[str, Any], acc: Accumulator | None) -> None:
+    def __init__(
+        self, inv: Invocation, kwargs: dict[str, Any], acc: Accumulator | None, raw: bool = False
+    ) -> None:
         self.inv = inv
         self.kwargs = kwargs
         self.acc = acc
+        self.raw = raw
+
+
+# The header openai's with_raw_response / with_streaming_response wrappers add to the call.
+_RAW_HEADER = "x-stainless-raw-response"
+
+
+def _is_raw_call(kwargs: Mapping[str, Any]) -> bool:
+    headers = kwargs.get("extra_headers")
+    if not isinstance(headers, Mapping):
+        return False
+    return any(type(k) is str and k.lower() == _RAW_HEADER for k in headers)
 
 
 def _prepare(
@@ -143,9 +157,12 @@ def _prepare(
     if content:
         op.content(inv, kwargs)
     acc = None
+    raw = _is_raw_call(kwargs)
     if stream and op.accumulator is not None:
         hide = False
-        if op.inject_usage:
+        # A raw / streaming-response call hands the caller the HTTP stream as is: injecting
+        # include_usage there would add a chunk the caller never asked for.
+        if op.inject_usage and not raw:
             options = kwargs.get("stream_options")
             if not isinstance(options, Mapping):
                 kwargs = {**kwargs, "stream_options": {"include_usage": True}}
@@ -154,7 +171,7 @@ def _prepare(
                 kwargs = {**kwargs, "stream_options": {**options, "include_usage": True}}
                 hide = True
         acc = op.accumulator(content, hide)
-    return _Call(inv, kwargs, acc)
+    return _Call(inv, kwargs, acc, raw)
 
 
 def _is_legacy_raw(result: Any) -> bool:
@@ -166,7 +183,7 @@ def _complete(telemetry: InferenceTelemetry, op: _Operation, call: _Call, result
     inv = call.inv
     try:
         if call.acc is not None:
-            if _is_legacy_raw(result):
+            if call.raw or _is_legacy_raw(result):
                 # with_raw_response + stream: the caller parses the stream later; we cannot see it.
                 telemetry.finish(inv)
                 return result
@@ -237,6 +254,46 @@ def _targets() -> list[tuple[type, str, bool, _Operation]]:
     return found
 
 
+# The SDK's stream helpers (``chat.completions.stream``, ``responses.stream``) close the HTTP
+# response directly on exit, bypassing our stream proxy; their ``close`` also closes the proxy.
+_HELPERS = (
+    ("openai.lib.streaming.chat._completions", "ChatCompletionStream", "AsyncChatCompletionStream"),
+    ("openai.lib.streaming.responses._responses", "ResponseStream", "AsyncResponseStream"),
+)
+
+
+def _helper_close(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        raw = getattr(instance, "_raw_stream", None)
+        if isinstance(raw, SyncStream):
+            raw._self_end(None)
+
+
+async def _ahelper_close(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        raw = getattr(instance, "_raw_stream", None)
+        if isinstance(raw, AsyncStream):
+            raw._self_end(None)
+
+
+def _helper_targets() -> list[tuple[type, Any]]:
+    found = []
+    for module_name, sync_name, async_name in _HELPERS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        for class_name, hook in ((sync_name, _helper_close), (async_name, _ahelper_close)):
+            cls = getattr(module, class_name, None)
+            if cls is not None and "close" in vars(cls):
+                found.append((cls, hook))
+    return found
+
+
 class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments the ``openai`` SDK (see the module docstring for what and how).
 
@@ -260,6 +317,9 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             factory = _async_wrapper if is_async else _sync_wrapper
             wrapt.wrap_function_wrapper(cls, method, factory(telemetry, op))
             self._wrapped.append((cls, method))
+        for cls, hook in _helper_targets():
+            wrapt.wrap_function_wrapper(cls, "close", hook)
+            self._wrapped.append((cls, "close"))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for cls, method in getattr(self, "_wrapped", ()):

@@ -238,7 +238,7 @@ class ChatChunks:
         for choice in choices:
             reason = getattr(choice, "finish_reason", None)
             index = getattr(choice, "index", 0)
-            if reason is not None:
+            if type(reason) is str:  # a malformed chunk may carry anything
                 self.reasons[index] = reason
             if self.content:
                 self._content(index, choice)
