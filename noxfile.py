@@ -3,7 +3,7 @@
     nox                      # the whole suite: lint, types, tests of every package, cross-package tests, build
     nox -s demo              # the demo: example apps against the local LLM stub server
     nox -s bench             # benchmarks; numbers go to benchmarks/results/
-    nox -s generate          # regenerate llmotel.semconv from ../shared/semconv
+    nox -s generate          # regenerate llmotel.semconv from packages/llmotel-semconv/semconv (pinned v1.41.0)
     nox -l                   # list every session
 
 Packages are discovered from ``packages/*/pyproject.toml``. A package's own test dependencies are its
@@ -301,7 +301,7 @@ def build(session: nox.Session) -> None:
 
 @nox.session(python=CROSS_PYTHON)
 def generate(session: nox.Session) -> None:
-    """Regenerate llmotel.semconv from ../shared/semconv, and the variable table of docs/configuration.md."""
+    """Regenerate llmotel.semconv from the pinned packages/llmotel-semconv/semconv, and the variable table of docs/configuration.md."""
     session.install("pyyaml")
     session.run("python", str(PACKAGES_DIR / "llmotel-semconv" / "scripts" / "generate.py"))
     session.install(*_group("lint"))

@@ -10,10 +10,10 @@ data.
     python packages/llmotel-semconv/scripts/generate.py --check         # exit 1 if it is stale
     python packages/llmotel-semconv/scripts/generate.py --out /tmp/gen  # write elsewhere (tests)
 
-The semconv folder defaults to ``<repo>/../shared/semconv``; ``--semconv-dir`` overrides it. The
-output is deterministic (same inputs, same bytes) and already formatted the way ``ruff format``
-would format it, because ruff is configured to skip ``_generated/``. Needs the standard library and
-PyYAML only.
+The semconv folder defaults to the pinned copy ``packages/llmotel-semconv/semconv`` (v1.41.0);
+``--semconv-dir`` overrides it. The output is deterministic (same inputs, same bytes) and already
+formatted the way ``ruff format`` would format it, because ruff is configured to skip
+``_generated/``. Needs the standard library and PyYAML only.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import yaml
 SCRIPT = pathlib.Path(__file__).resolve()
 PACKAGE_DIR = SCRIPT.parent.parent
 REPO_ROOT = PACKAGE_DIR.parent.parent
-DEFAULT_SEMCONV_DIR = REPO_ROOT.parent / "shared" / "semconv"
+DEFAULT_SEMCONV_DIR = PACKAGE_DIR / "semconv"
 DEFAULT_OUT = PACKAGE_DIR / "src" / "llmotel" / "semconv" / "_generated"
 DEFAULT_VERSION = "v1.41.0"
 LINE = 100
@@ -46,7 +46,7 @@ OWN_REGISTRIES = ("gen_ai", "openai", "mcp")
 
 # Attributes that the GenAI spans, events and metrics reference but that are defined in other
 # registries of the core semantic conventions (model/{error,server,client,exception,network,rpc,
-# jsonrpc,azure,aws,session,user}/registry.yaml of v1.41.0), which ../shared does not carry. Kept
+# jsonrpc,azure,aws,session,user}/registry.yaml of v1.41.0), not in the pinned semconv/ copy. Kept
 # here, briefs copied from those registries; the generator fails when a span/event/metric references
 # an attribute that is neither in the GenAI registries nor in this table.
 EXTERNAL_ATTRIBUTES: dict[str, dict[str, Any]] = {
@@ -262,7 +262,7 @@ EXTERNAL_ATTRIBUTES: dict[str, dict[str, Any]] = {
 # Advisory histogram bucket boundaries. metrics.yaml of v1.41.0 does not carry them: they are
 # normative text of the same release ("This metric SHOULD be specified with
 # ExplicitBucketBoundaries of [...]") in docs/gen-ai/gen-ai-metrics.md and docs/gen-ai/mcp.md,
-# which ../shared does not carry.
+# which the pinned semconv/ copy does not carry.
 # The generator fails if a name here is not a metric of the model.
 _DURATION = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 _TOKENS = (
@@ -1647,16 +1647,9 @@ def generate(semconv_dir: pathlib.Path, version: str = DEFAULT_VERSION) -> dict[
 
 
 def default_semconv_dir() -> pathlib.Path:
-    """``$LLMOTEL_SEMCONV_DIR``, else ``<repo>/../shared/semconv``; failing that, ``shared/semconv``
-    next to a further ancestor (a clone made inside a subfolder of the folder that holds it)."""
+    """``$LLMOTEL_SEMCONV_DIR``, else the pinned copy ``packages/llmotel-semconv/semconv``."""
     if os.environ.get("LLMOTEL_SEMCONV_DIR"):
         return pathlib.Path(os.environ["LLMOTEL_SEMCONV_DIR"])
-    if DEFAULT_SEMCONV_DIR.is_dir():
-        return DEFAULT_SEMCONV_DIR
-    for ancestor in REPO_ROOT.parents[1:]:
-        candidate = ancestor / "shared" / "semconv"
-        if candidate.is_dir():
-            return candidate
     return DEFAULT_SEMCONV_DIR
 
 

@@ -27,10 +27,9 @@ def _generator() -> ModuleType:
 
 @pytest.fixture(scope="session")
 def semconv_dir() -> pathlib.Path:
-    """``$LLMOTEL_SEMCONV_DIR`` or ``../shared/semconv``, as the generator finds it."""
+    """The in-repo pinned copy (or ``$LLMOTEL_SEMCONV_DIR``), as the generator finds it."""
     found = _generator().default_semconv_dir()
-    if not (found / VERSION / "model").is_dir():
-        pytest.skip(f"GenAI semconv sources not found at {found}; set LLMOTEL_SEMCONV_DIR")
+    assert (found / VERSION / "model").is_dir(), f"GenAI semconv sources missing at {found}"
     return found
 
 

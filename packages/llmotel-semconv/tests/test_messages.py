@@ -87,7 +87,7 @@ def _examples(release_dir: pathlib.Path) -> list[tuple[str, str]]:
             for attr in group.get("attributes", []):
                 if attr.get("id") in CODECS:
                     found += [(attr["id"], example) for example in attr.get("examples", [])]
-    # The docs/ copy in ../shared holds only the JSON schemas; pick up Markdown examples if any.
+    # The pinned docs/ copy holds only the JSON schemas; pick up Markdown examples if any.
     for path in sorted((release_dir / "docs").rglob("*.md")):
         for block in path.read_text(encoding="utf-8").split("```json")[1:]:
             text = block.split("```")[0]
