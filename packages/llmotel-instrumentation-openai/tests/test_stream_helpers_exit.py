@@ -24,7 +24,8 @@ def _check(span_exporter: InMemorySpanExporter, started: float) -> None:
     assert len(spans) == 1
     span = spans[0]
     assert "llmotel.stream.abandoned" not in (span.attributes or {})
-    assert span.end_time is not None and span.start_time is not None
+    assert span.end_time is not None
+    assert span.start_time is not None
     duration = (span.end_time - span.start_time) / 1e9
     assert 0 <= duration <= time.monotonic() - started + 0.01
 
