@@ -11,7 +11,10 @@ Measures, in the same process and run (CPU time, fastest of several repeats, µs
   theirs), the same with cache-read tokens (plus one ``cache_read`` histogram point), and for a
   span of a third-party instrumentation (token and duration histograms, then cost). Each SDK
   ``Histogram.record`` costs ~10 µs (attribute validation and hashing), measured alone too;
-- ``on_end`` for a span that is not a GenAI span (what every other span pays).
+- ``on_end`` for a span that is not a GenAI span (what every other span pays);
+- after ``on_end``, the tail sampler's cost policy (``Pricing.span_cost``) and the export-side
+  ``CostAttributeStage``, reading the cost the processor already computed ("priced once") against
+  pricing the span again from its attributes ("priced again"), side by side.
 
 Target: the warm-cache pricing and the processor at or under 5 µs, against ~100-200 µs per
 ``calc_price``.
@@ -33,8 +36,17 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.trace import SpanKind
 
-from llmotel.metrics import Pricing, TokenCostMetricsProcessor, genai_views
+from llmotel.metrics import (
+    COST_USD,
+    CostAttributeStage,
+    Pricing,
+    TokenCostMetricsProcessor,
+    genai_views,
+)
+from llmotel.sdk.pipeline import MutableSpan
 from llmotel.semconv import attributes as a
+from llmotel.semconv import metrics as m
+from llmotel.semconv.extensions import LLMOTEL_RECORDED_METRICS
 
 TARGET_US = 5.0
 
@@ -54,10 +66,20 @@ def _per_call_us(fn: Callable[[], object], number: int, repeat: int = 7) -> floa
     return min(runs)
 
 
+#: What llmotel's instrumentations declare on their tracer's scope (llmotel.semconv.inference).
+DECLARED = {
+    LLMOTEL_RECORDED_METRICS: (m.GEN_AI_CLIENT_OPERATION_DURATION, m.GEN_AI_CLIENT_TOKEN_USAGE)
+}
+
+
 def _finished_span(
-    provider: TracerProvider, scope: str, attributes: dict[str, object]
+    provider: TracerProvider,
+    scope: str,
+    attributes: dict[str, object],
+    scope_attributes: dict[str, object] | None = None,
 ) -> ReadableSpan:
-    span = provider.get_tracer(scope).start_span("chat gpt-4o", kind=SpanKind.CLIENT)
+    tracer = provider.get_tracer(scope, attributes=scope_attributes)  # type: ignore[arg-type]
+    span = tracer.start_span("chat gpt-4o", kind=SpanKind.CLIENT)
     span.set_attributes(attributes)  # type: ignore[arg-type]
     span.end()
     return span  # type: ignore[return-value]
@@ -90,8 +112,8 @@ def run(number: int) -> dict[str, float]:
     meters = MeterProvider(metric_readers=[reader], views=genai_views())
     processor = TokenCostMetricsProcessor(meters, pricing=pricing, latest_experimental=False)
     spans = TracerProvider()
-    ours = _finished_span(spans, "llmotel.instrumentation.openai", attributes)
-    ours_cached = _finished_span(spans, "llmotel.instrumentation.openai", cached)
+    ours = _finished_span(spans, "llmotel.instrumentation.openai", attributes, DECLARED)
+    ours_cached = _finished_span(spans, "llmotel.instrumentation.openai", cached, DECLARED)
     other = _finished_span(spans, "some.other.instrumentation", cached)
     plain = _finished_span(spans, "opentelemetry.instrumentation.requests", {"http.method": "GET"})
     for span in (ours, ours_cached, other):
@@ -104,6 +126,24 @@ def run(number: int) -> dict[str, float]:
         lambda: processor.on_end(other), number
     )
     results["processor_on_end_non_genai_us"] = _per_call_us(lambda: processor.on_end(plain), number)
+    # After on_end, the tail sampler's cost policy (span_cost) and the export stage read the cost
+    # the processor left in its Pricing; "unshared" is each of them pricing the span itself (a
+    # Pricing of its own, warm), as each did when every consumer priced the span again.
+    unshared = Pricing()
+    unshared.span_cost(ours)  # warm its rate cache
+    record = MutableSpan.from_span(ours)
+    shared_stage, unshared_stage = CostAttributeStage(pricing), CostAttributeStage(unshared)
+
+    def stage(cost_stage: CostAttributeStage) -> None:
+        record.attributes.pop(COST_USD, None)
+        cost_stage(record)
+
+    results["sampler_span_cost_shared_us"] = _per_call_us(lambda: pricing.span_cost(ours), number)
+    results["sampler_span_cost_unshared_us"] = _per_call_us(
+        lambda: unshared.span_cost(ours), number
+    )
+    results["stage_cost_shared_us"] = _per_call_us(lambda: stage(shared_stage), number)
+    results["stage_cost_unshared_us"] = _per_call_us(lambda: stage(unshared_stage), number)
     histogram = meters.get_meter("bench").create_histogram("bench.histogram")
     point = {a.GEN_AI_OPERATION_NAME: "chat", a.GEN_AI_PROVIDER_NAME: "openai", "k": "v"}
     results["sdk_histogram_record_us"] = _per_call_us(lambda: histogram.record(5, point), number)
@@ -129,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
         ("on_end: other scope, all metrics", results["processor_on_end_all_metrics_us"]),
         ("on_end: not a GenAI span", results["processor_on_end_non_genai_us"]),
         ("SDK Histogram.record (reference)", results["sdk_histogram_record_us"]),
+        ("sampler span_cost: priced once", results["sampler_span_cost_shared_us"]),
+        ("sampler span_cost: priced again", results["sampler_span_cost_unshared_us"]),
+        ("cost stage (export): priced once", results["stage_cost_shared_us"]),
+        ("cost stage (export): priced again", results["stage_cost_unshared_us"]),
     ]
     print(f"{'per call':<34}{'µs':>10}")
     for label, value in rows:

@@ -39,7 +39,12 @@ from llmgine.messages.events import Event
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from llmotel.instrumentation.llmgine import LLMgineInstrumentor
@@ -75,7 +80,8 @@ class _LoopMeter:
 
         def timed_run_once(loop: Any) -> None:
             if not meter.on:
-                return run_once(loop)
+                run_once(loop)
+                return
             wall, cpu = time.perf_counter(), time.thread_time()
             run_once(loop)
             meter.iterations.append((time.thread_time() - cpu, time.perf_counter() - wall))
@@ -200,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commands", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--out", type=Path)
-    args, _ = parser.parse_known_args(argv)  # the stress session passes the same options to every script
+    args, _ = parser.parse_known_args(
+        argv
+    )  # the stress session passes the same options to every script
     results = asyncio.run(run(args.commands, args.rounds))
     print(
         f"llmgine: {args.commands} concurrent commands (each: execute + one event), "
@@ -220,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.out:
         args.out.write_text(
-            json.dumps({"scenario": "llmgine_loop_stall", "commands": args.commands, **results}, indent=2)
+            json.dumps(
+                {"scenario": "llmgine_loop_stall", "commands": args.commands, **results}, indent=2
+            )
         )
     return 0
 

@@ -40,12 +40,13 @@ def make_span(tracer_provider: TracerProvider, span_exporter: InMemorySpanExport
         attributes: Mapping[str, Any],
         *,
         scope: str = "some.other.instrumentation",
+        scope_attributes: Mapping[str, Any] | None = None,
         provider: TracerProvider | None = None,
         error: str | None = None,
         start: int = START_NS,
         end: int = END_NS,
     ) -> ReadableSpan:
-        tracer = (provider or tracer_provider).get_tracer(scope)
+        tracer = (provider or tracer_provider).get_tracer(scope, attributes=scope_attributes)
         span = tracer.start_span(
             f"{attributes.get(a.GEN_AI_OPERATION_NAME)} {attributes.get(a.GEN_AI_REQUEST_MODEL)}",
             kind=SpanKind.CLIENT,

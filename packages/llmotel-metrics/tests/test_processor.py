@@ -18,13 +18,18 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from llmotel.metrics import (
     COST_METRIC,
     COST_TYPE,
+    COST_USD,
     UNPRICED_METRIC,
+    CostAttributeStage,
     Pricing,
     TokenCostMetricsProcessor,
 )
+from llmotel.metrics._pricing import PRICED_SPANS
+from llmotel.sdk.pipeline import MutableSpan
 from llmotel.semconv import attributes as a
 from llmotel.semconv import latest as lt
 from llmotel.semconv import metrics as m
+from llmotel.semconv.extensions import LLMOTEL_RECORDED_METRICS
 from llmotel.testing import metric_points
 
 WHEN = datetime.fromtimestamp(END_NS / 1e9, tz=UTC)
@@ -187,12 +192,17 @@ def test_unknown_model_is_counted_not_priced(
     assert sorted(inputs) == [1, 2]
 
 
+#: What llmotel's instrumentations declare on their scope (llmotel.semconv.inference), default names.
+DECLARES_DEFAULT = {
+    LLMOTEL_RECORDED_METRICS: (m.GEN_AI_CLIENT_OPERATION_DURATION, m.GEN_AI_CLIENT_TOKEN_USAGE)
+}
+
+
 @pytest.mark.parametrize(
-    "scope",
+    ("scope", "scope_attributes"),
     [
-        "llmotel.instrumentation.openai",
-        "llmotel.instrumentation.anthropic",
-        "opentelemetry.instrumentation.openai_v2",
+        ("any.instrumentation.that.declares", DECLARES_DEFAULT),
+        ("opentelemetry.instrumentation.openai_v2", None),  # upstream: known by its scope name
     ],
 )
 def test_no_double_counting_for_instrumentations_that_record_histograms(
@@ -200,6 +210,7 @@ def test_no_double_counting_for_instrumentations_that_record_histograms(
     make_span: MakeSpan,
     metric_reader: InMemoryMetricReader,
     scope: str,
+    scope_attributes: dict[str, Any] | None,
 ) -> None:
     make_span(
         genai_attributes(
@@ -208,6 +219,7 @@ def test_no_double_counting_for_instrumentations_that_record_histograms(
             extra={a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 1024},
         ),
         scope=scope,
+        scope_attributes=scope_attributes,
     )
 
     # The instrumentation recorded input/output and duration itself: only what it does not record.
@@ -398,7 +410,17 @@ def test_latest_counters_are_recorded_for_skipped_scopes(
     tracer_provider.add_span_processor(
         TokenCostMetricsProcessor(meter_provider, latest_experimental=True)
     )
-    make_span(genai_attributes(), scope="llmotel.instrumentation.openai")
+    declared = (
+        lt.GEN_AI_CLIENT_INFERENCE_DURATION,
+        m.GEN_AI_CLIENT_OPERATION_DURATION,
+        lt.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
+        lt.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
+    )
+    make_span(
+        genai_attributes(),
+        scope="llmotel.instrumentation.openai",
+        scope_attributes={LLMOTEL_RECORDED_METRICS: declared},
+    )
 
     assert metric_points(metric_reader, lt.GEN_AI_CLIENT_INFERENCE_DURATION) == []
     assert metric_points(metric_reader, lt.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS) == []
@@ -459,3 +481,117 @@ def test_spans_built_by_hand_are_read_through_the_public_api(
     assert (tokens["input"].sum, tokens["output"].sum) == (1000, 200)
     [(_, duration)] = metric_points(metric_reader, m.GEN_AI_CLIENT_OPERATION_DURATION)
     assert duration.sum == 2.0
+
+
+@pytest.mark.parametrize(
+    ("scope", "scope_attributes"),
+    [
+        # A scope name alone no longer skips anything: only the declaration (or skip_scopes) does.
+        ("llmotel.instrumentation.openai", None),
+        # Declares the latest histograms while this processor records the default names: its
+        # names were not recorded, so it records them.
+        (
+            "declares.other.names",
+            {
+                LLMOTEL_RECORDED_METRICS: (
+                    lt.GEN_AI_CLIENT_INFERENCE_DURATION,
+                    lt.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
+                    lt.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
+                )
+            },
+        ),
+        (
+            "declares.only.duration",
+            {LLMOTEL_RECORDED_METRICS: (m.GEN_AI_CLIENT_OPERATION_DURATION,)},
+        ),
+        ("declares.a.string", {LLMOTEL_RECORDED_METRICS: m.GEN_AI_CLIENT_OPERATION_DURATION}),
+    ],
+)
+def test_histograms_are_recorded_unless_the_scope_declares_them(
+    processor: TokenCostMetricsProcessor,
+    make_span: MakeSpan,
+    metric_reader: InMemoryMetricReader,
+    scope: str,
+    scope_attributes: dict[str, Any] | None,
+) -> None:
+    make_span(
+        genai_attributes(input_tokens=1200, output_tokens=300),
+        scope=scope,
+        scope_attributes=scope_attributes,
+    )
+
+    tokens = by_type(metric_reader, m.GEN_AI_CLIENT_TOKEN_USAGE, a.GEN_AI_TOKEN_TYPE)
+    assert {t: p.sum for t, p in tokens.items()} == {"input": 1200, "output": 300}
+    [(_, duration)] = metric_points(metric_reader, m.GEN_AI_CLIENT_OPERATION_DURATION)
+    assert duration.count == 1
+
+
+class CountingPricing(Pricing):
+    """Real prices; counts how often a call is priced."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.priced = 0
+
+    def cost(self, *args: Any, **kwargs: Any) -> Any:
+        self.priced += 1
+        return super().cost(*args, **kwargs)
+
+
+def test_a_span_is_priced_once_for_the_metric_the_sampler_and_the_attribute(
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    make_span: MakeSpan,
+    metric_reader: InMemoryMetricReader,
+) -> None:
+    pricing = CountingPricing()
+    tracer_provider.add_span_processor(TokenCostMetricsProcessor(meter_provider, pricing=pricing))
+    span = make_span(genai_attributes(input_tokens=1200, output_tokens=300))
+    assert pricing.priced == 1
+
+    sampler_cost = pricing.span_cost(span)  # what the tail sampler's cost policy calls
+    record = MutableSpan.from_span(span)
+    CostAttributeStage(pricing)(record)
+
+    assert pricing.priced == 1
+    expected = float(
+        price("gpt-4o-2024-08-06", "openai", input_tokens=1200, output_tokens=300).total_price
+    )
+    assert sampler_cost == pytest.approx(expected)
+    assert record.attributes[COST_USD] == pytest.approx(expected)
+    cost = by_type(metric_reader, COST_METRIC, COST_TYPE)
+    assert sum(p.value for p in cost.values()) == pytest.approx(expected)
+
+
+def test_a_span_the_processor_did_not_price_is_priced_from_its_attributes(
+    make_span: MakeSpan,
+) -> None:
+    # No processor on this provider: the stage and the sampler price the span themselves.
+    pricing = CountingPricing()
+    span = make_span(genai_attributes(input_tokens=1200, output_tokens=300))
+    record = MutableSpan.from_span(span)
+    CostAttributeStage(pricing)(record)
+    expected = float(
+        price("gpt-4o-2024-08-06", "openai", input_tokens=1200, output_tokens=300).total_price
+    )
+    assert record.attributes[COST_USD] == pytest.approx(expected)
+    assert pricing.span_cost(span) == pytest.approx(expected)
+    assert pricing.priced == 2
+
+
+def test_the_priced_table_is_bounded(
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    make_span: MakeSpan,
+) -> None:
+    pricing = CountingPricing()
+    tracer_provider.add_span_processor(TokenCostMetricsProcessor(meter_provider, pricing=pricing))
+    first = make_span(genai_attributes(input_tokens=10, output_tokens=1))
+    for _ in range(PRICED_SPANS):
+        make_span(genai_attributes(input_tokens=10, output_tokens=1))
+    assert len(pricing._priced) == PRICED_SPANS
+    priced = pricing.priced
+    # The first span was pushed out: pricing it again gives the same cost.
+    expected = price("gpt-4o-2024-08-06", "openai", input_tokens=10, output_tokens=1)
+    assert pricing.span_cost(first) == pytest.approx(float(expected.total_price))
+    assert pricing.priced == priced + 1

@@ -23,6 +23,7 @@ from llmotel.metrics import (
 from llmotel.sdk.pipeline import MutableSpan
 from llmotel.semconv import attributes as a
 from llmotel.semconv import metrics as m
+from llmotel.semconv.extensions import LLMOTEL_RECORDED_METRICS
 from llmotel.testing import StubServer, Usage, text_reply
 
 openai = pytest.importorskip("openai")
@@ -116,6 +117,10 @@ def test_openai_chat_tokens_once_and_cost_exact(
     assert cost["output"] == pytest.approx(float(expected.output_price), rel=1e-12)
 
     [span] = span_exporter.get_finished_spans()
+    # The instrumentation declared what it records on its scope; that is what the skip relies on.
+    assert span.instrumentation_scope is not None
+    declared = (span.instrumentation_scope.attributes or {})[LLMOTEL_RECORDED_METRICS]
+    assert tuple(declared) == (m.GEN_AI_CLIENT_OPERATION_DURATION, m.GEN_AI_CLIENT_TOKEN_USAGE)
     staged = CostAttributeStage(processor.pricing)(MutableSpan.from_span(span))
     assert staged.attributes[COST_USD] == pytest.approx(float(expected.total_price), rel=1e-12)
 

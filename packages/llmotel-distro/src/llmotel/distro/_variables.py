@@ -268,8 +268,8 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "LLMOTEL_METRICS_SKIP_SCOPES",
-        "llmotel openai/anthropic, upstream openai_v2",
-        "scopes whose token/duration histograms are already recorded",
+        "upstream openai_v2",
+        "scopes whose token/duration histograms are already recorded (llmotel's own declare it)",
         "llmotel-metrics",
     ),
     Variable(

@@ -34,13 +34,8 @@ UNPRICED_METRIC: Final = "llmotel.client.cost.unpriced"
 #: Span attribute: the call's total cost in USD, set by :class:`CostAttributeStage` before export.
 COST_USD: Final = LLMOTEL_COST_USD
 
-#: Instrumentation scopes that record ``gen_ai.client.token.usage`` (input/output) and
-#: ``gen_ai.client.operation.duration`` themselves: for their spans the processor records only what
-#: they do not (cost, extra token types) so that nothing is counted twice.
-DEFAULT_SKIP_SCOPES: Final = frozenset(
-    {
-        "llmotel.instrumentation.openai",
-        "llmotel.instrumentation.anthropic",
-        "opentelemetry.instrumentation.openai_v2",
-    }
-)
+#: Scopes of instrumentations that record ``gen_ai.client.token.usage`` (input/output) and
+#: ``gen_ai.client.operation.duration`` themselves without declaring it on their scope (llmotel's own
+#: declare it: ``llmotel.recorded_metrics``): for their spans the processor records only what they
+#: do not (cost, extra token types) so that nothing is counted twice.
+DEFAULT_SKIP_SCOPES: Final = frozenset({"opentelemetry.instrumentation.openai_v2"})

@@ -42,7 +42,8 @@ from genai_prices.types import (
 )
 from opentelemetry.sdk.trace import ReadableSpan
 
-from llmotel.metrics._usage import read_usage, span_attributes
+from llmotel.metrics._usage import SpanUsage, read_usage, totals
+from llmotel.sdk.spans import finished_attributes
 
 _logger = logging.getLogger(__name__)
 
@@ -311,6 +312,18 @@ def load_price_file(path: str | pathlib.Path) -> list[PriceOverride]:
 _UNPRICED: Final = object()
 
 
+#: How many spans' costs :meth:`Pricing.priced_span` remembers (the most recent; ~250 bytes each).
+PRICED_SPANS: Final = 4096
+
+
+_SpanLike = Any  # a finished ReadableSpan or a pipeline MutableSpan: context, end_time, attributes
+
+
+def _span_key(span: _SpanLike) -> tuple[int, int] | None:
+    context = span.context
+    return None if context is None else (context.trace_id, context.span_id)
+
+
 class Pricing:
     """Prices calls from their provider, model and token counts; thread-safe, no network.
 
@@ -334,6 +347,8 @@ class Pricing:
         self._snapshot: object = None
         self._lock = threading.Lock()
         self._updater: Any = None
+        self._priced: dict[tuple[int, int], object] = {}
+        self._priced_lock = threading.Lock()
 
     def start_updates(self, interval: float = 3600.0) -> None:
         """Fetch fresh prices from the genai-prices repository every ``interval`` seconds.
@@ -391,11 +406,9 @@ class Pricing:
             return None
         else:
             rates = cast("_ModelRates", found)
-        if cache_read_tokens + cache_write_tokens > input_tokens:
-            # Counted the provider's way (Anthropic: input excludes cache): make it the total.
-            input_tokens += cache_read_tokens + cache_write_tokens
-        if reasoning_tokens > output_tokens:
-            output_tokens += reasoning_tokens
+        input_tokens, output_tokens = totals(
+            input_tokens, output_tokens, cache_read_tokens + cache_write_tokens, reasoning_tokens
+        )
         static = rates._static
         return (static if static is not None else rates.at(time_ns or time.time_ns())).cost(
             input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens
@@ -408,8 +421,48 @@ class Pricing:
         known price. Fits as the ``cost`` function of llmotel-sampling's cost-based tail policy,
         which decides on the application thread, before ``llmotel.cost.usd`` is set at export.
         """
-        cost = self.attributes_cost(span_attributes(span), span.end_time or 0)
+        cost = self.priced_span(span)
         return None if cost is None else cost.total
+
+    def priced_span(self, span: _SpanLike) -> Cost | None:
+        """The cost of a finished span, priced at most once per span.
+
+        :class:`TokenCostMetricsProcessor` prices every inference span when it ends and leaves the
+        result here, keyed by the span's trace and span id; the tail sampler's cost policy and
+        :class:`CostAttributeStage` on export read it instead of reading the usage and pricing the
+        span again. A span this table does not hold (none was priced, or it was pushed out: it
+        keeps the :data:`PRICED_SPANS` most recent) is priced from its current attributes.
+        """
+        key = _span_key(span)
+        found = self._priced.get(key) if key is not None else None
+        if found is not None:
+            return None if found is _UNPRICED else found  # type: ignore[return-value]
+        return self.attributes_cost(finished_attributes(span), span.end_time or 0)
+
+    def price_usage(self, span: _SpanLike, usage: SpanUsage) -> Cost | None:
+        """Price ``usage``, which was read from the finished ``span``, and remember the result for
+        :meth:`priced_span`. ``None`` when the usage has no tokens or the model no known price."""
+        model = usage.model
+        if model is None or not (usage.input_tokens or usage.output_tokens):
+            return None
+        cost = self.cost(
+            usage.provider,
+            model,
+            input_tokens=usage.input_tokens or 0,
+            output_tokens=usage.output_tokens or 0,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            time_ns=span.end_time or 0,
+        )
+        key = _span_key(span)
+        if key is not None:
+            priced = self._priced
+            with self._priced_lock:
+                priced[key] = _UNPRICED if cost is None else cost
+                if len(priced) > PRICED_SPANS:
+                    del priced[next(iter(priced))]  # the oldest: dicts keep insertion order
+        return cost
 
     def attributes_cost(
         self, attributes: Mapping[str, object] | None, time_ns: int = 0

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.metrics import MeterProvider, get_meter
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import StatusCode
 
 from llmotel.metrics import _names
 from llmotel.metrics._pricing import Pricing
 from llmotel.metrics._sums import Cell, Sums
-from llmotel.metrics._usage import SpanUsage, read_usage, span_attributes
+from llmotel.metrics._usage import SpanUsage, read_usage
 from llmotel.metrics.version import __version__
+from llmotel.sdk.spans import finished_attributes
 from llmotel.semconv import attributes as _a
 from llmotel.semconv import latest as _l
 from llmotel.semconv import metrics as _m
 from llmotel.semconv.capture import latest_experimental_from_env
+from llmotel.semconv.extensions import LLMOTEL_RECORDED_METRICS
 
 __all__ = ["TokenCostMetricsProcessor"]
 
@@ -119,16 +122,19 @@ class TokenCostMetricsProcessor(SpanProcessor):
     * ``llmotel.client.cost.unpriced`` (a counter by provider and model) for calls whose model has
       no known price.
 
-    Spans from ``skip_scopes`` (instrumentation scope names) come from instrumentations that record
-    the token and duration histograms themselves: for them only what they do not record is added
-    (cost, the extra token types, the latest usage counters), so nothing is counted twice.
+    An instrumentation that records the token and duration histograms itself says so on its tracer's
+    scope (attribute ``llmotel.recorded_metrics``: the metric names; llmotel's instrumentations do,
+    through ``llmotel.semconv.inference``): for its spans only what it does not record is added
+    (cost, the extra token types, the latest usage counters), so nothing is counted twice. For
+    instrumentations that declare nothing, ``skip_scopes`` names the scopes known to record them.
 
     Args:
         meter_provider: where the instruments live; the global one when ``None``.
         pricing: prices calls; a :class:`Pricing` with genai-prices' bundled data when ``None``.
         context_attributes: span attribute keys (e.g. ``user.id``, ``session.id``) copied onto every
             measurement. Opt-in, since each distinct value is a new time series.
-        skip_scopes: see above; default :data:`DEFAULT_SKIP_SCOPES`.
+        skip_scopes: scope names of instrumentations that record the histograms without declaring
+            it; default :data:`DEFAULT_SKIP_SCOPES` (upstream's ``openai_v2``).
         latest_experimental: emit the newest GenAI metric names; read from
             ``OTEL_SEMCONV_STABILITY_OPT_IN`` when ``None``.
         cardinality_limit: attribute sets each counter keeps in memory; later sets are summed into
@@ -156,6 +162,17 @@ class TokenCostMetricsProcessor(SpanProcessor):
         )
         self._warned: set[str] = set()
         self._series: dict[tuple[object, ...], _Series] = {}
+        self._scope_records: dict[InstrumentationScope, bool] = {}
+        #: The histograms an instrumentation must declare it records for its spans to be skipped.
+        self._own_histograms: tuple[str, ...] = (
+            (
+                _l.GEN_AI_CLIENT_INFERENCE_DURATION,
+                _l.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
+                _l.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
+            )
+            if self._latest
+            else (_m.GEN_AI_CLIENT_OPERATION_DURATION, _m.GEN_AI_CLIENT_TOKEN_USAGE)
+        )
         meter = get_meter(_names.METER_NAME, __version__, meter_provider)
         limit = cardinality_limit
         self._cost = Sums(
@@ -253,7 +270,7 @@ class TokenCostMetricsProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         """Record the metrics of ``span`` if it is a GenAI inference span; never raises."""
         try:
-            attributes = span_attributes(span)
+            attributes = finished_attributes(span)
             usage = read_usage(attributes)
             if usage is not None:
                 self._record(span, usage, attributes or {})
@@ -267,6 +284,23 @@ class TokenCostMetricsProcessor(SpanProcessor):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing is buffered here; flush the MeterProvider to export."""
         return True
+
+    def _recorded_by_scope(self, scope: InstrumentationScope | None) -> bool:
+        """Whether the instrumentation of ``scope`` records the duration and token histograms this
+        processor would: it declares so in its scope's ``llmotel.recorded_metrics`` attribute, or
+        (for instrumentations that declare nothing) its scope name is one of ``skip_scopes``."""
+        if scope is None:
+            return False
+        known = self._scope_records.get(scope)
+        if known is None:
+            declared = (scope.attributes or {}).get(LLMOTEL_RECORDED_METRICS)
+            if isinstance(declared, Sequence) and not isinstance(declared, str):
+                known = all(name in declared for name in self._own_histograms)
+            else:
+                known = scope.name in self._skip_scopes
+            if len(self._scope_records) < _SERIES_CACHE_SIZE:
+                self._scope_records[scope] = known
+        return known
 
     def _series_of(self, usage: SpanUsage, attributes: Mapping[str, object]) -> _Series:
         """The attribute sets of ``usage``'s (operation, provider, models, context values)."""
@@ -316,8 +350,7 @@ class TokenCostMetricsProcessor(SpanProcessor):
     ) -> None:
         series = self._series_of(usage, attributes)
         base = series.base
-        scope = span.instrumentation_scope
-        measured = scope is not None and scope.name in self._skip_scopes
+        measured = self._recorded_by_scope(span.instrumentation_scope)
         inp, out = usage.input_tokens, usage.output_tokens
         if not measured:
             start, end = span.start_time, span.end_time
@@ -344,19 +377,13 @@ class TokenCostMetricsProcessor(SpanProcessor):
             if usage.reasoning_tokens:
                 hist.record(usage.reasoning_tokens, series.token_type(TOKEN_TYPE_REASONING))
 
-        model = usage.response_model or usage.request_model  # usage.model, one call less
-        if model is None or (not inp and not out):
+        if not inp and not out:
             return
-        cost = self._pricing.cost(
-            usage.provider,
-            model,
-            input_tokens=inp or 0,
-            output_tokens=out or 0,
-            cache_read_tokens=usage.cache_read_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-            time_ns=span.end_time or 0,
-        )
+        model = usage.model
+        if model is None:
+            return
+        # Priced once: the tail sampler's cost policy and the cost stage read this result.
+        cost = self._pricing.price_usage(span, usage)
         if cost is None:
             self._unpriced.add(1, {_PROVIDER: usage.provider, _REQUEST_MODEL: model})
         else:

@@ -23,8 +23,8 @@ class CostAttributeStage:
 
     A span that already has ``llmotel.cost.usd`` keeps it; a span without token usage, or whose
     model has no known price, is passed on unchanged. The value is the total cost in USD, priced
-    exactly like the ``llmotel.client.cost`` metric (pass the processor's ``pricing`` to share its
-    cache and overrides).
+    exactly like the ``llmotel.client.cost`` metric. Pass the processor's ``pricing`` to share its
+    overrides and the costs it already computed: a span the processor priced is not priced again.
     """
 
     def __init__(self, pricing: Pricing | None = None) -> None:
@@ -34,7 +34,7 @@ class CostAttributeStage:
         attributes = span.attributes
         if COST_USD in attributes:
             return span
-        cost = self._pricing.attributes_cost(attributes, span.end_time or 0)
+        cost = self._pricing.priced_span(span)
         if cost is not None:
             attributes[COST_USD] = cost.total
         return span

@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, NamedTuple
 
-from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.sdk.trace import ReadableSpan
-
 from llmotel.semconv import attributes as _a
 from llmotel.semconv import latest as _l
 from llmotel.semconv.deprecated import SYSTEM_TO_PROVIDER_NAME
 
-__all__ = ["INFERENCE_OPERATIONS", "SpanUsage", "read_usage", "span_attributes"]
+__all__ = ["INFERENCE_OPERATIONS", "SpanUsage", "read_usage", "totals"]
 
 #: Operations that are one model call: only these carry token usage worth metering. Agent and
 #: workflow spans may repeat their children's usage as a total; counting them would count twice.
@@ -74,20 +71,20 @@ def _str(value: object) -> str | None:
     return value if type(value) is str and value else None
 
 
-def span_attributes(span: ReadableSpan) -> Mapping[str, object] | None:
-    """A finished span's attributes, in the form that is fastest to read.
+def totals(input_tokens: int, output_tokens: int, cache: int, reasoning: int) -> tuple[int, int]:
+    """Input and output totals as the semantic conventions define them: the input count includes the
+    cache reads and writes (``cache``), the output count the reasoning tokens.
 
-    ``ReadableSpan.attributes`` is a proxy of the SDK's ``BoundedAttributes``, whose ``get`` goes
-    three Python calls deep (~0.4 µs, more for a missing key), and the processor reads ten keys per
-    span. Once the span has ended its ``BoundedAttributes`` is immutable, so its plain dict is read
-    directly (never written); any other span falls back to the public property.
+    A cache count larger than the input count means the instrumentation followed its provider's
+    convention (Anthropic's ``input_tokens`` excludes cache tokens): the cache tokens are added back.
+    Reasoning tokens larger than the output count are added the same way. This is the one place
+    that rule lives; :func:`read_usage` and :meth:`Pricing.cost` both apply it.
     """
-    bounded = getattr(span, "_attributes", None)
-    if type(bounded) is BoundedAttributes and getattr(bounded, "_immutable", False):
-        inner = getattr(bounded, "_dict", None)
-        if type(inner) is dict:
-            return inner
-    return span.attributes
+    if cache > input_tokens:
+        input_tokens += cache
+    if reasoning > output_tokens:
+        output_tokens += reasoning
+    return input_tokens, output_tokens
 
 
 def read_usage(attributes: Mapping[str, object] | None) -> SpanUsage | None:
@@ -123,10 +120,14 @@ def read_usage(attributes: Mapping[str, object] | None) -> SpanUsage | None:
         cache_write = 0 if cache_write_v141 is None else _count(cache_write_v141) or 0
     reasoning = get(_REASONING)
     reasoning = 0 if reasoning is None else _count(reasoning) or 0
-    if input_tokens is not None and cache_read + cache_write > input_tokens:
-        input_tokens += cache_read + cache_write
-    if output_tokens is not None and reasoning > output_tokens:
-        output_tokens += reasoning
+    if input_tokens is not None and output_tokens is not None:
+        input_tokens, output_tokens = totals(
+            input_tokens, output_tokens, cache_read + cache_write, reasoning
+        )
+    elif input_tokens is not None:
+        input_tokens = totals(input_tokens, 0, cache_read + cache_write, 0)[0]
+    elif output_tokens is not None:
+        output_tokens = totals(0, output_tokens, 0, reasoning)[1]
     request_model = get(_REQUEST_MODEL)
     if type(request_model) is not str or not request_model:
         request_model = None

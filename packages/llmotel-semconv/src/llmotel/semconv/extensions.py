@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["LLMOTEL_COST_USD"]
+__all__ = ["LLMOTEL_COST_USD", "LLMOTEL_RECORDED_METRICS"]
 
 LLMOTEL_COST_USD: Final = "llmotel.cost.usd"
 """Span attribute: the USD cost of the call the span describes (set by llmotel-metrics' cost stage,
 read by llmotel-sampling's cost policy)."""
+
+LLMOTEL_RECORDED_METRICS: Final = "llmotel.recorded_metrics"
+"""Instrumentation-scope attribute: the names of the metrics an instrumentation records itself for the
+spans of that scope (a tuple of metric names). llmotel-metrics' processor records, for those spans,
+only the metrics not named here, so nothing is counted twice."""

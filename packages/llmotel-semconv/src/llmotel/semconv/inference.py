@@ -46,6 +46,7 @@ from llmotel.semconv import latest as _l
 from llmotel.semconv import messages as _msg
 from llmotel.semconv import metrics as _m
 from llmotel.semconv.capture import CaptureSettings, capture_settings_from_env
+from llmotel.semconv.extensions import LLMOTEL_RECORDED_METRICS
 
 __all__ = [
     "DURATION_BUCKETS",
@@ -210,7 +211,23 @@ class InferenceTelemetry:
     ) -> None:
         self.settings = capture_settings_from_env() if settings is None else settings
         latest = self.settings.latest_experimental
-        self._tracer = trace.get_tracer(scope_name, version, tracer_provider)
+        # Declared on the tracer's scope: the metrics recorded here, which llmotel-metrics skips.
+        recorded = (
+            (
+                _l.GEN_AI_CLIENT_INFERENCE_DURATION,
+                _m.GEN_AI_CLIENT_OPERATION_DURATION,
+                _l.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
+                _l.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
+            )
+            if latest
+            else (_m.GEN_AI_CLIENT_OPERATION_DURATION, _m.GEN_AI_CLIENT_TOKEN_USAGE)
+        )
+        self._tracer = trace.get_tracer(
+            scope_name,
+            version,
+            tracer_provider,
+            attributes={LLMOTEL_RECORDED_METRICS: recorded},
+        )
         meter = get_meter(scope_name, version, meter_provider)
         self._logger = (
             get_logger(scope_name, version, logger_provider)
