@@ -486,7 +486,7 @@ def test_spans_built_by_hand_are_read_through_the_public_api(
 @pytest.mark.parametrize(
     ("scope", "scope_attributes"),
     [
-        # A scope name alone no longer skips anything: only the declaration (or skip_scopes) does.
+        # A scope name alone skips nothing: only the declaration (or skip_scopes) does.
         ("llmotel.instrumentation.openai", None),
         # Declares the latest histograms while this processor records the default names: its
         # names were not recorded, so it records them.

@@ -18,9 +18,9 @@ from llmotel.metrics._sums import Cell, Sums
 from llmotel.metrics._usage import SpanUsage, read_usage
 from llmotel.metrics.version import __version__
 from llmotel.sdk.spans import finished_attributes
-from llmotel.semconv import attributes as _a
-from llmotel.semconv import latest as _l
-from llmotel.semconv import metrics as _m
+from llmotel.semconv import attributes as semconv_attrs
+from llmotel.semconv import latest as semconv_latest
+from llmotel.semconv import metrics as semconv_metrics
 from llmotel.semconv.capture import latest_experimental_from_env
 from llmotel.semconv.extensions import LLMOTEL_RECORDED_METRICS
 
@@ -28,13 +28,13 @@ __all__ = ["TokenCostMetricsProcessor"]
 
 _logger = logging.getLogger(__name__)
 
-_OP = _a.GEN_AI_OPERATION_NAME
-_PROVIDER = _a.GEN_AI_PROVIDER_NAME
-_REQUEST_MODEL = _a.GEN_AI_REQUEST_MODEL
-_RESPONSE_MODEL = _a.GEN_AI_RESPONSE_MODEL
-_TOKEN_TYPE = _a.GEN_AI_TOKEN_TYPE
-_ERROR_TYPE = _a.ERROR_TYPE
-_MODALITY = _l.GEN_AI_TOKEN_MODALITY
+_OP = semconv_attrs.GEN_AI_OPERATION_NAME
+_PROVIDER = semconv_attrs.GEN_AI_PROVIDER_NAME
+_REQUEST_MODEL = semconv_attrs.GEN_AI_REQUEST_MODEL
+_RESPONSE_MODEL = semconv_attrs.GEN_AI_RESPONSE_MODEL
+_TOKEN_TYPE = semconv_attrs.GEN_AI_TOKEN_TYPE
+_ERROR_TYPE = semconv_attrs.ERROR_TYPE
+_MODALITY = semconv_latest.GEN_AI_TOKEN_MODALITY
 
 # Extra gen_ai.token.type values (semantic conventions v1.41 define only input and output): each is
 # a subset of the input (cache) or output (reasoning) count, so sum only one type at a time.
@@ -47,14 +47,14 @@ _SCALARS = frozenset({str, bool, int, float})
 _COST_TYPES = ("input", "output", "cache_read", "cache_write", "request")
 
 _INPUT_MODALITIES = (
-    ("text", _l.GEN_AI_USAGE_TEXT_INPUT_TOKENS),
-    ("image", _l.GEN_AI_USAGE_IMAGE_INPUT_TOKENS),
-    ("audio", _l.GEN_AI_USAGE_AUDIO_INPUT_TOKENS),
+    ("text", semconv_latest.GEN_AI_USAGE_TEXT_INPUT_TOKENS),
+    ("image", semconv_latest.GEN_AI_USAGE_IMAGE_INPUT_TOKENS),
+    ("audio", semconv_latest.GEN_AI_USAGE_AUDIO_INPUT_TOKENS),
 )
 _OUTPUT_MODALITIES = (
-    ("text", _l.GEN_AI_USAGE_TEXT_OUTPUT_TOKENS),
-    ("image", _l.GEN_AI_USAGE_IMAGE_OUTPUT_TOKENS),
-    ("audio", _l.GEN_AI_USAGE_AUDIO_OUTPUT_TOKENS),
+    ("text", semconv_latest.GEN_AI_USAGE_TEXT_OUTPUT_TOKENS),
+    ("image", semconv_latest.GEN_AI_USAGE_IMAGE_OUTPUT_TOKENS),
+    ("audio", semconv_latest.GEN_AI_USAGE_AUDIO_OUTPUT_TOKENS),
 )
 
 
@@ -166,12 +166,15 @@ class TokenCostMetricsProcessor(SpanProcessor):
         #: The histograms an instrumentation must declare it records for its spans to be skipped.
         self._own_histograms: tuple[str, ...] = (
             (
-                _l.GEN_AI_CLIENT_INFERENCE_DURATION,
-                _l.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
-                _l.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_DURATION,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
             )
             if self._latest
-            else (_m.GEN_AI_CLIENT_OPERATION_DURATION, _m.GEN_AI_CLIENT_TOKEN_USAGE)
+            else (
+                semconv_metrics.GEN_AI_CLIENT_OPERATION_DURATION,
+                semconv_metrics.GEN_AI_CLIENT_TOKEN_USAGE,
+            )
         )
         meter = get_meter(_names.METER_NAME, __version__, meter_provider)
         limit = cardinality_limit
@@ -191,72 +194,72 @@ class TokenCostMetricsProcessor(SpanProcessor):
         )
         if self._latest:
             self._duration = meter.create_histogram(
-                _l.GEN_AI_CLIENT_INFERENCE_DURATION,
-                unit=_l.GEN_AI_CLIENT_INFERENCE_DURATION_UNIT,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_DURATION,
+                unit=semconv_latest.GEN_AI_CLIENT_INFERENCE_DURATION_UNIT,
                 description="Duration of GenAI inference calls.",
-                explicit_bucket_boundaries_advisory=_l.GEN_AI_CLIENT_INFERENCE_DURATION_BUCKETS,
+                explicit_bucket_boundaries_advisory=semconv_latest.GEN_AI_CLIENT_INFERENCE_DURATION_BUCKETS,
             )
-            token_buckets = _m.GEN_AI_CLIENT_TOKEN_USAGE_BUCKETS
+            token_buckets = semconv_metrics.GEN_AI_CLIENT_TOKEN_USAGE_BUCKETS
             self._input_hist = meter.create_histogram(
-                _l.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
-                unit=_l.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS_UNIT,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
+                unit=semconv_latest.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS_UNIT,
                 description="Input tokens per GenAI inference call.",
                 explicit_bucket_boundaries_advisory=token_buckets,
             )
             self._output_hist = meter.create_histogram(
-                _l.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
-                unit=_l.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS_UNIT,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
+                unit=semconv_latest.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS_UNIT,
                 description="Output tokens per GenAI inference call.",
                 explicit_bucket_boundaries_advisory=token_buckets,
             )
-            unit = _l.GEN_AI_CLIENT_INFERENCE_USAGE_INPUT_TOKENS_UNIT
+            unit = semconv_latest.GEN_AI_CLIENT_INFERENCE_USAGE_INPUT_TOKENS_UNIT
             self._input_counter = Sums(
                 meter,
-                _l.GEN_AI_CLIENT_INFERENCE_USAGE_INPUT_TOKENS,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_USAGE_INPUT_TOKENS,
                 unit=unit,
                 description="Input tokens of GenAI inference calls, by modality.",
                 limit=limit,
             )
             self._output_counter = Sums(
                 meter,
-                _l.GEN_AI_CLIENT_INFERENCE_USAGE_OUTPUT_TOKENS,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_USAGE_OUTPUT_TOKENS,
                 unit=unit,
                 description="Output tokens of GenAI inference calls, by modality.",
                 limit=limit,
             )
             self._cache_read_counter = Sums(
                 meter,
-                _l.GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS,
                 unit=unit,
                 description="Input tokens read from the provider's prompt cache.",
                 limit=limit,
             )
             self._cache_write_counter = Sums(
                 meter,
-                _l.GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS,
                 unit=unit,
                 description="Input tokens written to the provider's prompt cache.",
                 limit=limit,
             )
             self._reasoning_counter = Sums(
                 meter,
-                _l.GEN_AI_CLIENT_INFERENCE_USAGE_REASONING_OUTPUT_TOKENS,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_USAGE_REASONING_OUTPUT_TOKENS,
                 unit=unit,
                 description="Output tokens spent on reasoning.",
                 limit=limit,
             )
         else:
             self._duration = meter.create_histogram(
-                _m.GEN_AI_CLIENT_OPERATION_DURATION,
-                unit=_m.GEN_AI_CLIENT_OPERATION_DURATION_UNIT,
+                semconv_metrics.GEN_AI_CLIENT_OPERATION_DURATION,
+                unit=semconv_metrics.GEN_AI_CLIENT_OPERATION_DURATION_UNIT,
                 description="Duration of GenAI client operations.",
-                explicit_bucket_boundaries_advisory=_m.GEN_AI_CLIENT_OPERATION_DURATION_BUCKETS,
+                explicit_bucket_boundaries_advisory=semconv_metrics.GEN_AI_CLIENT_OPERATION_DURATION_BUCKETS,
             )
             self._input_hist = self._output_hist = meter.create_histogram(
-                _m.GEN_AI_CLIENT_TOKEN_USAGE,
-                unit=_m.GEN_AI_CLIENT_TOKEN_USAGE_UNIT,
+                semconv_metrics.GEN_AI_CLIENT_TOKEN_USAGE,
+                unit=semconv_metrics.GEN_AI_CLIENT_TOKEN_USAGE_UNIT,
                 description="Number of tokens used per GenAI call, by token type.",
-                explicit_bucket_boundaries_advisory=_m.GEN_AI_CLIENT_TOKEN_USAGE_BUCKETS,
+                explicit_bucket_boundaries_advisory=semconv_metrics.GEN_AI_CLIENT_TOKEN_USAGE_BUCKETS,
             )
 
     @property
@@ -350,9 +353,9 @@ class TokenCostMetricsProcessor(SpanProcessor):
     ) -> None:
         series = self._series_of(usage, attributes)
         base = series.base
-        measured = self._recorded_by_scope(span.instrumentation_scope)
+        histograms_recorded = self._recorded_by_scope(span.instrumentation_scope)
         inp, out = usage.input_tokens, usage.output_tokens
-        if not measured:
+        if not histograms_recorded:
             start, end = span.start_time, span.end_time
             if start is not None and end is not None:
                 error = attributes.get(_ERROR_TYPE)
@@ -362,9 +365,9 @@ class TokenCostMetricsProcessor(SpanProcessor):
                     (end - start) / 1e9, base if error is None else series.with_error(error)
                 )
         if self._latest:
-            self._record_latest(attributes, usage, base, measured)
+            self._record_latest(attributes, usage, base, histograms_recorded)
         else:
-            if not measured:
+            if not histograms_recorded:
                 if inp is not None:
                     self._input_hist.record(inp, series.token_type("input"))
                 if out is not None:
@@ -396,10 +399,10 @@ class TokenCostMetricsProcessor(SpanProcessor):
         attributes: Any,
         usage: SpanUsage,
         base: dict[str, Any],
-        measured: bool,
+        histograms_recorded: bool,
     ) -> None:
         inp, out = usage.input_tokens, usage.output_tokens
-        if not measured:
+        if not histograms_recorded:
             if inp is not None:
                 self._input_hist.record(inp, base)
             if out is not None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, NamedTuple
 
-from llmotel.semconv import attributes as _a
-from llmotel.semconv import latest as _l
+from llmotel.semconv import attributes as semconv_attrs
+from llmotel.semconv import latest as semconv_latest
 from llmotel.semconv.deprecated import SYSTEM_TO_PROVIDER_NAME
 
 __all__ = ["INFERENCE_OPERATIONS", "SpanUsage", "read_usage", "totals"]
@@ -17,19 +17,21 @@ INFERENCE_OPERATIONS: Final = frozenset(
     {"chat", "text_completion", "generate_content", "embeddings"}
 )
 
-_OP = _a.GEN_AI_OPERATION_NAME
-_PROVIDER = _a.GEN_AI_PROVIDER_NAME
-_SYSTEM = _a.GEN_AI_SYSTEM  # deprecated predecessor of gen_ai.provider.name, still emitted by some
-_INPUT = _a.GEN_AI_USAGE_INPUT_TOKENS
-_INPUT_OLD = _a.GEN_AI_USAGE_PROMPT_TOKENS
-_OUTPUT = _a.GEN_AI_USAGE_OUTPUT_TOKENS
-_OUTPUT_OLD = _a.GEN_AI_USAGE_COMPLETION_TOKENS
-_CACHE_READ = _a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS
-_CACHE_WRITE_V141 = _a.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS
-_CACHE_WRITE = _l.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS
-_REASONING = _a.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS
-_REQUEST_MODEL = _a.GEN_AI_REQUEST_MODEL
-_RESPONSE_MODEL = _a.GEN_AI_RESPONSE_MODEL
+_OP = semconv_attrs.GEN_AI_OPERATION_NAME
+_PROVIDER = semconv_attrs.GEN_AI_PROVIDER_NAME
+_SYSTEM = (
+    semconv_attrs.GEN_AI_SYSTEM
+)  # deprecated predecessor of gen_ai.provider.name, still emitted by some
+_INPUT = semconv_attrs.GEN_AI_USAGE_INPUT_TOKENS
+_INPUT_OLD = semconv_attrs.GEN_AI_USAGE_PROMPT_TOKENS
+_OUTPUT = semconv_attrs.GEN_AI_USAGE_OUTPUT_TOKENS
+_OUTPUT_OLD = semconv_attrs.GEN_AI_USAGE_COMPLETION_TOKENS
+_CACHE_READ = semconv_attrs.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS
+_CACHE_WRITE_V141 = semconv_attrs.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS
+_CACHE_WRITE = semconv_latest.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS
+_REASONING = semconv_attrs.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS
+_REQUEST_MODEL = semconv_attrs.GEN_AI_REQUEST_MODEL
+_RESPONSE_MODEL = semconv_attrs.GEN_AI_RESPONSE_MODEL
 
 
 class SpanUsage(NamedTuple):

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 
 from llmotel.metrics import _names
-from llmotel.semconv import attributes as _a
-from llmotel.semconv import latest as _l
-from llmotel.semconv import metrics as _m
+from llmotel.semconv import attributes as semconv_attrs
+from llmotel.semconv import latest as semconv_latest
+from llmotel.semconv import metrics as semconv_metrics
 
 __all__ = ["METRIC_ATTRIBUTES", "genai_views"]
 
@@ -17,40 +17,40 @@ __all__ = ["METRIC_ATTRIBUTES", "genai_views"]
 #: plus llmotel's cost type); everything else an instrumentation adds is dropped by the Views.
 METRIC_ATTRIBUTES = frozenset(
     {
-        _a.GEN_AI_OPERATION_NAME,
-        _a.GEN_AI_PROVIDER_NAME,
-        _a.GEN_AI_REQUEST_MODEL,
-        _a.GEN_AI_RESPONSE_MODEL,
-        _a.GEN_AI_TOKEN_TYPE,
-        _l.GEN_AI_TOKEN_MODALITY,
-        _a.SERVER_ADDRESS,
-        _a.SERVER_PORT,
-        _a.ERROR_TYPE,
+        semconv_attrs.GEN_AI_OPERATION_NAME,
+        semconv_attrs.GEN_AI_PROVIDER_NAME,
+        semconv_attrs.GEN_AI_REQUEST_MODEL,
+        semconv_attrs.GEN_AI_RESPONSE_MODEL,
+        semconv_attrs.GEN_AI_TOKEN_TYPE,
+        semconv_latest.GEN_AI_TOKEN_MODALITY,
+        semconv_attrs.SERVER_ADDRESS,
+        semconv_attrs.SERVER_PORT,
+        semconv_attrs.ERROR_TYPE,
         _names.COST_TYPE,
     }
 )
 
 _TOKEN_HISTOGRAMS = (
-    _m.GEN_AI_CLIENT_TOKEN_USAGE,
-    _l.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
-    _l.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
+    semconv_metrics.GEN_AI_CLIENT_TOKEN_USAGE,
+    semconv_latest.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
+    semconv_latest.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
 )
 _DURATION_HISTOGRAMS = (
-    _m.GEN_AI_CLIENT_OPERATION_DURATION,
-    _m.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
-    _m.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK,
-    _l.GEN_AI_CLIENT_INFERENCE_DURATION,
-    _l.GEN_AI_CLIENT_INFERENCE_TIME_TO_FIRST_CHUNK,
-    _l.GEN_AI_CLIENT_INFERENCE_TIME_PER_OUTPUT_CHUNK,
+    semconv_metrics.GEN_AI_CLIENT_OPERATION_DURATION,
+    semconv_metrics.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+    semconv_metrics.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK,
+    semconv_latest.GEN_AI_CLIENT_INFERENCE_DURATION,
+    semconv_latest.GEN_AI_CLIENT_INFERENCE_TIME_TO_FIRST_CHUNK,
+    semconv_latest.GEN_AI_CLIENT_INFERENCE_TIME_PER_OUTPUT_CHUNK,
 )
 _COUNTERS = (
     _names.COST_METRIC,
     _names.UNPRICED_METRIC,
-    _l.GEN_AI_CLIENT_INFERENCE_USAGE_INPUT_TOKENS,
-    _l.GEN_AI_CLIENT_INFERENCE_USAGE_OUTPUT_TOKENS,
-    _l.GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS,
-    _l.GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS,
-    _l.GEN_AI_CLIENT_INFERENCE_USAGE_REASONING_OUTPUT_TOKENS,
+    semconv_latest.GEN_AI_CLIENT_INFERENCE_USAGE_INPUT_TOKENS,
+    semconv_latest.GEN_AI_CLIENT_INFERENCE_USAGE_OUTPUT_TOKENS,
+    semconv_latest.GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS,
+    semconv_latest.GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS,
+    semconv_latest.GEN_AI_CLIENT_INFERENCE_USAGE_REASONING_OUTPUT_TOKENS,
 )
 
 
@@ -88,7 +88,9 @@ def genai_views(
         View(
             instrument_name=name,
             attribute_keys=keys,
-            aggregation=ExplicitBucketHistogramAggregation(_m.GEN_AI_CLIENT_TOKEN_USAGE_BUCKETS),
+            aggregation=ExplicitBucketHistogramAggregation(
+                semconv_metrics.GEN_AI_CLIENT_TOKEN_USAGE_BUCKETS
+            ),
             aggregation_cardinality_limit=cardinality_limit,
         )
         for name in _TOKEN_HISTOGRAMS
@@ -98,7 +100,7 @@ def genai_views(
             instrument_name=name,
             attribute_keys=keys,
             aggregation=ExplicitBucketHistogramAggregation(
-                _m.GEN_AI_CLIENT_OPERATION_DURATION_BUCKETS
+                semconv_metrics.GEN_AI_CLIENT_OPERATION_DURATION_BUCKETS
             ),
             aggregation_cardinality_limit=cardinality_limit,
         )

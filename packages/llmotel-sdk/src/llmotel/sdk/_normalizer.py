@@ -286,22 +286,22 @@ class ConventionNormalizer:
         attributes = record.attributes
         if attributes.keys().isdisjoint(_TRIGGERS) and not _TL_SPAN_NAME.match(record.name):
             return record
-        work = _Rewrite(attributes)
+        rewrite = _Rewrite(attributes)
         foreign = False
         if OI_SPAN_KIND in attributes:
-            foreign = self._openinference(work, record.name)
+            foreign = self._openinference(rewrite, record.name)
         elif (
             TL_REQUEST_TYPE in attributes
             or TL_TOTAL_TOKENS in attributes
             or any(k in attributes for k in ("gen_ai.prompt.0.role", "gen_ai.prompt.0.content"))
         ):
-            foreign = self._openllmetry_legacy(work)
-        self._common(work)
+            foreign = self._openllmetry_legacy(rewrite)
+        self._common(rewrite)
         foreign = foreign or bool(_TL_SPAN_NAME.match(record.name))
         if self.mode == "replace":
-            for key in work.consumed:
+            for key in rewrite.consumed:
                 attributes.pop(key, None)
-        attributes.update(work.new)
+        attributes.update(rewrite.new)
         if foreign:
             name = _span_name(attributes)
             if name:
@@ -310,69 +310,71 @@ class ConventionNormalizer:
 
     # -- OpenInference ---------------------------------------------------------------------
 
-    def _openinference(self, work: _Rewrite, span_name: str) -> bool:
-        attrs = work.attributes
+    def _openinference(self, rewrite: _Rewrite, span_name: str) -> bool:
+        attrs = rewrite.attributes
         kind = str(attrs.get(OI_SPAN_KIND, "")).upper()
-        work.consumed.add(OI_SPAN_KIND)
+        rewrite.consumed.add(OI_SPAN_KIND)
         provider = attrs.get(OI_PROVIDER) or attrs.get(OI_SYSTEM)
         if isinstance(provider, str):
             value = _OI_PROVIDERS.get(provider.lower(), provider.lower())
-            work.put(A.GEN_AI_PROVIDER_NAME, value, OI_PROVIDER, OI_SYSTEM)
+            rewrite.put(A.GEN_AI_PROVIDER_NAME, value, OI_PROVIDER, OI_SYSTEM)
         if kind == _OI_AGENT:
-            work.put(A.GEN_AI_OPERATION_NAME, "invoke_agent")
-            work.put(A.GEN_AI_AGENT_NAME, attrs.get(OI_AGENT_NAME), OI_AGENT_NAME)
+            rewrite.put(A.GEN_AI_OPERATION_NAME, "invoke_agent")
+            rewrite.put(A.GEN_AI_AGENT_NAME, attrs.get(OI_AGENT_NAME), OI_AGENT_NAME)
             return True
         operation = _OI_OPERATIONS.get(kind)
         if operation is None:
             return False
         if kind == "TOOL":
-            work.put(A.GEN_AI_OPERATION_NAME, operation)
-            work.put(A.GEN_AI_TOOL_NAME, attrs.get(OI_TOOL_NAME), OI_TOOL_NAME)
-            work.put(A.GEN_AI_TOOL_DESCRIPTION, attrs.get(OI_TOOL_DESCRIPTION), OI_TOOL_DESCRIPTION)
-            work.put(A.GEN_AI_TOOL_CALL_ID, attrs.get(OI_TOOL_CALL_ID), OI_TOOL_CALL_ID)
-            work.put(A.GEN_AI_TOOL_TYPE, "function")
-            work.put(A.GEN_AI_TOOL_CALL_ARGUMENTS, attrs.get(OI_INPUT_VALUE), OI_INPUT_VALUE)
-            work.put(A.GEN_AI_TOOL_CALL_RESULT, attrs.get(OI_OUTPUT_VALUE), OI_OUTPUT_VALUE)
+            rewrite.put(A.GEN_AI_OPERATION_NAME, operation)
+            rewrite.put(A.GEN_AI_TOOL_NAME, attrs.get(OI_TOOL_NAME), OI_TOOL_NAME)
+            rewrite.put(
+                A.GEN_AI_TOOL_DESCRIPTION, attrs.get(OI_TOOL_DESCRIPTION), OI_TOOL_DESCRIPTION
+            )
+            rewrite.put(A.GEN_AI_TOOL_CALL_ID, attrs.get(OI_TOOL_CALL_ID), OI_TOOL_CALL_ID)
+            rewrite.put(A.GEN_AI_TOOL_TYPE, "function")
+            rewrite.put(A.GEN_AI_TOOL_CALL_ARGUMENTS, attrs.get(OI_INPUT_VALUE), OI_INPUT_VALUE)
+            rewrite.put(A.GEN_AI_TOOL_CALL_RESULT, attrs.get(OI_OUTPUT_VALUE), OI_OUTPUT_VALUE)
             return True
         if kind == "EMBEDDING":
-            work.put(A.GEN_AI_OPERATION_NAME, operation)
+            rewrite.put(A.GEN_AI_OPERATION_NAME, operation)
             model = attrs.get(OI_EMBEDDING_MODEL)
-            work.put(A.GEN_AI_REQUEST_MODEL, model, OI_EMBEDDING_MODEL)
-            work.put_int(A.GEN_AI_USAGE_INPUT_TOKENS, attrs.get("llm.token_count.prompt"))
-            work.consumed.add("llm.token_count.prompt")
+            rewrite.put(A.GEN_AI_REQUEST_MODEL, model, OI_EMBEDDING_MODEL)
+            rewrite.put_int(A.GEN_AI_USAGE_INPUT_TOKENS, attrs.get("llm.token_count.prompt"))
+            rewrite.consumed.add("llm.token_count.prompt")
             params = _json_object(attrs.get(OI_EMBEDDING_INVOCATION))
             fmt = params.get("encoding_format")
             if isinstance(fmt, str):
-                work.put(A.GEN_AI_REQUEST_ENCODING_FORMATS, [fmt])
+                rewrite.put(A.GEN_AI_REQUEST_ENCODING_FORMATS, [fmt])
             vector = attrs.get(OI_EMBEDDINGS_PREFIX + "0.embedding.vector")
             if isinstance(vector, list | tuple) and vector:
-                work.put(A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, len(vector))
+                rewrite.put(A.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, len(vector))
             return True
         # LLM; OpenInference names legacy completions calls "Completion".
         if span_name == "Completion":
             operation = "text_completion"
-        work.put(A.GEN_AI_OPERATION_NAME, operation)
+        rewrite.put(A.GEN_AI_OPERATION_NAME, operation)
         request_model = attrs.get(OI_REQUEST_MODEL) or attrs.get(OI_MODEL)
         response_model = attrs.get(OI_RESPONSE_MODEL) or attrs.get(OI_MODEL)
-        work.put(A.GEN_AI_REQUEST_MODEL, request_model, OI_REQUEST_MODEL, OI_MODEL)
-        work.put(A.GEN_AI_RESPONSE_MODEL, response_model, OI_RESPONSE_MODEL)
+        rewrite.put(A.GEN_AI_REQUEST_MODEL, request_model, OI_REQUEST_MODEL, OI_MODEL)
+        rewrite.put(A.GEN_AI_RESPONSE_MODEL, response_model, OI_RESPONSE_MODEL)
         for source, target in OI_TOKENS.items():
-            work.put_int(target, attrs.get(source), source)
+            rewrite.put_int(target, attrs.get(source), source)
         params = _json_object(attrs.get(OI_INVOCATION))
         if params:
-            self._invocation_parameters(work, params)
-            work.consumed.add(OI_INVOCATION)
+            self._invocation_parameters(rewrite, params)
+            rewrite.consumed.add(OI_INVOCATION)
         finish = attrs.get(OI_FINISH)
         if isinstance(finish, str):
-            work.put(A.GEN_AI_RESPONSE_FINISH_REASONS, [finish], OI_FINISH)
+            rewrite.put(A.GEN_AI_RESPONSE_FINISH_REASONS, [finish], OI_FINISH)
         inputs = _oi_messages(_indexed(attrs, OI_INPUT_PREFIX), output=False)
         if inputs:
-            work.put(A.GEN_AI_INPUT_MESSAGES, encode_input_messages(inputs))
-            work.consume_prefix(OI_INPUT_PREFIX)
+            rewrite.put(A.GEN_AI_INPUT_MESSAGES, encode_input_messages(inputs))
+            rewrite.consume_prefix(OI_INPUT_PREFIX)
         outputs = _oi_messages(_indexed(attrs, OI_OUTPUT_PREFIX), output=True, finish=finish)
         if outputs:
-            work.put(A.GEN_AI_OUTPUT_MESSAGES, encode_output_messages(outputs))
-            work.consume_prefix(OI_OUTPUT_PREFIX)
+            rewrite.put(A.GEN_AI_OUTPUT_MESSAGES, encode_output_messages(outputs))
+            rewrite.consume_prefix(OI_OUTPUT_PREFIX)
         tools = [
             t
             for t in (
@@ -382,35 +384,35 @@ class ConventionNormalizer:
             if t is not None
         ]
         if tools:
-            work.put(A.GEN_AI_TOOL_DEFINITIONS, encode_tool_definitions(tools))
-            work.consume_prefix(OI_TOOLS_PREFIX)
+            rewrite.put(A.GEN_AI_TOOL_DEFINITIONS, encode_tool_definitions(tools))
+            rewrite.consume_prefix(OI_TOOLS_PREFIX)
         return True
 
     @staticmethod
-    def _invocation_parameters(work: _Rewrite, params: dict[str, Any]) -> None:
-        work.put_int(A.GEN_AI_REQUEST_MAX_TOKENS, params.get("max_tokens"))
-        work.put_int(A.GEN_AI_REQUEST_MAX_TOKENS, params.get("max_completion_tokens"))
-        work.put_float(A.GEN_AI_REQUEST_TEMPERATURE, params.get("temperature"))
-        work.put_float(A.GEN_AI_REQUEST_TOP_P, params.get("top_p"))
-        work.put_float(A.GEN_AI_REQUEST_TOP_K, params.get("top_k"))
-        work.put_float(A.GEN_AI_REQUEST_FREQUENCY_PENALTY, params.get("frequency_penalty"))
-        work.put_float(A.GEN_AI_REQUEST_PRESENCE_PENALTY, params.get("presence_penalty"))
-        work.put_int(A.GEN_AI_REQUEST_SEED, params.get("seed"))
+    def _invocation_parameters(rewrite: _Rewrite, params: dict[str, Any]) -> None:
+        rewrite.put_int(A.GEN_AI_REQUEST_MAX_TOKENS, params.get("max_tokens"))
+        rewrite.put_int(A.GEN_AI_REQUEST_MAX_TOKENS, params.get("max_completion_tokens"))
+        rewrite.put_float(A.GEN_AI_REQUEST_TEMPERATURE, params.get("temperature"))
+        rewrite.put_float(A.GEN_AI_REQUEST_TOP_P, params.get("top_p"))
+        rewrite.put_float(A.GEN_AI_REQUEST_TOP_K, params.get("top_k"))
+        rewrite.put_float(A.GEN_AI_REQUEST_FREQUENCY_PENALTY, params.get("frequency_penalty"))
+        rewrite.put_float(A.GEN_AI_REQUEST_PRESENCE_PENALTY, params.get("presence_penalty"))
+        rewrite.put_int(A.GEN_AI_REQUEST_SEED, params.get("seed"))
         n = params.get("n")
         if isinstance(n, int) and not isinstance(n, bool) and n != 1:
-            work.put(A.GEN_AI_REQUEST_CHOICE_COUNT, n)
+            rewrite.put(A.GEN_AI_REQUEST_CHOICE_COUNT, n)
         stop = params.get("stop", params.get("stop_sequences"))
         if isinstance(stop, str):
             stop = [stop]
         if isinstance(stop, list) and all(isinstance(s, str) for s in stop):
-            work.put(A.GEN_AI_REQUEST_STOP_SEQUENCES, stop)
+            rewrite.put(A.GEN_AI_REQUEST_STOP_SEQUENCES, stop)
         if params.get("stream") is True:
-            work.put(A.GEN_AI_REQUEST_STREAM, True)
+            rewrite.put(A.GEN_AI_REQUEST_STREAM, True)
 
     # -- OpenLLMetry (legacy indexed attributes) -------------------------------------------
 
-    def _openllmetry_legacy(self, work: _Rewrite) -> bool:
-        attrs = work.attributes
+    def _openllmetry_legacy(self, rewrite: _Rewrite) -> bool:
+        attrs = rewrite.attributes
         prompts = _indexed(attrs, TL_PROMPT_PREFIX)
         completions = _indexed(attrs, TL_COMPLETION_PREFIX)
         request_type = attrs.get(TL_REQUEST_TYPE)
@@ -420,7 +422,7 @@ class ConventionNormalizer:
         if operation is None and (prompts or completions):
             operation = "chat"
         if operation is not None:
-            work.put(A.GEN_AI_OPERATION_NAME, operation, TL_REQUEST_TYPE)
+            rewrite.put(A.GEN_AI_OPERATION_NAME, operation, TL_REQUEST_TYPE)
         if operation == "embeddings":
             return True
         if prompts:
@@ -442,8 +444,8 @@ class ConventionNormalizer:
                         }
                     ]
                 messages.append({"role": role, "parts": parts})
-            work.put(A.GEN_AI_INPUT_MESSAGES, encode_input_messages(messages))
-            work.consume_prefix(TL_PROMPT_PREFIX)
+            rewrite.put(A.GEN_AI_INPUT_MESSAGES, encode_input_messages(messages))
+            rewrite.consume_prefix(TL_PROMPT_PREFIX)
         if completions:
             messages = []
             reasons = []
@@ -464,36 +466,36 @@ class ConventionNormalizer:
                         "finish_reason": _finish(reason),
                     }
                 )
-            work.put(A.GEN_AI_OUTPUT_MESSAGES, encode_output_messages(messages))
-            work.put(A.GEN_AI_RESPONSE_FINISH_REASONS, reasons)
-            work.consume_prefix(TL_COMPLETION_PREFIX)
+            rewrite.put(A.GEN_AI_OUTPUT_MESSAGES, encode_output_messages(messages))
+            rewrite.put(A.GEN_AI_RESPONSE_FINISH_REASONS, reasons)
+            rewrite.consume_prefix(TL_COMPLETION_PREFIX)
         functions = _indexed(attrs, TL_FUNCTIONS_PREFIX)
         if functions:
             tools = [t for t in (_tool_definition(f) for f in functions.values()) if t is not None]
             if tools:
-                work.put(A.GEN_AI_TOOL_DEFINITIONS, encode_tool_definitions(tools))
-                work.consume_prefix(TL_FUNCTIONS_PREFIX)
+                rewrite.put(A.GEN_AI_TOOL_DEFINITIONS, encode_tool_definitions(tools))
+                rewrite.consume_prefix(TL_FUNCTIONS_PREFIX)
         return True
 
     # -- names every convention shares: deprecated semconv, OpenLLMetry's own ---------------
 
     @staticmethod
-    def _common(work: _Rewrite) -> None:
-        attrs = work.attributes
+    def _common(rewrite: _Rewrite) -> None:
+        attrs = rewrite.attributes
         for old, new in RENAMED.items():
             if old in attrs:
                 value = attrs[old]
                 if new == A.GEN_AI_PROVIDER_NAME:
                     value = _provider_from_system(value)
-                work.put(new, value, old)
+                rewrite.put(new, value, old)
         for old, new in TL_RENAMED.items():
             if old in attrs:
-                work.put(new, attrs[old], old)
+                rewrite.put(new, attrs[old], old)
         for key in TL_STREAMING:
             if key in attrs:
                 if attrs[key] is True:
-                    work.put(A.GEN_AI_REQUEST_STREAM, True)
-                work.consumed.add(key)
+                    rewrite.put(A.GEN_AI_REQUEST_STREAM, True)
+                rewrite.consumed.add(key)
         tools = attrs.get(A.GEN_AI_TOOL_DEFINITIONS)
         if isinstance(tools, str) and _invalid_tool_definitions(tools):
             # Current OpenLLMetry writes Anthropic's tool schema as is (no "type"): reshape it.
@@ -506,9 +508,9 @@ class ConventionNormalizer:
                     )
         server = _server(attrs.get(TL_API_BASE))
         if server is not None:
-            work.put(A.SERVER_ADDRESS, server[0], TL_API_BASE)
-            work.put(A.SERVER_PORT, server[1])
-        if work.get(A.GEN_AI_PROVIDER_NAME) is None:
+            rewrite.put(A.SERVER_ADDRESS, server[0], TL_API_BASE)
+            rewrite.put(A.SERVER_PORT, server[1])
+        if rewrite.get(A.GEN_AI_PROVIDER_NAME) is None:
             return
         # Old enum values of the attribute itself (e.g. "az.ai.openai").
         provider = attrs.get(A.GEN_AI_PROVIDER_NAME)
