@@ -268,8 +268,9 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "LLMOTEL_METRICS_SKIP_SCOPES",
-        "llmotel openai/anthropic, upstream openai_v2",
-        "scopes whose token/duration histograms are already recorded",
+        "",
+        "comma-separated further instrumentation scopes whose token/duration histograms are already "
+        "recorded, added to llmotel's openai/anthropic and upstream's openai_v2",
         "llmotel-metrics",
     ),
     Variable(
