@@ -173,6 +173,10 @@ def test_configuration_shows_only_the_values_set() -> None:
     assert shown["OTEL_EXPORTER_OTLP_HEADERS"] == "<hidden>"
     # The distro's own defaults are what the application sees, so they are shown too.
     assert shown["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+    assert report["config"]["distro_defaults"] == [
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_PYTHON_CONFIGURATOR",
+    ]
     assert "LLMOTEL_REDACTION" not in shown
     plain = _doctor(env, "--offline").stdout
     section = plain.split("configuration", 1)[1].split("\nexporters", 1)[0]

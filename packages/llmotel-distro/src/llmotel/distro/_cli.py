@@ -64,8 +64,10 @@ def _print_entry_points(report: Any, out: TextIO, s: Style) -> None:
 
 def _print_configuration(report: Any, out: TextIO, s: Style) -> None:
     out.write(s.bold("\nconfiguration") + s.dim(" (variables set; the rest take their defaults)\n"))
+    defaults = set(report.config.get("distro_defaults", ()))
     for name, value in report.config.get("set", {}).items():
-        out.write(f"  {name:<44} {s.cyan(value)}\n")
+        origin = s.dim("  (llmotel distro default)") if name in defaults else ""
+        out.write(f"  {name:<44} {s.cyan(value)}{origin}\n")
     resolved = report.config.get("resolved")
     if resolved:
         on = [k for k, v in resolved.items() if v not in (False, "off")]

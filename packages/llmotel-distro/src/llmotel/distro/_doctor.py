@@ -77,15 +77,20 @@ def diagnose(environ: Mapping[str, str] | None = None, *, check_network: bool = 
     env: dict[str, str] = dict(os.environ if environ is None else environ)
     report = Report(distributions=llmotel_distributions())
     report.distro = _choose("opentelemetry_distro", OTEL_PYTHON_DISTRO, env)
+    given = set(env)
     if report.distro.get("winner") == "llmotel":
         apply_distro_defaults(env)  # the environment the application will see
     else:
         apply_flag_overrides(env)  # the configurator still does this
+    defaults = sorted(set(env) - given)
     report.instrumentors = _instrumentors(env)
     report.findings += _instrumentor_findings(report.instrumentors)
     report.configurator = _choose("opentelemetry_configurator", OTEL_PYTHON_CONFIGURATOR, env)
+    if OTEL_PYTHON_CONFIGURATOR in defaults:
+        report.configurator["selected_by"] += " (the llmotel distro's default)"
     report.findings += _configurator_findings(report.configurator, env)
     report.config, findings = _configuration(env)
+    report.config["distro_defaults"] = defaults
     report.findings += findings
     with _environment(env):
         report.exporters = _exporters()

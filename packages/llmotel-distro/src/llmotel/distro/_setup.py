@@ -128,8 +128,9 @@ def configure(*, set_global: bool = False, resource: Resource | None = None) -> 
 
     Exporters come from ``OTEL_{TRACES,METRICS,LOGS}_EXPORTER`` (entry-point names, as in the OpenTelemetry SDK),
     the sampler from ``OTEL_TRACES_SAMPLER``; llmotel's pieces from the variables in ``docs/configuration.md``.
-    With ``set_global=True`` the providers become the global ones. Raises :class:`ConfigError` on a bad value.
-    It reads ``os.environ`` (as the SDK's exporter and sampler lookups do).
+    With ``set_global=True`` the providers become the global ones. It reads ``os.environ`` (as the SDK's exporter
+    and sampler lookups do), after removing its blank ``OTEL_*``/``LLMOTEL_*`` variables (empty means unset), and
+    checks all of it before building anything: :class:`ConfigError` names the first bad value.
     """
     unset_empty_variables()
     env: Mapping[str, str] = os.environ
