@@ -190,3 +190,11 @@ def test_one_error_per_variable() -> None:
     )
     env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/json"
     assert [e.variable for e in check_environment(env).errors] == ["OTEL_EXPORTER_OTLP_PROTOCOL"]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "nan"])
+def test_metric_export_interval_must_be_a_positive_number(value: str) -> None:
+    errors = check_environment({"OTEL_METRIC_EXPORT_INTERVAL": value}).errors
+    assert [str(e) for e in errors] == [
+        f"OTEL_METRIC_EXPORT_INTERVAL={value!r} is invalid: expected a number > 0 (milliseconds)"
+    ]

@@ -189,7 +189,7 @@ def _check_metrics(env: Mapping[str, str]) -> None:
 
 
 def _check_redaction(env: Mapping[str, str]) -> None:
-    # The reader start-up uses; building it also warms Presidio's caches, which start-up then reuses.
+    # The very reader start-up uses, so both refuse the same values (~0.1 s more at start-up with redaction on).
     from llmotel.redaction import RedactionStage
 
     RedactionStage.from_env(env, meter_provider=NoOpMeterProvider())

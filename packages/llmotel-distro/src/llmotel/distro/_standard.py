@@ -59,10 +59,12 @@ def _installed(group: str) -> list[str]:
 
 def _number_above_zero(unit: str) -> Check:
     def check(name: str, env: Mapping[str, str]) -> None:
-        accepted = f"a number > 0 ({unit})"
-        value = env_str(name, "", environ=env)
-        if env_float(name, 1.0, environ=env) <= 0:
-            raise ConfigError(name, value, accepted)
+        try:
+            positive = env_float(name, 1.0, environ=env) > 0
+        except ConfigError:
+            positive = False
+        if not positive:
+            raise ConfigError(name, env_str(name, "", environ=env), f"a number > 0 ({unit})")
 
     return check
 
