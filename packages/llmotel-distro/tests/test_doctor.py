@@ -90,6 +90,23 @@ def test_reports_planted_clash_and_bad_variable(peers: Path) -> None:
     assert "LLMOTEL_NORMALIZE='sideways' is invalid: expected one of off, add, replace" in messages
 
 
+def test_reports_what_stops_start_up() -> None:
+    env = _clean_env(
+        LLMOTEL_SAMPLING_MAX_TRACES="0",
+        OTEL_BSP_SCHEDULE_DELAY="soon",
+        OTEL_TRACES_EXPORTER="console",
+        OTEL_METRICS_EXPORTER="none",
+        OTEL_LOGS_EXPORTER="none",
+    )
+    result = _doctor(env, "--offline")
+    assert result.returncode == 1
+    findings = result.stdout.split("\nfindings\n", 1)[1].splitlines()
+    assert findings == [
+        "  ERROR   [config] OTEL_BSP_SCHEDULE_DELAY='soon' is invalid: expected an integer >= 1 (milliseconds)",
+        "  ERROR   [config] LLMOTEL_SAMPLING_MAX_TRACES='0' is invalid: expected an integer >= 1",
+    ]
+
+
 def test_disabling_the_peers_clears_the_double_instrumentation(peers: Path) -> None:
     env = _clean_env(PYTHONPATH=str(peers), OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="openai")
     report = json.loads(_doctor(env, "--json", "--offline").stdout)

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import Distribution, EntryPoint, distributions, entry_points
 from typing import Any
-from unittest import mock
 from urllib.parse import urlsplit
 
 from opentelemetry.instrumentation.dependencies import (
@@ -112,8 +111,14 @@ def llmotel_distributions() -> dict[str, str]:
 @contextmanager
 def _environment(env: Mapping[str, str]) -> Iterator[None]:
     """``os.environ`` is ``env`` inside: the SDK's resolution rules read the process environment."""
-    with mock.patch.dict(os.environ, env, clear=True):
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
         yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _dist_of(ep: EntryPoint) -> Distribution | None:
