@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,23 @@ def test_reports_planted_clash_and_bad_variable(peers: Path) -> None:
     assert "LLMOTEL_NORMALIZE='sideways' is invalid: expected one of off, add, replace" in messages
 
 
+def test_reports_what_stops_start_up() -> None:
+    env = _clean_env(
+        LLMOTEL_SAMPLING_MAX_TRACES="0",
+        OTEL_BSP_SCHEDULE_DELAY="soon",
+        OTEL_TRACES_EXPORTER="console",
+        OTEL_METRICS_EXPORTER="none",
+        OTEL_LOGS_EXPORTER="none",
+    )
+    result = _doctor(env, "--offline")
+    assert result.returncode == 1
+    findings = result.stdout.split("\nfindings\n", 1)[1].splitlines()
+    assert findings == [
+        "  ERROR   [config] OTEL_BSP_SCHEDULE_DELAY='soon' is invalid: expected an integer >= 1 (milliseconds)",
+        "  ERROR   [config] LLMOTEL_SAMPLING_MAX_TRACES='0' is invalid: expected an integer >= 1",
+    ]
+
+
 def test_disabling_the_peers_clears_the_double_instrumentation(peers: Path) -> None:
     env = _clean_env(PYTHONPATH=str(peers), OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="openai")
     report = json.loads(_doctor(env, "--json", "--offline").stdout)
@@ -105,8 +123,10 @@ def test_unreachable_exporter_is_an_error() -> None:
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert report["exporters"][0]["reachable"] is False
+    # The endpoint is the one the SDK's OTLP/HTTP exporter resolves: base URL + signal path.
     assert any(
-        "traces exporter otlp cannot reach http://127.0.0.1:9" in m for m in _findings(report)
+        m.startswith("traces exporter otlp_proto_http cannot reach http://127.0.0.1:9/v1/traces: ")
+        for m in _findings(report)
     )
 
 
@@ -119,3 +139,88 @@ def test_plain_output_when_piped() -> None:
     assert "\033[" not in result.stdout
     assert "configurator: llmotel" in result.stdout
     assert "no problems found" in result.stdout
+
+
+@pytest.fixture
+def uninstalled_library_instrumentor(tmp_path: Path) -> Path:
+    """A distribution whose instrumentor targets a library that is not installed (as a real dist-info)."""
+    info = tmp_path / "instrumentation_nolib-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: instrumentation-nolib\nVersion: 1.0\n"
+        "Provides-Extra: instruments\n"
+        "Requires-Dist: llmotel-no-such-library >= 2.0 ; extra == 'instruments'\n"
+    )
+    (info / "entry_points.txt").write_text(
+        "[opentelemetry_instrumentor]\nnolib = instrumentation_nolib:NolibInstrumentor\n"
+    )
+    return tmp_path
+
+
+def test_instrumentor_of_a_missing_library_is_not_installed(
+    uninstalled_library_instrumentor: Path,
+) -> None:
+    env = _clean_env(
+        PYTHONPATH=str(uninstalled_library_instrumentor),
+        OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="llmotel_anthropic",
+    )
+    report = json.loads(_doctor(env, "--json", "--offline").stdout)
+    states = {i["name"]: (i["state"], i["detail"]) for i in report["instrumentors"]}
+    assert states["nolib"] == (
+        "not installed",
+        "needs llmotel-no-such-library>=2.0 (not installed)",
+    )
+    assert states["llmotel_openai"] == ("on", "")
+    plain = _doctor(env, "--offline").stdout
+    line = next(x for x in plain.splitlines() if " nolib " in x)
+    assert line.split()[:3] == ["not", "installed", "nolib"]
+
+
+def test_configuration_shows_only_the_values_set() -> None:
+    env = _clean_env(
+        LLMOTEL_NORMALIZE="add",
+        OTEL_TRACES_EXPORTER="console",
+        OTEL_METRICS_EXPORTER="none",
+        OTEL_LOGS_EXPORTER="none",
+        OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer secret",
+    )
+    report = json.loads(_doctor(env, "--json", "--offline").stdout)
+    shown = report["config"]["set"]
+    assert shown["LLMOTEL_NORMALIZE"] == "add"
+    assert shown["OTEL_EXPORTER_OTLP_HEADERS"] == "<hidden>"
+    # The distro's own defaults are what the application sees, so they are shown too.
+    assert shown["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+    assert report["config"]["distro_defaults"] == [
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_PYTHON_CONFIGURATOR",
+    ]
+    assert "LLMOTEL_REDACTION" not in shown
+    plain = _doctor(env, "--offline").stdout
+    section = plain.split("configuration", 1)[1].split("\nexporters", 1)[0]
+    values = {
+        line.split()[0]: line.split()[1:] for line in section.splitlines()[1:] if line.strip()
+    }
+    assert values["LLMOTEL_NORMALIZE"] == ["add"]
+    assert "secret" not in plain
+    assert "(default)" not in plain
+
+
+def test_version_lists_llmotel_and_opentelemetry() -> None:
+    result = subprocess.run(
+        [str(BIN / "llmotel"), "--version"],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0
+    lines = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()}
+    for name in (
+        "llmotel-distro",
+        "llmotel-sdk",
+        "llmotel-semconv",
+        "opentelemetry-sdk",
+        "opentelemetry-api",
+    ):
+        assert lines[name] == version(name)

@@ -9,8 +9,14 @@ import pytest
 
 from llmotel.distro import read_settings
 from llmotel.sdk.config import ConfigError
+from llmotel.testing.otlp import OtlpReceiver
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]
+NO_EXPORT = {
+    "OTEL_TRACES_EXPORTER": "none",
+    "OTEL_METRICS_EXPORTER": "none",
+    "OTEL_LOGS_EXPORTER": "none",
+}
 
 PROBE = """
 from opentelemetry import trace, metrics
@@ -57,6 +63,107 @@ def test_bad_value_stops_start_up_naming_the_variable(
     assert line.startswith(
         f"llmotel: invalid configuration: {variable}={value!r} is invalid: expected {accepted}"
     )
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {"OTEL_TRACES_EXPORTER": "consol"},
+            "OTEL_TRACES_EXPORTER='consol' is invalid: expected a comma-separated list of installed exporters "
+            "(otlp, console, otlp_proto_http), or none",
+        ),
+        (
+            {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
+            "OTEL_EXPORTER_OTLP_PROTOCOL='http/json' is invalid: expected one of http/protobuf "
+            "(grpc needs opentelemetry-exporter-otlp-proto-grpc: pip install 'llmotel-distro[grpc]')",
+        ),
+        (
+            {"OTEL_METRIC_EXPORT_INTERVAL": "-1"},
+            "OTEL_METRIC_EXPORT_INTERVAL='-1' is invalid: expected a number > 0 (milliseconds)",
+        ),
+        (
+            {"OTEL_BSP_MAX_QUEUE_SIZE": "lots"},
+            "OTEL_BSP_MAX_QUEUE_SIZE='lots' is invalid: expected an integer >= 1",
+        ),
+        (
+            {
+                "LLMOTEL_REDACTION": "off",
+                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "maybe",
+            },
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT='maybe' is invalid: expected one of NO_CONTENT, "
+            "SPAN_ONLY, EVENT_ONLY, SPAN_AND_EVENT, true, false",
+        ),
+        (
+            {"LLMOTEL_SAMPLING_MAX_TRACES": "0"},
+            "LLMOTEL_SAMPLING_MAX_TRACES='0' is invalid: expected an integer >= 1",
+        ),
+    ],
+    ids=lambda v: next(iter(v)) if isinstance(v, dict) else "",
+)
+def test_bad_standard_value_stops_start_up_with_one_line(
+    instrumented_python: Runner, env: dict[str, str], line: str
+) -> None:
+    result = instrumented_python("print('the app ran')", env=env)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [f"llmotel: invalid configuration: {line}"]
+
+
+def test_empty_protocol_means_the_distro_default(instrumented_python: Runner) -> None:
+    with OtlpReceiver() as receiver:
+        result = instrumented_python(
+            "from opentelemetry import trace\ntrace.get_tracer('t').start_span('probe').end()\n",
+            env={
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+                "OTEL_METRICS_EXPORTER": "none",
+                "OTEL_LOGS_EXPORTER": "none",
+            },
+        )
+        assert result.returncode == 0, result.stderr
+        assert receiver.wait_for(lambda r: len(r.spans()) == 1)
+        assert [s.name for s in receiver.spans()] == ["probe"]
+
+
+def test_misspelt_variable_warns_and_the_app_runs(instrumented_python: Runner) -> None:
+    result = instrumented_python(
+        "print('the app ran')", env={"LLMOTEL_REDACTON": "off", **NO_EXPORT}
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "the app ran\n"
+    assert result.stderr.splitlines() == [
+        "llmotel: warning: LLMOTEL_REDACTON is not an llmotel variable and is ignored; "
+        "did you mean LLMOTEL_REDACTION?"
+    ]
+
+
+OPENAI_CALL = """
+import openai
+from llmotel.testing import StubServer
+with StubServer() as stub:
+    client = openai.OpenAI(base_url=stub.openai_base_url, api_key="k")
+    client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+print("called")
+"""
+
+
+def test_skip_scopes_adds_to_the_built_in_ones(instrumented_python: Runner) -> None:
+    # Replacing the built-in scopes made the processor record the openai instrumentation's histograms a
+    # second time, and the SDK warned "Views ... will cause conflicting metrics identities".
+    result = instrumented_python(
+        OPENAI_CALL,
+        env={
+            "LLMOTEL_METRICS_SKIP_SCOPES": "my.instrumentation",
+            "OTEL_TRACES_EXPORTER": "none",
+            "OTEL_METRICS_EXPORTER": "console",
+            "OTEL_LOGS_EXPORTER": "none",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert "called" in result.stdout
+    assert "conflicting metrics identities" not in result.stderr
+    assert result.stdout.count('"name": "gen_ai.client.token.usage"') == 1
 
 
 def test_flag_sets_the_llmotel_variable(instrumented_python: Runner) -> None:

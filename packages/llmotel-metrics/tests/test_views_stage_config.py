@@ -210,7 +210,7 @@ def test_from_env_reads_every_variable(tmp_path: Path) -> None:
         context_attributes=("user.id", "session.id"),
         price_overrides=(PriceOverride(model="my-model", input_mtok=1.0, output_mtok=2.0),),
         cardinality_limit=500,
-        skip_scopes=frozenset({"my.instrumentation"}),
+        skip_scopes=DEFAULT_SKIP_SCOPES | {"my.instrumentation"},
         price_update_interval=7200.0,
     )
     assert all(v._aggregation_cardinality_limit == 500 for v in config.views())

@@ -11,7 +11,8 @@ or, in code, build the same providers from the same variables::
 """
 
 from llmotel.distro._distro import LLMotelConfigurator, LLMotelDistro
-from llmotel.distro._setup import Providers, Settings, configure, read_settings
+from llmotel.distro._settings import Settings, read_settings
+from llmotel.distro._setup import Providers, configure
 from llmotel.distro._variables import VARIABLES, Variable
 from llmotel.distro.version import __version__
 

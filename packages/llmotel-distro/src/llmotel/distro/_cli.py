@@ -1,4 +1,4 @@
-"""The ``llmotel`` command: ``llmotel doctor`` and ``llmotel demo``."""
+"""The ``llmotel`` command: ``llmotel doctor``, ``llmotel demo`` and ``llmotel --version``."""
 
 from __future__ import annotations
 
@@ -40,53 +40,75 @@ class Style:
         return self._wrap("36", text)
 
 
-def _print_doctor(report: Any, out: TextIO) -> None:
-    s = Style(out)
-    w = out.write
-    w(s.bold("llmotel distributions\n"))
-    for name, version in sorted(report.distributions.items()):
-        w(f"  {name} {s.dim(version)}\n")
-    w(s.bold("\ninstrumentors (opentelemetry_instrumentor)\n"))
+def _print_instrumentors(report: Any, out: TextIO, s: Style) -> None:
+    out.write(s.bold("\ninstrumentors (opentelemetry_instrumentor)\n"))
+    colour = {"on": s.green, "off": s.dim, "not installed": s.yellow}
     for inst in report.instrumentors:
-        state = s.green("on ") if inst["enabled"] else s.dim("off")
+        state = colour.get(inst["state"], s.dim)(f"{inst['state']:<13}")
         libs = ", ".join(inst["instruments"]) or "?"
-        w(
-            f"  {state} {inst['name']:<24} {inst['distribution']} {s.dim(inst['version'])}  → {libs}\n"
+        detail = f"  {s.dim(inst['detail'])}" if inst["detail"] else ""
+        out.write(
+            f"  {state} {inst['name']:<24} {inst['distribution']} {s.dim(inst['version'])}  → {libs}{detail}\n"
         )
+
+
+def _print_entry_points(report: Any, out: TextIO, s: Style) -> None:
     for title, info in (("distro", report.distro), ("configurator", report.configurator)):
         found = (
             ", ".join(f"{f['name']} ({f['distribution']})" for f in info.get("found", [])) or "none"
         )
-        w(
-            s.bold(f"\n{title}: ")
-            + f"{info.get('winner')!s}  {s.dim('[' + str(info.get('selected_by', '')) + ']')}\n"
-        )
-        w(f"  installed: {found}\n")
-    w(s.bold("\nconfiguration\n"))
+        selected = s.dim("[" + str(info.get("selected_by", "")) + "]")
+        out.write(s.bold(f"\n{title}: ") + f"{info.get('winner')!s}  {selected}\n")
+        out.write(f"  installed: {found}\n")
+
+
+def _print_configuration(report: Any, out: TextIO, s: Style) -> None:
+    out.write(s.bold("\nconfiguration") + s.dim(" (variables set; the rest take their defaults)\n"))
+    defaults = set(report.config.get("distro_defaults", ()))
+    for name, value in report.config.get("set", {}).items():
+        origin = s.dim("  (llmotel distro default)") if name in defaults else ""
+        out.write(f"  {name:<44} {s.cyan(value)}{origin}\n")
     resolved = report.config.get("resolved")
-    for name, item in report.config.items():
-        if name == "resolved":
-            continue
-        value = item["value"]
-        shown = s.cyan(value) if value is not None else s.dim(f"{item['default']} (default)")
-        w(f"  {name:<34} {shown}\n")
     if resolved:
         on = [k for k, v in resolved.items() if v not in (False, "off")]
-        w(f"  → enabled: {', '.join(on) or 'nothing'}\n")
-    w(s.bold("\nexporters\n"))
-    for e in report.exporters or [{"signal": "-", "exporter": "none configured"}]:
+        out.write(f"  → enabled: {', '.join(on) or 'nothing'}\n")
+
+
+def _print_exporters(report: Any, out: TextIO, s: Style) -> None:
+    out.write(s.bold("\nexporters\n"))
+    if not report.exporters:
+        out.write("  none configured\n")
+    for e in report.exporters:
         reach = ""
         if "reachable" in e:
             reach = s.green(" reachable") if e["reachable"] else s.red(" UNREACHABLE")
-        w(f"  {e['signal']:<8} {e['exporter']:<10} {e.get('endpoint', '')}{reach}\n")
-    w(s.bold("\nfindings\n"))
+        detail = "" if "reachable" in e or not e.get("detail") else s.dim(f"  {e['detail']}")
+        out.write(
+            f"  {e['signal']:<8} {e['exporter']:<16} {e.get('endpoint', '')}{reach}{detail}\n"
+        )
+
+
+def _print_findings(report: Any, out: TextIO, s: Style) -> None:
+    out.write(s.bold("\nfindings\n"))
     if not report.findings:
-        w(s.green("  no problems found\n"))
+        out.write(s.green("  no problems found\n"))
     for f in report.findings:
         tag = s.red("ERROR  ") if f.level == "error" else s.yellow("warning")
-        w(f"  {tag} [{f.topic}] {f.message}\n")
+        out.write(f"  {tag} [{f.topic}] {f.message}\n")
         if f.fix:
-            w(f"          fix: {f.fix}\n")
+            out.write(f"          fix: {f.fix}\n")
+
+
+def _print_doctor(report: Any, out: TextIO) -> None:
+    s = Style(out)
+    out.write(s.bold("llmotel distributions\n"))
+    for name, version in report.distributions.items():
+        out.write(f"  {name} {s.dim(version)}\n")
+    _print_instrumentors(report, out, s)
+    _print_entry_points(report, out, s)
+    _print_configuration(report, out, s)
+    _print_exporters(report, out, s)
+    _print_findings(report, out, s)
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -107,10 +129,42 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(ui=args.ui, as_json=args.json)
 
 
+def versions() -> list[tuple[str, str]]:
+    """(distribution, version) of every installed llmotel distribution, then the OpenTelemetry ones it runs on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from llmotel.distro._doctor import llmotel_distributions
+
+    found = list(llmotel_distributions().items())
+    for name in ("opentelemetry-api", "opentelemetry-sdk", "opentelemetry-instrumentation"):
+        try:
+            found.append((name, version(name)))
+        except PackageNotFoundError:
+            found.append((name, "not installed"))
+    return found
+
+
+class _VersionAction(argparse.Action):
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(
+            option_strings,
+            dest,
+            nargs=0,
+            help="show the installed llmotel and OpenTelemetry versions",
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        width = max(len(name) for name, _ in versions())
+        for name, found in versions():
+            sys.stdout.write(f"{name:<{width}}  {found}\n")
+        parser.exit()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="llmotel", description="llmotel: OpenTelemetry for LLM applications"
     )
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True)
     doctor = sub.add_parser(
         "doctor", help="show what opentelemetry-instrument would do here, and what is wrong"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 from opentelemetry.environment_variables import (
@@ -16,30 +17,43 @@ from opentelemetry.instrumentation.environment_variables import OTEL_PYTHON_CONF
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
 from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_PROTOCOL
 
+from llmotel.distro._settings import unset_empty_variables
 from llmotel.distro._setup import configure
 from llmotel.distro._variables import apply_flag_overrides
 from llmotel.sdk.config import ConfigError
 
-__all__ = ["LLMotelConfigurator", "LLMotelDistro"]
+__all__ = ["LLMotelConfigurator", "LLMotelDistro", "apply_distro_defaults"]
 
 _OTEL_CONFIG_FILE = "OTEL_CONFIG_FILE"
+# http/protobuf needs no grpcio and is what most LLM backends (Phoenix, Langfuse, …) accept.
+_DEFAULTS = {
+    OTEL_TRACES_EXPORTER: "otlp",
+    OTEL_METRICS_EXPORTER: "otlp",
+    OTEL_LOGS_EXPORTER: "otlp",
+    OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+    OTEL_PYTHON_CONFIGURATOR: "llmotel",
+}
+
+
+def apply_distro_defaults(environ: MutableMapping[str, str] | None = None) -> None:
+    """What the llmotel distro does to the environment: flags onto ``LLMOTEL_*``, blank variables removed
+    (empty means unset), then a default for each of :data:`_DEFAULTS` that is not set."""
+    env = os.environ if environ is None else environ
+    apply_flag_overrides(env)
+    unset_empty_variables(env)
+    for name, value in _DEFAULTS.items():
+        env.setdefault(name, value)
 
 
 class LLMotelDistro(BaseDistro):  # type: ignore[misc]
     """Defaults for ``opentelemetry-instrument``: OTLP over HTTP for all three signals, and our configurator.
 
-    Every default is a ``setdefault``: a variable you set wins. Choosing the configurator here matters because
+    Every default is a ``setdefault``: a variable you set wins (a blank one counts as unset). Choosing the configurator here matters because
     ``opentelemetry-instrument`` otherwise runs whichever installed configurator it finds first.
     """
 
     def _configure(self, **kwargs: Any) -> None:
-        apply_flag_overrides()
-        os.environ.setdefault(OTEL_TRACES_EXPORTER, "otlp")
-        os.environ.setdefault(OTEL_METRICS_EXPORTER, "otlp")
-        os.environ.setdefault(OTEL_LOGS_EXPORTER, "otlp")
-        # http/protobuf needs no grpcio and is what most LLM backends (Phoenix, Langfuse, …) accept.
-        os.environ.setdefault(OTEL_EXPORTER_OTLP_PROTOCOL, "http/protobuf")
-        os.environ.setdefault(OTEL_PYTHON_CONFIGURATOR, "llmotel")
+        apply_distro_defaults()
 
 
 class LLMotelConfigurator(_OTelSDKConfigurator):

@@ -1,23 +1,44 @@
-"""``llmotel doctor``: what ``opentelemetry-instrument`` would do in this environment, and what is wrong with it."""
+"""``llmotel doctor``: what ``opentelemetry-instrument`` would do in this environment, and what is wrong with it.
+
+Each question goes to the code that decides it at start-up: the distro's own defaults
+(:func:`apply_distro_defaults`), the one environment check start-up runs (:func:`check_environment`),
+``opentelemetry-instrumentation``'s dependency rule for instrumentors, and the SDK for which exporter loads and
+the endpoint it sends to.
+"""
 
 from __future__ import annotations
 
 import os
-import re
 import socket
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import Distribution, EntryPoint, distributions, entry_points
 from typing import Any
 from urllib.parse import urlsplit
 
-from llmotel.distro._variables import VARIABLES, apply_flag_overrides
-from llmotel.sdk.config import ConfigError
+from opentelemetry.instrumentation.dependencies import (
+    DependencyConflict,
+    get_dist_dependency_conflicts,
+)
+from opentelemetry.instrumentation.environment_variables import (
+    OTEL_PYTHON_CONFIGURATOR,
+    OTEL_PYTHON_DISABLED_INSTRUMENTATIONS,
+    OTEL_PYTHON_DISTRO,
+)
+from opentelemetry.sdk._configuration import _get_exporter_names
+from packaging.requirements import Requirement
+
+from llmotel.distro._distro import apply_distro_defaults
+from llmotel.distro._settings import check_environment
+from llmotel.distro._variables import apply_flag_overrides
 
 __all__ = ["Finding", "Report", "diagnose"]
 
-_OTHER_INSTRUMENTS = re.compile(r"^\s*([A-Za-z0-9_.-]+)")
+_SIGNALS = ("traces", "metrics", "logs")
+_SECRETS = ("HEADERS", "KEY", "PASSWORD", "TOKEN")
+_OTEL_CONFIG_FILE = "OTEL_CONFIG_FILE"
 
 
 @dataclass
@@ -50,28 +71,158 @@ class Report:
         return data
 
 
+def diagnose(environ: Mapping[str, str] | None = None, *, check_network: bool = True) -> Report:
+    """Inspect installed distributions, entry points, configuration and exporter endpoints."""
+    env: dict[str, str] = dict(os.environ if environ is None else environ)
+    report = Report(distributions=llmotel_distributions())
+    report.distro = _choose("opentelemetry_distro", OTEL_PYTHON_DISTRO, env)
+    given = set(env)
+    if report.distro.get("winner") == "llmotel":
+        apply_distro_defaults(env)  # the environment the application will see
+    else:
+        apply_flag_overrides(env)  # the configurator still does this
+    defaults = sorted(set(env) - given)
+    report.instrumentors = _instrumentors(env)
+    report.findings += _instrumentor_findings(report.instrumentors)
+    report.configurator = _choose("opentelemetry_configurator", OTEL_PYTHON_CONFIGURATOR, env)
+    if OTEL_PYTHON_CONFIGURATOR in defaults:
+        report.configurator["selected_by"] += " (the llmotel distro's default)"
+    report.findings += _configurator_findings(report.configurator, env)
+    report.config, findings = _configuration(env)
+    report.config["distro_defaults"] = defaults
+    report.findings += findings
+    with _environment(env):
+        report.exporters = _exporters()
+    if check_network:
+        report.findings += _reach(report.exporters)
+    return report
+
+
+def llmotel_distributions() -> dict[str, str]:
+    """Name → version of every installed llmotel distribution."""
+    found = {}
+    for dist in distributions():
+        name = dist.metadata["Name"] or ""
+        if name.lower().startswith("llmotel"):
+            found[name] = dist.version
+    return dict(sorted(found.items()))
+
+
+@contextmanager
+def _environment(env: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` is ``env`` inside: the SDK's resolution rules read the process environment."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def _dist_of(ep: EntryPoint) -> Distribution | None:
     return getattr(ep, "dist", None)
 
 
-def _instrumented_libraries(dist: Distribution | None) -> list[str]:
-    """The libraries an instrumentor targets, from its ``instruments`` extra (what opentelemetry-instrument checks)."""
-    if dist is None:
-        return []
+def _dist_name(ep: EntryPoint) -> str:
+    dist = _dist_of(ep)
+    return str(dist.metadata["Name"]) if dist is not None else "?"
+
+
+def _requirements(dist: Distribution | None) -> list[str]:
+    """The library names of an instrumentor's ``instruments`` extras (what opentelemetry-instrument checks)."""
     names = []
-    for req in dist.requires or []:
-        if "extra ==" in req and ("instruments" in req.split("extra ==", 1)[1]):
-            m = _OTHER_INSTRUMENTS.match(req)
-            if m:
-                names.append(m.group(1).lower().replace("_", "-"))
+    for req in (dist.requires if dist else None) or []:
+        parsed = Requirement(req)
+        if parsed.marker is not None and "instruments" in str(parsed.marker):
+            names.append(parsed.name.lower().replace("_", "-"))
     return names
 
 
+def _without_marker(requirement: object) -> str:
+    parsed = Requirement(str(requirement))
+    return f"{parsed.name}{parsed.specifier}"
+
+
+def _missing(conflict: DependencyConflict) -> str:
+    """opentelemetry-instrumentation's reason for skipping an instrumentor, in a few words."""
+    if conflict.required:
+        found = f"found {conflict.found}" if conflict.found else "not installed"
+        return f"needs {_without_marker(conflict.required)} ({found})"
+    if conflict.required_any:
+        wanted = ", ".join(_without_marker(r) for r in conflict.required_any)
+        return f"needs one of {wanted} (none installed)"
+    return str(conflict)
+
+
+def _instrumentors(env: Mapping[str, str]) -> list[dict[str, Any]]:
+    disabled = {
+        x.strip()
+        for x in env.get(OTEL_PYTHON_DISABLED_INSTRUMENTATIONS, "").split(",")
+        if x.strip()
+    }
+    found = []
+    for ep in entry_points(group="opentelemetry_instrumentor"):
+        dist = _dist_of(ep)
+        conflict = get_dist_dependency_conflicts(dist) if dist is not None else None
+        if ep.name in disabled or "*" in disabled:
+            state, detail = "off", f"{OTEL_PYTHON_DISABLED_INSTRUMENTATIONS} lists it"
+        elif conflict is not None:
+            state, detail = "not installed", _missing(conflict)
+        else:
+            state, detail = "on", ""
+        found.append(
+            {
+                "name": ep.name,
+                "target": ep.value,
+                "distribution": _dist_name(ep),
+                "version": dist.version if dist else "?",
+                "instruments": _requirements(dist),
+                "state": state,
+                "detail": detail,
+            }
+        )
+    return found
+
+
+def _instrumentor_findings(instrumentors: list[dict[str, Any]]) -> list[Finding]:
+    findings = []
+    by_name: dict[str, list[str]] = defaultdict(list)
+    by_library: dict[str, list[str]] = defaultdict(list)
+    for inst in instrumentors:
+        by_name[inst["name"]].append(inst["distribution"])
+        if inst["state"] == "on":
+            for lib in inst["instruments"]:
+                by_library[lib].append(f"{inst['name']} ({inst['distribution']})")
+    for name, dists in by_name.items():
+        if len(dists) > 1:
+            findings.append(
+                Finding(
+                    "error",
+                    "instrumentors",
+                    f"entry-point name clash: {len(dists)} instrumentors are named {name!r} ({', '.join(dists)}); "
+                    f"{OTEL_PYTHON_DISABLED_INSTRUMENTATIONS}={name} would disable all of them",
+                    f"uninstall all but one of {', '.join(dists)}",
+                )
+            )
+    for lib, users in by_library.items():
+        if len(users) > 1:
+            others = [i.split(" ", 1)[0] for i in users if not i.startswith("llmotel_")]
+            findings.append(
+                Finding(
+                    "error",
+                    "instrumentors",
+                    f"{lib} is instrumented {len(users)} times ({', '.join(users)}): "
+                    "every call would produce duplicate spans and double-counted metrics",
+                    f"{OTEL_PYTHON_DISABLED_INSTRUMENTATIONS}={','.join(others)}" if others else "",
+                )
+            )
+    return findings
+
+
 def _choose(group: str, selector_var: str, env: Mapping[str, str]) -> dict[str, Any]:
-    found = [
-        (ep.name, ep.value, (_dist_of(ep) or _NoDist()).metadata["Name"])
-        for ep in entry_points(group=group)
-    ]
+    found = [(ep.name, ep.value, _dist_name(ep)) for ep in entry_points(group=group)]
     chosen = env.get(selector_var)
     info: dict[str, Any] = {
         "found": [{"name": n, "target": v, "distribution": d} for n, v, d in found]
@@ -80,8 +231,9 @@ def _choose(group: str, selector_var: str, env: Mapping[str, str]) -> dict[str, 
         info["selected_by"] = f"{selector_var}={chosen}"
         info["winner"] = chosen if any(n == chosen for n, _, _ in found) else None
     elif found:
+        several = len(found) > 1
         info["selected_by"] = (
-            "first found (install order; not deterministic)" if len(found) > 1 else "only one"
+            "first found (install order; not deterministic)" if several else "only one"
         )
         info["winner"] = found[0][0]
     else:
@@ -89,14 +241,89 @@ def _choose(group: str, selector_var: str, env: Mapping[str, str]) -> dict[str, 
     return info
 
 
-class _NoDist:
-    metadata: Mapping[str, str] = {"Name": "?", "Version": "?"}
+def _configurator_findings(configurator: dict[str, Any], env: Mapping[str, str]) -> list[Finding]:
+    winner = configurator.get("winner")
+    fix = f"export {OTEL_PYTHON_CONFIGURATOR}=llmotel"
+    if winner != "llmotel":
+        return [
+            Finding(
+                "warning" if winner else "error",
+                "configurator",
+                f"the configurator that runs is {winner!r}, not llmotel: "
+                "none of llmotel's processors, samplers or Views will be set up",
+                fix,
+            )
+        ]
+    if len(configurator["found"]) > 1 and OTEL_PYTHON_CONFIGURATOR not in env:
+        return [
+            Finding(
+                "warning",
+                "configurator",
+                "several configurators are installed; the first found wins",
+                fix,
+            )
+        ]
+    return []
+
+
+def _shown(name: str, value: str) -> str:
+    return "<hidden>" if any(word in name for word in _SECRETS) else value
+
+
+def _configuration(env: Mapping[str, str]) -> tuple[dict[str, Any], list[Finding]]:
+    """The variables set (after the distro's defaults) and what start-up's own check says about them."""
+    config: dict[str, Any] = {
+        "set": {
+            k: _shown(k, v) for k, v in sorted(env.items()) if k.startswith(("OTEL_", "LLMOTEL_"))
+        },
+        "resolved": None,
+    }
+    if env.get(_OTEL_CONFIG_FILE):
+        message = (
+            f"{_OTEL_CONFIG_FILE} is set: the SDK's declarative configuration runs, "
+            "and none of the variables below nor llmotel's pieces are used"
+        )
+        return config, [Finding("warning", "config", message)]
+    checked = check_environment(env)
+    if checked.settings is not None:
+        config["resolved"] = asdict(checked.settings)
+    findings = [Finding("error", "config", str(e)) for e in checked.errors]
+    findings += [Finding("warning", "config", w) for w in checked.warnings]
+    return config, findings
+
+
+def _exporters() -> list[dict[str, Any]]:
+    """Each exporter the SDK would load, and where it sends: asked of the SDK and the exporter itself."""
+    found: list[dict[str, Any]] = []
+    for signal in _SIGNALS:
+        try:
+            names = _get_exporter_names(signal)  # type: ignore[arg-type]
+        except RuntimeError as exc:
+            found.append({"signal": signal, "exporter": "?", "detail": str(exc)})
+            continue
+        found.extend({"signal": signal, "exporter": n, **_endpoint_of(signal, n)} for n in names)
+    return found
+
+
+def _endpoint_of(signal: str, name: str) -> dict[str, Any]:
+    matches = list(entry_points(group=f"opentelemetry_{signal}_exporter", name=name))
+    if not matches:
+        return {"detail": "not installed"}
+    if not name.startswith("otlp"):
+        return {}
+    try:
+        exporter = matches[0].load()()
+    except Exception as exc:  # noqa: BLE001 - doctor reports what start-up would hit
+        return {"detail": f"cannot be created: {exc}"}
+    endpoint = getattr(exporter, "_endpoint", None)
+    exporter.shutdown()
+    return {"endpoint": str(endpoint)} if endpoint else {}
 
 
 def _reachable(url: str, timeout: float = 1.0) -> tuple[bool, str]:
     parts = urlsplit(url if "://" in url else f"http://{url}")
     host = parts.hostname or "localhost"
-    port = parts.port or (443 if parts.scheme == "https" else 4318)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return True, f"{host}:{port} accepts connections"
@@ -104,161 +331,21 @@ def _reachable(url: str, timeout: float = 1.0) -> tuple[bool, str]:
         return False, f"{host}:{port}: {exc.strerror or exc}"
 
 
-def _endpoint(signal: str, env: Mapping[str, str]) -> str:
-    specific = env.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT")
-    if specific:
-        return specific
-    protocol = env.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-    default = "http://localhost:4317" if protocol == "grpc" else "http://localhost:4318"
-    return env.get("OTEL_EXPORTER_OTLP_ENDPOINT", default)
-
-
-def diagnose(environ: Mapping[str, str] | None = None, *, check_network: bool = True) -> Report:
-    """Inspect installed distributions, entry points, configuration and exporter endpoints."""
-    env: dict[str, str] = dict(os.environ if environ is None else environ)
-    apply_flag_overrides(env)
-    report = Report()
-
-    for dist in distributions():
-        name = dist.metadata["Name"] or ""
-        if name.lower().startswith("llmotel"):
-            report.distributions[name] = dist.version
-
-    disabled = {
-        x.strip()
-        for x in env.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")
-        if x.strip()
-    }
-    by_name: dict[str, list[str]] = defaultdict(list)
-    by_library: dict[str, list[str]] = defaultdict(list)
-    for ep in entry_points(group="opentelemetry_instrumentor"):
-        ep_dist = _dist_of(ep)
-        dist_name = ep_dist.metadata["Name"] if ep_dist else "?"
-        libraries = _instrumented_libraries(ep_dist)
-        active = ep.name not in disabled and "*" not in disabled
-        report.instrumentors.append(
-            {
-                "name": ep.name,
-                "target": ep.value,
-                "distribution": dist_name,
-                "version": ep_dist.version if ep_dist else "?",
-                "instruments": libraries,
-                "enabled": active,
-            }
-        )
-        by_name[ep.name].append(dist_name)
-        if active:
-            for lib in libraries:
-                by_library[lib].append(f"{ep.name} ({dist_name})")
-    for name, dists in by_name.items():
-        if len(dists) > 1:
-            report.findings.append(
+def _reach(exporters: list[dict[str, Any]]) -> list[Finding]:
+    findings = []
+    for entry in exporters:
+        if "endpoint" not in entry:
+            continue
+        ok, detail = _reachable(entry["endpoint"])
+        entry["reachable"] = ok
+        entry["detail"] = detail
+        if not ok:
+            findings.append(
                 Finding(
                     "error",
-                    "instrumentors",
-                    f"entry-point name clash: {len(dists)} instrumentors are named {name!r} ({', '.join(dists)}); "
-                    f"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS={name} would disable all of them",
-                    f"uninstall all but one of {', '.join(dists)}",
+                    "exporters",
+                    f"{entry['signal']} exporter {entry['exporter']} cannot reach {entry['endpoint']}: {detail}",
+                    "start the collector/backend or set OTEL_EXPORTER_OTLP_ENDPOINT",
                 )
             )
-    for lib, instrumentors in by_library.items():
-        if len(instrumentors) > 1:
-            others = [i.split(" ", 1)[0] for i in instrumentors if not i.startswith("llmotel_")]
-            report.findings.append(
-                Finding(
-                    "error",
-                    "instrumentors",
-                    f"{lib} is instrumented {len(instrumentors)} times ({', '.join(instrumentors)}): "
-                    "every call would produce duplicate spans and double-counted metrics",
-                    f"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS={','.join(others)}" if others else "",
-                )
-            )
-
-    report.distro = _choose("opentelemetry_distro", "OTEL_PYTHON_DISTRO", env)
-    # Our distro sets OTEL_PYTHON_CONFIGURATOR=llmotel when it wins and nothing else set it.
-    configurator_env = dict(env)
-    if report.distro.get("winner") == "llmotel":
-        configurator_env.setdefault("OTEL_PYTHON_CONFIGURATOR", "llmotel")
-    report.configurator = _choose(
-        "opentelemetry_configurator", "OTEL_PYTHON_CONFIGURATOR", configurator_env
-    )
-    if report.configurator.get("winner") != "llmotel":
-        report.findings.append(
-            Finding(
-                "warning" if report.configurator.get("winner") else "error",
-                "configurator",
-                f"the configurator that runs is {report.configurator.get('winner')!r}, not llmotel: "
-                "none of llmotel's processors, samplers or Views will be set up",
-                "export OTEL_PYTHON_CONFIGURATOR=llmotel",
-            )
-        )
-    elif (
-        len(report.configurator["found"]) > 1 and "OTEL_PYTHON_CONFIGURATOR" not in configurator_env
-    ):
-        report.findings.append(
-            Finding(
-                "warning",
-                "configurator",
-                "several configurators are installed; the first found wins",
-                "export OTEL_PYTHON_CONFIGURATOR=llmotel",
-            )
-        )
-
-    report.config = _effective_config(env, report)
-
-    for signal in ("traces", "metrics", "logs"):
-        names = env.get(
-            f"OTEL_{signal.upper()}_EXPORTER",
-            "otlp" if report.distro.get("winner") == "llmotel" else "",
-        )
-        for name in [n.strip() for n in names.split(",") if n.strip() and n.strip() != "none"]:
-            entry: dict[str, Any] = {"signal": signal, "exporter": name}
-            if name.startswith("otlp"):
-                url = _endpoint(signal, env)
-                entry["endpoint"] = url
-                if check_network:
-                    ok, detail = _reachable(url)
-                    entry["reachable"] = ok
-                    entry["detail"] = detail
-                    if not ok:
-                        report.findings.append(
-                            Finding(
-                                "error",
-                                "exporters",
-                                f"{signal} exporter {name} cannot reach {url}: {detail}",
-                                "start the collector/backend or set OTEL_EXPORTER_OTLP_ENDPOINT",
-                            )
-                        )
-            report.exporters.append(entry)
-    return report
-
-
-def _effective_config(env: Mapping[str, str], report: Report) -> dict[str, Any]:
-    config: dict[str, Any] = {}
-    for variable in VARIABLES:
-        config[variable.name] = {
-            "value": env.get(variable.name),
-            "default": variable.default,
-            "accepted": variable.accepted,
-        }
-    from llmotel.distro._setup import read_settings
-
-    try:
-        settings = read_settings(env)
-        config["resolved"] = asdict(settings)
-    except ConfigError as exc:
-        report.findings.append(Finding("error", "config", str(exc)))
-        return config
-    for check in _piece_checks(settings):
-        try:
-            check(env)
-        except ConfigError as exc:
-            report.findings.append(Finding("error", "config", str(exc)))
-    return config
-
-
-def _piece_checks(settings: Any) -> list[Any]:
-    """Each enabled piece's own ``from_env`` reader, so its variables are validated too."""
-    from llmotel.distro._setup import piece_config_readers
-
-    return piece_config_readers(settings)
+    return findings

@@ -10,7 +10,6 @@ The order of span processors follows the plan (decide on the application thread,
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -37,90 +36,17 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import AlwaysRecordSampler, Sampler
 
+from llmotel.distro._settings import Settings, unset_empty_variables, validate_environment
+from llmotel.distro._settings import module_installed as _installed
 from llmotel.sdk import ContextEnricher
-from llmotel.sdk.config import ConfigError, env_bool, env_choice
+from llmotel.sdk.config import ConfigError, env_bool
 from llmotel.sdk.pipeline import PipelineLogExporter, PipelineSpanExporter
 
-__all__ = ["Providers", "Settings", "configure", "read_settings"]
+__all__ = ["Providers", "configure"]
 
 _logger = logging.getLogger(__name__)
 
-_CAPTURE_VAR = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 _LOGGING_HANDLER_VAR = "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED"
-
-
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the distro switches on, resolved from the environment (see ``docs/configuration.md``)."""
-
-    enrich_context: bool = True
-    normalize: str = "off"
-    validate: bool = False
-    redaction: bool = False
-    metrics: bool = True
-
-
-def _on_off(name: str, default: str, environ: Mapping[str, str]) -> bool:
-    return env_choice(name, default, ("on", "off"), environ=environ) == "on"
-
-
-def _require(variable: str, value: str, module: str, distribution: str, extra: str) -> None:
-    if not _installed(module):
-        raise ConfigError(
-            variable,
-            value,
-            f"'off' unless {distribution} is installed (pip install 'llmotel-distro[{extra}]')",
-        )
-
-
-def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and check the distro's own variables; raises :class:`ConfigError` naming the first bad one."""
-    env: Mapping[str, str] = os.environ if environ is None else environ
-    from llmotel.semconv.capture import ContentCapture, content_capture_from_env
-
-    redaction_choice = env_choice("LLMOTEL_REDACTION", "auto", ("auto", "on", "off"), environ=env)
-    if redaction_choice == "auto":
-        try:
-            captures = content_capture_from_env(env) is not ContentCapture.NO_CONTENT
-        except ValueError:
-            accepted = "one of NO_CONTENT, SPAN_ONLY, EVENT_ONLY, SPAN_AND_EVENT, true, false"
-            raise ConfigError(_CAPTURE_VAR, env.get(_CAPTURE_VAR, ""), accepted) from None
-        redaction = captures
-        if captures and not _installed("llmotel.redaction"):
-            raise ConfigError(
-                "LLMOTEL_REDACTION",
-                f"auto (message content is captured: {_CAPTURE_VAR}={env.get(_CAPTURE_VAR)})",
-                "'off' to export content unredacted, or install llmotel-redaction "
-                "(pip install 'llmotel-distro[redaction]')",
-            )
-    else:
-        redaction = redaction_choice == "on"
-        if redaction:
-            _require(
-                "LLMOTEL_REDACTION", "on", "llmotel.redaction", "llmotel-redaction", "redaction"
-            )
-
-    metrics_explicit = "LLMOTEL_METRICS" in env and env["LLMOTEL_METRICS"].strip() != ""
-    metrics = _on_off("LLMOTEL_METRICS", "on", env)
-    if metrics and not _installed("llmotel.metrics"):
-        if metrics_explicit:
-            _require("LLMOTEL_METRICS", "on", "llmotel.metrics", "llmotel-metrics", "metrics")
-        metrics = False  # the default quietly does without a piece that is not installed
-
-    return Settings(
-        enrich_context=env_bool("LLMOTEL_ENRICH_CONTEXT", True, environ=env),
-        normalize=env_choice("LLMOTEL_NORMALIZE", "off", ("off", "add", "replace"), environ=env),
-        validate=env_bool("LLMOTEL_VALIDATE", False, environ=env),
-        redaction=redaction,
-        metrics=metrics,
-    )
 
 
 @dataclass
@@ -202,11 +128,13 @@ def configure(*, set_global: bool = False, resource: Resource | None = None) -> 
 
     Exporters come from ``OTEL_{TRACES,METRICS,LOGS}_EXPORTER`` (entry-point names, as in the OpenTelemetry SDK),
     the sampler from ``OTEL_TRACES_SAMPLER``; llmotel's pieces from the variables in ``docs/configuration.md``.
-    With ``set_global=True`` the providers become the global ones. Raises :class:`ConfigError` on a bad value.
-    It reads ``os.environ`` (as the SDK's exporter and sampler lookups do).
+    With ``set_global=True`` the providers become the global ones. It reads ``os.environ`` (as the SDK's exporter
+    and sampler lookups do), after removing its blank ``OTEL_*``/``LLMOTEL_*`` variables (empty means unset), and
+    checks all of it before building anything: :class:`ConfigError` names the first bad value.
     """
+    unset_empty_variables()
     env: Mapping[str, str] = os.environ
-    settings = read_settings(env)
+    settings = validate_environment(env)
     metrics_config = _metrics_pieces(settings)
     resource = resource or Resource.create({})
     span_exporters, metric_exporters, log_exporters = _import_exporters(
@@ -291,21 +219,3 @@ def _log_stages(settings: Settings, meter_provider: MeterProvider) -> list[Calla
     from llmotel.redaction import RedactionStage
 
     return [RedactionStage.from_env(meter_provider=meter_provider)]
-
-
-def piece_config_readers(settings: Settings) -> list[Callable[[Mapping[str, str]], object]]:
-    """Each installed piece's own environment reader, for ``llmotel doctor`` to validate its variables."""
-    readers: list[Callable[[Mapping[str, str]], object]] = []
-    if settings.metrics:
-        from llmotel.metrics import from_env as metrics_from_env
-
-        readers.append(metrics_from_env)
-    if settings.redaction:
-        from llmotel.redaction import redactor_from_env
-
-        readers.append(redactor_from_env)
-    if _installed("llmotel.sampling"):
-        from llmotel.sampling import session_sampler_from_env, tail_policies_from_env
-
-        readers += [lambda env: session_sampler_from_env(environ=env), tail_policies_from_env]
-    return readers

@@ -268,8 +268,10 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "LLMOTEL_METRICS_SKIP_SCOPES",
-        "upstream openai_v2",
-        "scopes whose token/duration histograms are already recorded (llmotel's own declare it)",
+        "",
+        "comma-separated further instrumentation scopes whose token/duration histograms are already "
+        "recorded without their declaring it, added to upstream's openai_v2 (llmotel's instrumentations "
+        "declare theirs)",
         "llmotel-metrics",
     ),
     Variable(

@@ -80,9 +80,8 @@ class MetricsConfig:
             context_attributes=tuple(env_list(CONTEXT_ATTRIBUTES_ENV, environ=environ)),
             price_overrides=overrides,
             cardinality_limit=limit or None,
-            skip_scopes=frozenset(
-                env_list(SKIP_SCOPES_ENV, sorted(DEFAULT_SKIP_SCOPES), environ=environ)
-            ),
+            # Added to the built-in scopes: dropping one would record its histograms twice.
+            skip_scopes=DEFAULT_SKIP_SCOPES | frozenset(env_list(SKIP_SCOPES_ENV, environ=environ)),
             price_update_interval=interval if update else None,
         )
 
@@ -124,8 +123,9 @@ def from_env(environ: Mapping[str, str] | None = None) -> MetricsConfig:
     - ``LLMOTEL_METRICS_PRICE_FILE``: a JSON/YAML file of price overrides (default: none).
     - ``LLMOTEL_METRICS_CARDINALITY_LIMIT``: attribute sets per metric before the overflow series
       (default: the SDK's, 2000).
-    - ``LLMOTEL_METRICS_SKIP_SCOPES``: scopes that record the token/duration histograms themselves
-      (default: llmotel's openai and anthropic instrumentations, upstream's openai_v2).
+    - ``LLMOTEL_METRICS_SKIP_SCOPES``: further scopes that record the token/duration histograms
+      themselves without declaring it on their scope, added to upstream's openai_v2 (llmotel's
+      instrumentations declare theirs).
     - ``LLMOTEL_METRICS_PRICE_UPDATE``: ``true`` downloads fresh prices periodically; **uses the
       network** (default: ``false``).
     - ``LLMOTEL_METRICS_PRICE_UPDATE_INTERVAL``: how often, e.g. ``1h`` (default; at least ``60s``).

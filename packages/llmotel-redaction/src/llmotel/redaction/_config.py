@@ -70,7 +70,7 @@ def _operator(name: str, variable: str, value: str, env: Mapping[str, str] | Non
     if name == "replace":
         return Replace()
     if name == "mask":
-        return Mask(keep_last=env_int(MASK_KEEP, 4, min=0, max=64, environ=env))
+        return Mask(keep_last=_mask_keep(env))
     if name == "hmac":
         key = env_str(HMAC_KEY, None, environ=env)
         if key is None:
@@ -81,12 +81,17 @@ def _operator(name: str, variable: str, value: str, env: Mapping[str, str] | Non
     return Keep()
 
 
+def _mask_keep(env: Mapping[str, str] | None) -> int:
+    return env_int(MASK_KEEP, 4, min=0, max=64, environ=env)
+
+
 def redactor_from_env(environ: Mapping[str, str] | None = None) -> Redactor:
     """A :class:`Redactor` configured from ``LLMOTEL_REDACTION_*`` (see :data:`ENV_VARIABLES`).
 
     Raises :class:`llmotel.sdk.config.ConfigError` naming the variable and the accepted values.
     """
     env = environ
+    _mask_keep(env)  # checked even when no operator masks: a typo fails at start-up, not later
     ner_model = env_str(NER_MODEL, None, environ=env)
     known = (*KNOWN_ENTITIES, "PERSON", "LOCATION") if ner_model else KNOWN_ENTITIES
     default_entities = (*DEFAULT_ENTITIES, "PERSON", "LOCATION") if ner_model else DEFAULT_ENTITIES

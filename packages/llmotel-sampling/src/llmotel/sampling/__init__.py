@@ -11,6 +11,7 @@ Three ways to use it (see the README):
 """
 
 from llmotel.sampling._config import (
+    check_env,
     sampling_span_processor_from_env,
     session_sampler_factory,
     session_sampler_from_env,
@@ -49,6 +50,7 @@ __all__ = [
     "TailSamplingProcessor",
     "TokenPolicy",
     "__version__",
+    "check_env",
     "sampling_span_processor_from_env",
     "session_sampler_factory",
     "session_sampler_from_env",

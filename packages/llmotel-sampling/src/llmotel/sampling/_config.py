@@ -183,6 +183,19 @@ def sampling_span_processor_from_env(
     return processor
 
 
+def check_env(environ: Mapping[str, str] | None = None) -> None:
+    """Check every ``LLMOTEL_SAMPLING_*`` variable without building a sampler or processor.
+
+    Raises the :class:`ConfigError` that :func:`sampling_span_processor_from_env` or
+    :func:`session_sampler_from_env` would raise (the distro's start-up check and ``llmotel doctor``).
+    """
+    env_bool(TAIL, False, environ=environ)
+    _positive_rate(MAX_TRACES_PER_SECOND, environ)
+    _positive_rate(MAX_SPANS_PER_SECOND, environ)
+    env_bool(RECORD_DROPPED, False, environ=environ)
+    _tail_settings(environ)
+
+
 def _positive_rate(name: str, environ: Mapping[str, str] | None) -> float | None:
     if env_str(name, None, environ=environ) is None:
         return None
@@ -194,6 +207,7 @@ def _positive_rate(name: str, environ: Mapping[str, str] | None) -> float | None
 
 __all__ = [
     "OVERFLOW_DECISIONS",
+    "check_env",
     "keep_rules_from_env",
     "parse_ratio",
     "sampling_span_processor_from_env",

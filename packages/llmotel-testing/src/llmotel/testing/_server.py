@@ -212,6 +212,8 @@ def _family(path: str) -> str:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # listen() backlog: the default of 5 resets most of a burst of concurrent clients (load tests, stress).
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], handler: type[_Handler], stub: StubServer) -> None:
         self.stub = stub
