@@ -130,6 +130,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # listen() backlog: the default of 5 resets most of a burst of exporters flushing at once.
+    request_queue_size = 1024
     receiver: OtlpReceiver
 
 
