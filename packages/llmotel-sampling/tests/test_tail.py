@@ -369,8 +369,17 @@ def test_one_hundred_thousand_open_traces_stay_under_the_byte_bound(make: type[_
     assert setup.processor.effective_rate == 0.0  # every forced decision dropped (no errors)
 
 
-def test_the_byte_estimate_covers_what_buffered_spans_really_hold(make: type[_Setup]) -> None:
-    setup = make([ErrorPolicy()], max_traces=10**6, max_spans=10**6, max_bytes=10**12)
+@pytest.mark.parametrize(
+    "max_bytes",
+    [
+        pytest.param(10**12, id="SDK spans"),
+        pytest.param(8 * 1024 * 1024, id="compact copies"),  # 2000 SDK spans would take ~9 MB
+    ],
+)
+def test_the_byte_estimate_covers_what_buffered_spans_really_hold(
+    make: type[_Setup], max_bytes: int
+) -> None:
+    setup = make([ErrorPolicy()], max_traces=10**6, max_spans=10**6, max_bytes=max_bytes)
     tracer = setup.tracer
     tracer.start_span("warm-up").end()
     gc.collect()
@@ -384,7 +393,8 @@ def test_the_byte_estimate_covers_what_buffered_spans_really_hold(make: type[_Se
         actual = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    estimated = setup.processor.buffered[2]
+    traces, _spans, estimated = setup.processor.buffered
+    assert traces == 2000  # nothing decided: copies made the room
     assert actual <= estimated * 1.05
     assert estimated <= actual * 1.5
 

@@ -28,7 +28,7 @@ from llmotel.sampling._policies import (
     TokenPolicy,
 )
 from llmotel.sampling._record import DECISION_BYTES, DecisionRecord
-from llmotel.sampling._sdk import attributes_of, events_of, links_of
+from llmotel.sampling._sdk import SPAN_BYTES, attributes_of, estimate_bytes, events_of, links_of
 
 _logger = logging.getLogger(__name__)
 
@@ -37,14 +37,10 @@ OverflowDecision = Literal["evaluate", "keep", "drop"]
 
 OVERFLOW_DECISIONS: tuple[OverflowDecision, ...] = ("evaluate", "keep", "drop")
 
-# Size estimate, calibrated with tracemalloc against SDK spans (checked on 1.40 and 1.45 by
-# tests/test_tail.py): a finished span with its context, BoundedAttributes and lock is ~3 KB
-# before attribute values.
-_SPAN_BYTES = 3000
-_ATTRIBUTE_BYTES = 64  # dict slot + value object; a string also counts its characters
-_EVENT_BYTES = 700
-_LINK_BYTES = 300
-_TRACE_BYTES = 400
+_TRACE_BYTES = 400  # a buffered trace's bookkeeping (checked with the spans' estimate)
+# A span the processor copied (_SpanCopy, sharing context, status and events with the original) is
+# ~650 B with 5 attributes, ~310 B before them; the SDK's span it replaces is freed.
+_COPY_BYTES = 450
 
 _DROPPED = -1
 _OVERFLOW_KEPT = "overflow"
@@ -58,13 +54,14 @@ _MAX_POLICIES = 254
 
 
 class _Trace:
-    __slots__ = ("created", "nbytes", "rule", "spans")
+    __slots__ = ("copied", "created", "nbytes", "rule", "spans")
 
     def __init__(self, created: float) -> None:
         self.created = created
         self.spans: list[ReadableSpan] = []
         self.nbytes = _TRACE_BYTES
         self.rule = -1  # index of a rule policy the trace already matches, found under pressure
+        self.copied = 0  # spans[:copied] are compact copies (made under memory pressure)
 
 
 @dataclass(slots=True)
@@ -76,18 +73,21 @@ class _Outcome:
     reason: str | None = None  # forced decisions: "ordinary" or "matched"
 
 
-class _ForwardedSpan(ReadableSpan):
-    """A copy of a finished span with sampling attributes added (finished spans are frozen)."""
+class _SpanCopy(ReadableSpan):
+    """A finished span rebuilt through the public constructor, with attributes of its own.
 
-    def __init__(self, span: ReadableSpan, mark: dict[str, AttributeValue]) -> None:
-        attributes = dict(attributes_of(span))
-        attributes.update(mark)
+    What the processor forwards (finished spans are frozen: the sampling attributes go on a copy),
+    and, under memory pressure, what it buffers instead of the SDK's span, at a fifth of the size.
+    """
+
+    def __init__(self, span: ReadableSpan) -> None:
+        self._own_attributes = dict(attributes_of(span))
         super().__init__(
             name=span.name,
             context=span.context,
             parent=span.parent,
             resource=span.resource,
-            attributes=attributes,
+            attributes=self._own_attributes,
             events=tuple(events_of(span)),
             links=tuple(links_of(span)),
             kind=span.kind,
@@ -112,27 +112,11 @@ class _ForwardedSpan(ReadableSpan):
         return self._dropped_counts[2]
 
 
-def _estimate_bytes(span: ReadableSpan) -> int:
-    """A cheap upper estimate of the memory a finished span holds on to."""
-    size = _SPAN_BYTES
-    attributes = attributes_of(span)
-    if attributes:
-        size += len(attributes) * _ATTRIBUTE_BYTES
-        for value in attributes.values():
-            if type(value) is str:
-                size += len(value)
-    events = events_of(span)
-    if events:
-        for event in events:
-            size += _EVENT_BYTES
-            event_attributes = event.attributes
-            if event_attributes:
-                size += len(event_attributes) * _ATTRIBUTE_BYTES
-                for value in event_attributes.values():
-                    if type(value) is str:
-                        size += len(value)
-    links = links_of(span)
-    return size + len(links) * _LINK_BYTES if links else size
+def _forwarded(span: ReadableSpan, mark: dict[str, AttributeValue]) -> _SpanCopy:
+    """The span as forwarded: a copy (or the buffered copy itself) with ``mark`` added."""
+    copy = span if type(span) is _SpanCopy else _SpanCopy(span)
+    copy._own_attributes.update(mark)
+    return copy
 
 
 def _open_longer_than(spans: Sequence[ReadableSpan], threshold_ns: int, now_ns: int) -> bool:
@@ -184,7 +168,9 @@ class TailSamplingProcessor(SpanProcessor):
     processors ignore them.
 
     Memory is bounded: when more than ``max_traces`` traces, ``max_spans`` spans or (estimated)
-    ``max_bytes`` bytes are buffered, traces are decided early, oldest first, in two tiers.
+    ``max_bytes`` bytes are buffered, traces are decided early, oldest first, in two tiers. Before
+    that, over ``max_bytes``, the buffered SDK spans are replaced by compact copies of the same
+    contents (about a fifth of the memory), oldest trace first.
     *Ordinary* traces go first: the oldest is checked against the rule policies (error, latency,
     tokens, cost, attribute; latency counts the time the trace has been open); if one matches, the
     trace moves to the second tier and stays buffered, otherwise it is decided by ``overflow``:
@@ -274,6 +260,8 @@ class TailSamplingProcessor(SpanProcessor):
         # Buffered traces by id, oldest first: ordinary ones, and those already matching a rule.
         self._traces: OrderedDict[int, _Trace] = OrderedDict()
         self._matched: OrderedDict[int, _Trace] = OrderedDict()
+        # Buffered traces holding SDK spans not yet copied, oldest first (see _compact).
+        self._uncopied: OrderedDict[int, _Trace] = OrderedDict()
         self._span_count = 0
         self._byte_count = 0
         self._kept_traces = 0
@@ -374,7 +362,7 @@ class TailSamplingProcessor(SpanProcessor):
         trace_id = context.trace_id
         parent = span.parent
         is_root = parent is None or parent.is_remote
-        size = _estimate_bytes(span)
+        size = estimate_bytes(span)
         outcomes: list[_Outcome] = []
         late = -1
         with self._lock:
@@ -402,7 +390,10 @@ class TailSamplingProcessor(SpanProcessor):
         is_root: bool,
         outcomes: list[_Outcome],
     ) -> None:
-        trace.spans.append(span)
+        spans = trace.spans
+        if len(spans) == trace.copied:
+            self._uncopied[trace_id] = trace
+        spans.append(span)
         trace.nbytes += size
         self._span_count += 1
         self._byte_count += size
@@ -416,6 +407,9 @@ class TailSamplingProcessor(SpanProcessor):
             elif self._span_count > self._max_spans:
                 bound = "max_spans"
             elif self._byte_count > self._max_bytes:
+                if self._uncopied:  # first make room by copying, deciding nothing
+                    self._compact(self._uncopied.popitem(last=False)[1])
+                    continue
                 bound = "max_bytes"
             else:
                 return
@@ -435,6 +429,21 @@ class TailSamplingProcessor(SpanProcessor):
             else:
                 return
             outcomes.append(outcome)
+
+    def _compact(self, trace: _Trace) -> None:
+        """Replace the trace's SDK spans by compact copies: same contents, a fifth of the memory.
+
+        Only under memory pressure (the copy costs about what forwarding a kept span does, and a
+        kept span's copy is reused); memory is freed when nothing else holds the SDK's span.
+        """
+        spans = trace.spans
+        copied = trace.copied
+        for index in range(copied, len(spans)):
+            spans[index] = _SpanCopy(spans[index])
+        saved = (len(spans) - copied) * (SPAN_BYTES - _COPY_BYTES)
+        trace.copied = len(spans)
+        trace.nbytes -= saved
+        self._byte_count -= saved
 
     def _matching_rule(self, spans: Sequence[ReadableSpan], now_ns: int) -> int:
         """The index of the first rule policy a not yet decided trace matches, or -1."""
@@ -463,6 +472,8 @@ class TailSamplingProcessor(SpanProcessor):
         """
         self._span_count -= len(trace.spans)
         self._byte_count -= trace.nbytes
+        if trace.copied < len(trace.spans):
+            self._uncopied.pop(trace_id, None)
         decision = _DROPPED
         if how == "keep":
             decision = len(self._policies)
@@ -509,7 +520,7 @@ class TailSamplingProcessor(SpanProcessor):
                 on_end = self._next.on_end
                 for span in outcome.spans:
                     try:
-                        on_end(_ForwardedSpan(span, mark))
+                        on_end(_forwarded(span, mark))
                     except Exception:
                         _logger.exception("next span processor failed in on_end")
             if self._telemetry is not None:
@@ -517,7 +528,7 @@ class TailSamplingProcessor(SpanProcessor):
 
     def _forward(self, span: ReadableSpan, mark: dict[str, AttributeValue] | None) -> None:
         try:
-            self._next.on_end(span if mark is None else _ForwardedSpan(span, mark))
+            self._next.on_end(span if mark is None else _forwarded(span, mark))
         except Exception:
             _logger.exception("next span processor failed in on_end")
 
@@ -533,6 +544,7 @@ class TailSamplingProcessor(SpanProcessor):
             ]
             self._traces.clear()
             self._matched.clear()
+            self._uncopied.clear()
         self._finish(outcomes)
 
     def _expire(self, now: float) -> None:
@@ -575,6 +587,7 @@ class TailSamplingProcessor(SpanProcessor):
         self._lock = threading.Lock()
         self._traces.clear()
         self._matched.clear()
+        self._uncopied.clear()
         self._record.clear()
         self._span_count = 0
         self._byte_count = 0
