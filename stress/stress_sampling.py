@@ -47,7 +47,6 @@ SHAPES = {"class in the first call": 1, "class in the second call": 2}
 
 
 def run_mode(name: str, shape: str, seconds: float) -> dict[str, object]:
-    from opentelemetry import trace
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
@@ -178,9 +177,13 @@ def run_mode(name: str, shape: str, seconds: float) -> dict[str, object]:
                     points[metric.name] += value
                     attrs = dict(point.attributes or {})
                     if metric.name == "llmotel.sampling.forced_decisions":
-                        forced[f"{attrs['llmotel.sampling.reason']} → {attrs['llmotel.sampling.decision']}"] += value
+                        forced[
+                            f"{attrs['llmotel.sampling.reason']} → {attrs['llmotel.sampling.decision']}"
+                        ] += value
                     if metric.name == "llmotel.sampling.late_spans":
-                        late[f"{attrs['llmotel.sampling.decision']} after {attrs['llmotel.sampling.trigger']}"] += value
+                        late[
+                            f"{attrs['llmotel.sampling.decision']} after {attrs['llmotel.sampling.trigger']}"
+                        ] += value
     max_bytes = int(MODES[name].get("max_bytes", 64 * 1024 * 1024))
     result: dict[str, object] = {
         "caps": name,
@@ -196,7 +199,9 @@ def run_mode(name: str, shape: str, seconds: float) -> dict[str, object]:
         "peak_buffered_bytes": peak[0],
         "span_bytes_cap": processor.max_buffered_bytes,
         "max_bytes": max_bytes,
-        "decision_record": dict(zip(("decisions", "bytes"), processor.decision_record_size)),
+        "decision_record": dict(
+            zip(("decisions", "bytes"), processor.decision_record_size, strict=True)
+        ),
         "cap_held": peak[0] <= processor.max_buffered_bytes,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "run_s": round(run_s, 1),

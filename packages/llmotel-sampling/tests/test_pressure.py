@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -93,7 +92,10 @@ class _Sessions:
         for root in roots:
             self._end(root)  # type: ignore[arg-type]
         self.provider.force_flush()
-        return {root.get_span_context().trace_id: kind for root, kind in zip(roots, self.kinds)}
+        return {
+            root.get_span_context().trace_id: kind
+            for root, kind in zip(roots, self.kinds, strict=True)
+        }
 
 
 @pytest.fixture
@@ -131,8 +133,8 @@ CAPS = {
 
 
 @pytest.fixture(params=list(CAPS))
-def caps(request: pytest.FixtureRequest) -> Iterator[dict[str, int]]:
-    yield CAPS[request.param]
+def caps(request: pytest.FixtureRequest) -> dict[str, int]:
+    return CAPS[request.param]
 
 
 def test_traces_that_show_their_class_before_the_bound_is_hit_are_all_kept_whole(

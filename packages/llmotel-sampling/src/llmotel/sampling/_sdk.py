@@ -4,21 +4,20 @@ The public ``ReadableSpan`` properties copy on every access (``attributes`` wrap
 ``BoundedAttributes`` in a new proxy whose every read is a Python-level call, ``events`` and
 ``links`` build a tuple under a lock): on the tail sampler's hot path that is several times the
 cost of reading the containers the SDK already holds (``benchmarks/bench_sampling.py`` measures
-both). So, for spans the SDK built, these functions read ``BoundedAttributes._dict`` and
-``BoundedList._dq``; any other span, or an SDK whose containers look different, goes through the
-public properties. Tested on the oldest and newest SDK the package allows (``tests-sampling-oldest``
+both). So, for spans the SDK built, these functions read ``BoundedAttributes._dict``,
+``BoundedList._dq`` and the ``ReadableSpan`` fields; any other span, or an SDK whose containers
+look different, goes through the public properties. Tested on the oldest and newest SDK the package allows (``tests-sampling-oldest``
 and the pinned upper bound in ``pyproject.toml``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.sdk.trace import Event, ReadableSpan
-from opentelemetry.sdk.util import BoundedList
-from opentelemetry.trace import Link
+from opentelemetry.sdk.trace import ReadableSpan, Span
 from opentelemetry.util.types import AttributeValue
 
 _EMPTY: Mapping[str, AttributeValue] = MappingProxyType({})
@@ -46,46 +45,24 @@ def attributes_of(span: ReadableSpan) -> Mapping[str, AttributeValue]:
     return span.attributes or _EMPTY
 
 
-def events_of(span: ReadableSpan) -> Collection[Event]:
-    """The span's events; a finished span's no longer change."""
-    events = span._events
-    if type(events) is BoundedList:
-        inner = getattr(events, "_dq", None)
-        if inner is not None:
-            return inner  # type: ignore[no-any-return]
-    return span.events
-
-
-def links_of(span: ReadableSpan) -> Collection[Link]:
-    """The span's links; a finished span's no longer change."""
-    links = span._links
-    if type(links) is BoundedList:
-        inner = getattr(links, "_dq", None)
-        if inner is not None:
-            return inner  # type: ignore[no-any-return]
-    return span.links
-
-
 def estimate_bytes(span: ReadableSpan) -> int:
     """A cheap upper estimate of the memory a finished SDK span holds on to.
 
-    Runs for every buffered span on the application thread: the reads above are inlined.
+    Runs for every buffered span on the application thread: the reads above are inlined. A
+    container without the SDK's inner one is read as it is (every one is a mapping or sequence).
     """
     size = SPAN_BYTES
-    attributes: Mapping[str, AttributeValue] | None = span._attributes
-    if type(attributes) is BoundedAttributes:
+    attributes = span._attributes
+    if attributes is not None:
         inner = getattr(attributes, "_dict", None)
         if type(inner) is dict:
             attributes = inner
-    elif type(attributes) is not dict:
-        attributes = attributes_of(span)
-    if attributes:
-        size += len(attributes) * _ATTRIBUTE_BYTES
-        for value in attributes.values():
-            if type(value) is str:
-                size += len(value)
-    events = span._events
-    events = getattr(events, "_dq", events) if type(events) is BoundedList else events_of(span)
+        if attributes:
+            size += len(attributes) * _ATTRIBUTE_BYTES
+            for value in attributes.values():
+                if type(value) is str:
+                    size += len(value)
+    events = getattr(span._events, "_dq", span._events)
     if events:
         for event in events:
             size += _EVENT_BYTES
@@ -95,6 +72,80 @@ def estimate_bytes(span: ReadableSpan) -> int:
                 for value in event_attributes.values():
                     if type(value) is str:
                         size += len(value)
-    links = span._links
-    links = getattr(links, "_dq", links) if type(links) is BoundedList else links_of(span)
+    links = getattr(span._links, "_dq", span._links)
     return size + len(links) * _LINK_BYTES if links else size
+
+
+class SpanCopy(ReadableSpan):
+    """A finished span rebuilt with ``ReadableSpan``'s public constructor, attributes of its own.
+
+    Shares the context, status, resource, scope, events and links with the original (tuples of
+    them: no lock, no bounded containers) and carries its dropped counts. An SDK span's fields are
+    read directly (the properties cost half the copy); any other span through the properties.
+    """
+
+    own_attributes: dict[str, AttributeValue]
+    """The copy's attributes: the processor adds its marks here before forwarding the copy."""
+    _dropped_counts: tuple[int, int, int]
+
+    def __init__(self, span: ReadableSpan) -> None:
+        if not isinstance(span, Span):  # the SDK makes its subclass _Span
+            self._copy_public(span)
+            return
+        try:
+            attributes: Any = span._attributes  # BoundedAttributes
+            events: Any = span._events  # BoundedList
+            links: Any = span._links  # BoundedList
+            event_list = events._dq
+            link_list = links._dq
+            own = dict(attributes._dict)
+            dropped = (int(attributes.dropped), int(events.dropped), int(links.dropped))
+        except AttributeError:
+            self._copy_public(span)
+            return
+        self.own_attributes = own
+        self._dropped_counts = dropped
+        super().__init__(
+            name=span._name,
+            context=span._context,
+            parent=span._parent,
+            resource=span._resource,
+            attributes=own,
+            events=tuple(event_list) if event_list else (),
+            links=tuple(link_list) if link_list else (),
+            kind=span._kind,
+            status=span._status,
+            start_time=span._start_time,
+            end_time=span._end_time,
+            instrumentation_scope=span._instrumentation_scope,
+        )
+
+    def _copy_public(self, span: ReadableSpan) -> None:
+        self.own_attributes = dict(span.attributes or {})
+        self._dropped_counts = (span.dropped_attributes, span.dropped_events, span.dropped_links)
+        super().__init__(
+            name=span.name,
+            context=span.context,
+            parent=span.parent,
+            resource=span.resource,
+            attributes=self.own_attributes,
+            events=tuple(span.events),
+            links=tuple(span.links),
+            kind=span.kind,
+            status=span.status,
+            start_time=span.start_time,
+            end_time=span.end_time,
+            instrumentation_scope=span.instrumentation_scope,
+        )
+
+    @property
+    def dropped_attributes(self) -> int:
+        return self._dropped_counts[0]
+
+    @property
+    def dropped_events(self) -> int:
+        return self._dropped_counts[1]
+
+    @property
+    def dropped_links(self) -> int:
+        return self._dropped_counts[2]

@@ -28,7 +28,7 @@ from llmotel.sampling._policies import (
     TokenPolicy,
 )
 from llmotel.sampling._record import DECISION_BYTES, DecisionRecord
-from llmotel.sampling._sdk import SPAN_BYTES, attributes_of, estimate_bytes, events_of, links_of
+from llmotel.sampling._sdk import SPAN_BYTES, SpanCopy, estimate_bytes
 
 _logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ OverflowDecision = Literal["evaluate", "keep", "drop"]
 OVERFLOW_DECISIONS: tuple[OverflowDecision, ...] = ("evaluate", "keep", "drop")
 
 _TRACE_BYTES = 400  # a buffered trace's bookkeeping (checked with the spans' estimate)
-# A span the processor copied (_SpanCopy, sharing context, status and events with the original) is
+# A span the processor copied (SpanCopy, sharing context, status and events with the original) is
 # ~650 B with 5 attributes, ~310 B before them; the SDK's span it replaces is freed.
 _COPY_BYTES = 450
 
@@ -73,49 +73,11 @@ class _Outcome:
     reason: str | None = None  # forced decisions: "ordinary" or "matched"
 
 
-class _SpanCopy(ReadableSpan):
-    """A finished span rebuilt through the public constructor, with attributes of its own.
-
-    What the processor forwards (finished spans are frozen: the sampling attributes go on a copy),
-    and, under memory pressure, what it buffers instead of the SDK's span, at a fifth of the size.
-    """
-
-    def __init__(self, span: ReadableSpan) -> None:
-        self._own_attributes = dict(attributes_of(span))
-        super().__init__(
-            name=span.name,
-            context=span.context,
-            parent=span.parent,
-            resource=span.resource,
-            attributes=self._own_attributes,
-            events=tuple(events_of(span)),
-            links=tuple(links_of(span)),
-            kind=span.kind,
-            status=span.status,
-            start_time=span.start_time,
-            end_time=span.end_time,
-            instrumentation_scope=span.instrumentation_scope,
-        )
-        # Plain containers have no dropped counts: carry the original span's.
-        self._dropped_counts = (span.dropped_attributes, span.dropped_events, span.dropped_links)
-
-    @property
-    def dropped_attributes(self) -> int:
-        return self._dropped_counts[0]
-
-    @property
-    def dropped_events(self) -> int:
-        return self._dropped_counts[1]
-
-    @property
-    def dropped_links(self) -> int:
-        return self._dropped_counts[2]
-
-
-def _forwarded(span: ReadableSpan, mark: dict[str, AttributeValue]) -> _SpanCopy:
-    """The span as forwarded: a copy (or the buffered copy itself) with ``mark`` added."""
-    copy = span if type(span) is _SpanCopy else _SpanCopy(span)
-    copy._own_attributes.update(mark)
+def _forwarded(span: ReadableSpan, mark: dict[str, AttributeValue]) -> SpanCopy:
+    """The span as forwarded (finished spans are frozen): a copy, or the buffered copy itself,
+    with ``mark`` added."""
+    copy = span if type(span) is SpanCopy else SpanCopy(span)
+    copy.own_attributes.update(mark)
     return copy
 
 
@@ -439,7 +401,7 @@ class TailSamplingProcessor(SpanProcessor):
         spans = trace.spans
         copied = trace.copied
         for index in range(copied, len(spans)):
-            spans[index] = _SpanCopy(spans[index])
+            spans[index] = SpanCopy(spans[index])
         saved = (len(spans) - copied) * (SPAN_BYTES - _COPY_BYTES)
         trace.copied = len(spans)
         trace.nbytes -= saved
@@ -655,5 +617,8 @@ class _Telemetry:
     def late_span(self, kept: bool, trigger: str) -> None:
         self._late.add(
             1,
-            {_names.SAMPLING_DECISION: "keep" if kept else "drop", _names.SAMPLING_TRIGGER: trigger},
+            {
+                _names.SAMPLING_DECISION: "keep" if kept else "drop",
+                _names.SAMPLING_TRIGGER: trigger,
+            },
         )
