@@ -5,16 +5,29 @@ Runs on the newest SDK the package allows and, in ``tests-sampling-oldest``, on 
 
 from __future__ import annotations
 
-from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from llmotel.sampling._sdk import SpanCopy, attributes_of, estimate_bytes
 
 
-def _finished_span() -> ReadableSpan:
+class _Ended(SpanProcessor):
+    def __init__(self) -> None:
+        self.spans: list[ReadableSpan] = []
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.spans.append(span)
+
+
+def _finished_span(handed_to_on_end: bool = True) -> ReadableSpan:
+    """A finished span as processors get it in ``on_end`` (the SDK hands them a ``ReadableSpan``
+    sharing the span's containers), or the ``Span`` object itself."""
+    ended = _Ended()
     provider = TracerProvider(
         span_limits=SpanLimits(max_span_attributes=3, max_events=2, max_links=1)
     )
+    provider.add_span_processor(ended)
     tracer = provider.get_tracer("sdk-test", "1.2.3")
     linked = SpanContext(0xABC, 0xDEF, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
     span = tracer.start_span(
@@ -27,7 +40,7 @@ def _finished_span() -> ReadableSpan:
         span.add_event(f"event {i}", {"gen_ai.prompt": "x" * 40})
     span.set_status(Status(StatusCode.ERROR, "boom"))
     span.end()
-    return span  # type: ignore[return-value]
+    return ended.spans[0] if handed_to_on_end else span  # type: ignore[return-value]
 
 
 def _public_view(span: ReadableSpan) -> tuple[object, ...]:
@@ -48,8 +61,9 @@ def _public_view(span: ReadableSpan) -> tuple[object, ...]:
     )
 
 
-def test_a_copy_of_an_sdk_span_reads_as_the_span_does() -> None:
-    span = _finished_span()
+@pytest.mark.parametrize("handed_to_on_end", [True, False], ids=["on_end's ReadableSpan", "Span"])
+def test_a_copy_of_an_sdk_span_reads_as_the_span_does(handed_to_on_end: bool) -> None:
+    span = _finished_span(handed_to_on_end)
     copy = SpanCopy(span)
     assert _public_view(copy) == _public_view(span)
     assert (copy.dropped_attributes, copy.dropped_events, copy.dropped_links) == (1, 1, 1)
@@ -88,3 +102,16 @@ def test_the_size_estimate_reads_sdk_spans_and_copies_alike() -> None:
     expected = 3000 + 3 * 64 + 3 + 2 * (700 + 64 + 40) + 300
     assert estimate_bytes(span) == expected
     assert estimate_bytes(SpanCopy(span)) == expected
+
+
+def test_on_this_sdk_its_spans_take_the_direct_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    # If an SDK release changes these internals, the public path still gives the same results
+    # (tests above) but this fails: time to look at the upper bound in pyproject.toml.
+    def public_path(self: SpanCopy, span: ReadableSpan) -> None:
+        raise AssertionError("took the public path")
+
+    monkeypatch.setattr(SpanCopy, "_copy_public", public_path)
+    for handed_to_on_end in (True, False):
+        span = _finished_span(handed_to_on_end)
+        SpanCopy(span)
+        assert attributes_of(span) is span._attributes._dict  # type: ignore[union-attr]

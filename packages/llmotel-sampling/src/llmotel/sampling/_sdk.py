@@ -36,7 +36,7 @@ def attributes_of(span: ReadableSpan) -> Mapping[str, AttributeValue]:
     attributes = span._attributes
     if type(attributes) is BoundedAttributes:
         inner = getattr(attributes, "_dict", None)
-        if type(inner) is dict:
+        if isinstance(inner, dict):  # an OrderedDict once the SDK dropped some (1.40)
             return inner
     elif type(attributes) is dict:  # a span built with ReadableSpan(attributes={...})
         return attributes
@@ -55,7 +55,7 @@ def estimate_bytes(span: ReadableSpan) -> int:
     attributes = span._attributes
     if attributes is not None:
         inner = getattr(attributes, "_dict", None)
-        if type(inner) is dict:
+        if isinstance(inner, dict):  # an OrderedDict once the SDK dropped some (1.40)
             attributes = inner
         if attributes:
             size += len(attributes) * _ATTRIBUTE_BYTES
@@ -89,7 +89,8 @@ class SpanCopy(ReadableSpan):
     _dropped_counts: tuple[int, int, int]
 
     def __init__(self, span: ReadableSpan) -> None:
-        if not isinstance(span, Span):  # the SDK makes its subclass _Span
+        # What the SDK hands to on_end (a ReadableSpan sharing the span's containers), or a span.
+        if type(span) is not ReadableSpan and not isinstance(span, Span):
             self._copy_public(span)
             return
         try:
