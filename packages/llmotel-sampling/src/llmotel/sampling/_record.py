@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from array import array
 
-_FINGERPRINT_MASK = (1 << 56) - 1
 DECISION_BYTES = 28
 """What one remembered decision costs: two 8+2-byte hash slots and an 8-byte ring entry."""
 
-
+# A trace's fingerprint: 56 bits mixing both halves of its id (W3C random trace ids are random
+# in the low 56 bits, other generators may put the randomness elsewhere); never 0, which marks an
+# empty slot. Computed inline in get() and add().
+_FINGERPRINT_MASK = (1 << 56) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 _MASK_64 = (1 << 64) - 1
 
 
 def _home(fingerprint: int, shift: int) -> int:
     # Fibonacci hashing: sequential ids (as some generators and tests make) spread over the table
-    # instead of forming one long run that linear probing would walk. Inlined in get().
+    # instead of forming one long run that linear probing would walk. Inlined in get() and add().
     return ((fingerprint * _GOLDEN) & _MASK_64) >> shift
-
-
-def _fingerprint(trace_id: int) -> int:
-    # 56 bits mixing both halves of the id (W3C random trace ids are random in the low 56 bits,
-    # other generators may put the randomness elsewhere); never 0, which marks an empty slot.
-    return ((trace_id ^ (trace_id >> 64)) & _FINGERPRINT_MASK) or 1
 
 
 class DecisionRecord:
@@ -74,7 +70,7 @@ class DecisionRecord:
 
     def get(self, trace_id: int) -> int:
         """The code recorded for ``trace_id``, or -1 when none is remembered."""
-        # _fingerprint and _home inlined: this runs for the first span of every trace.
+        # Fingerprint and _home inlined: this runs for the first span of every trace.
         fingerprint = ((trace_id ^ (trace_id >> 64)) & _FINGERPRINT_MASK) or 1
         keys, mask = self._keys, self._mask
         index = ((fingerprint * _GOLDEN) & _MASK_64) >> self._shift
@@ -88,9 +84,10 @@ class DecisionRecord:
 
     def add(self, trace_id: int, code: int) -> None:
         """Record ``code`` (0..65535) for ``trace_id``, forgetting the oldest decision if full."""
-        fingerprint = _fingerprint(trace_id)
+        # Fingerprint and _home inlined: this runs once per trace.
+        fingerprint = ((trace_id ^ (trace_id >> 64)) & _FINGERPRINT_MASK) or 1
         keys, mask = self._keys, self._mask
-        index = _home(fingerprint, self._shift)
+        index = ((fingerprint * _GOLDEN) & _MASK_64) >> self._shift
         while True:
             key = keys[index]
             if key == fingerprint:  # recorded again: the newer code wins
