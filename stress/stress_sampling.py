@@ -1,17 +1,17 @@
 """Stress: 10,000 concurrent agent sessions through the tail sampler, at default caps and at small ones.
 
 In process, real SDK: 10,000 asyncio sessions start at once, each one trace ``invoke_agent`` → two
-``chat`` calls → ``execute_tool`` → a last ``chat``, with awaits between the calls, into a
-``TailSamplingProcessor`` (the distro's policies: error, latency, tokens, cost, a 10 % baseline)
-wrapping a ``SimpleSpanProcessor`` with an in-memory exporter. 100 sessions are of each class: one
-call fails (the exception propagates: that call and the root end in ERROR), is slower than the
-latency threshold (its start is set that far back), or brings the trace's tokens or cost over
-the threshold. Two shapes: the
-class shows in the *first* call, which ends before anything else of the trace is buffered, or in
-the *second* one, after the first call is buffered — a trace decided early under pressure before
-that is not kept (docs/sampling.md, "When a bound is hit"). Each run is its own subprocess (its RSS
-is its own). Bounded: each run takes the CPU time of ~48,000 spans (10-40 s on a busy 2-core
-machine); ``--seconds`` is the latency threshold, to stay above that.
+``chat`` calls (each with ~1 KB of message content, as the distro captures by default) →
+``execute_tool`` → a last ``chat``, with awaits between the calls, into a ``TailSamplingProcessor``
+(the distro's policies: error, latency, tokens, cost, a 10 % baseline) wrapping a
+``SimpleSpanProcessor`` with an in-memory exporter. 100 sessions are of each class: one call fails
+(the exception propagates: that call and the root end in ERROR), is slower than the latency
+threshold (its start is set that far back), or brings the trace's tokens or cost over the
+threshold. Two shapes: the class shows in the *first* call, which ends before anything else of
+the trace is buffered, or in the *second* one, after the first call is buffered — a trace decided
+early under pressure before that is not kept (docs/sampling.md, "When a bound is hit"). Each run
+is its own subprocess (its RSS is its own). Bounded: each run takes the CPU time of ~48,000 spans
+(10-40 s on a busy 2-core machine); ``--seconds`` is the latency threshold, to stay above that.
 
 Prints, per run: traces kept per class (out of 100), kept traces that arrived incomplete, decisions
 (vs traces), late spans, forced decisions by reason, peak buffered bytes vs the cap, peak RSS.
@@ -63,7 +63,9 @@ def run_mode(name: str, shape: str, seconds: float) -> dict[str, object]:
         TokenPolicy,
     )
     from llmotel.semconv.attributes import (
+        GEN_AI_INPUT_MESSAGES,
         GEN_AI_OPERATION_NAME,
+        GEN_AI_OUTPUT_MESSAGES,
         GEN_AI_REQUEST_MODEL,
         GEN_AI_USAGE_INPUT_TOKENS,
         GEN_AI_USAGE_OUTPUT_TOKENS,
@@ -103,10 +105,19 @@ def run_mode(name: str, shape: str, seconds: float) -> dict[str, object]:
     expected: dict[int, int] = {}
     peak = [0]
 
-    def chat(kind: str, call: int) -> dict[str, object]:
+    def chat(index: int, kind: str, call: int) -> dict[str, object]:
         # The tokens/cost classes pass their threshold with call number signal_call.
         heavy = call <= signal_call
+        # Content on spans, as the distro captures it by default: ~1 KB of JSON per call.
+        question = f"Session {index}, call {call}: where is my order? " + "Some context. " * 25
+        answer = f"Order for session {index} ships tomorrow. " + "More detail. " * 25
         return {
+            GEN_AI_INPUT_MESSAGES: json.dumps(
+                [{"role": "user", "parts": [{"type": "text", "content": question}]}]
+            ),
+            GEN_AI_OUTPUT_MESSAGES: json.dumps(
+                [{"role": "assistant", "parts": [{"type": "text", "content": answer}]}]
+            ),
             GEN_AI_OPERATION_NAME: "chat",
             GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
             GEN_AI_USAGE_INPUT_TOKENS: 60_000 // signal_call if kind == "tokens" and heavy else 800,
@@ -131,7 +142,7 @@ def run_mode(name: str, shape: str, seconds: float) -> dict[str, object]:
                         slow = call == signal_call and kind == "slow"
                         with tracer.start_as_current_span(
                             "chat gpt-4o-mini",
-                            attributes=chat(kind, call),
+                            attributes=chat(index, kind, call),
                             # A call that took 1.2 x the threshold, without the wait.
                             start_time=time.time_ns() - int(threshold * 1.2e9) if slow else None,
                         ):
@@ -142,7 +153,9 @@ def run_mode(name: str, shape: str, seconds: float) -> dict[str, object]:
                     with tracer.start_as_current_span("execute_tool lookup_order"):
                         await pause(kind)
                     ended()
-                    with tracer.start_as_current_span("chat gpt-4o-mini", attributes=chat(kind, 3)):
+                    with tracer.start_as_current_span(
+                        "chat gpt-4o-mini", attributes=chat(index, kind, 3)
+                    ):
                         await pause(kind)
                     ended()
             except RuntimeError:

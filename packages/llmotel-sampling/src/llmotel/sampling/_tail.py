@@ -133,7 +133,7 @@ class TailSamplingProcessor(SpanProcessor):
     Memory is bounded: when more than ``max_traces`` traces, ``max_spans`` spans or (estimated)
     ``max_bytes`` bytes are buffered, traces are decided early, oldest first, in two tiers. Before
     that, over ``max_bytes``, the buffered SDK spans are replaced by compact copies of the same
-    contents (about a fifth of the memory), oldest trace first.
+    contents (about 2.3 KB less per span, the attribute values are shared), oldest trace first.
     *Ordinary* traces go first: the oldest is checked against the rule policies (error, latency,
     tokens, cost, attribute; latency counts the time the trace has been open); if one matches, the
     trace moves to the second tier and stays buffered, otherwise it is decided by ``overflow``:
@@ -394,7 +394,7 @@ class TailSamplingProcessor(SpanProcessor):
             outcomes.append(outcome)
 
     def _compact(self, trace: _Trace) -> None:
-        """Replace the trace's SDK spans by compact copies: same contents, a fifth of the memory.
+        """Replace the trace's SDK spans by compact copies: same contents, ~2.3 KB less each.
 
         Only under memory pressure (the copy costs about what forwarding a kept span does, and a
         kept span's copy is reused); memory is freed when nothing else holds the SDK's span.
