@@ -9,7 +9,9 @@
    and forwarded, the worst case).
 2. Head sampler: ``SessionRatioSampler.should_sample`` per call for a root in a session, a root
    without one and a child, next to ``TraceIdRatioBased`` (target: <= 3 us).
-3. Memory: traced peak while 100k spans of never-ending traces go through a tail processor with a
+3. SDK reads: copying a finished span (what the tail processor forwards) through ``_sdk.py``'s
+   direct reads of the SDK's fields vs through the public ``ReadableSpan`` properties.
+4. Memory: traced peak while 100k spans of never-ending traces go through a tail processor with a
    4 MiB byte bound, compared with the bound.
 
 Timings are CPU time of the calling thread (``time.thread_time``), the best of several
@@ -223,6 +225,27 @@ def bench_head(calls: int, repeats: int) -> dict[str, Any]:
     return {"us_per_call": results, "target_us": HEAD_TARGET_US}
 
 
+def bench_sdk_reads(calls: int, repeats: int) -> dict[str, Any]:
+    from llmotel.sampling._sdk import SpanCopy
+
+    ended: list[ReadableSpan] = []
+
+    class _Keep(SpanProcessor):
+        def on_end(self, span: ReadableSpan) -> None:
+            ended.append(span)
+
+    provider = TracerProvider()
+    provider.add_span_processor(_Keep())
+    provider.get_tracer("bench").start_span("chat gpt-4o-mini", attributes=LLM_ATTRIBUTES).end()
+    span = ended[0]  # what on_end gets
+    blank = SpanCopy.__new__(SpanCopy)
+    results = {
+        "SpanCopy, direct reads (_sdk)": _per_call(lambda: SpanCopy(span), calls, repeats),
+        "SpanCopy, public properties": _per_call(lambda: blank._copy_public(span), calls, repeats),
+    }
+    return {"us_per_copy": results}
+
+
 def bench_memory(spans: int) -> dict[str, Any]:
     processor = TailSamplingProcessor(
         SimpleSpanProcessor(_NoOpExporter()),
@@ -271,6 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     baseline = load_baseline(args.baseline) if args.baseline else None
     tail = bench_tail(traces=2000 // scale, repeats=7, baseline=baseline)
     head = bench_head(calls=50_000 // scale, repeats=7)
+    reads = bench_sdk_reads(calls=20_000 // scale, repeats=7)
     memory = bench_memory(spans=100_000 // scale)
 
     print("tail processor, app-thread cost per span (best of 7):")
@@ -288,6 +312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, value in head["us_per_call"].items():
         print(f"  {name:<44} {value:6.2f} us")
     print(f"  target: <= {HEAD_TARGET_US} us")
+    print("copy of a finished span:")
+    for name, value in reads["us_per_copy"].items():
+        print(f"  {name:<44} {value:6.2f} us")
     print(
         f"memory: {memory['spans']} spans of open traces, bound {MEMORY_BOUND / 2**20:.1f} MiB: "
         f"traced peak {memory['traced_peak_bytes'] / 2**20:.2f} MiB, "
@@ -301,6 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "machine": platform.machine(),
             "tail": tail,
             "head": head,
+            "sdk_reads": reads,
             "memory": memory,
         }
         with open(args.out, "w", encoding="utf-8") as out:
