@@ -9,24 +9,35 @@
    and forwarded, the worst case).
 2. Head sampler: ``SessionRatioSampler.should_sample`` per call for a root in a session, a root
    without one and a child, next to ``TraceIdRatioBased`` (target: <= 3 us).
-3. Memory: traced peak while 100k spans of never-ending traces go through a tail processor with a
+3. SDK reads: copying a finished span (what the tail processor forwards) through ``_sdk.py``'s
+   direct reads of the SDK's fields vs through the public ``ReadableSpan`` properties.
+4. Memory: traced peak while 100k spans of never-ending traces go through a tail processor with a
    4 MiB byte bound, compared with the bound.
 
 Timings are CPU time of the calling thread (``time.thread_time``), the best of several
 interleaved repeats: the cost the application thread pays, little disturbed by other load on the
 machine. Absolute numbers depend on the machine; the differences are what matters.
+
+``--baseline REF`` also loads the tail processor of llmotel-sampling as it was at git ``REF`` and
+runs its cases interleaved with the current ones, printing both and their ratio (before/after in
+one run, on the same machine state).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from opentelemetry.context import Context
@@ -98,8 +109,36 @@ def _workload(processor: SpanProcessor, traces: int) -> Callable[[], float]:
     return run
 
 
-def bench_tail(traces: int, repeats: int) -> dict[str, Any]:
-    cases = {
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLING_SRC = "packages/llmotel-sampling/src/llmotel/sampling"
+BASELINE_PACKAGE = "llmotel_sampling_baseline"
+
+
+def load_baseline(ref: str) -> ModuleType:
+    """llmotel.sampling as it was at git ``ref``, imported under another name."""
+    target = Path(tempfile.mkdtemp(prefix="bench-sampling-")) / BASELINE_PACKAGE
+    target.mkdir()
+    listing = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-tree", "--name-only", f"{ref}:{SAMPLING_SRC}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for name in listing.stdout.split():
+        if name.endswith(".py"):
+            source = subprocess.run(
+                ["git", "-C", str(ROOT), "show", f"{ref}:{SAMPLING_SRC}/{name}"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            (target / name).write_text(source.replace("llmotel.sampling", BASELINE_PACKAGE))
+    sys.path.insert(0, str(target.parent))
+    return importlib.import_module(BASELINE_PACKAGE)
+
+
+def bench_tail(traces: int, repeats: int, baseline: ModuleType | None = None) -> dict[str, Any]:
+    cases: dict[str, SpanProcessor] = {
         "bare SimpleSpanProcessor": SimpleSpanProcessor(_NoOpExporter()),
         "tail, 1 % baseline": TailSamplingProcessor(
             SimpleSpanProcessor(_NoOpExporter()), _policies(0.01)
@@ -108,6 +147,17 @@ def bench_tail(traces: int, repeats: int) -> dict[str, Any]:
             SimpleSpanProcessor(_NoOpExporter()), _policies(1.0)
         ),
     }
+    if baseline is not None:
+        for name, ratio in (("tail, 1 % baseline", 0.01), ("tail, keep all", 1.0)):
+            old_policies = [
+                baseline.ErrorPolicy(),
+                baseline.LatencyPolicy(30.0),
+                baseline.TokenPolicy(100_000),
+                baseline.ProbabilisticPolicy(ratio),
+            ]
+            cases[f"{name} (baseline)"] = baseline.TailSamplingProcessor(
+                SimpleSpanProcessor(_NoOpExporter()), old_policies
+            )
     runs = {name: _workload(processor, traces) for name, processor in cases.items()}
     best = dict.fromkeys(runs, float("inf"))
     for run in runs.values():
@@ -118,13 +168,21 @@ def bench_tail(traces: int, repeats: int) -> dict[str, Any]:
     for processor in cases.values():
         processor.shutdown()
     bare = best["bare SimpleSpanProcessor"]
-    return {
+    added = {name: value - bare for name, value in best.items() if not name.startswith("bare")}
+    result: dict[str, Any] = {
         "us_per_span": best,
-        "added_us_per_span": {
-            name: value - bare for name, value in best.items() if not name.startswith("bare")
-        },
+        "added_us_per_span": added,
         "target_added_us": TAIL_TARGET_US,
     }
+    if baseline is not None:
+        result["after_over_before"] = {
+            name: {
+                "per_span": best[name] / best[f"{name} (baseline)"],
+                "added": added[name] / added[f"{name} (baseline)"],
+            }
+            for name in ("tail, 1 % baseline", "tail, keep all")
+        }
+    return result
 
 
 def _per_call(call: Callable[[], object], calls: int, repeats: int) -> float:
@@ -165,6 +223,27 @@ def bench_head(calls: int, repeats: int) -> dict[str, Any]:
             repeats,
         )
     return {"us_per_call": results, "target_us": HEAD_TARGET_US}
+
+
+def bench_sdk_reads(calls: int, repeats: int) -> dict[str, Any]:
+    from llmotel.sampling._sdk import SpanCopy
+
+    ended: list[ReadableSpan] = []
+
+    class _Keep(SpanProcessor):
+        def on_end(self, span: ReadableSpan) -> None:
+            ended.append(span)
+
+    provider = TracerProvider()
+    provider.add_span_processor(_Keep())
+    provider.get_tracer("bench").start_span("chat gpt-4o-mini", attributes=LLM_ATTRIBUTES).end()
+    span = ended[0]  # what on_end gets
+    blank = SpanCopy.__new__(SpanCopy)
+    results = {
+        "SpanCopy, direct reads (_sdk)": _per_call(lambda: SpanCopy(span), calls, repeats),
+        "SpanCopy, public properties": _per_call(lambda: blank._copy_public(span), calls, repeats),
+    }
+    return {"us_per_copy": results}
 
 
 def bench_memory(spans: int) -> dict[str, Any]:
@@ -208,23 +287,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="write the results as JSON to this path")
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
+    parser.add_argument("--baseline", metavar="REF", help="also run the tail processor at git REF")
     args = parser.parse_args(argv)
     scale = 10 if args.quick else 1
 
-    tail = bench_tail(traces=2000 // scale, repeats=7)
+    baseline = load_baseline(args.baseline) if args.baseline else None
+    tail = bench_tail(traces=2000 // scale, repeats=7, baseline=baseline)
     head = bench_head(calls=50_000 // scale, repeats=7)
+    reads = bench_sdk_reads(calls=20_000 // scale, repeats=7)
     memory = bench_memory(spans=100_000 // scale)
 
     print("tail processor, app-thread cost per span (best of 7):")
     for name, value in tail["us_per_span"].items():
         added = value - tail["us_per_span"]["bare SimpleSpanProcessor"]
         suffix = "" if name.startswith("bare") else f"   added {added:6.2f} us"
-        print(f"  {name:<28} {value:7.2f} us{suffix}")
+        print(f"  {name:<39} {value:7.2f} us{suffix}")
     print(f"  target: <= {TAIL_TARGET_US} us added")
+    for name, ratios in tail.get("after_over_before", {}).items():
+        print(
+            f"  {name}: now / at {args.baseline} = {ratios['per_span']:.2f} per span, "
+            f"{ratios['added']:.2f} of the added cost"
+        )
     print("head sampler, per should_sample call:")
     for name, value in head["us_per_call"].items():
         print(f"  {name:<44} {value:6.2f} us")
     print(f"  target: <= {HEAD_TARGET_US} us")
+    print("copy of a finished span:")
+    for name, value in reads["us_per_copy"].items():
+        print(f"  {name:<44} {value:6.2f} us")
     print(
         f"memory: {memory['spans']} spans of open traces, bound {MEMORY_BOUND / 2**20:.1f} MiB: "
         f"traced peak {memory['traced_peak_bytes'] / 2**20:.2f} MiB, "
@@ -233,10 +323,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.out:
         results = {
+            "baseline": args.baseline,
             "python": sys.version.split()[0],
             "machine": platform.machine(),
             "tail": tail,
             "head": head,
+            "sdk_reads": reads,
             "memory": memory,
         }
         with open(args.out, "w", encoding="utf-8") as out:

@@ -82,7 +82,10 @@ def test_tail_and_rate_limit_wrap_in_that_order() -> None:
     assert isinstance(processor, TailSamplingProcessor)
     assert isinstance(processor._next, RateLimitingSpanProcessor)
     assert processor._next._next is exporting
-    assert processor._max_bytes == 1048576 - 1048576 // 8 - processor._cache_size * 160
+    # A sixteenth of max_bytes holds the decision record (2048 decisions at 28 B), an eighth is
+    # headroom, the spans get the rest.
+    assert processor.decision_record_size == (2048, 2048 * 28)
+    assert processor.max_buffered_bytes == 1048576 - 1048576 // 8 - 2048 * 28
     assert processor._overflow == "keep"
     processor.shutdown()
 

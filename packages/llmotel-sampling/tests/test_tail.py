@@ -200,10 +200,10 @@ def test_late_spans_follow_the_decision(
         ("late", "error"),
     ]
     late_points = {
-        p[0]["llmotel.sampling.decision"]: p[1].value
+        (p[0]["llmotel.sampling.decision"], p[0]["llmotel.sampling.trigger"]): p[1].value
         for p in metric_points(metric_reader, "llmotel.sampling.late_spans")
     }
-    assert late_points == {"keep": 1, "drop": 1}
+    assert late_points == {("keep", "root_ended"): 1, ("drop", "root_ended"): 1}
 
 
 def test_forwarded_spans_are_copies_with_the_attribute_added(make: type[_Setup]) -> None:
@@ -256,25 +256,35 @@ def test_timeout_decides_traces_whose_root_never_ends(
 
 
 @pytest.mark.parametrize(
-    ("overflow", "kept"),
-    [("evaluate", ["t0/child"]), ("keep", ["t0/child", "t1/child"]), ("drop", [])],
+    ("overflow", "kept", "decision"),
+    [("evaluate", [], "drop"), ("keep", ["t1/child", "t2/child"], "keep"), ("drop", [], "drop")],
 )
-def test_a_full_buffer_decides_the_oldest_trace_early(
+def test_a_full_buffer_decides_the_oldest_ordinary_trace_early(
     make: type[_Setup],
     meter_provider: MeterProvider,
     metric_reader: InMemoryMetricReader,
     overflow: str,
     kept: list[str],
+    decision: str,
 ) -> None:
     setup = make([ErrorPolicy()], max_traces=3, overflow=overflow, meter_provider=meter_provider)
-    for i in range(5):
-        _open_trace(setup.tracer, f"t{i}", error=i == 0)
+    roots = [_open_trace(setup.tracer, f"t{i}", error=i == 0) for i in range(5)]
+    # t0 already holds an error: it stays buffered while the ordinary t1 and t2 are decided.
     assert [s.name for s in setup.exported()] == kept
     assert setup.processor.buffered[:2] == (3, 3)
     if overflow == "keep":
         assert {s.attributes[POLICY] for s in setup.exported()} == {"overflow"}
     forced = metric_points(metric_reader, "llmotel.sampling.forced_decisions")
-    assert [(p[0], p[1].value) for p in forced] == [({"llmotel.sampling.bound": "max_traces"}, 2)]
+    assert [(p[0], p[1].value) for p in forced] == [
+        (
+            {
+                "llmotel.sampling.bound": "max_traces",
+                "llmotel.sampling.reason": "ordinary",
+                "llmotel.sampling.decision": decision,
+            },
+            2,
+        )
+    ]
     gauges = {
         name: metric_points(metric_reader, f"llmotel.sampling.buffered.{name}")[0][1].value
         for name in ("traces", "spans", "bytes")
@@ -282,6 +292,42 @@ def test_a_full_buffer_decides_the_oldest_trace_early(
     assert gauges["traces"] == 3
     assert gauges["spans"] == 3
     assert gauges["bytes"] == setup.processor.buffered[2] > 0
+    roots[0].end()  # type: ignore[attr-defined]
+    assert [s.name for s in setup.exported()][-2:] == ["t0/child", "t0"]
+    assert setup.exported()[-1].attributes[POLICY] == "error"
+
+
+def test_matching_traces_are_decided_early_only_when_no_ordinary_one_is_left_and_are_kept(
+    make: type[_Setup], meter_provider: MeterProvider, metric_reader: InMemoryMetricReader
+) -> None:
+    setup = make(
+        [ErrorPolicy(), TokenPolicy(100)],
+        max_traces=2,
+        overflow="drop",
+        meter_provider=meter_provider,
+    )
+    roots = [_open_trace(setup.tracer, f"e{i}", error=True) for i in range(3)]
+    # Nothing ordinary to drop: the oldest error trace is forwarded now, whatever overflow says.
+    assert [(s.name, s.attributes[POLICY]) for s in setup.exported()] == [("e0/child", "error")]
+    for root in roots:
+        root.end()  # type: ignore[attr-defined]
+    names = [s.name for s in setup.exported()]
+    assert sorted(names) == ["e0", "e0/child", "e1", "e1/child", "e2", "e2/child"]
+    forced = metric_points(metric_reader, "llmotel.sampling.forced_decisions")
+    assert [(p[0], p[1].value) for p in forced] == [
+        (
+            {
+                "llmotel.sampling.bound": "max_traces",
+                "llmotel.sampling.reason": "matched",
+                "llmotel.sampling.decision": "keep",
+            },
+            1,
+        )
+    ]
+    late = metric_points(metric_reader, "llmotel.sampling.late_spans")
+    assert [(p[0], p[1].value) for p in late] == [
+        ({"llmotel.sampling.decision": "keep", "llmotel.sampling.trigger": "max_traces"}, 1)
+    ]
 
 
 def test_a_trace_larger_than_max_spans_is_decided_early_and_its_rest_follows(
@@ -323,8 +369,17 @@ def test_one_hundred_thousand_open_traces_stay_under_the_byte_bound(make: type[_
     assert setup.processor.effective_rate == 0.0  # every forced decision dropped (no errors)
 
 
-def test_the_byte_estimate_covers_what_buffered_spans_really_hold(make: type[_Setup]) -> None:
-    setup = make([ErrorPolicy()], max_traces=10**6, max_spans=10**6, max_bytes=10**12)
+@pytest.mark.parametrize(
+    "max_bytes",
+    [
+        pytest.param(10**12, id="SDK spans"),
+        pytest.param(8 * 1024 * 1024, id="compact copies"),  # 2000 SDK spans would take ~9 MB
+    ],
+)
+def test_the_byte_estimate_covers_what_buffered_spans_really_hold(
+    make: type[_Setup], max_bytes: int
+) -> None:
+    setup = make([ErrorPolicy()], max_traces=10**6, max_spans=10**6, max_bytes=max_bytes)
     tracer = setup.tracer
     tracer.start_span("warm-up").end()
     gc.collect()
@@ -338,7 +393,8 @@ def test_the_byte_estimate_covers_what_buffered_spans_really_hold(make: type[_Se
         actual = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    estimated = setup.processor.buffered[2]
+    traces, _spans, estimated = setup.processor.buffered
+    assert traces == 2000  # nothing decided: copies made the room
     assert actual <= estimated * 1.05
     assert estimated <= actual * 1.5
 

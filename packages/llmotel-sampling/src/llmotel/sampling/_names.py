@@ -26,6 +26,7 @@ SAMPLING_RATE = "llmotel.sampling.rate"
 SAMPLING_DECISION = "llmotel.sampling.decision"
 SAMPLING_TRIGGER = "llmotel.sampling.trigger"
 SAMPLING_BOUND = "llmotel.sampling.bound"
+SAMPLING_REASON = "llmotel.sampling.reason"
 
 # Self-telemetry.
 METER_NAME = "llmotel.sampling"

@@ -14,7 +14,7 @@ from opentelemetry.util.types import AttributeValue
 from llmotel.sampling import _threshold
 from llmotel.sampling._bucket import TokenBucket
 from llmotel.sampling._names import COST_USD, INPUT_TOKENS, OUTPUT_TOKENS
-from llmotel.sampling._spans import attributes_of
+from llmotel.sampling._sdk import attributes_of
 
 _ERROR = StatusCode.ERROR
 _NUMBER = (int, float)

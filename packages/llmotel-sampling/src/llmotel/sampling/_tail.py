@@ -27,7 +27,8 @@ from llmotel.sampling._policies import (
     TailPolicy,
     TokenPolicy,
 )
-from llmotel.sampling._spans import attributes_of
+from llmotel.sampling._record import DECISION_BYTES, DecisionRecord
+from llmotel.sampling._sdk import SPAN_BYTES, SpanCopy, estimate_bytes
 
 _logger = logging.getLogger(__name__)
 
@@ -36,28 +37,32 @@ OverflowDecision = Literal["evaluate", "keep", "drop"]
 
 OVERFLOW_DECISIONS: tuple[OverflowDecision, ...] = ("evaluate", "keep", "drop")
 
-# Size estimate, calibrated with tracemalloc against SDK 1.45 spans (see tests/test_memory.py):
-# a finished span with its context, BoundedAttributes and lock is ~3 KB before attribute values.
-_SPAN_BYTES = 3000
-_ATTRIBUTE_BYTES = 64  # dict slot + value object; a string also counts its characters
-_EVENT_BYTES = 700
-_LINK_BYTES = 300
-_TRACE_BYTES = 400
-# One remembered decision (128-bit int key in an OrderedDict), measured ~150 B.
-_DECISION_BYTES = 160
+_TRACE_BYTES = 400  # a buffered trace's bookkeeping (checked with the spans' estimate)
+# A span the processor copied (SpanCopy, sharing context, status and events with the original) is
+# ~650-750 B with 5 short attributes (3.11-3.12), ~400 B before them; the SDK span it replaces is
+# freed.
+_COPY_BYTES = 600
 
-_UNDECIDED = -2
 _DROPPED = -1
 _OVERFLOW_KEPT = "overflow"
+# What decided a trace; its index is stored with the decision (for the late spans' telemetry).
+_TRIGGERS = ("root_ended", "timeout", "max_traces", "max_spans", "max_bytes", "flush", "shutdown")
+_TRIGGER_INDEX = {trigger: index for index, trigger in enumerate(_TRIGGERS)}
+# The default decision record's share of max_bytes stops growing at 2**20 decisions.
+_MAX_RECORD_BYTES = 2**20 * DECISION_BYTES
+# The most policies a decision code holds (decision + 1 in its low byte).
+_MAX_POLICIES = 254
 
 
 class _Trace:
-    __slots__ = ("created", "nbytes", "spans")
+    __slots__ = ("copied", "created", "nbytes", "rule", "spans")
 
     def __init__(self, created: float) -> None:
         self.created = created
         self.spans: list[ReadableSpan] = []
         self.nbytes = _TRACE_BYTES
+        self.rule = -1  # index of a rule policy the trace already matches, found under pressure
+        self.copied = 0  # spans[:copied] are compact copies (made under memory pressure)
 
 
 @dataclass(slots=True)
@@ -66,67 +71,29 @@ class _Outcome:
     mark: dict[str, AttributeValue] | None  # None: dropped
     trigger: str
     policy: str | None
+    reason: str | None = None  # forced decisions: "ordinary" or "matched"
 
 
-class _ForwardedSpan(ReadableSpan):
-    """A copy of a finished span with sampling attributes added (finished spans are frozen)."""
-
-    def __init__(self, span: ReadableSpan, mark: dict[str, AttributeValue]) -> None:
-        attributes = dict(attributes_of(span))
-        attributes.update(mark)
-        # Private fields: shares the events/links containers (and their dropped counts) as they
-        # are, instead of the tuples the public properties build.
-        super().__init__(
-            name=span._name,
-            context=span._context,
-            parent=span._parent,
-            resource=span._resource,
-            attributes=attributes,
-            events=span._events,
-            links=span._links,
-            kind=span._kind,
-            instrumentation_info=span._instrumentation_info,
-            status=span._status,
-            start_time=span._start_time,
-            end_time=span._end_time,
-            instrumentation_scope=span._instrumentation_scope,
-        )
-        self._dropped_attributes = span.dropped_attributes
-
-    @property
-    def dropped_attributes(self) -> int:
-        return self._dropped_attributes
+def _forwarded(span: ReadableSpan, mark: dict[str, AttributeValue]) -> SpanCopy:
+    """The span as forwarded (finished spans are frozen): a copy, or the buffered copy itself,
+    with ``mark`` added."""
+    copy = span if type(span) is SpanCopy else SpanCopy(span)
+    copy.own_attributes.update(mark)
+    return copy
 
 
-def _estimate_bytes(span: ReadableSpan) -> int:
-    """A cheap upper estimate of the memory a finished span holds on to."""
-    # Private fields: the public properties copy (MappingProxy, tuples) on every access. Runs for
-    # every span on the app thread: attributes_of is inlined for the SDK's BoundedAttributes.
-    size = _SPAN_BYTES
-    attributes = span._attributes
-    if attributes is not None:
-        inner = getattr(attributes, "_dict", None)
-        if type(inner) is dict:
-            attributes = inner
-        if attributes:
-            size += len(attributes) * _ATTRIBUTE_BYTES
-            for value in attributes.values():
-                if type(value) is str:
-                    size += len(value)
-    # The SDK's BoundedList answers len() and iteration in Python (iteration copies under a
-    # lock); its deque does both in C. A finished span's events and links no longer change.
-    events = getattr(span._events, "_dq", span._events)
-    if events:
-        for event in events:
-            size += _EVENT_BYTES
-            event_attributes = event.attributes
-            if event_attributes:
-                size += len(event_attributes) * _ATTRIBUTE_BYTES
-                for value in event_attributes.values():
-                    if type(value) is str:
-                        size += len(value)
-    links = getattr(span._links, "_dq", span._links)
-    return size + len(links) * _LINK_BYTES if links else size
+def _open_longer_than(spans: Sequence[ReadableSpan], threshold_ns: int, now_ns: int) -> bool:
+    """Whether a trace whose root has not ended has been running longer than ``threshold_ns``.
+
+    Its root ends after ``now_ns``, so its latency (first start to last end) is at least
+    ``now_ns`` minus its earliest known start.
+    """
+    first: int | None = None
+    for span in spans:
+        start = span.start_time
+        if start is not None and (first is None or start < first):
+            first = start
+    return first is not None and now_ns - first > threshold_ns
 
 
 _DETERMINISTIC = (ErrorPolicy, LatencyPolicy, TokenPolicy, CostPolicy, AttributePolicy)
@@ -159,17 +126,29 @@ class TailSamplingProcessor(SpanProcessor):
     ``next_processor.on_end`` carrying ``llmotel.sampling.policy`` (the policy's name) and, when
     known, ``llmotel.sampling.rate`` (the probability the trace had of being kept: 1.0 for
     error/latency/tokens/cost/attribute, the ratio for the probabilistic baseline). Traces no
-    policy keeps are dropped. Spans of a trace that end after its decision follow it (the last
-    ``decision_cache_size`` decisions are remembered). Unsampled spans (``RECORD_ONLY``) are passed
-    through untouched, exporting processors ignore them.
+    policy keeps are dropped. Each trace is decided once: spans that end after its decision
+    follow it. Unsampled spans (``RECORD_ONLY``) are passed through untouched, exporting
+    processors ignore them.
 
     Memory is bounded: when more than ``max_traces`` traces, ``max_spans`` spans or (estimated)
-    ``max_bytes`` bytes are buffered, the oldest trace is decided at once by ``overflow``:
+    ``max_bytes`` bytes are buffered, traces are decided early, oldest first, in two tiers. Before
+    that, over ``max_bytes``, the buffered SDK spans are replaced by compact copies of the same
+    contents (about 2.3 KB less per span, the attribute values are shared), oldest trace first.
+    *Ordinary* traces go first: the oldest is checked against the rule policies (error, latency,
+    tokens, cost, attribute; latency counts the time the trace has been open); if one matches, the
+    trace moves to the second tier and stays buffered, otherwise it is decided by ``overflow``:
     ``"evaluate"`` asks the policies about what has arrived, ``"keep"`` keeps it (marked
-    ``overflow``), ``"drop"`` drops it. Such forced decisions are counted. ``max_bytes`` bounds
-    everything the processor holds: the decision cache (~160 B a decision) may take up to an
-    eighth of it (fewer decisions are remembered if needed), an eighth is left as headroom for
-    transient allocations and the buffered spans get the rest.
+    ``overflow``), ``"drop"`` drops it. Only when no ordinary trace is left is the oldest
+    *matching* trace decided early, and it is kept. Any decision made before the root ended
+    counts the time the trace has been open as its latency so far.
+
+    Decisions are remembered in a fixed table of ``DECISION_BYTES`` (28) bytes a trace, so the
+    spans that end after a trace was decided follow that decision: by default as many decisions
+    as fit in a sixteenth of ``max_bytes`` (a power of two: 131,072 at 64 MiB, 16,384 at 8 MiB,
+    at most 1,048,576),
+    or ``decision_cache_size`` rounded up to a power of two. ``max_bytes`` bounds everything the
+    processor holds: the decision table, an eighth as headroom for transient allocations, and the
+    buffered spans get the rest.
 
     ``force_flush`` and ``shutdown`` decide every buffered trace now (by the policies, on what has
     arrived), forward the kept spans, then flush or shut down ``next_processor``; spans of those
@@ -178,8 +157,10 @@ class TailSamplingProcessor(SpanProcessor):
     With a ``meter_provider``, it reports ``llmotel.sampling.buffered.{traces,spans,bytes}``
     (gauges), ``llmotel.sampling.decisions`` (by ``llmotel.sampling.decision`` keep/drop,
     ``llmotel.sampling.policy`` and ``llmotel.sampling.trigger``),
-    ``llmotel.sampling.forced_decisions`` (by ``llmotel.sampling.bound``) and
-    ``llmotel.sampling.late_spans`` (by decision).
+    ``llmotel.sampling.forced_decisions`` (by ``llmotel.sampling.bound``,
+    ``llmotel.sampling.reason`` ordinary/matched and ``llmotel.sampling.decision``) and
+    ``llmotel.sampling.late_spans`` (by ``llmotel.sampling.decision`` and the
+    ``llmotel.sampling.trigger`` of the decision they followed).
 
     Policies run on the thread that ended the root span (or the timer thread), under a lock: keep
     them cheap. The processor never raises into the application.
@@ -195,7 +176,7 @@ class TailSamplingProcessor(SpanProcessor):
         max_spans: int = 100_000,
         max_bytes: int = 64 * 1024 * 1024,
         overflow: OverflowDecision = "evaluate",
-        decision_cache_size: int = 10_000,
+        decision_cache_size: int | None = None,
         meter_provider: MeterProvider | None = None,
     ) -> None:
         if decision_wait <= 0:
@@ -204,7 +185,7 @@ class TailSamplingProcessor(SpanProcessor):
             ("max_traces", max_traces),
             ("max_spans", max_spans),
             ("max_bytes", max_bytes),
-            ("decision_cache_size", decision_cache_size),
+            ("decision_cache_size", 1 if decision_cache_size is None else decision_cache_size),
         ):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value!r}")
@@ -214,21 +195,36 @@ class TailSamplingProcessor(SpanProcessor):
         self._policies: list[TailPolicy] = (
             list(policies) if policies is not None else [ErrorPolicy(), ProbabilisticPolicy(0.1)]
         )
+        if len(self._policies) > _MAX_POLICIES:
+            raise ValueError(f"at most {_MAX_POLICIES} policies, got {len(self._policies)}")
         self._marks = [_mark_for(policy.name, policy) for policy in self._policies]
         self._overflow_mark = _mark_for(_OVERFLOW_KEPT, None)
+        # Asked about a trace before its decision (under pressure): pure and monotonic.
+        self._rules = [
+            (index, policy)
+            for index, policy in enumerate(self._policies)
+            if isinstance(policy, _DETERMINISTIC)
+        ]
         self._decision_wait = decision_wait
         self._max_traces = max_traces
         self._max_spans = max_spans
         self._overflow = overflow
-        # max_bytes bounds all the processor holds: the decision cache may take an eighth of it,
-        # another eighth is headroom for transient allocations (dict rebuilds), spans get the rest.
-        self._cache_size = max(1, min(decision_cache_size, max_bytes // 8 // _DECISION_BYTES))
-        self._max_bytes = max_bytes - max_bytes // 8 - self._cache_size * _DECISION_BYTES
+        # max_bytes bounds all the processor holds: the decision record, an eighth of headroom
+        # for transient allocations (dict rebuilds), the buffered spans get the rest.
+        if decision_cache_size is None:
+            self._record = DecisionRecord.within(min(max_bytes // 16, _MAX_RECORD_BYTES))
+        else:
+            self._record = DecisionRecord(
+                max(1, min(decision_cache_size, max_bytes // 8 // DECISION_BYTES))
+            )
+        self._max_bytes = max_bytes - max_bytes // 8 - self._record.nbytes
 
         self._lock = threading.Lock()
+        # Buffered traces by id, oldest first: ordinary ones, and those already matching a rule.
         self._traces: OrderedDict[int, _Trace] = OrderedDict()
-        # trace id -> index of the policy that kept it, _DROPPED, or len(policies) (overflow-kept).
-        self._decisions: OrderedDict[int, int] = OrderedDict()
+        self._matched: OrderedDict[int, _Trace] = OrderedDict()
+        # Buffered traces holding SDK spans not yet copied, oldest first (see _compact).
+        self._uncopied: OrderedDict[int, _Trace] = OrderedDict()
         self._span_count = 0
         self._byte_count = 0
         self._kept_traces = 0
@@ -261,9 +257,25 @@ class TailSamplingProcessor(SpanProcessor):
         return self._kept_traces / decided if decided else 1.0
 
     @property
+    def decided_traces(self) -> int:
+        """Traces decided so far (each trace is decided once while its decision is remembered)."""
+        return self._decided_traces
+
+    @property
     def buffered(self) -> tuple[int, int, int]:
         """(traces, spans, estimated bytes) buffered now."""
-        return len(self._traces), self._span_count, self._byte_count
+        return len(self._traces) + len(self._matched), self._span_count, self._byte_count
+
+    @property
+    def max_buffered_bytes(self) -> int:
+        """The bound on the estimated bytes of buffered spans: ``max_bytes`` less the decision
+        record and the headroom."""
+        return self._max_bytes
+
+    @property
+    def decision_record_size(self) -> tuple[int, int]:
+        """(decisions remembered at most, bytes the record holds)."""
+        return self._record.capacity, self._record.nbytes
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
@@ -306,74 +318,145 @@ class TailSamplingProcessor(SpanProcessor):
     # -- the hot path ------------------------------------------------------------------------
 
     def _on_end(self, span: ReadableSpan) -> None:
-        context = span._context  # the properties return these fields (one call less each)
+        context = span.context
         if context is None or not context.trace_flags.sampled:
             self._forward(span, None)
             return
         trace_id = context.trace_id
-        parent = span._parent
+        parent = span.parent
         is_root = parent is None or parent.is_remote
-        size = _estimate_bytes(span)
+        size = estimate_bytes(span)
         outcomes: list[_Outcome] = []
+        late = -1
         with self._lock:
-            late_decision = self._decisions.get(trace_id, _UNDECIDED)
-            if late_decision == _UNDECIDED:
-                if self._shutdown:
-                    return  # nothing buffers after shutdown
-                self._buffer(trace_id, span, size, is_root, outcomes)
-        if late_decision != _UNDECIDED:
-            self._late(span, late_decision)
+            trace = self._traces.get(trace_id) or self._matched.get(trace_id)
+            if trace is None:
+                late = self._record.get(trace_id)
+                if late < 0:
+                    if self._shutdown:
+                        return  # nothing buffers after shutdown
+                    trace = self._traces[trace_id] = _Trace(time.monotonic())
+                    self._byte_count += _TRACE_BYTES
+            if trace is not None:
+                self._buffer(trace_id, trace, span, size, is_root, outcomes)
+        if late >= 0:
+            self._late(span, late)
         if outcomes:
             self._finish(outcomes)
 
     def _buffer(
-        self, trace_id: int, span: ReadableSpan, size: int, is_root: bool, outcomes: list[_Outcome]
+        self,
+        trace_id: int,
+        trace: _Trace,
+        span: ReadableSpan,
+        size: int,
+        is_root: bool,
+        outcomes: list[_Outcome],
     ) -> None:
-        trace = self._traces.get(trace_id)
-        if trace is None:
-            trace = self._traces[trace_id] = _Trace(time.monotonic())
-            self._byte_count += _TRACE_BYTES
-        trace.spans.append(span)
+        spans = trace.spans
+        if len(spans) == trace.copied:
+            self._uncopied[trace_id] = trace
+        spans.append(span)
         trace.nbytes += size
         self._span_count += 1
         self._byte_count += size
         if is_root:
-            del self._traces[trace_id]
+            del (self._traces if trace.rule < 0 else self._matched)[trace_id]
             outcomes.append(self._decide_locked(trace_id, trace, "root_ended", "evaluate"))
-        while self._traces:
-            if len(self._traces) > self._max_traces:
+        now_ns = 0
+        while True:
+            if len(self._traces) + len(self._matched) > self._max_traces:
                 bound = "max_traces"
             elif self._span_count > self._max_spans:
                 bound = "max_spans"
             elif self._byte_count > self._max_bytes:
+                if self._uncopied:  # first make room by copying, deciding nothing
+                    self._compact(self._uncopied.popitem(last=False)[1])
+                    continue
                 bound = "max_bytes"
             else:
-                break
-            oldest_id, oldest = self._traces.popitem(last=False)
-            outcomes.append(self._decide_locked(oldest_id, oldest, bound, self._overflow))
+                return
+            now_ns = now_ns or time.time_ns()
+            if self._traces:
+                oldest_id, oldest = self._traces.popitem(last=False)
+                oldest.rule = self._matching_rule(oldest.spans, now_ns)
+                if oldest.rule >= 0:
+                    self._matched[oldest_id] = oldest  # stays buffered; ordinary traces go first
+                    continue
+                outcome = self._decide_locked(oldest_id, oldest, bound, self._overflow, now_ns)
+                outcome.reason = "ordinary"
+            elif self._matched:
+                oldest_id, oldest = self._matched.popitem(last=False)
+                outcome = self._decide_locked(oldest_id, oldest, bound, "evaluate", now_ns)
+                outcome.reason = "matched"
+            else:
+                return
+            outcomes.append(outcome)
+
+    def _compact(self, trace: _Trace) -> None:
+        """Replace the trace's SDK spans by compact copies: same contents, ~2.3 KB less each.
+
+        Only under memory pressure (the copy costs about what forwarding a kept span does, and a
+        kept span's copy is reused); memory is freed when nothing else holds the SDK's span.
+        """
+        spans = trace.spans
+        copied = trace.copied
+        for index in range(copied, len(spans)):
+            spans[index] = SpanCopy(spans[index])
+        saved = (len(spans) - copied) * (SPAN_BYTES - _COPY_BYTES)
+        trace.copied = len(spans)
+        trace.nbytes -= saved
+        self._byte_count -= saved
+
+    def _matching_rule(self, spans: Sequence[ReadableSpan], now_ns: int) -> int:
+        """The index of the first rule policy a not yet decided trace matches, or -1."""
+        for index, policy in self._rules:
+            try:
+                if policy.should_keep(spans) or (
+                    isinstance(policy, LatencyPolicy)
+                    and _open_longer_than(spans, policy._threshold_ns, now_ns)
+                ):
+                    return index
+            except Exception:
+                _logger.exception("tail sampling policy %r failed", policy.name)
+        return -1
 
     def _decide_locked(
-        self, trace_id: int, trace: _Trace, trigger: str, how: OverflowDecision
+        self,
+        trace_id: int,
+        trace: _Trace,
+        trigger: str,
+        how: OverflowDecision,
+        now_ns: int | None = None,
     ) -> _Outcome:
-        """Decide one trace already removed from the buffer; caller holds the lock."""
+        """Decide one trace already removed from the buffer; caller holds the lock.
+
+        ``now_ns`` is given when the trace's root has not ended: its open time counts as latency.
+        """
         self._span_count -= len(trace.spans)
         self._byte_count -= trace.nbytes
+        if trace.copied < len(trace.spans):
+            self._uncopied.pop(trace_id, None)
         decision = _DROPPED
         if how == "keep":
             decision = len(self._policies)
         elif how == "evaluate":
             for index, policy in enumerate(self._policies):
                 try:
-                    keep = policy.should_keep(trace.spans)
+                    keep = policy.should_keep(trace.spans) or (
+                        now_ns is not None
+                        and isinstance(policy, LatencyPolicy)
+                        and _open_longer_than(trace.spans, policy._threshold_ns, now_ns)
+                    )
                 except Exception:
                     _logger.exception("tail sampling policy %r failed", policy.name)
                     keep = False
                 if keep:
                     decision = index
                     break
-        self._decisions[trace_id] = decision
-        if len(self._decisions) > self._cache_size:
-            self._decisions.popitem(last=False)
+            if decision == _DROPPED and trace.rule >= 0:
+                decision = trace.rule  # matched a rule once: a trace that matched is kept
+        self._record.add(trace_id, _TRIGGER_INDEX[trigger] << 8 | (decision + 1))
         self._decided_traces += 1
         if decision == _DROPPED:
             return _Outcome(trace.spans, None, trigger, None)
@@ -384,12 +467,13 @@ class TailSamplingProcessor(SpanProcessor):
     def _mark(self, decision: int) -> dict[str, AttributeValue]:
         return self._marks[decision] if decision < len(self._marks) else self._overflow_mark
 
-    def _late(self, span: ReadableSpan, decision: int) -> None:
+    def _late(self, span: ReadableSpan, code: int) -> None:
+        decision = (code & 0xFF) - 1
         kept = decision != _DROPPED
         if kept:
             self._forward(span, self._mark(decision))
         if self._telemetry is not None:
-            self._telemetry.late_span(kept)
+            self._telemetry.late_span(kept, _TRIGGERS[code >> 8])
 
     def _finish(self, outcomes: Iterable[_Outcome]) -> None:
         for outcome in outcomes:
@@ -399,7 +483,7 @@ class TailSamplingProcessor(SpanProcessor):
                 on_end = self._next.on_end
                 for span in outcome.spans:
                     try:
-                        on_end(_ForwardedSpan(span, mark))
+                        on_end(_forwarded(span, mark))
                     except Exception:
                         _logger.exception("next span processor failed in on_end")
             if self._telemetry is not None:
@@ -407,7 +491,7 @@ class TailSamplingProcessor(SpanProcessor):
 
     def _forward(self, span: ReadableSpan, mark: dict[str, AttributeValue] | None) -> None:
         try:
-            self._next.on_end(span if mark is None else _ForwardedSpan(span, mark))
+            self._next.on_end(span if mark is None else _forwarded(span, mark))
         except Exception:
             _logger.exception("next span processor failed in on_end")
 
@@ -415,22 +499,30 @@ class TailSamplingProcessor(SpanProcessor):
 
     def _decide_all(self, trigger: str) -> None:
         with self._lock:
+            now_ns = time.time_ns()
             outcomes = [
-                self._decide_locked(trace_id, trace, trigger, "evaluate")
-                for trace_id, trace in self._traces.items()
+                self._decide_locked(trace_id, trace, trigger, "evaluate", now_ns)
+                for traces in (self._matched, self._traces)
+                for trace_id, trace in traces.items()
             ]
             self._traces.clear()
+            self._matched.clear()
+            self._uncopied.clear()
         self._finish(outcomes)
 
     def _expire(self, now: float) -> None:
         outcomes: list[_Outcome] = []
         with self._lock:
-            while self._traces:
-                trace_id, trace = next(iter(self._traces.items()))
-                if now - trace.created < self._decision_wait:
-                    break
-                del self._traces[trace_id]
-                outcomes.append(self._decide_locked(trace_id, trace, "timeout", "evaluate"))
+            now_ns = time.time_ns()
+            for traces in (self._matched, self._traces):
+                while traces:
+                    trace_id, trace = next(iter(traces.items()))
+                    if now - trace.created < self._decision_wait:
+                        break
+                    del traces[trace_id]
+                    outcomes.append(
+                        self._decide_locked(trace_id, trace, "timeout", "evaluate", now_ns)
+                    )
         self._finish(outcomes)
 
     def _start_timer(self) -> threading.Thread:
@@ -457,7 +549,9 @@ class TailSamplingProcessor(SpanProcessor):
     def _reset_after_fork(self) -> None:
         self._lock = threading.Lock()
         self._traces.clear()
-        self._decisions.clear()
+        self._matched.clear()
+        self._uncopied.clear()
+        self._record.clear()
         self._span_count = 0
         self._byte_count = 0
         if not self._shutdown:
@@ -499,19 +593,33 @@ class _Telemetry:
         self._late = meter.create_counter(
             _names.LATE_SPANS,
             unit="{span}",
-            description="Spans that ended after their trace's decision",
+            description="Spans that ended after their trace's decision and followed it",
         )
 
     def decided(self, outcome: _Outcome) -> None:
+        decision = "keep" if outcome.mark is not None else "drop"
         attributes: dict[str, AttributeValue] = {
-            _names.SAMPLING_DECISION: "keep" if outcome.mark is not None else "drop",
+            _names.SAMPLING_DECISION: decision,
             _names.SAMPLING_TRIGGER: outcome.trigger,
         }
         if outcome.policy is not None:
             attributes[_names.SAMPLING_POLICY] = outcome.policy
         self._decisions.add(1, attributes)
-        if outcome.trigger.startswith("max_"):
-            self._forced.add(1, {_names.SAMPLING_BOUND: outcome.trigger})
+        if outcome.reason is not None:
+            self._forced.add(
+                1,
+                {
+                    _names.SAMPLING_BOUND: outcome.trigger,
+                    _names.SAMPLING_REASON: outcome.reason,
+                    _names.SAMPLING_DECISION: decision,
+                },
+            )
 
-    def late_span(self, kept: bool) -> None:
-        self._late.add(1, {_names.SAMPLING_DECISION: "keep" if kept else "drop"})
+    def late_span(self, kept: bool, trigger: str) -> None:
+        self._late.add(
+            1,
+            {
+                _names.SAMPLING_DECISION: "keep" if kept else "drop",
+                _names.SAMPLING_TRIGGER: trigger,
+            },
+        )

@@ -1,0 +1,152 @@
+"""The one place that reads OpenTelemetry SDK internals: fast reads of a finished span's contents.
+
+The public ``ReadableSpan`` properties copy on every access (``attributes`` wraps the SDK's
+``BoundedAttributes`` in a new proxy whose every read is a Python-level call, ``events`` and
+``links`` build a tuple under a lock): on the tail sampler's hot path that is several times the
+cost of reading the containers the SDK already holds (``benchmarks/bench_sampling.py`` measures
+both). So, for spans the SDK built, these functions read ``BoundedAttributes._dict``,
+``BoundedList._dq`` and the ``ReadableSpan`` fields; any other span, or an SDK whose containers
+look different, goes through the public properties. Tested on the oldest and newest SDK the package allows (``tests-sampling-oldest``
+and the pinned upper bound in ``pyproject.toml``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk.trace import ReadableSpan, Span
+from opentelemetry.util.types import AttributeValue
+
+_EMPTY: Mapping[str, AttributeValue] = MappingProxyType({})
+
+# Size estimate, calibrated with tracemalloc against SDK spans (checked on the oldest and newest
+# SDK by tests/test_tail.py): a finished span with its context, BoundedAttributes and lock is ~3 KB
+# before attribute values.
+SPAN_BYTES = 3000
+_ATTRIBUTE_BYTES = 64  # dict slot + value object; a string also counts its characters
+_EVENT_BYTES = 700
+_LINK_BYTES = 300
+
+
+def attributes_of(span: ReadableSpan) -> Mapping[str, AttributeValue]:
+    """The span's attributes (read-only by convention), without the per-access proxy and copies."""
+    attributes = span._attributes
+    if type(attributes) is BoundedAttributes:
+        inner = getattr(attributes, "_dict", None)
+        if isinstance(inner, dict):  # an OrderedDict once the SDK dropped some (1.40)
+            return inner
+    elif type(attributes) is dict:  # a span built with ReadableSpan(attributes={...})
+        return attributes
+    if attributes is None:
+        return _EMPTY
+    return span.attributes or _EMPTY
+
+
+def estimate_bytes(span: ReadableSpan) -> int:
+    """A cheap upper estimate of the memory a finished SDK span holds on to.
+
+    Runs for every buffered span on the application thread: the reads above are inlined. A
+    container without the SDK's inner one is read as it is (every one is a mapping or sequence).
+    """
+    size = SPAN_BYTES
+    attributes = span._attributes
+    if attributes is not None:
+        inner = getattr(attributes, "_dict", None)
+        if isinstance(inner, dict):  # an OrderedDict once the SDK dropped some (1.40)
+            attributes = inner
+        if attributes:
+            size += len(attributes) * _ATTRIBUTE_BYTES
+            for value in attributes.values():
+                if type(value) is str:
+                    size += len(value)
+    events = getattr(span._events, "_dq", span._events)
+    if events:
+        for event in events:
+            size += _EVENT_BYTES
+            event_attributes = event.attributes
+            if event_attributes:
+                size += len(event_attributes) * _ATTRIBUTE_BYTES
+                for value in event_attributes.values():
+                    if type(value) is str:
+                        size += len(value)
+    links = getattr(span._links, "_dq", span._links)
+    return size + len(links) * _LINK_BYTES if links else size
+
+
+class SpanCopy(ReadableSpan):
+    """A finished span rebuilt with ``ReadableSpan``'s public constructor, attributes of its own.
+
+    Shares the context, status, resource, scope, events and links with the original (tuples of
+    them: no lock, no bounded containers) and carries its dropped counts. An SDK span's fields are
+    read directly (the properties cost half the copy); any other span through the properties.
+    """
+
+    own_attributes: dict[str, AttributeValue]
+    """The copy's attributes: the processor adds its marks here before forwarding the copy."""
+    _dropped_counts: tuple[int, int, int]
+
+    def __init__(self, span: ReadableSpan) -> None:
+        # What the SDK hands to on_end (a ReadableSpan sharing the span's containers), or a span.
+        if type(span) is not ReadableSpan and not isinstance(span, Span):
+            self._copy_public(span)
+            return
+        try:
+            attributes: Any = span._attributes  # BoundedAttributes
+            events: Any = span._events  # BoundedList
+            links: Any = span._links  # BoundedList
+            event_list = events._dq
+            link_list = links._dq
+            own = dict(attributes._dict)
+            dropped = (int(attributes.dropped), int(events.dropped), int(links.dropped))
+        except AttributeError:
+            self._copy_public(span)
+            return
+        self.own_attributes = own
+        self._dropped_counts = dropped
+        super().__init__(
+            name=span._name,
+            context=span._context,
+            parent=span._parent,
+            resource=span._resource,
+            attributes=own,
+            events=tuple(event_list) if event_list else (),
+            links=tuple(link_list) if link_list else (),
+            kind=span._kind,
+            status=span._status,
+            start_time=span._start_time,
+            end_time=span._end_time,
+            instrumentation_scope=span._instrumentation_scope,
+        )
+
+    def _copy_public(self, span: ReadableSpan) -> None:
+        self.own_attributes = dict(span.attributes or {})
+        self._dropped_counts = (span.dropped_attributes, span.dropped_events, span.dropped_links)
+        super().__init__(
+            name=span.name,
+            context=span.context,
+            parent=span.parent,
+            resource=span.resource,
+            attributes=self.own_attributes,
+            events=tuple(span.events),
+            links=tuple(span.links),
+            kind=span.kind,
+            status=span.status,
+            start_time=span.start_time,
+            end_time=span.end_time,
+            instrumentation_scope=span.instrumentation_scope,
+        )
+
+    @property
+    def dropped_attributes(self) -> int:
+        return self._dropped_counts[0]
+
+    @property
+    def dropped_events(self) -> int:
+        return self._dropped_counts[1]
+
+    @property
+    def dropped_links(self) -> int:
+        return self._dropped_counts[2]
