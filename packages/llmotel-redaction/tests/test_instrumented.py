@@ -28,7 +28,7 @@ from llmotel.redaction import (
 )
 from llmotel.semconv import attributes as sc
 from llmotel.semconv.messages import decode_input_messages, decode_output_messages
-from llmotel.testing import StubServer, ToolCall, text_reply, tool_call_reply
+from llmotel.testing import StubServer, ToolCall, error_reply, text_reply, tool_call_reply
 
 USER = "I'm jane.doe@example.com, card 4111 1111 1111 1111, key sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8t"
 REPLY = "Noted. I will call you at +1 415 867 5309 and mail jane.doe@example.com."
@@ -185,3 +185,89 @@ def test_under_opentelemetry_instrument(llm_stub: StubServer, tmp_path: Any) -> 
     for value in PII:
         assert value not in exported
     assert attrs[COUNT_ATTRIBUTE] >= 4
+
+
+FIELDS_APP = textwrap.dedent(
+    """
+    import openai
+    from llmotel.sdk import using_user
+    client = openai.OpenAI(max_retries=0, api_key="test")
+    with using_user("jane.doe@example.com"):
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": %r}]
+        )
+        try:
+            client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "again"}]
+            )
+        except openai.BadRequestError:
+            pass
+    """
+)
+
+
+@pytest.mark.slow
+def test_every_signal_under_opentelemetry_instrument(llm_stub: StubServer, tmp_path: Any) -> None:
+    """Spans (status, names, events), logs, metric attributes fed from context attributes and
+    resource attributes, as the distro exports them over real OTLP."""
+    from llmotel.testing.otlp import OtlpReceiver
+
+    llm_stub.enqueue(
+        text_reply(REPLY),
+        error_reply(400, "Invalid 'messages[0]': jane.doe@example.com is not allowed"),
+    )
+    app = tmp_path / "app.py"
+    app.write_text(FIELDS_APP % USER)
+    with OtlpReceiver() as receiver:
+        env = {
+            **os.environ,
+            "OPENAI_BASE_URL": llm_stub.openai_base_url,
+            "OTEL_PYTHON_DISTRO": "llmotel",
+            "OTEL_PYTHON_CONFIGURATOR": "llmotel",
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_METRICS_EXPORTER": "otlp",
+            "OTEL_LOGS_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_RESOURCE_ATTRIBUTES": "service.name=bot,app.owner=ops@example.com",
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_AND_EVENT",
+            "LLMOTEL_METRICS_CONTEXT_ATTRIBUTES": "user.id",
+            "LLMOTEL_REDACTION": "on",
+        }
+        bin_dir = os.path.dirname(sys.executable)
+        done = subprocess.run(
+            [os.path.join(bin_dir, "opentelemetry-instrument"), sys.executable, str(app)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert receiver.wait_for(
+            lambda r: len(r.spans()) >= 2
+            and bool(r.metric_points("gen_ai.client.token.usage"))
+            and bool(r.logs())
+        )
+        spans, points, logs = receiver.spans(), receiver.metric_points(), receiver.logs()
+    ok, failed = (s for s in spans if s.name == "chat gpt-4o-mini")
+    assert ok.attributes["user.id"] == "<EMAIL_ADDRESS>"
+    assert failed.status_code == 2
+    assert "<EMAIL_ADDRESS> is not allowed" in failed.status_message
+    assert ok.resource["app.owner"] == "<EMAIL_ADDRESS>"
+    assert ok.resource["service.name"] == "bot"
+    cost = [p for p in points if p.name == "llmotel.client.cost"]
+    assert cost
+    assert {p.attributes["user.id"] for p in cost} == {"<EMAIL_ADDRESS>"}
+    assert {p.resource["app.owner"] for p in points} == {"<EMAIL_ADDRESS>"}
+    assert {r.resource["app.owner"] for r in logs} == {"<EMAIL_ADDRESS>"}
+    exported = _all_text(
+        [
+            [s.name, s.status_message, dict(s.attributes), s.events, s.links, dict(s.resource)]
+            for s in spans
+        ]
+        + [[p.name, dict(p.attributes), dict(p.resource)] for p in points]
+        + [[r.event_name, r.body, dict(r.attributes), dict(r.resource)] for r in logs]
+    )
+    for value in [*PII, "jane.doe@example.com", "ops@example.com"]:
+        assert value not in exported

@@ -41,7 +41,7 @@ MAX_TEXT_LENGTH = "LLMOTEL_REDACTION_MAX_TEXT_LENGTH"
 MAX_DEPTH = "LLMOTEL_REDACTION_MAX_DEPTH"
 DROP_BINARY = "LLMOTEL_REDACTION_DROP_BINARY"
 TIME_BUDGET = "LLMOTEL_REDACTION_TIME_BUDGET"
-SPAN_NAMES = "LLMOTEL_REDACTION_SPAN_NAMES"
+NAMES = "LLMOTEL_REDACTION_NAMES"
 NER_MODEL = "LLMOTEL_REDACTION_NER_MODEL"
 
 ENV_VARIABLES: tuple[str, ...] = (
@@ -58,7 +58,7 @@ ENV_VARIABLES: tuple[str, ...] = (
     MAX_DEPTH,
     DROP_BINARY,
     TIME_BUDGET,
-    SPAN_NAMES,
+    NAMES,
     NER_MODEL,
 )
 """Every variable this package reads (documented in its README)."""
@@ -144,8 +144,8 @@ def redactor_from_env(environ: Mapping[str, str] | None = None) -> Redactor:
 
 
 def stage_options_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The stage's own settings: ``time_budget`` (seconds) and ``redact_span_names``."""
+    """The stage's own settings: ``time_budget`` (seconds) and ``redact_names``."""
     return {
         "time_budget": env_duration(TIME_BUDGET, 0.5, min=0.001, max=60.0, environ=environ),
-        "redact_span_names": env_bool(SPAN_NAMES, False, environ=environ),
+        "redact_names": env_bool(NAMES, True, environ=environ),
     }

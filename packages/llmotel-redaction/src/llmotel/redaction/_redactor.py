@@ -18,9 +18,17 @@ from llmotel.redaction._analyzer import DEFAULT_THRESHOLDS, Analyzer, Finding
 from llmotel.redaction._operators import Operator, Replace
 from llmotel.redaction._recognizers import (
     API_KEY,
+    BEARER_TOKEN,
+    CONNECTION_STRING,
+    CREDIT_CARD,
     DEFAULT_ENTITIES,
     DEFAULT_PHONE_REGIONS,
+    EMAIL_ADDRESS,
+    IBAN_CODE,
+    JWT,
     PASSWORD,
+    PRIVATE_KEY,
+    US_SSN,
     build_recognizers,
 )
 from llmotel.semconv import attributes as sc
@@ -29,6 +37,7 @@ __all__ = [
     "DEFAULT_ALLOW_KEYS",
     "DEFAULT_DENY_KEYS",
     "FAILED_MARKER",
+    "SCREENED_ENTITIES",
     "SECRET_KEY",
     "Redaction",
     "Redactor",
@@ -68,8 +77,27 @@ DEFAULT_ALLOW_KEYS: frozenset[str] = frozenset(
         sc.SERVER_ADDRESS,  # the model endpoint, not the user's address
     }
 )
-"""Structural attributes never analyzed (model names, ids, enums). Keys starting with
-``llmotel.`` are never analyzed either."""
+"""Structural attributes (model names, ids, enums, the endpoint): only screened for
+:data:`SCREENED_ENTITIES`, never for the rest. Keys starting with ``llmotel.`` are treated the
+same way."""
+
+SCREENED_ENTITIES: frozenset[str] = frozenset(
+    {
+        EMAIL_ADDRESS,
+        CREDIT_CARD,
+        IBAN_CODE,
+        US_SSN,
+        API_KEY,
+        JWT,
+        BEARER_TOKEN,
+        PRIVATE_KEY,
+        PASSWORD,
+        CONNECTION_STRING,
+    }
+)
+"""What allow-listed and ``llmotel.*`` attributes are still screened for: types whose shape or
+checksum makes a match on an id or a host name very unlikely (e-mail, card, IBAN, SSN, secrets).
+Phone numbers, IP addresses and the like are not looked for there (``server.address`` is an IP)."""
 
 # Keys inside message/tool JSON whose string value is a secret whatever it looks like.
 _SECRET_JSON_KEYS: dict[str, str] = {
@@ -144,8 +172,11 @@ class Redactor:
     ) -> None:
         if max_text_length < 1 or max_depth < 1:
             raise ValueError("max_text_length and max_depth must be positive")
-        self._analyzer = Analyzer(
-            [*build_recognizers(entities, phone_regions), *recognizers], thresholds
+        built = [*build_recognizers(entities, phone_regions), *recognizers]
+        self._analyzer = Analyzer(built, thresholds)
+        # The same recognizer objects, restricted to the types allow-listed keys are screened for.
+        self._screen = Analyzer(
+            [rec for rec in built if set(rec.supported_entities) <= SCREENED_ENTITIES], thresholds
         )
         self._operators = dict(operators or {})
         self._default_operator = default_operator or Replace()
@@ -179,7 +210,8 @@ class Redactor:
         redaction: Redaction,
         deadline: float | None = None,
     ) -> None:
-        """Rewrite ``attributes`` in place: deny keys, allow keys, then every string leaf.
+        """Rewrite ``attributes`` in place: deny keys, allow keys (screened for
+        :data:`SCREENED_ENTITIES` only), then every string leaf.
 
         Raises :class:`AnalysisTimeout` past ``deadline`` (a ``time.monotonic()`` value).
         """
@@ -193,6 +225,11 @@ class Redactor:
                     attributes[key] = new
                 continue
             if key in self._allow or key.startswith("llmotel."):
+                new = self.screen_value(value, redaction, deadline)
+                if new is DROP:
+                    del attributes[key]
+                elif new is not value:
+                    attributes[key] = new
                 continue
             secret = _SECRET_JSON_KEYS.get(key.rsplit(".", 1)[-1].lower())
             if secret is not None and isinstance(value, str) and value:
@@ -236,6 +273,23 @@ class Redactor:
             return value if new_text is text else new_text.encode("utf-8", "surrogatepass")
         if isinstance(value, Mapping | list | tuple):
             return self._json(value, redaction, deadline, depth, None)
+        return value
+
+    def screen_value(self, value: Any, redaction: Redaction, deadline: float | None = None) -> Any:
+        """A structural value (a string or a list of strings) rewritten where it holds one of
+        :data:`SCREENED_ENTITIES`; anything else is returned as it is."""
+        if isinstance(value, str):
+            return self._text(value, redaction, deadline, self._screen)
+        if isinstance(value, list | tuple) and any(isinstance(v, str) for v in value):
+            items = [
+                self._text(v, redaction, deadline, self._screen) if isinstance(v, str) else v
+                for v in value
+            ]
+            if any(i is DROP for i in items):
+                return DROP
+            if all(a is b for a, b in zip(items, value, strict=True)):
+                return value
+            return tuple(items) if isinstance(value, tuple) else items
         return value
 
     def fail_closed(self, attributes: dict[str, Any]) -> None:
@@ -316,7 +370,13 @@ class Redactor:
             redaction.counts[entity] += 1
         return new
 
-    def _text(self, text: str, redaction: Redaction, deadline: float | None) -> Any:
+    def _text(
+        self,
+        text: str,
+        redaction: Redaction,
+        deadline: float | None,
+        analyzer: Analyzer | None = None,
+    ) -> Any:
         if not text:
             return text
         tail = ""
@@ -324,7 +384,7 @@ class Redactor:
             tail = f"<TRUNCATED {len(text) - self._max_text} chars>"
             redaction.counts["TRUNCATED"] += 1
             text = text[: self._max_text]
-        findings = self._analyzer.analyze(text, deadline)
+        findings = (analyzer or self._analyzer).analyze(text, deadline)
         if not findings:
             return text + tail if tail else text
         pieces: list[str] = []
