@@ -117,5 +117,5 @@ def test_ner_recognizer_runs_a_provisioned_pipeline() -> None:
     ruler.add_patterns(
         [{"label": "PERSON", "pattern": "Ada Lovelace"}, {"label": "GPE", "pattern": "London"}]
     )
-    r = Redactor(entities=[], recognizers=[SpacyNerRecognizer(nlp)])
+    r = Redactor(entities=[], recognizers=[SpacyNerRecognizer(nlp, ["PERSON", "LOCATION"])])
     assert r.redact_text("Ada Lovelace lived in London.") == "<PERSON> lived in <LOCATION>."

@@ -8,6 +8,7 @@ from typing import Any
 import phonenumbers
 
 from llmotel.redaction._analyzer import DEFAULT_THRESHOLDS
+from llmotel.redaction._ner import DEFAULT_NER_ENTITIES, NER_ENTITIES
 from llmotel.redaction._operators import Drop, Keep, Mask, Operator, Pseudonymize, Replace
 from llmotel.redaction._recognizers import (
     DEFAULT_ENTITIES,
@@ -88,8 +89,8 @@ def redactor_from_env(environ: Mapping[str, str] | None = None) -> Redactor:
     """
     env = environ
     ner_model = env_str(NER_MODEL, None, environ=env)
-    known = (*KNOWN_ENTITIES, "PERSON", "LOCATION") if ner_model else KNOWN_ENTITIES
-    default_entities = (*DEFAULT_ENTITIES, "PERSON", "LOCATION") if ner_model else DEFAULT_ENTITIES
+    known = (*KNOWN_ENTITIES, *NER_ENTITIES) if ner_model else KNOWN_ENTITIES
+    default_entities = (*DEFAULT_ENTITIES, *DEFAULT_NER_ENTITIES) if ner_model else DEFAULT_ENTITIES
     entities = env_list(ENTITIES, default_entities, choices=known, environ=env)
 
     default_name = env_choice(OPERATOR, "replace", _OPERATOR_NAMES, environ=env)
@@ -121,12 +122,12 @@ def redactor_from_env(environ: Mapping[str, str] | None = None) -> Redactor:
     allow = env_list(ALLOW_KEYS, (), environ=env)
 
     extra: list[Any] = []
-    ner_entities = [e for e in entities if e in ("PERSON", "LOCATION")]
+    ner_entities = [e for e in entities if e in NER_ENTITIES]
     if ner_model and ner_entities:
         from llmotel.redaction._ner import ner_recognizer
 
         extra.append(ner_recognizer(ner_model, ner_entities, variable=NER_MODEL))
-    entities = [e for e in entities if e not in ("PERSON", "LOCATION")]
+    entities = [e for e in entities if e not in NER_ENTITIES]
 
     return Redactor(
         entities=entities,

@@ -8,8 +8,10 @@ string stays a JSON string, valid, with the same keys and nesting).
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from presidio_analyzer import EntityRecognizer
@@ -173,7 +175,11 @@ class Redactor:
         if max_text_length < 1 or max_depth < 1:
             raise ValueError("max_text_length and max_depth must be positive")
         built = [*build_recognizers(entities, phone_regions), *recognizers]
+        self.recognizers: tuple[EntityRecognizer, ...] = tuple(built)
+        """Every recognizer this redactor runs (read-only)."""
         self._analyzer = Analyzer(built, thresholds)
+        # Per thread: while collecting (see :meth:`collecting`), texts go here, unanalysed.
+        self._local = threading.local()
         # The same recognizer objects, restricted to the types allow-listed keys are screened for.
         self._screen = Analyzer(
             [rec for rec in built if set(rec.supported_entities) <= SCREENED_ENTITIES], thresholds
@@ -195,6 +201,19 @@ class Redactor:
     def analyze(self, text: str) -> list[Finding]:
         """The entities found in ``text`` (non-overlapping, by position), nothing rewritten."""
         return self._analyzer.analyze(text)
+
+    @contextmanager
+    def collecting(self) -> Iterator[list[str]]:
+        """Within the block, on this thread, nothing is analysed or rewritten: every text that
+        would be analysed is appended to the yielded list instead (for batching recognizers that
+        want all texts of an export batch at once, e.g. spaCy's ``nlp.pipe``)."""
+        texts: list[str] = []
+        previous = getattr(self._local, "sink", None)
+        self._local.sink = texts
+        try:
+            yield texts
+        finally:
+            self._local.sink = previous
 
     def redact_text(self, text: str, redaction: Redaction | None = None) -> str | None:
         """``text`` with every finding rewritten by its operator (``None``: drop the holder).
@@ -378,6 +397,10 @@ class Redactor:
         analyzer: Analyzer | None = None,
     ) -> Any:
         if not text:
+            return text
+        sink = getattr(self._local, "sink", None)
+        if sink is not None and analyzer is None:
+            sink.append(text[: self._max_text])
             return text
         tail = ""
         if len(text) > self._max_text:
