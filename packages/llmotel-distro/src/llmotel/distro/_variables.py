@@ -133,7 +133,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "LLMOTEL_REDACTION_ALLOW_KEYS",
         "",
-        "extra attribute keys never analyzed",
+        "extra attribute keys only screened for the high-risk types",
         "llmotel-redaction",
     ),
     Variable(
