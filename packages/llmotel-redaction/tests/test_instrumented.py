@@ -189,9 +189,18 @@ def test_under_opentelemetry_instrument(llm_stub: StubServer, tmp_path: Any) -> 
 
 FIELDS_APP = textwrap.dedent(
     """
+    import logging
     import openai
+    from opentelemetry import trace
     from llmotel.sdk import using_user
     client = openai.OpenAI(max_retries=0, api_key="test")
+    with trace.get_tracer("app").start_as_current_span("lookup") as span:
+        span.update_name("lookup jane.doe@example.com")
+        span.add_event("found jane.doe@example.com")
+    try:
+        raise KeyError("no account for jane.doe@example.com")
+    except KeyError:
+        logging.getLogger("app").exception("lookup failed for jane.doe@example.com")
     with using_user("jane.doe@example.com"):
         client.chat.completions.create(
             model="gpt-4o-mini", messages=[{"role": "user", "content": %r}]
@@ -233,6 +242,7 @@ def test_every_signal_under_opentelemetry_instrument(llm_stub: StubServer, tmp_p
             "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_AND_EVENT",
             "LLMOTEL_METRICS_CONTEXT_ATTRIBUTES": "user.id",
             "LLMOTEL_REDACTION": "on",
+            "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED": "true",
         }
         bin_dir = os.path.dirname(sys.executable)
         done = subprocess.run(
@@ -245,12 +255,19 @@ def test_every_signal_under_opentelemetry_instrument(llm_stub: StubServer, tmp_p
         )
         assert done.returncode == 0, done.stderr
         assert receiver.wait_for(
-            lambda r: len(r.spans()) >= 2
-            and bool(r.metric_points("gen_ai.client.token.usage"))
-            and bool(r.logs())
+            lambda r: len(r.spans()) >= 3
+            and bool(r.metric_points("llmotel.client.cost"))
+            and any(log.attributes.get("exception.type") for log in r.logs())
         )
         spans, points, logs = receiver.spans(), receiver.metric_points(), receiver.logs()
     ok, failed = (s for s in spans if s.name == "chat gpt-4o-mini")
+    (lookup,) = (s for s in spans if s.name.startswith("lookup"))
+    assert lookup.name == "lookup <EMAIL_ADDRESS>"
+    assert [name for name, _ in lookup.events] == ["found <EMAIL_ADDRESS>"]
+    (logged,) = (r for r in logs if r.attributes.get("exception.type"))
+    assert logged.body == "lookup failed for <EMAIL_ADDRESS>"
+    assert logged.attributes["exception.message"] == "no account for <EMAIL_ADDRESS>"
+    assert "<EMAIL_ADDRESS>" in logged.attributes["exception.stacktrace"]
     assert ok.attributes["user.id"] == "<EMAIL_ADDRESS>"
     assert failed.status_code == 2
     assert "<EMAIL_ADDRESS> is not allowed" in failed.status_message

@@ -122,6 +122,7 @@ _SECRET_JSON_KEYS: dict[str, str] = {
 _STRUCTURAL_JSON_KEYS = frozenset(
     {"type", "role", "id", "name", "finish_reason", "mime_type", "modality"}
 )
+_SCREENED_CLEAN_MAX = 4096
 DROP: Any = object()
 """Sentinel from :meth:`Redactor.redact_value`: an operator asked to drop the holder."""
 
@@ -180,6 +181,9 @@ class Redactor:
         self._analyzer = Analyzer(built, thresholds)
         # Per thread: while collecting (see :meth:`collecting`), texts go here, unanalysed.
         self._local = threading.local()
+        # Structural values repeat (model, provider, host names): one screened clean is not
+        # screened again. Bounded: unique ids must not grow memory.
+        self._screened_clean: set[str] = set()
         # The same recognizer objects, restricted to the types allow-listed keys are screened for.
         self._screen = Analyzer(
             [rec for rec in built if set(rec.supported_entities) <= SCREENED_ENTITIES], thresholds
@@ -298,10 +302,10 @@ class Redactor:
         """A structural value (a string or a list of strings) rewritten where it holds one of
         :data:`SCREENED_ENTITIES`; anything else is returned as it is."""
         if isinstance(value, str):
-            return self._text(value, redaction, deadline, self._screen)
+            return self._screen_text(value, redaction, deadline)
         if isinstance(value, list | tuple) and any(isinstance(v, str) for v in value):
             items = [
-                self._text(v, redaction, deadline, self._screen) if isinstance(v, str) else v
+                self._screen_text(v, redaction, deadline) if isinstance(v, str) else v
                 for v in value
             ]
             if any(i is DROP for i in items):
@@ -310,6 +314,17 @@ class Redactor:
                 return value
             return tuple(items) if isinstance(value, tuple) else items
         return value
+
+    def _screen_text(self, text: str, redaction: Redaction, deadline: float | None) -> Any:
+        clean = self._screened_clean
+        if text in clean:
+            return text
+        new = self._text(text, redaction, deadline, self._screen)
+        if new is text:
+            if len(clean) >= _SCREENED_CLEAN_MAX:
+                clean.clear()
+            clean.add(text)
+        return new
 
     def fail_closed(self, attributes: dict[str, Any]) -> None:
         """Replace every value this redactor would analyze by :data:`FAILED_MARKER`."""
