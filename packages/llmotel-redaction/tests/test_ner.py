@@ -155,3 +155,52 @@ def test_recall_floors_on_generated_text(ner: SpacyNerRecognizer, ner_redactor: 
     assert scores["ADDRESS"] >= 0.6
     assert scores["DOB"] >= 0.75
     assert changed_fraction(records, outputs) <= 0.01
+
+
+class _BrokenPipe(_CountingNlp):
+    """``nlp.pipe`` fails; single documents still work."""
+
+    def pipe(self, texts: list[str], batch_size: int = 64) -> Any:
+        raise RuntimeError("pipe broke")
+
+
+class _BrokenModel(_CountingNlp):
+    """The model fails on every text once armed (after the redactor's warm-up)."""
+
+    armed = False
+
+    def pipe(self, texts: list[str], batch_size: int = 64) -> Any:
+        raise RuntimeError("model broke")
+
+    def __call__(self, text: str) -> Any:
+        if self.armed:
+            raise RuntimeError("model broke")
+        return self.nlp(text)
+
+
+def _one_span(tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter) -> MutableSpan:
+    span = tracer_provider.get_tracer("t").start_span("chat gpt-4o")
+    span.set_attribute("app.note", "I am Maria Gonzalez, mail maria@example.com")
+    span.end()
+    return MutableSpan.from_span(span_exporter.get_finished_spans()[-1])
+
+
+def test_a_failing_batch_falls_back_to_one_text_at_a_time(
+    ner: SpacyNerRecognizer, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    broken = _BrokenPipe(ner._nlp)
+    stage = RedactionStage(Redactor(recognizers=[SpacyNerRecognizer(broken)]))
+    (out,) = stage.process_batch([_one_span(tracer_provider, span_exporter)])
+    assert out.attributes["app.note"] == "I am <PERSON>, mail <EMAIL_ADDRESS>"
+    assert broken.single_calls >= 1
+
+
+def test_a_failing_model_fails_closed(
+    ner: SpacyNerRecognizer, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    broken = _BrokenModel(ner._nlp)
+    stage = RedactionStage(Redactor(recognizers=[SpacyNerRecognizer(broken)]))
+    broken.armed = True
+    (out,) = stage.process_batch([_one_span(tracer_provider, span_exporter)])
+    assert out.attributes["app.note"] == "<REDACTION_FAILED>"
+    assert out.attributes["llmotel.redaction.failed"] == "error"

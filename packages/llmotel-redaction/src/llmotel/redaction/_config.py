@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -82,12 +84,31 @@ def _operator(name: str, variable: str, value: str, env: Mapping[str, str] | Non
     return Keep()
 
 
+# Redactors by their settings: building one compiles every recognizer and may load a spaCy
+# model, and one is safe to share between export threads.
+_SHARED: dict[tuple[str | None, ...], Redactor] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 def redactor_from_env(environ: Mapping[str, str] | None = None) -> Redactor:
     """A :class:`Redactor` configured from ``LLMOTEL_REDACTION_*`` (see :data:`ENV_VARIABLES`).
 
-    Raises :class:`llmotel.sdk.config.ConfigError` naming the variable and the accepted values.
+    The same settings give the same (thread-safe) instance, so the span, log and metric wiring of
+    one process share one redactor and load a NER model once. Raises
+    :class:`llmotel.sdk.config.ConfigError` naming the variable and the accepted values.
     """
-    env = environ
+    env = os.environ if environ is None else environ
+    key = tuple(env.get(name) for name in ENV_VARIABLES)
+    with _SHARED_LOCK:
+        shared = _SHARED.get(key)
+    if shared is not None:
+        return shared
+    redactor = _redactor_from_env(env)
+    with _SHARED_LOCK:
+        return _SHARED.setdefault(key, redactor)
+
+
+def _redactor_from_env(env: Mapping[str, str]) -> Redactor:
     ner_model = env_str(NER_MODEL, None, environ=env)
     known = (*KNOWN_ENTITIES, *NER_ENTITIES) if ner_model else KNOWN_ENTITIES
     default_entities = (*DEFAULT_ENTITIES, *DEFAULT_NER_ENTITIES) if ner_model else DEFAULT_ENTITIES
