@@ -285,8 +285,9 @@ class SpacyNerRecognizer(EntityRecognizer):
     Model findings score :attr:`SCORE` (spaCy gives none); pattern findings score
     :attr:`PATTERN_SCORE`, higher, so that a street line wins over the ``PERSON`` the model sees
     in "12 Phillip Walk". :meth:`prefetch` runs many texts through ``nlp.pipe`` in one go and
-    keeps their entities until :meth:`clear`; a text not prefetched is run on its own. The
-    entities of the last ``cache_size`` texts are kept, since Presidio asks once per entity type.
+    keeps their entities, for the calling thread, until :meth:`clear`; a text not prefetched is
+    run on its own. The entities of the last ``cache_size`` texts are kept, since Presidio asks
+    once per entity type.
     """
 
     SCORE = 0.85
@@ -307,7 +308,8 @@ class SpacyNerRecognizer(EntityRecognizer):
         self._batch_size = batch_size
         self._cache_size = cache_size
         self._cache: OrderedDict[str, _Ents] = OrderedDict()
-        self._prefetched: dict[str, _Ents] = {}
+        # Per thread: the span and log export threads may share this recognizer.
+        self._local = threading.local()
         self._lock = threading.Lock()
         super().__init__(supported_entities=list(entities), name="SpacyNerRecognizer")
 
@@ -319,24 +321,25 @@ class SpacyNerRecognizer(EntityRecognizer):
         up. Texts the model would not be run on (no capitalised word) are skipped."""
         if not _MODEL_ENTITIES & set(self.supported_entities):
             return
+        prefetched = self._prefetched()
         todo = list(
-            dict.fromkeys(t for t in texts if t not in self._prefetched and _CAPITALISED.search(t))
+            dict.fromkeys(t for t in texts if t not in prefetched and _CAPITALISED.search(t))
         )
         if not todo:
             return
-        found = {
-            text: _entities(doc)
-            for text, doc in zip(
-                todo, self._nlp.pipe(todo, batch_size=self._batch_size), strict=True
-            )
-        }
-        with self._lock:
-            self._prefetched.update(found)
+        docs = self._nlp.pipe(todo, batch_size=self._batch_size)
+        prefetched.update((text, _entities(doc)) for text, doc in zip(todo, docs, strict=True))
 
     def clear(self) -> None:
-        """Forget what :meth:`prefetch` stored (the stage calls it after each batch)."""
-        with self._lock:
-            self._prefetched.clear()
+        """Forget what :meth:`prefetch` stored on this thread (the stage calls it after each
+        batch)."""
+        self._prefetched().clear()
+
+    def _prefetched(self) -> dict[str, _Ents]:
+        prefetched: dict[str, _Ents] | None = getattr(self._local, "prefetched", None)
+        if prefetched is None:
+            prefetched = self._local.prefetched = {}
+        return prefetched
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -369,7 +372,7 @@ class SpacyNerRecognizer(EntityRecognizer):
         return out
 
     def _ents(self, text: str) -> _Ents:
-        found = self._prefetched.get(text)
+        found = self._prefetched().get(text)
         if found is not None:
             return found
         found = self._cache.get(text)
