@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
@@ -95,3 +97,28 @@ def test_a_point_that_cannot_be_analysed_fails_closed() -> None:
     }
     point = NumberDataPoint(attributes, 0, 1, 3)
     assert metric_redactor._point(point).attributes["user.id"] == FAILED_MARKER
+
+
+_USERS = st.sampled_from(
+    ["jane@example.com", "joe@example.org", "u-1", "u-2", "sam@example.net", "+1 415 867 5309"]
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(adds=st.lists(st.tuples(_USERS, st.integers(1, 50)), min_size=1, max_size=30))
+def test_merged_series_keep_every_total(redactor: Redactor, adds: list[tuple[str, int]]) -> None:
+    reader = redacting_metric_reader(InMemoryMetricReader(), redactor)
+    provider = MeterProvider(metric_readers=[reader])
+    counter = provider.get_meter("app").create_counter("app.tokens")
+    histogram = provider.get_meter("app").create_histogram("app.size")
+    for user, value in adds:
+        counter.add(value, {"user.id": user})
+        histogram.record(value, {"user.id": user})
+    sums = metric_points(reader, "app.tokens")
+    sizes = metric_points(reader, "app.size")
+    provider.shutdown()
+    keys = [a["user.id"] for a, _ in sums]
+    assert len(keys) == len(set(keys))  # no two points with the same attributes
+    assert sum(p.value for _, p in sums) == sum(v for _, v in adds)
+    assert sum(p.count for _, p in sizes) == len(adds)
+    assert not {"jane@example.com", "joe@example.org", "sam@example.net"} & set(keys)
