@@ -31,7 +31,7 @@ def test_every_variable_is_read() -> None:
         "LLMOTEL_REDACTION_MAX_DEPTH": "8",
         "LLMOTEL_REDACTION_DROP_BINARY": "true",
         "LLMOTEL_REDACTION_TIME_BUDGET": "250ms",
-        "LLMOTEL_REDACTION_SPAN_NAMES": "on",
+        "LLMOTEL_REDACTION_NAMES": "off",
     }
     stage = RedactionStage.from_env(env)
     r = stage.redactor
@@ -40,11 +40,12 @@ def test_every_variable_is_read() -> None:
     assert r.redact_text("a@example.com 4111 1111 1111 1111, ring 020 7946 0958") == (
         f"<EMAIL_ADDRESS:{digest}> **** **** **** **11, ring *** **** **58"
     )
-    attributes: dict[str, object] = {"app.secret": "x", "app.owner": "a@example.com"}
+    # An allow-listed key is screened for the high-risk types only: the phone stays, the e-mail goes.
+    attributes: dict[str, object] = {"app.secret": "x", "app.owner": "020 7946 0958 a@example.com"}
     r.redact_attributes(attributes, Redaction())
-    assert attributes == {"app.owner": "a@example.com"}
+    assert attributes == {"app.owner": f"020 7946 0958 <EMAIL_ADDRESS:{digest}>"}
     assert stage._budget == 0.25
-    assert stage._span_names is True
+    assert stage._names is False
 
 
 @pytest.mark.parametrize(
@@ -116,5 +117,5 @@ def test_ner_recognizer_runs_a_provisioned_pipeline() -> None:
     ruler.add_patterns(
         [{"label": "PERSON", "pattern": "Ada Lovelace"}, {"label": "GPE", "pattern": "London"}]
     )
-    r = Redactor(entities=[], recognizers=[SpacyNerRecognizer(nlp)])
+    r = Redactor(entities=[], recognizers=[SpacyNerRecognizer(nlp, ["PERSON", "LOCATION"])])
     assert r.redact_text("Ada Lovelace lived in London.") == "<PERSON> lived in <LOCATION>."

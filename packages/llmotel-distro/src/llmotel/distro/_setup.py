@@ -142,11 +142,12 @@ def configure(*, set_global: bool = False, resource: Resource | None = None) -> 
     )
 
     readers: list[MetricReader] = []
+    redact_metrics = _metric_redaction(settings)
     for exporter_or_reader in metric_exporters.values():
         if issubclass(exporter_or_reader, MetricReader):
-            readers.append(exporter_or_reader())
+            readers.append(redact_metrics(exporter_or_reader()))
         else:
-            readers.append(PeriodicExportingMetricReader(exporter_or_reader()))
+            readers.append(PeriodicExportingMetricReader(redact_metrics(exporter_or_reader())))
     views = metrics_config.views() if metrics_config is not None else []
     meter_provider = MeterProvider(resource=resource, metric_readers=readers, views=views)
 
@@ -211,6 +212,26 @@ def _export_processor(
             processor, meter_provider=meter_provider, cost=span_cost
         )
     return processor
+
+
+def _metric_redaction(settings: Settings) -> Callable[[Any], Any]:
+    """Wraps each metric exporter (or pull reader) so metric attributes are redacted too."""
+    if not settings.redaction:
+        return lambda exporter_or_reader: exporter_or_reader
+    from llmotel.redaction import (
+        RedactingMetricExporter,
+        redacting_metric_reader,
+        redactor_from_env,
+    )
+
+    redactor = redactor_from_env()
+
+    def wrap(exporter_or_reader: Any) -> Any:
+        if isinstance(exporter_or_reader, MetricReader):
+            return redacting_metric_reader(exporter_or_reader, redactor)
+        return RedactingMetricExporter(exporter_or_reader, redactor)
+
+    return wrap
 
 
 def _log_stages(settings: Settings, meter_provider: MeterProvider) -> list[Callable[..., Any]]:

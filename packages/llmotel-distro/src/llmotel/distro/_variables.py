@@ -133,7 +133,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "LLMOTEL_REDACTION_ALLOW_KEYS",
         "",
-        "extra attribute keys never analyzed",
+        "extra attribute keys only screened for the high-risk types",
         "llmotel-redaction",
     ),
     Variable(
@@ -161,9 +161,9 @@ VARIABLES: tuple[Variable, ...] = (
         "llmotel-redaction",
     ),
     Variable(
-        "LLMOTEL_REDACTION_SPAN_NAMES",
-        "false",
-        "boolean: analyze span names too",
+        "LLMOTEL_REDACTION_NAMES",
+        "true",
+        "boolean: analyse span, event and log event names (a name seen clean once is skipped)",
         "llmotel-redaction",
     ),
     Variable(

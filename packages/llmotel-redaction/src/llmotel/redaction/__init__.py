@@ -10,12 +10,20 @@ rewritten and the structure stays valid. Three ways in::
     # 2. a stage in an llmotel pipeline (what the llmotel distro wires from LLMOTEL_REDACTION_*)
     PipelineSpanExporter([RedactionStage.from_env()], exporter)
 
+    # metric attributes (user.id from context attributes …), on the reader's thread
+    PeriodicExportingMetricReader(RedactingMetricExporter(OTLPMetricExporter()))
+
     # 3. a library
     Redactor().redact_text("mail me at jane@example.com")  # 'mail me at <EMAIL_ADDRESS>'
 """
 
 from llmotel.redaction._analyzer import DEFAULT_THRESHOLDS, AnalysisTimeout, Finding
 from llmotel.redaction._config import ENV_VARIABLES, redactor_from_env
+from llmotel.redaction._metrics import (
+    MetricRedactor,
+    RedactingMetricExporter,
+    redacting_metric_reader,
+)
 from llmotel.redaction._operators import Drop, Keep, Mask, Operator, Pseudonymize, Replace
 from llmotel.redaction._processors import RedactingLogRecordProcessor, RedactingSpanProcessor
 from llmotel.redaction._recognizers import (
@@ -28,10 +36,12 @@ from llmotel.redaction._redactor import (
     DEFAULT_ALLOW_KEYS,
     DEFAULT_DENY_KEYS,
     FAILED_MARKER,
+    SCREENED_ENTITIES,
     SECRET_KEY,
     Redaction,
     Redactor,
 )
+from llmotel.redaction._resource import DEFAULT_RESOURCE_ALLOW_KEYS, ResourceRedactor
 from llmotel.redaction._stage import (
     COUNT_ATTRIBUTE,
     FAILED_ATTRIBUTE,
@@ -46,27 +56,33 @@ __all__ = [
     "DEFAULT_DENY_KEYS",
     "DEFAULT_ENTITIES",
     "DEFAULT_PHONE_REGIONS",
+    "DEFAULT_RESOURCE_ALLOW_KEYS",
     "DEFAULT_THRESHOLDS",
     "ENV_VARIABLES",
     "FAILED_ATTRIBUTE",
     "FAILED_MARKER",
     "KNOWN_ENTITIES",
     "OPTIONAL_ENTITIES",
+    "SCREENED_ENTITIES",
     "SECRET_KEY",
     "AnalysisTimeout",
     "Drop",
     "Finding",
     "Keep",
     "Mask",
+    "MetricRedactor",
     "Operator",
     "Pseudonymize",
     "RedactingLogRecordProcessor",
+    "RedactingMetricExporter",
     "RedactingSpanProcessor",
     "Redaction",
     "RedactionStage",
     "Redactor",
     "Replace",
+    "ResourceRedactor",
     "__version__",
     "entity_count_attribute",
+    "redacting_metric_reader",
     "redactor_from_env",
 ]

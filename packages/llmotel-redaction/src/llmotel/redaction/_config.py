@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 import phonenumbers
 
 from llmotel.redaction._analyzer import DEFAULT_THRESHOLDS
+from llmotel.redaction._ner import DEFAULT_NER_ENTITIES, NER_ENTITIES
 from llmotel.redaction._operators import Drop, Keep, Mask, Operator, Pseudonymize, Replace
 from llmotel.redaction._recognizers import (
     DEFAULT_ENTITIES,
@@ -41,7 +44,7 @@ MAX_TEXT_LENGTH = "LLMOTEL_REDACTION_MAX_TEXT_LENGTH"
 MAX_DEPTH = "LLMOTEL_REDACTION_MAX_DEPTH"
 DROP_BINARY = "LLMOTEL_REDACTION_DROP_BINARY"
 TIME_BUDGET = "LLMOTEL_REDACTION_TIME_BUDGET"
-SPAN_NAMES = "LLMOTEL_REDACTION_SPAN_NAMES"
+NAMES = "LLMOTEL_REDACTION_NAMES"
 NER_MODEL = "LLMOTEL_REDACTION_NER_MODEL"
 
 ENV_VARIABLES: tuple[str, ...] = (
@@ -58,7 +61,7 @@ ENV_VARIABLES: tuple[str, ...] = (
     MAX_DEPTH,
     DROP_BINARY,
     TIME_BUDGET,
-    SPAN_NAMES,
+    NAMES,
     NER_MODEL,
 )
 """Every variable this package reads (documented in its README)."""
@@ -85,16 +88,35 @@ def _mask_keep(env: Mapping[str, str] | None) -> int:
     return env_int(MASK_KEEP, 4, min=0, max=64, environ=env)
 
 
+# Redactors by their settings: building one compiles every recognizer and may load a spaCy
+# model, and one is safe to share between export threads.
+_SHARED: dict[tuple[str | None, ...], Redactor] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 def redactor_from_env(environ: Mapping[str, str] | None = None) -> Redactor:
     """A :class:`Redactor` configured from ``LLMOTEL_REDACTION_*`` (see :data:`ENV_VARIABLES`).
 
-    Raises :class:`llmotel.sdk.config.ConfigError` naming the variable and the accepted values.
+    The same settings give the same (thread-safe) instance, so the span, log and metric wiring of
+    one process share one redactor and load a NER model once. Raises
+    :class:`llmotel.sdk.config.ConfigError` naming the variable and the accepted values.
     """
-    env = environ
+    env = os.environ if environ is None else environ
+    key = tuple(env.get(name) for name in ENV_VARIABLES)
+    with _SHARED_LOCK:
+        shared = _SHARED.get(key)
+    if shared is not None:
+        return shared
+    redactor = _redactor_from_env(env)
+    with _SHARED_LOCK:
+        return _SHARED.setdefault(key, redactor)
+
+
+def _redactor_from_env(env: Mapping[str, str]) -> Redactor:
     _mask_keep(env)  # checked even when no operator masks: a typo fails at start-up, not later
     ner_model = env_str(NER_MODEL, None, environ=env)
-    known = (*KNOWN_ENTITIES, "PERSON", "LOCATION") if ner_model else KNOWN_ENTITIES
-    default_entities = (*DEFAULT_ENTITIES, "PERSON", "LOCATION") if ner_model else DEFAULT_ENTITIES
+    known = (*KNOWN_ENTITIES, *NER_ENTITIES) if ner_model else KNOWN_ENTITIES
+    default_entities = (*DEFAULT_ENTITIES, *DEFAULT_NER_ENTITIES) if ner_model else DEFAULT_ENTITIES
     entities = env_list(ENTITIES, default_entities, choices=known, environ=env)
 
     default_name = env_choice(OPERATOR, "replace", _OPERATOR_NAMES, environ=env)
@@ -126,12 +148,12 @@ def redactor_from_env(environ: Mapping[str, str] | None = None) -> Redactor:
     allow = env_list(ALLOW_KEYS, (), environ=env)
 
     extra: list[Any] = []
-    ner_entities = [e for e in entities if e in ("PERSON", "LOCATION")]
+    ner_entities = [e for e in entities if e in NER_ENTITIES]
     if ner_model and ner_entities:
         from llmotel.redaction._ner import ner_recognizer
 
         extra.append(ner_recognizer(ner_model, ner_entities, variable=NER_MODEL))
-    entities = [e for e in entities if e not in ("PERSON", "LOCATION")]
+    entities = [e for e in entities if e not in NER_ENTITIES]
 
     return Redactor(
         entities=entities,
@@ -149,8 +171,8 @@ def redactor_from_env(environ: Mapping[str, str] | None = None) -> Redactor:
 
 
 def stage_options_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The stage's own settings: ``time_budget`` (seconds) and ``redact_span_names``."""
+    """The stage's own settings: ``time_budget`` (seconds) and ``redact_names``."""
     return {
         "time_budget": env_duration(TIME_BUDGET, 0.5, min=0.001, max=60.0, environ=environ),
-        "redact_span_names": env_bool(SPAN_NAMES, False, environ=environ),
+        "redact_names": env_bool(NAMES, True, environ=environ),
     }

@@ -20,7 +20,7 @@ class RedactingSpanProcessor(PipelineSpanProcessor):
 
     ``redactor`` defaults to ``Redactor()`` (the default entities, ``<ENTITY_TYPE>``
     replacement); analysis runs on the batch worker thread, never on the thread that ends the
-    span. ``time_budget``, ``redact_span_names`` and ``meter_provider`` go to
+    span. ``time_budget``, ``redact_names`` and ``meter_provider`` go to
     :class:`RedactionStage`; the batch options are ``BatchSpanProcessor``'s.
     """
 
@@ -30,7 +30,7 @@ class RedactingSpanProcessor(PipelineSpanProcessor):
         redactor: Redactor | None = None,
         *,
         time_budget: float = 0.5,
-        redact_span_names: bool = False,
+        redact_names: bool = True,
         meter_provider: MeterProvider | None = None,
         max_queue_size: int | None = None,
         schedule_delay_millis: float | None = None,
@@ -40,7 +40,7 @@ class RedactingSpanProcessor(PipelineSpanProcessor):
         self.stage = RedactionStage(
             redactor,
             time_budget=time_budget,
-            redact_span_names=redact_span_names,
+            redact_names=redact_names,
             meter_provider=meter_provider,
         )
         super().__init__(
@@ -59,7 +59,7 @@ class RedactingLogRecordProcessor(PipelineLogRecordProcessor):
 
         logger_provider.add_log_record_processor(RedactingLogRecordProcessor(OTLPLogExporter()))
 
-    Same options as :class:`RedactingSpanProcessor` (without span names).
+    Same options as :class:`RedactingSpanProcessor`.
     """
 
     def __init__(
@@ -68,6 +68,7 @@ class RedactingLogRecordProcessor(PipelineLogRecordProcessor):
         redactor: Redactor | None = None,
         *,
         time_budget: float = 0.5,
+        redact_names: bool = True,
         meter_provider: MeterProvider | None = None,
         max_queue_size: int | None = None,
         schedule_delay_millis: float | None = None,
@@ -75,7 +76,10 @@ class RedactingLogRecordProcessor(PipelineLogRecordProcessor):
         export_timeout_millis: float | None = None,
     ) -> None:
         self.stage = RedactionStage(
-            redactor, time_budget=time_budget, meter_provider=meter_provider
+            redactor,
+            time_budget=time_budget,
+            redact_names=redact_names,
+            meter_provider=meter_provider,
         )
         super().__init__(
             [self.stage],

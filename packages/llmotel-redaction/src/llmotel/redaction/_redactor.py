@@ -8,8 +8,10 @@ string stays a JSON string, valid, with the same keys and nesting).
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from presidio_analyzer import EntityRecognizer
@@ -18,9 +20,17 @@ from llmotel.redaction._analyzer import DEFAULT_THRESHOLDS, Analyzer, Finding
 from llmotel.redaction._operators import Operator, Replace
 from llmotel.redaction._recognizers import (
     API_KEY,
+    BEARER_TOKEN,
+    CONNECTION_STRING,
+    CREDIT_CARD,
     DEFAULT_ENTITIES,
     DEFAULT_PHONE_REGIONS,
+    EMAIL_ADDRESS,
+    IBAN_CODE,
+    JWT,
     PASSWORD,
+    PRIVATE_KEY,
+    US_SSN,
     build_recognizers,
 )
 from llmotel.semconv import attributes as sc
@@ -29,6 +39,7 @@ __all__ = [
     "DEFAULT_ALLOW_KEYS",
     "DEFAULT_DENY_KEYS",
     "FAILED_MARKER",
+    "SCREENED_ENTITIES",
     "SECRET_KEY",
     "Redaction",
     "Redactor",
@@ -68,8 +79,27 @@ DEFAULT_ALLOW_KEYS: frozenset[str] = frozenset(
         sc.SERVER_ADDRESS,  # the model endpoint, not the user's address
     }
 )
-"""Structural attributes never analyzed (model names, ids, enums). Keys starting with
-``llmotel.`` are never analyzed either."""
+"""Structural attributes (model names, ids, enums, the endpoint): only screened for
+:data:`SCREENED_ENTITIES`, never for the rest. Keys starting with ``llmotel.`` are treated the
+same way."""
+
+SCREENED_ENTITIES: frozenset[str] = frozenset(
+    {
+        EMAIL_ADDRESS,
+        CREDIT_CARD,
+        IBAN_CODE,
+        US_SSN,
+        API_KEY,
+        JWT,
+        BEARER_TOKEN,
+        PRIVATE_KEY,
+        PASSWORD,
+        CONNECTION_STRING,
+    }
+)
+"""What allow-listed and ``llmotel.*`` attributes are still screened for: types whose shape or
+checksum makes a match on an id or a host name very unlikely (e-mail, card, IBAN, SSN, secrets).
+Phone numbers, IP addresses and the like are not looked for there (``server.address`` is an IP)."""
 
 # Keys inside message/tool JSON whose string value is a secret whatever it looks like.
 _SECRET_JSON_KEYS: dict[str, str] = {
@@ -92,6 +122,7 @@ _SECRET_JSON_KEYS: dict[str, str] = {
 _STRUCTURAL_JSON_KEYS = frozenset(
     {"type", "role", "id", "name", "finish_reason", "mime_type", "modality"}
 )
+_SCREENED_CLEAN_MAX = 4096
 DROP: Any = object()
 """Sentinel from :meth:`Redactor.redact_value`: an operator asked to drop the holder."""
 
@@ -144,8 +175,18 @@ class Redactor:
     ) -> None:
         if max_text_length < 1 or max_depth < 1:
             raise ValueError("max_text_length and max_depth must be positive")
-        self._analyzer = Analyzer(
-            [*build_recognizers(entities, phone_regions), *recognizers], thresholds
+        built = [*build_recognizers(entities, phone_regions), *recognizers]
+        self.recognizers: tuple[EntityRecognizer, ...] = tuple(built)
+        """Every recognizer this redactor runs (read-only)."""
+        self._analyzer = Analyzer(built, thresholds)
+        # Per thread: while collecting (see :meth:`collecting`), texts go here, unanalysed.
+        self._local = threading.local()
+        # Structural values repeat (model, provider, host names): one screened clean is not
+        # screened again. Bounded: unique ids must not grow memory.
+        self._screened_clean: set[str] = set()
+        # The same recognizer objects, restricted to the types allow-listed keys are screened for.
+        self._screen = Analyzer(
+            [rec for rec in built if set(rec.supported_entities) <= SCREENED_ENTITIES], thresholds
         )
         self._operators = dict(operators or {})
         self._default_operator = default_operator or Replace()
@@ -165,6 +206,19 @@ class Redactor:
         """The entities found in ``text`` (non-overlapping, by position), nothing rewritten."""
         return self._analyzer.analyze(text)
 
+    @contextmanager
+    def collecting(self) -> Iterator[list[str]]:
+        """Within the block, on this thread, nothing is analysed or rewritten: every text that
+        would be analysed is appended to the yielded list instead (for batching recognizers that
+        want all texts of an export batch at once, e.g. spaCy's ``nlp.pipe``)."""
+        texts: list[str] = []
+        previous = getattr(self._local, "sink", None)
+        self._local.sink = texts
+        try:
+            yield texts
+        finally:
+            self._local.sink = previous
+
     def redact_text(self, text: str, redaction: Redaction | None = None) -> str | None:
         """``text`` with every finding rewritten by its operator (``None``: drop the holder).
 
@@ -179,7 +233,8 @@ class Redactor:
         redaction: Redaction,
         deadline: float | None = None,
     ) -> None:
-        """Rewrite ``attributes`` in place: deny keys, allow keys, then every string leaf.
+        """Rewrite ``attributes`` in place: deny keys, allow keys (screened for
+        :data:`SCREENED_ENTITIES` only), then every string leaf.
 
         Raises :class:`AnalysisTimeout` past ``deadline`` (a ``time.monotonic()`` value).
         """
@@ -193,6 +248,11 @@ class Redactor:
                     attributes[key] = new
                 continue
             if key in self._allow or key.startswith("llmotel."):
+                new = self.screen_value(value, redaction, deadline)
+                if new is DROP:
+                    del attributes[key]
+                elif new is not value:
+                    attributes[key] = new
                 continue
             secret = _SECRET_JSON_KEYS.get(key.rsplit(".", 1)[-1].lower())
             if secret is not None and isinstance(value, str) and value:
@@ -237,6 +297,34 @@ class Redactor:
         if isinstance(value, Mapping | list | tuple):
             return self._json(value, redaction, deadline, depth, None)
         return value
+
+    def screen_value(self, value: Any, redaction: Redaction, deadline: float | None = None) -> Any:
+        """A structural value (a string or a list of strings) rewritten where it holds one of
+        :data:`SCREENED_ENTITIES`; anything else is returned as it is."""
+        if isinstance(value, str):
+            return self._screen_text(value, redaction, deadline)
+        if isinstance(value, list | tuple) and any(isinstance(v, str) for v in value):
+            items = [
+                self._screen_text(v, redaction, deadline) if isinstance(v, str) else v
+                for v in value
+            ]
+            if any(i is DROP for i in items):
+                return DROP
+            if all(a is b for a, b in zip(items, value, strict=True)):
+                return value
+            return tuple(items) if isinstance(value, tuple) else items
+        return value
+
+    def _screen_text(self, text: str, redaction: Redaction, deadline: float | None) -> Any:
+        clean = self._screened_clean
+        if text in clean:
+            return text
+        new = self._text(text, redaction, deadline, self._screen)
+        if new is text:
+            if len(clean) >= _SCREENED_CLEAN_MAX:
+                clean.clear()
+            clean.add(text)
+        return new
 
     def fail_closed(self, attributes: dict[str, Any]) -> None:
         """Replace every value this redactor would analyze by :data:`FAILED_MARKER`."""
@@ -316,15 +404,25 @@ class Redactor:
             redaction.counts[entity] += 1
         return new
 
-    def _text(self, text: str, redaction: Redaction, deadline: float | None) -> Any:
+    def _text(
+        self,
+        text: str,
+        redaction: Redaction,
+        deadline: float | None,
+        analyzer: Analyzer | None = None,
+    ) -> Any:
         if not text:
+            return text
+        sink = getattr(self._local, "sink", None)
+        if sink is not None and analyzer is None:
+            sink.append(text[: self._max_text])
             return text
         tail = ""
         if len(text) > self._max_text:
             tail = f"<TRUNCATED {len(text) - self._max_text} chars>"
             redaction.counts["TRUNCATED"] += 1
             text = text[: self._max_text]
-        findings = self._analyzer.analyze(text, deadline)
+        findings = (analyzer or self._analyzer).analyze(text, deadline)
         if not findings:
             return text + tail if tail else text
         pieces: list[str] = []

@@ -65,8 +65,8 @@ class MutableLink:
 class MutableSpan:
     """A finished span as pipeline stages see it.
 
-    Stages may change ``name``, ``attributes``, ``events``, ``links`` and ``status`` in place (or
-    replace them). Everything else is read-only; ``source`` is the span as the SDK finished it,
+    Stages may change ``name``, ``attributes``, ``events``, ``links``, ``status`` and ``resource``
+    in place (or replace them). Everything else is read-only; ``source`` is the span as the SDK finished it,
     which the pipeline never changes. Attribute values may be primitives, sequences or, as SDK 1.45
     accepts, structured (mappings/lists of mappings); a stage must not assume one shape.
     """
@@ -77,6 +77,7 @@ class MutableSpan:
         "_source",
         "attributes",
         "name",
+        "resource",
         "status",
     )
 
@@ -97,6 +98,7 @@ class MutableSpan:
         self._events = events
         self._links = links
         self.status = source.status if status is None else status
+        self.resource: Resource = source.resource
 
     @classmethod
     def from_span(cls, span: ReadableSpan) -> MutableSpan:
@@ -149,10 +151,6 @@ class MutableSpan:
         return self._source.kind
 
     @property
-    def resource(self) -> Resource:
-        return self._source.resource
-
-    @property
     def instrumentation_scope(self) -> InstrumentationScope | None:
         return self._source.instrumentation_scope
 
@@ -172,7 +170,7 @@ class MutableSpan:
             name=self.name,
             context=src.context,
             parent=src.parent,
-            resource=src.resource,
+            resource=self.resource,
             attributes=cast("Attributes", self.attributes),
             events=src.events
             if self._events is None
@@ -200,10 +198,11 @@ class MutableSpan:
             else [(e, e.name, e.timestamp, e.attributes.copy()) for e in events],
             None if links is None else [(k, k.attributes.copy()) for k in links],
             self.status,
+            self.resource,
         )
 
     def _restore(self, snapshot: tuple[Any, ...]) -> None:
-        self.name, self.attributes, events, links, self.status = snapshot
+        self.name, self.attributes, events, links, self.status, self.resource = snapshot
         if events is None:
             self._events = None
         else:
@@ -249,7 +248,7 @@ class MutableLogRecord:
     """A finished log record (or GenAI event) as pipeline stages see it.
 
     Stages may change ``body``, ``attributes``, ``event_name``, ``severity_text``,
-    ``severity_number``, ``timestamp`` and ``observed_timestamp``. The resource, scope and trace
+    ``severity_number``, ``timestamp``, ``observed_timestamp`` and ``resource``. The scope and trace
     correlation (``trace_id``, ``span_id``, ``trace_flags``) are read-only; ``source`` is the record
     as the SDK produced it.
     """
@@ -260,6 +259,7 @@ class MutableLogRecord:
         "body",
         "event_name",
         "observed_timestamp",
+        "resource",
         "severity_number",
         "severity_text",
         "timestamp",
@@ -285,6 +285,7 @@ class MutableLogRecord:
         self.severity_number = severity_number
         self.timestamp = timestamp
         self.observed_timestamp = observed_timestamp
+        self.resource: Resource = source.resource
 
     @classmethod
     def from_log_record(cls, record: ReadableLogRecord) -> MutableLogRecord:
@@ -305,10 +306,6 @@ class MutableLogRecord:
     def source(self) -> ReadableLogRecord:
         """The record this copy was made from (never modified)."""
         return self._source
-
-    @property
-    def resource(self) -> Resource:
-        return self._source.resource
 
     @property
     def instrumentation_scope(self) -> InstrumentationScope | None:
@@ -351,7 +348,7 @@ class MutableLogRecord:
         new.trace_flags = old.trace_flags
         return _PipelineLogRecord(
             log_record=new,
-            resource=src.resource,
+            resource=self.resource,
             instrumentation_scope=src.instrumentation_scope,
             limits=src.limits,
             _llmotel_dropped=src.dropped_attributes,
@@ -366,6 +363,7 @@ class MutableLogRecord:
             self.severity_number,
             self.timestamp,
             self.observed_timestamp,
+            self.resource,
         )
 
     def _restore(self, snapshot: tuple[Any, ...]) -> None:
@@ -377,6 +375,7 @@ class MutableLogRecord:
             self.severity_number,
             self.timestamp,
             self.observed_timestamp,
+            self.resource,
         ) = snapshot
 
     def __repr__(self) -> str:
