@@ -14,7 +14,7 @@ from opentelemetry.util.types import AttributeValue
 from llmotel.sampling import _threshold
 from llmotel.sampling._bucket import TokenBucket
 from llmotel.sampling._names import COST_USD, INPUT_TOKENS, OUTPUT_TOKENS
-from llmotel.sampling._sdk import attributes_of
+from llmotel.sdk.spans import finished_attributes
 
 _ERROR = StatusCode.ERROR
 _NUMBER = (int, float)
@@ -89,7 +89,7 @@ class TokenPolicy:
     def should_keep(self, spans: Sequence[ReadableSpan]) -> bool:
         total = 0.0
         for span in spans:
-            attributes = attributes_of(span)
+            attributes = finished_attributes(span)
             if attributes:
                 # Unrolled, with a prebuilt type tuple (``int | float`` builds a union per call).
                 value = attributes.get(INPUT_TOKENS)
@@ -106,7 +106,7 @@ CostFunction = Callable[[ReadableSpan], float | None]
 
 
 def _cost_attribute(span: ReadableSpan) -> float | None:
-    value = attributes_of(span).get(COST_USD)
+    value = finished_attributes(span).get(COST_USD)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return None
@@ -150,7 +150,7 @@ class AttributePolicy:
 
     def should_keep(self, spans: Sequence[ReadableSpan]) -> bool:
         for span in spans:
-            value = attributes_of(span).get(self.key)
+            value = finished_attributes(span).get(self.key)
             if isinstance(value, str | bool | int | float) and value in self.values:
                 return True
         return False

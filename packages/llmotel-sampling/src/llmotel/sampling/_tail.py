@@ -28,7 +28,7 @@ from llmotel.sampling._policies import (
     TokenPolicy,
 )
 from llmotel.sampling._record import DECISION_BYTES, DecisionRecord
-from llmotel.sampling._sdk import SPAN_BYTES, SpanCopy, estimate_bytes
+from llmotel.sdk.spans import SPAN_BYTES, SpanCopy, estimate_bytes
 
 _logger = logging.getLogger(__name__)
 
