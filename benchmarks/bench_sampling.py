@@ -9,7 +9,7 @@
    and forwarded, the worst case).
 2. Head sampler: ``SessionRatioSampler.should_sample`` per call for a root in a session, a root
    without one and a child, next to ``TraceIdRatioBased`` (target: <= 3 us).
-3. SDK reads: copying a finished span (what the tail processor forwards) through ``_sdk.py``'s
+3. SDK reads: copying a finished span (what the tail processor forwards) through ``llmotel.sdk.spans``'s
    direct reads of the SDK's fields vs through the public ``ReadableSpan`` properties.
 4. Memory: traced peak while 100k spans of never-ending traces go through a tail processor with a
    4 MiB byte bound, compared with the bound.
@@ -226,7 +226,7 @@ def bench_head(calls: int, repeats: int) -> dict[str, Any]:
 
 
 def bench_sdk_reads(calls: int, repeats: int) -> dict[str, Any]:
-    from llmotel.sampling._sdk import SpanCopy
+    from llmotel.sdk.spans import SpanCopy
 
     ended: list[ReadableSpan] = []
 
@@ -240,7 +240,7 @@ def bench_sdk_reads(calls: int, repeats: int) -> dict[str, Any]:
     span = ended[0]  # what on_end gets
     blank = SpanCopy.__new__(SpanCopy)
     results = {
-        "SpanCopy, direct reads (_sdk)": _per_call(lambda: SpanCopy(span), calls, repeats),
+        "SpanCopy, direct reads (llmotel.sdk.spans)": _per_call(lambda: SpanCopy(span), calls, repeats),
         "SpanCopy, public properties": _per_call(lambda: blank._copy_public(span), calls, repeats),
     }
     return {"us_per_copy": results}

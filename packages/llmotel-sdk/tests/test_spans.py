@@ -91,7 +91,7 @@ def test_a_copy_of_any_other_readable_span_goes_through_the_public_api() -> None
     assert _public_view(twice) == _public_view(span)
 
 
-def test_attributes_of_is_the_span_attributes() -> None:
+def test_finished_attributes_are_the_span_attributes() -> None:
     span = _finished_span()
     assert dict(finished_attributes(span)) == dict(span.attributes or {})
     assert dict(finished_attributes(SpanCopy(span))) == dict(span.attributes or {})
