@@ -240,7 +240,9 @@ def bench_sdk_reads(calls: int, repeats: int) -> dict[str, Any]:
     span = ended[0]  # what on_end gets
     blank = SpanCopy.__new__(SpanCopy)
     results = {
-        "SpanCopy, direct reads (llmotel.sdk.spans)": _per_call(lambda: SpanCopy(span), calls, repeats),
+        "SpanCopy, direct reads (llmotel.sdk.spans)": _per_call(
+            lambda: SpanCopy(span), calls, repeats
+        ),
         "SpanCopy, public properties": _per_call(lambda: blank._copy_public(span), calls, repeats),
     }
     return {"us_per_copy": results}
