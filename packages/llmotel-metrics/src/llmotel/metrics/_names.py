@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from llmotel.semconv.extensions import LLMOTEL_COST_USD
+from llmotel.semconv import extensions as ext
 
 __all__ = [
     "COST_METRIC",
@@ -23,16 +23,16 @@ __all__ = [
 METER_NAME: Final = "llmotel.metrics"
 
 #: Counter of USD spent, one series per ``llmotel.cost.type``.
-COST_METRIC: Final = "llmotel.client.cost"
+COST_METRIC: Final = ext.LLMOTEL_CLIENT_COST
 COST_UNIT: Final = "USD"
 #: ``input`` | ``output`` | ``cache_read`` | ``cache_write`` | ``request`` (per-call fees).
-COST_TYPE: Final = "llmotel.cost.type"
+COST_TYPE: Final = ext.LLMOTEL_COST_TYPE
 
 #: Counter of GenAI calls whose model has no known price, by provider and model.
-UNPRICED_METRIC: Final = "llmotel.client.cost.unpriced"
+UNPRICED_METRIC: Final = ext.LLMOTEL_CLIENT_COST_UNPRICED
 
 #: Span attribute: the call's total cost in USD, set by :class:`CostAttributeStage` before export.
-COST_USD: Final = LLMOTEL_COST_USD
+COST_USD: Final = ext.LLMOTEL_COST_USD
 
 #: Scopes of instrumentations that record ``gen_ai.client.token.usage`` (input/output) and
 #: ``gen_ai.client.operation.duration`` themselves without declaring it on their scope (llmotel's own

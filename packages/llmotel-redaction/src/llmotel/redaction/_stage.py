@@ -17,6 +17,7 @@ from llmotel.redaction._redactor import DROP, FAILED_MARKER, Redaction, Redactor
 from llmotel.redaction._resource import ResourceRedactor
 from llmotel.redaction.version import __version__
 from llmotel.sdk.pipeline import MutableLogRecord, MutableSpan
+from llmotel.semconv import extensions as ext
 
 __all__ = [
     "COUNT_ATTRIBUTE",
@@ -27,13 +28,13 @@ __all__ = [
 
 _logger = logging.getLogger("llmotel.redaction")
 
-COUNT_ATTRIBUTE = "llmotel.redaction.count"
+COUNT_ATTRIBUTE = ext.LLMOTEL_REDACTION_COUNT
 """Int on every record the stage saw: how many values it changed."""
-FAILED_ATTRIBUTE = "llmotel.redaction.failed"
+FAILED_ATTRIBUTE = ext.LLMOTEL_REDACTION_FAILED
 """``"timeout"`` or ``"error"`` when the record's content was replaced by the failure marker."""
-_ENTITY_TYPE = "llmotel.redaction.entity_type"
-_REASON = "llmotel.redaction.reason"
-_SIGNAL = "llmotel.redaction.signal"
+_ENTITY_TYPE = ext.LLMOTEL_REDACTION_ENTITY_TYPE
+_REASON = ext.LLMOTEL_REDACTION_REASON
+_SIGNAL = ext.LLMOTEL_REDACTION_SIGNAL
 
 _R = TypeVar("_R", MutableSpan, MutableLogRecord)
 _CLEAN_NAMES_MAX = 4096
@@ -92,17 +93,17 @@ class RedactionStage:
             "llmotel.redaction", __version__
         )
         self._entities = meter.create_counter(
-            "llmotel.redaction.entities",
+            ext.LLMOTEL_REDACTION_ENTITIES,
             unit="{entity}",
             description="Values redacted, by entity type.",
         )
         self._failures = meter.create_counter(
-            "llmotel.redaction.failures",
+            ext.LLMOTEL_REDACTION_FAILURES,
             unit="{record}",
             description="Records whose content was replaced because analysis failed or timed out.",
         )
         self._duration = meter.create_histogram(
-            "llmotel.redaction.duration",
+            ext.LLMOTEL_REDACTION_DURATION,
             unit="s",
             description="Time spent redacting one record on the export thread.",
         )

@@ -31,6 +31,7 @@ from opentelemetry.trace.status import Status
 from llmotel.sdk._records import MutableSpan
 from llmotel.sdk.version import __version__
 from llmotel.semconv import attributes as A
+from llmotel.semconv import extensions as ext
 from llmotel.semconv.messages import (
     decode_input_messages,
     decode_output_messages,
@@ -256,7 +257,7 @@ class SemconvValidator:
         if meter_provider is not None:
             meter = meter_provider.get_meter("llmotel.sdk", __version__)
             self._counter = meter.create_counter(
-                "llmotel.semconv.violations",
+                ext.LLMOTEL_SEMCONV_VIOLATIONS,
                 unit="{violation}",
                 description="GenAI semantic-convention violations found on exported spans.",
             )
@@ -274,10 +275,10 @@ class SemconvValidator:
         for violation in violations:
             _logger.debug("span %r: %s", record.name, violation)
             if self._counter is not None:
-                attrs = {"llmotel.semconv.rule": violation.rule}
+                attrs = {ext.LLMOTEL_SEMCONV_RULE: violation.rule}
                 if isinstance(operation, str):
                     attrs[A.GEN_AI_OPERATION_NAME] = operation
                 if violation.attribute is not None:
-                    attrs["llmotel.semconv.attribute"] = violation.attribute
+                    attrs[ext.LLMOTEL_SEMCONV_ATTRIBUTE] = violation.attribute
                 self._counter.add(1, attrs)
         return record
