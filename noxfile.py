@@ -361,15 +361,17 @@ def _install_from_checkout(session: nox.Session) -> None:
         session.run(
             "uv", "venv", "--quiet", "--clear", "--seed", "--python", sys.executable, str(venv)
         )
-        env = {
-            "VIRTUAL_ENV": str(venv),
-            "PATH": os.pathsep.join([str(venv / "bin"), os.environ["PATH"]]),
-            "PIP_CACHE_DIR": str(CACHE_DIR / "pip"),
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        }
-        session.log(f"from the checkout: {command}")
-        with session.chdir(ROOT):
-            session.run("bash", "-c", command, env=env, external=True)
+        # Outside nox's own environment (its venv's bin comes first on a session's PATH): the fresh venv's
+        # pip and python first, the user's tools (uv) after them.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("UV_PROJECT")}
+        env.update(
+            VIRTUAL_ENV=str(venv),
+            PATH=os.pathsep.join([str(venv / "bin"), os.environ["PATH"], session.bin]),
+            PIP_CACHE_DIR=str(CACHE_DIR / "pip"),
+            PIP_DISABLE_PIP_VERSION_CHECK="1",
+        )
+        session.log(f"from the checkout, in {venv}: {command}")
+        subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, check=True)
         last = PACKAGES[pathlib.Path(re.findall(r"\./packages/[\w.-]+", command)[-1]).name]
         code = "; ".join(f"import {name}" for name in last.import_names)
         session.run(str(venv / "bin" / "python"), "-c", code, external=True)
