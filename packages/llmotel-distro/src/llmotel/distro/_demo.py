@@ -1,5 +1,7 @@
 """``llmotel demo``: run the demo apps under ``opentelemetry-instrument`` against a local stub LLM server and show
-what arrived at a local OTLP receiver — a trace tree per conversation and a per-model token/cost table.
+what arrived at a local OTLP receiver: a trace tree per conversation (with the tail-sampling policy that kept each
+trace and the entities redacted from each span), a per-model token/cost table from the metrics, the traces the tail
+sampler dropped (from its ``llmotel.sampling.decisions`` counter, per service) and one user message as exported.
 
 Nothing here is faked: the apps are separate processes using the real ``openai``/``anthropic`` SDKs over HTTP, the
 telemetry goes through the llmotel configurator (redaction, sampling, cost on) and real OTLP/HTTP exporters.
@@ -26,15 +28,7 @@ from llmotel.metrics import COST_METRIC
 from llmotel.metrics import COST_USD as _COST_ATTR
 from llmotel.redaction import COUNT_ATTRIBUTE as _REDACTION_COUNT_ATTR
 from llmotel.redaction import entity_count_attribute
-from llmotel.sampling._names import (
-    DECISIONS as _SAMPLING_DECISIONS,
-)
-from llmotel.sampling._names import (
-    SAMPLING_DECISION as _SAMPLING_DECISION,
-)
-from llmotel.sampling._names import (
-    SAMPLING_POLICY as _SAMPLING_POLICY,
-)
+from llmotel.sampling import _names as sampling_names  # not exported by llmotel.sampling yet
 from llmotel.semconv import attributes as A
 from llmotel.semconv import metrics as M
 from llmotel.semconv.messages import decode_input_messages
@@ -290,14 +284,14 @@ def _sampling(receiver: OtlpReceiver, spans: Sequence[ReceivedSpan]) -> dict[str
     """What the tail sampler decided: the policy that kept each exported trace, and the drops per service."""
     kept: dict[str, str] = {}
     for span in spans:
-        policy = span.attributes.get(_SAMPLING_POLICY)
+        policy = span.attributes.get(sampling_names.SAMPLING_POLICY)
         if policy is not None:
             kept[span.trace_id] = str(policy)
     dropped: dict[str, int] = defaultdict(int)
     decided = 0
-    for p in receiver.metric_points(_SAMPLING_DECISIONS):
+    for p in receiver.metric_points(sampling_names.DECISIONS):
         decided += int(p.value or 0)
-        if p.attributes.get(_SAMPLING_DECISION) == "drop":
+        if p.attributes.get(sampling_names.SAMPLING_DECISION) == "drop":
             dropped[str(p.resource.get(SERVICE_NAME))] += int(p.value or 0)
     return {
         "policies": SAMPLING_POLICIES,
