@@ -400,3 +400,42 @@ def test_every_flag_named_exists(page: Path) -> None:
                 and not (flag.endswith("*") and any(o.startswith(flag[:-1]) for o in offered))
             ]
     assert unknown == [], "flags the command does not offer"
+
+
+# --- the checker itself ----------------------------------------------------------------------------
+
+
+def test_the_checker_knows_families_and_expansions() -> None:
+    assert _unknown("OTEL_{TRACES,METRICS,LOGS}_EXPORTER") == []
+    assert _unknown("OTEL_TRACES_SAMPLER[_ARG]") == []
+    assert _unknown("LLMOTEL_METRICS_*") == []
+    assert _unknown("LLMOTEL_TAIL_SAMPLING") == ["LLMOTEL_TAIL_SAMPLING"]
+    assert _unknown("OTEL_{TRACES,TRACE}_EXPORTER") == ["OTEL_TRACE_EXPORTER"]
+
+
+def test_the_checker_reads_flags_the_way_the_shell_does() -> None:
+    line = "OPENAI_API_KEY=x opentelemetry-instrument --traces_exporter console --llmotel_tail_sampling on python app.py --port 1"
+    assert list(_commands(line)) == [
+        (("opentelemetry-instrument",), ["--traces_exporter", "--llmotel_tail_sampling"])
+    ]
+    assert list(_commands("python -m llmotel.testing.stub --port 0 &  # prints the URL")) == [
+        (("llmotel.testing.stub",), ["--port"])
+    ]
+    assert list(_commands("llmotel demo --ui")) == [(("llmotel", "demo"), ["--ui"])]
+
+
+def test_the_checker_reads_markers(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "<!-- docs: continue -->\n<!-- docs: exports chat gpt-4o{user.id=alice} -->\n"
+        "```python\nx = 1\n```\n"
+    )
+    (block,) = _blocks(page)
+    assert block.markers == {"continue": "", "exports": "chat gpt-4o{user.id=alice}"}
+    assert (block.lang, block.code) == ("python", "x = 1\n")
+
+
+def test_a_partial_block_must_still_import() -> None:
+    _check_partial("from llmotel.testing import StubServer\n", "ok")
+    with pytest.raises(ImportError):
+        _check_partial("from llmotel.testing import NoSuchThing\n", "bad")
