@@ -402,6 +402,56 @@ def test_every_flag_named_exists(page: Path) -> None:
     assert unknown == [], "flags the command does not offer"
 
 
+# --- pip install lines ------------------------------------------------------------------------------
+
+
+@cache
+def _distributions() -> dict[str, dict[str, set[str]]]:
+    """llmotel distribution -> extra -> the llmotel distributions that extra pulls in."""
+    import tomllib
+
+    found: dict[str, dict[str, set[str]]] = {}
+    for pyproject in (ROOT / "packages").glob("*/pyproject.toml"):
+        project = tomllib.loads(pyproject.read_text())["project"]
+        found[project["name"]] = {
+            extra: {re.split(r"[\s\[<>=!~;]", r, maxsplit=1)[0] for r in reqs}
+            for extra, reqs in project.get("optional-dependencies", {}).items()
+        }
+    return found
+
+
+def _pip_problems(line: str) -> list[str]:
+    """What is wrong with the llmotel pieces a ``pip install`` line names: unknown distributions or
+    extras, and pieces an extra on the same line installs already."""
+    if not re.search(r"\bpip install\b", line):
+        return []
+    words = [w.strip("'\"") for w in line.split(" #", 1)[0].split()]
+    named = [
+        re.fullmatch(r"(?:\./packages/)?(llmotel-[a-z-]+)(?:\[([a-z,]+)\])?", w) for w in words
+    ]
+    problems: list[str] = []
+    pulled: set[str] = set()
+    for m in filter(None, named):
+        dist, extras = m[1], (m[2] or "").split(",")
+        if dist not in _distributions():
+            problems.append(f"no distribution {dist}")
+            continue
+        for extra in filter(None, extras):
+            if extra not in _distributions()[dist]:
+                problems.append(f"{dist} has no extra [{extra}]")
+            pulled |= _distributions()[dist].get(extra, set())
+    problems += [
+        f"{m[1]} is already in an extra on the line" for m in filter(None, named) if m[1] in pulled
+    ]
+    return problems
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_pip_lines_name_real_pieces_once(page: Path) -> None:
+    wrong = [f"{where}: {p}" for where, line in _shell_lines(page) for p in _pip_problems(line)]
+    assert wrong == []
+
+
 # --- the checker itself ----------------------------------------------------------------------------
 
 
@@ -433,6 +483,18 @@ def test_the_checker_reads_markers(tmp_path: Path) -> None:
     (block,) = _blocks(page)
     assert block.markers == {"continue": "", "exports": "chat gpt-4o{user.id=alice}"}
     assert (block.lang, block.code) == ("python", "x = 1\n")
+
+
+def test_the_checker_reads_pip_lines() -> None:
+    assert _pip_problems("pip install 'llmotel-distro[all]' llmotel-instrumentation-openai") == [
+        "llmotel-instrumentation-openai is already in an extra on the line"
+    ]
+    assert _pip_problems("pip install 'llmotel-distro[everything]'") == [
+        "llmotel-distro has no extra [everything]"
+    ]
+    assert (
+        _pip_problems("pip install ./packages/llmotel-sdk 'llmotel-distro[redaction,openai]'") == []
+    )
 
 
 def test_a_partial_block_must_still_import() -> None:
