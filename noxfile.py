@@ -11,9 +11,16 @@ Packages are discovered from ``packages/*/pyproject.toml``. A package's own test
 installed from this checkout, never from the package index. ``[tool.llmotel]`` in a package's pyproject
 may set ``pythons`` (default 3.11 and 3.12), ``no-deps`` (requirements installed without their
 dependency tree, e.g. llmgine, whose declared dependencies are huge but whose bus needs only two),
-``oldest`` (pins of the oldest supported library versions: adds a ``tests-<pkg>-oldest`` session) and
-``apt`` (``{executable = "debian-package"}``: tools its tests run, installed with apt-get when missing
-and we are root — e.g. promtool).
+``oldest`` (pins of the oldest supported library versions: adds a ``tests-<pkg>-oldest`` session; a
+bare name is pinned to its floor in the root ``[tool.llmotel.floors]``, the one table of floors that
+tests/test_floors.py holds every pyproject to) and ``apt`` (``{executable = "debian-package"}``: tools
+its tests run; when one is missing, the package is downloaded and unpacked into the cache folder, not
+installed).
+
+Everything the suite creates outside ``.nox/`` venvs goes to one cache folder, ``.nox/cache`` (or
+``$LLMOTEL_CACHE_DIR``): the Phoenix venv of the end-to-end test and ``llmotel demo --ui``
+(``phoenix/``, ~620 MB), unpacked Debian tools (``apt/``) and the pip cache of the install check in
+``build`` (``pip/``). uv keeps its own download cache where it always does (``uv cache dir``).
 """
 
 from __future__ import annotations
@@ -32,6 +39,9 @@ import nox
 ROOT = pathlib.Path(__file__).resolve().parent
 PACKAGES_DIR = ROOT / "packages"
 DIST_DIR = ROOT / "dist"
+CACHE_DIR = pathlib.Path(os.environ.get("LLMOTEL_CACHE_DIR") or ROOT / ".nox" / "cache")
+# Phoenix (tests/e2e, `llmotel demo --ui`) installs into the cache folder rather than ~/.cache.
+os.environ.setdefault("LLMOTEL_PHOENIX_VENV", str(CACHE_DIR / "phoenix"))
 DEFAULT_PYTHONS = ["3.11", "3.12"]
 # Where everything that crosses packages runs: llmgine needs 3.12.
 CROSS_PYTHON = "3.12"
@@ -87,8 +97,19 @@ class Package:
         self.pythons: list[str] = own.get("pythons", DEFAULT_PYTHONS)
         self.no_deps: list[str] = own.get("no-deps", [])
         self.import_names: list[str] = own.get("imports", [_default_import(self.name)])
-        self.oldest: list[str] = own.get("oldest", [])
+        self.oldest: list[str] = [_pin_floor(req) for req in own.get("oldest", [])]
         self.apt: dict[str, str] = own.get("apt", {})
+
+
+def _floors() -> dict[str, str]:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return dict(data["tool"]["llmotel"]["floors"])
+
+
+def _pin_floor(req: str) -> str:
+    """``openai`` -> ``openai == 1.66.0`` (its floor); a requirement with a version stays as written."""
+    name = req.strip()
+    return f"{name} == {_floors()[name]}" if re.fullmatch(r"[A-Za-z0-9_.-]+", name) else req
 
 
 def _default_import(dist: str) -> str:
@@ -157,18 +178,35 @@ def _supported(session: nox.Session, pkg: Package) -> None:
 
 
 def _ensure_tools(session: nox.Session, tools: dict[str, str]) -> None:
-    """Install the Debian packages that provide ``tools`` (executable -> package) when one is missing."""
-    missing = sorted({package for exe, package in tools.items() if shutil.which(exe) is None})
-    if not missing:
-        return
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+    """Make ``tools`` (executable -> Debian package) available to the session without installing anything:
+    a missing one's package is downloaded with ``apt-get download`` and unpacked under ``CACHE_DIR/apt``,
+    whose ``usr/bin`` goes on the session's PATH. Only when apt has no package lists yet (a fresh
+    container) and we are root does it run ``apt-get update`` first."""
+    root = CACHE_DIR / "apt" / "root"
+    missing = {
+        exe: package
+        for exe, package in tools.items()
+        if shutil.which(exe) is None and not (root / "usr" / "bin" / exe).exists()
+    }
+    if missing and shutil.which("apt-get") is None:
         session.warn(
-            f"missing {', '.join(tools)}: install the Debian packages {', '.join(missing)}"
+            f"missing {', '.join(missing)}: install the Debian packages {', '.join(missing.values())}"
         )
         return
-    env = {"DEBIAN_FRONTEND": "noninteractive"}
-    session.run("apt-get", "update", "-qq", external=True, env=env)
-    session.run("apt-get", "install", "-y", "-qq", *missing, external=True, env=env)
+    for package in sorted(set(missing.values())):
+        debs = CACHE_DIR / "apt" / "debs"
+        debs.mkdir(parents=True, exist_ok=True)
+        download = ["apt-get", "download", "-qq", package]
+        if subprocess.run(download, cwd=debs, check=False, capture_output=True).returncode != 0:
+            if os.geteuid() != 0:
+                session.warn(f"apt-get download {package} failed; install it or run apt-get update")
+                return
+            session.run("apt-get", "update", "-qq", external=True)
+            subprocess.run(download, cwd=debs, check=True)
+        deb = max(debs.glob(f"{package}_*.deb"), key=lambda p: p.stat().st_mtime)
+        session.run("dpkg-deb", "-x", str(deb), str(root), external=True)
+    if any((root / "usr" / "bin" / exe).exists() for exe in tools):
+        session.env["PATH"] = os.pathsep.join([str(root / "usr" / "bin"), os.environ["PATH"]])
 
 
 def _pytest(session: nox.Session, tests: pathlib.Path) -> None:
@@ -280,6 +318,8 @@ def build(session: nox.Session) -> None:
         code = "; ".join(f"import {name}" for name in pkg.import_names)
         session.run(py, "-c", f"{code}; print('{pkg.name}: imports alone')", external=True)
 
+    _install_from_checkout(session)
+
     # What a user gets from `pip install 'llmotel-distro[demo]'` and `llmotel demo`, from the wheels.
     distro = next(DIST_DIR.glob("llmotel_distro-*.whl"))
     venv = pathlib.Path(session.create_tmp()) / "demo-from-wheels"
@@ -297,6 +337,44 @@ def build(session: nox.Session) -> None:
         f"{distro}[demo]",
     )
     session.run(str(venv / "bin" / "llmotel"), "demo", external=True)
+
+
+_CHECKOUT_MARKER = "<!-- build: each command runs in a fresh virtual environment (nox -s build) -->"
+
+
+def _checkout_commands() -> list[str]:
+    """The commands of the README block after ``_CHECKOUT_MARKER``, comments removed."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split(_CHECKOUT_MARKER, 1)[1].split("```", 2)[1]
+    lines = [line.split(" #", 1)[0].strip() for line in block.splitlines()[1:]]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _install_from_checkout(session: nox.Session) -> None:
+    """The README's commands for installing one piece from this checkout, exactly as written, each in a
+    fresh venv (with pip, as a user's has); then the piece named last must import."""
+    commands = _checkout_commands()
+    if not commands:
+        session.error("README.md lost its install-from-checkout commands")
+    for number, command in enumerate(commands):
+        venv = pathlib.Path(session.create_tmp()) / f"from-checkout-{number}"
+        session.run(
+            "uv", "venv", "--quiet", "--clear", "--seed", "--python", sys.executable, str(venv)
+        )
+        # Outside nox's own environment (its venv's bin comes first on a session's PATH): the fresh venv's
+        # pip and python first, the user's tools (uv) after them.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("UV_PROJECT")}
+        env.update(
+            VIRTUAL_ENV=str(venv),
+            PATH=os.pathsep.join([str(venv / "bin"), os.environ["PATH"], session.bin]),
+            PIP_CACHE_DIR=str(CACHE_DIR / "pip"),
+            PIP_DISABLE_PIP_VERSION_CHECK="1",
+        )
+        session.log(f"from the checkout, in {venv}: {command}")
+        subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, check=True)
+        last = PACKAGES[pathlib.Path(re.findall(r"\./packages/[\w.-]+", command)[-1]).name]
+        code = "; ".join(f"import {name}" for name in last.import_names)
+        session.run(str(venv / "bin" / "python"), "-c", code, external=True)
 
 
 @nox.session(python=CROSS_PYTHON)

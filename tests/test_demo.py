@@ -1,44 +1,165 @@
-"""The README's first command runs ``llmotel demo``: it must work and show real telemetry."""
+"""The README's first command runs ``llmotel demo``: it must work and show real telemetry — what was kept and
+dropped by tail sampling and why, what was redacted — and ``--ui`` must not leave Phoenix behind."""
 
 from __future__ import annotations
 
-import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import textwrap
+import time
 from pathlib import Path
+
+import pytest
 
 BIN = Path(sys.executable).parent
 
 
-def test_demo_runs_every_app_and_reports_tokens_cost_and_redaction() -> None:
+def _clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLMOTEL_"))}
+    env.update({"NO_COLOR": "1", "PYTHONUNBUFFERED": "1", **extra})
+    return env
+
+
+@pytest.fixture(scope="module")
+def demo_output() -> str:
     result = subprocess.run(
-        [str(BIN / "llmotel"), "demo", "--json"],
-        env=env,
+        [str(BIN / "llmotel"), "demo"],
+        env=_clean_env(),
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    summary = json.loads(result.stdout[result.stdout.index("{") :])
-    assert set(summary["models"]) == {
-        "gpt-4o-mini",
-        "gpt-4o",
-        "claude-sonnet-4-5",
-        "claude-haiku-4-5",
+    return result.stdout
+
+
+def _models(output: str) -> dict[str, list[float]]:
+    table = output.split("per model", 1)[1].split("\n\n", 1)[0]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        name, *numbers = line.split()
+        if name != "total":
+            rows[name] = [float(n) for n in numbers]
+    return rows
+
+
+def test_demo_reports_every_model_from_the_metrics(demo_output: str) -> None:
+    models = _models(demo_output)
+    assert set(models) == {"gpt-4o-mini", "gpt-4o", "claude-sonnet-4-5", "claude-haiku-4-5"}
+    for model, (calls, input_tokens, _output, _cached, cost) in models.items():
+        assert calls >= 1, model
+        assert input_tokens > 0, model
+        assert cost > 0, model
+    assert models["claude-sonnet-4-5"][3] > 0  # cache reads
+    # The failed call and the dropped trace count too: metrics see every call.
+    assert models["claude-haiku-4-5"][0] == 2
+
+
+def test_demo_shows_what_tail_sampling_kept_and_dropped_and_why(demo_output: str) -> None:
+    assert (
+        "kept 5 of 6 traces: 1 by attribute:user.id, 1 by cost, 1 by error, 2 by tokens"
+        in demo_output
+    )
+    assert "dropped 1 trace of demo-anthropic: no policy kept it" in demo_output
+    kept = re.findall(r"kept by tail sampling: (\S+)\n\s+└─ (.+)", demo_output)
+    by_root = {root.split("  ")[0]: policy for policy, root in kept}
+    assert by_root == {
+        "handle support ticket": "cost",
+        "chat claude-haiku-4-5": "error",
+        "chat claude-sonnet-4-5": "tokens",
+        "llmgine session": "attribute:user.id",
     }
-    for model, numbers in summary["models"].items():
-        assert numbers["calls"] >= 1, model
-        assert numbers["tokens_input"] > 0, model
-        assert numbers["cost_usd"] > 0, model
-    assert summary["models"]["claude-sonnet-4-5"]["tokens_cache_read"] > 0
-    for entity in (
-        "EMAIL_ADDRESS",
-        "PHONE_NUMBER",
-        "CREDIT_CARD",
-        "IBAN_CODE",
-    ):
-        assert summary["redacted_entities"].get(entity, 0) > 0, entity
-    assert summary["traces"] >= 5
+    assert "ERROR OverloadedError" in next(root for _, root in kept if "haiku" in root)
+
+
+def test_demo_shows_redactions_by_entity_type_and_one_redacted_message(demo_output: str) -> None:
+    first_call = next(line for line in demo_output.splitlines() if "chat gpt-4o-mini" in line)
+    assert first_call.endswith("redacted 1 CREDIT_CARD, 2 EMAIL_ADDRESS, 1 PHONE_NUMBER")
+    totals = demo_output.split("redacted before export: ", 1)[1].splitlines()[0]
+    for entity in ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE"):
+        assert re.search(rf"\b[1-9]\d* {entity}\b", totals), entity
+    assert (
+        "a user message as exported (chat gpt-4o-mini, demo-openai):\n"
+        "    Hi, I'm Jane (<EMAIL_ADDRESS>, <PHONE_NUMBER>). My card <CREDIT_CARD> was charged twice"
+        " for order A-1042.\n"
+    ) in demo_output
+    for raw in ("jane.doe@example.com", "4111 1111 1111 1111", "415-555-0134"):
+        assert raw not in demo_output
+
+
+# A stand-in for Phoenix with the same contract (`phoenix serve`, PHOENIX_PORT, PHOENIX_WORKING_DIR, /healthz,
+# OTLP on /v1/traces), so `llmotel demo --ui` runs its real child-process code without the 600 MB install.
+_FAKE_PHOENIX = """\
+    import http.server, os, pathlib
+    pathlib.Path(os.environ["FAKE_PHOENIX_RECORD"]).write_text(
+        f"{os.getpid()}\\n{os.environ['PHOENIX_WORKING_DIR']}\\n"
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _ok(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = _ok
+
+        def log_message(self, *args):
+            pass
+
+    port = int(os.environ["PHOENIX_PORT"])
+    http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in state  # a zombie has exited; only its entry waits for a reaper
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_to_demo_ui_stops_phoenix_and_removes_its_folder(
+    tmp_path: Path, signum: int, code: int
+) -> None:
+    venv = tmp_path / "phoenix-venv"
+    (venv / "bin").mkdir(parents=True)
+    exe = venv / "bin" / "phoenix"
+    exe.write_text(f"#!{sys.executable}\n" + textwrap.dedent(_FAKE_PHOENIX))
+    exe.chmod(0o755)
+    record = tmp_path / "phoenix.record"
+    demo = subprocess.Popen(
+        [str(BIN / "llmotel"), "demo", "--ui"],
+        env=_clean_env(LLMOTEL_PHOENIX_VENV=str(venv), FAKE_PHOENIX_RECORD=str(record)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert demo.stdout is not None
+        seen = ""
+        # Phoenix answered once the demo moves on to its apps.
+        while "running the openai app" not in seen:
+            line = demo.stdout.readline()
+            assert line, seen
+            seen += line
+        phoenix_pid, workdir = record.read_text().split()
+        assert not _gone(int(phoenix_pid))
+        assert Path(workdir).is_dir()
+
+        demo.send_signal(signum)
+        assert demo.wait(timeout=60) == code, seen + demo.stdout.read()
+        deadline = time.monotonic() + 10
+        while not _gone(int(phoenix_pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _gone(int(phoenix_pid))
+        assert not Path(workdir).exists()
+    finally:
+        demo.kill()
+        demo.wait()

@@ -7,18 +7,21 @@ created with ``uv`` on first use. It accepts OTLP/HTTP on the same port as its U
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-__all__ = ["Phoenix"]
+__all__ = ["Phoenix", "exit_on_sigterm"]
 
 _PHOENIX_REQUIREMENT = "arize-phoenix >= 8"
 
@@ -29,6 +32,28 @@ def _default_venv() -> Path:
         return Path(override)
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "llmotel" / "phoenix"
+
+
+@contextlib.contextmanager
+def exit_on_sigterm() -> Iterator[None]:
+    """Within the block, SIGTERM raises ``SystemExit(143)`` as Ctrl-C raises ``KeyboardInterrupt``.
+
+    Python's default for SIGTERM ends the process at once, so no ``finally`` or ``with`` exit runs and a child in
+    its own session (Phoenix) and its temporary folder outlive us. Only the main thread can install handlers;
+    elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _exit(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _uv() -> list[str]:
@@ -52,7 +77,7 @@ class Phoenix:
         self.port = port or _free_port()
         self.venv = venv or _default_venv()
         self._process: subprocess.Popen[bytes] | None = None
-        self._workdir = tempfile.mkdtemp(prefix="llmotel-phoenix-")
+        self._workdir: str | None = None
 
     @property
     def url(self) -> str:
@@ -87,7 +112,17 @@ class Phoenix:
         return exe
 
     def start(self, out: TextIO | None = None, timeout: float = 180.0) -> None:
+        """Install if needed, start ``phoenix serve`` (own session, own temporary working folder) and wait until
+        it answers. Whatever interrupts it (a timeout, Ctrl-C, SIGTERM under :func:`exit_on_sigterm`) stops it."""
+        try:
+            self._start(out, timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, out: TextIO | None, timeout: float) -> None:
         exe = self.install(out)
+        self._workdir = tempfile.mkdtemp(prefix="llmotel-phoenix-")
         env = dict(os.environ)
         env.update(
             {
@@ -117,7 +152,6 @@ class Phoenix:
                         return
             except OSError:
                 time.sleep(0.5)
-        self.stop()
         raise RuntimeError(f"Phoenix did not answer on {self.url} within {timeout:.0f} s")
 
     def wait(self) -> None:
@@ -138,7 +172,9 @@ class Phoenix:
             except subprocess.TimeoutExpired:
                 os.killpg(self._process.pid, signal.SIGKILL)
         self._process = None
-        shutil.rmtree(self._workdir, ignore_errors=True)
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
 
     def __enter__(self) -> Phoenix:
         self.start()
