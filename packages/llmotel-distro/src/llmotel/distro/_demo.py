@@ -28,8 +28,8 @@ from llmotel.metrics import COST_METRIC
 from llmotel.metrics import COST_USD as _COST_ATTR
 from llmotel.redaction import COUNT_ATTRIBUTE as _REDACTION_COUNT_ATTR
 from llmotel.redaction import entity_count_attribute
-from llmotel.sampling import _names as sampling_names  # not exported by llmotel.sampling yet
 from llmotel.semconv import attributes as A
+from llmotel.semconv import extensions as ext
 from llmotel.semconv import metrics as M
 from llmotel.semconv.messages import decode_input_messages
 
@@ -284,14 +284,14 @@ def _sampling(receiver: OtlpReceiver, spans: Sequence[ReceivedSpan]) -> dict[str
     """What the tail sampler decided: the policy that kept each exported trace, and the drops per service."""
     kept: dict[str, str] = {}
     for span in spans:
-        policy = span.attributes.get(sampling_names.SAMPLING_POLICY)
+        policy = span.attributes.get(ext.LLMOTEL_SAMPLING_POLICY)
         if policy is not None:
             kept[span.trace_id] = str(policy)
     dropped: dict[str, int] = defaultdict(int)
     decided = 0
-    for p in receiver.metric_points(sampling_names.DECISIONS):
+    for p in receiver.metric_points(ext.LLMOTEL_SAMPLING_DECISIONS):
         decided += int(p.value or 0)
-        if p.attributes.get(sampling_names.SAMPLING_DECISION) == "drop":
+        if p.attributes.get(ext.LLMOTEL_SAMPLING_DECISION) == "drop":
             dropped[str(p.resource.get(SERVICE_NAME))] += int(p.value or 0)
     return {
         "policies": SAMPLING_POLICIES,

@@ -34,7 +34,7 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import AlwaysRecordSampler, Sampler
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 
 from llmotel.distro._settings import Settings, unset_empty_variables, validate_environment
 from llmotel.distro._settings import module_installed as _installed
@@ -86,8 +86,41 @@ def _sampler(env: Mapping[str, str], settings: Settings) -> Sampler | None:
     )  # our samplers raise ConfigError for a bad arg: it stops start-up
     if settings.metrics:
         # Metrics must see 100 % of calls while export stays sampled: DROP becomes RECORD_ONLY.
-        sampler = AlwaysRecordSampler(sampler)
+        sampler = RecordDroppedSampler(sampler)
     return sampler
+
+
+class RecordDroppedSampler(Sampler):
+    """``sampler``'s decisions, with DROP turned into RECORD_ONLY: the span is recorded (span
+    processors such as the token/cost metrics see it end) but not exported.
+
+    Unlike the SDK's ``AlwaysRecordSampler`` it keeps the span's start attributes on the spans it
+    records: a dropping sampler returns none, and without them (the model, the provider) the
+    metrics processor could not price or attribute the call.
+    """
+
+    def __init__(self, sampler: Sampler) -> None:
+        self._sampler = sampler
+
+    def should_sample(
+        self,
+        parent_context: Any,
+        trace_id: int,
+        name: str,
+        kind: Any = None,
+        attributes: Any = None,
+        links: Any = None,
+        trace_state: Any = None,
+    ) -> SamplingResult:
+        result = self._sampler.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
+        if result.decision is Decision.DROP:
+            return SamplingResult(Decision.RECORD_ONLY, attributes, result.trace_state)
+        return result
+
+    def get_description(self) -> str:
+        return f"RecordDropped{{{self._sampler.get_description()}}}"
 
 
 def _metrics_pieces(settings: Settings) -> Any:
