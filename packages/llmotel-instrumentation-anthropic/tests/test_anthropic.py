@@ -80,6 +80,10 @@ def test_create_with_prompt_cache_usage(
         "gen_ai.usage.output_tokens": 4,
         "gen_ai.usage.cache_read.input_tokens": 100,
         "gen_ai.usage.cache_creation.input_tokens": 20,
+        "anthropic.request.id": "req_stub_000001",
+        "anthropic.response.service_tier": "standard",
+        "anthropic.usage.cache_creation.ephemeral_5m_input_tokens": 20,
+        "anthropic.usage.cache_creation.ephemeral_1h_input_tokens": 0,
     }
     tokens = {
         a["gen_ai.token.type"]: p.sum
@@ -130,6 +134,10 @@ def test_create_stream(
         "gen_ai.usage.output_tokens": 4,
         "gen_ai.usage.cache_read.input_tokens": 100,
         "gen_ai.usage.cache_creation.input_tokens": 20,
+        "anthropic.request.id": "req_stub_000001",
+        "anthropic.response.service_tier": "standard",
+        "anthropic.usage.cache_creation.ephemeral_5m_input_tokens": 20,
+        "anthropic.usage.cache_creation.ephemeral_1h_input_tokens": 0,
     }
     assert span.events == ()
     [(_, ttfc)] = metric_points(metric_reader, "gen_ai.client.operation.time_to_first_chunk")

@@ -45,6 +45,14 @@ def only_span(exporter: InMemorySpanExporter) -> ReadableSpan:
     return spans[0]
 
 
+# What the stub's chat completions add as openai.* attributes.
+OPENAI_CHAT = {
+    "openai.api.type": "chat_completions",
+    "openai.response.service_tier": "default",
+    "openai.response.system_fingerprint": "fp_llmotel_stub",
+}
+
+
 def base(stub: StubServer, model: str = "gpt-4o-mini", op: str = "chat") -> dict[str, Any]:
     return {
         "gen_ai.operation.name": op,
@@ -94,6 +102,7 @@ def test_chat_create(
         "gen_ai.usage.output_tokens": 3,
         "gen_ai.usage.cache_read.input_tokens": 4,
         "gen_ai.usage.reasoning.output_tokens": 1,
+        **OPENAI_CHAT,
     }
 
 
@@ -167,6 +176,7 @@ def test_stream_adds_and_hides_usage(
         "gen_ai.usage.output_tokens": 3,
         "gen_ai.usage.cache_read.input_tokens": 0,
         "gen_ai.usage.reasoning.output_tokens": 0,
+        **OPENAI_CHAT,
     }
     [(_, first)] = metric_points(metric_reader, "gen_ai.client.operation.time_to_first_chunk")
     assert first.count == 1
@@ -328,6 +338,7 @@ def test_legacy_completions(
         "gen_ai.response.finish_reasons": ("stop",),
         "gen_ai.usage.input_tokens": 5,
         "gen_ai.usage.output_tokens": 1,
+        "openai.response.system_fingerprint": "fp_llmotel_stub",
     }
 
 
@@ -378,9 +389,11 @@ def test_responses_create_and_retrieve(
         "gen_ai.request.max_tokens": 20,
         "gen_ai.response.id": response.id,
         "gen_ai.response.model": "gpt-4.1",
-        "gen_ai.response.finish_reasons": ("completed",),
+        "gen_ai.response.finish_reasons": ("stop",),
         "gen_ai.usage.input_tokens": 6,
         "gen_ai.usage.output_tokens": 2,
+        "openai.api.type": "responses",
+        "openai.response.service_tier": "default",
     }
     assert retrieve.name == "chat gpt-4.1"  # named once the stored response tells the model
     assert retrieve.attributes is not None
@@ -503,7 +516,7 @@ def test_content_span_only(
                     "arguments": {"city": "Paris"},
                 }
             ],
-            "finish_reason": "tool_calls",
+            "finish_reason": "tool_call",
         }
     ]
     assert json.loads(str(attrs["gen_ai.tool.definitions"])) == [
@@ -697,7 +710,7 @@ def test_responses_content(
         {
             "role": "assistant",
             "parts": [{"type": "text", "content": "Bonjour"}],
-            "finish_reason": "completed",
+            "finish_reason": "stop",
         }
     ]
 

@@ -34,7 +34,7 @@ from typing import Any, Final
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry._logs import LoggerProvider, LogRecord, get_logger
+from opentelemetry._logs import LoggerProvider, LogRecord, SeverityNumber, get_logger
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
 from opentelemetry.metrics import MeterProvider, get_meter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
@@ -75,6 +75,11 @@ _CLIENT = SpanKind.CLIENT
 _INFERENCE_OPERATIONS: Final = frozenset({"chat", "text_completion", "generate_content"})
 
 
+def _qualified_name(cls: type) -> str:
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
 def inference_in_progress(ctx: Context | None = None) -> bool:
     """Whether an llmotel inference span is current in ``ctx`` (default: the current context)."""
     return bool(otel_context.get_value(_IN_PROGRESS_KEY, ctx))
@@ -88,16 +93,23 @@ class Invocation:
     :meth:`InferenceTelemetry.finish` or :meth:`~InferenceTelemetry.fail`. Fields left ``None`` are not
     emitted. Message fields hold :mod:`llmotel.semconv.messages` models or their dict form (the
     semconv JSON structure); fill them only when :attr:`InferenceTelemetry.capture_content`.
+
+    ``attributes`` holds what a provider's own conventions add (``openai.*``, ``anthropic.*``): what
+    is in it at :meth:`~InferenceTelemetry.start` goes on the span from its start, the rest when it
+    ends; the details event carries them all.
     """
 
     __slots__ = (
         "_chunks",
         "_ended",
         "_first_chunk",
+        "_gaps",
+        "_last_chunk",
         "_named",
         "_span",
         "_start",
         "_token",
+        "attributes",
         "cache_creation_input_tokens",
         "cache_read_input_tokens",
         "choice_count",
@@ -172,10 +184,13 @@ class Invocation:
         self.output_messages: Sequence[_msg.OutputMessage | Mapping[str, Any]] | None = None
         self.system_instructions: Sequence[_msg.Part | Mapping[str, Any]] | None = None
         self.tool_definitions: Sequence[_msg.ToolDefinition | Mapping[str, Any]] | None = None
+        self.attributes: dict[str, AttributeValue] | None = None
         self._span: Span | None = None
         self._token: object = None
         self._start = 0.0
         self._first_chunk = 0.0
+        self._last_chunk = 0.0
+        self._gaps: list[float] | None = None
         self._named = False
         self._chunks = 0
         self._ended = False
@@ -212,11 +227,10 @@ class InferenceTelemetry:
         latest = self.settings.latest_experimental
         self._tracer = trace.get_tracer(scope_name, version, tracer_provider)
         meter = get_meter(scope_name, version, meter_provider)
-        self._logger = (
-            get_logger(scope_name, version, logger_provider)
-            if self.settings.content.on_event
-            else None
-        )
+        # gen_ai.client.operation.exception is emitted whatever the content capture mode; the
+        # details event only when content capture asks for events.
+        self._exception_logger = get_logger(scope_name, version, logger_provider)
+        self._logger = self._exception_logger if self.settings.content.on_event else None
         self._content_on_span = self.settings.content.on_span
         self._latest = latest
         self._cache_creation_key = (
@@ -319,6 +333,8 @@ class InferenceTelemetry:
                 if inv.server_port is not None:
                     attrs[_a.SERVER_PORT] = inv.server_port
             self._request_attributes(inv, attrs)
+            if inv.attributes:
+                attrs.update(inv.attributes)
             span = self._tracer.start_span(name, kind=_CLIENT, attributes=attrs)
             inv._span = span
             ctx = trace.set_span_in_context(span, otel_context.set_value(_IN_PROGRESS_KEY, True))
@@ -338,9 +354,19 @@ class InferenceTelemetry:
                 self._warn("detach")
 
     def chunk(self, inv: Invocation) -> None:
-        """Note one chunk of a streamed response (the first one sets the time to first chunk)."""
-        if not inv._chunks:
-            inv._first_chunk = time.perf_counter()
+        """Note one chunk of a streamed response: the first one sets the time to first chunk, each
+        later one adds a time-per-output-chunk point (recorded when the span ends, so that the
+        points carry the response's attributes)."""
+        now = time.perf_counter()
+        if inv._chunks:
+            gaps = inv._gaps
+            if gaps is None:
+                inv._gaps = [now - inv._last_chunk]
+            else:
+                gaps.append(now - inv._last_chunk)
+        else:
+            inv._first_chunk = now
+        inv._last_chunk = now
         inv._chunks += 1
 
     def finish(self, inv: Invocation) -> None:
@@ -359,7 +385,7 @@ class InferenceTelemetry:
                 self._content_attributes(inv, attrs)
             span.set_attributes(attrs)
             self._record(inv, end, None)
-            if self._logger is not None:
+            if self._logger is not None and inv.operation in _INFERENCE_OPERATIONS:
                 self._emit_event(inv, None)
         except Exception:  # noqa: BLE001
             self._warn("finish")
@@ -387,7 +413,8 @@ class InferenceTelemetry:
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
             self._record(inv, end, etype)
-            if self._logger is not None:
+            self._emit_exception(inv, error)
+            if self._logger is not None and inv.operation in _INFERENCE_OPERATIONS:
                 self._emit_event(inv, etype)
         except Exception:  # noqa: BLE001
             self._warn("fail")
@@ -464,6 +491,8 @@ class InferenceTelemetry:
             attrs[_a.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = inv.dimension_count
         if inv._chunks:
             attrs[_a.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = inv._first_chunk - inv._start
+        if inv.attributes:
+            attrs.update(inv.attributes)
         return attrs
 
     @staticmethod
@@ -507,8 +536,10 @@ class InferenceTelemetry:
             self._duration.record(end - inv._start, attrs)
         if inv._chunks:
             self._ttfc.record(inv._first_chunk - inv._start, attrs)
-            if inv._chunks > 1:
-                self._tpoc.record((end - inv._first_chunk) / (inv._chunks - 1), attrs)
+            if inv._gaps:
+                record = self._tpoc.record
+                for gap in inv._gaps:
+                    record(gap, attrs)
         if error_type is not None:
             return
         latest = self._latest
@@ -538,6 +569,30 @@ class InferenceTelemetry:
         self._logger.emit(
             LogRecord(
                 event_name=_e.GEN_AI_CLIENT_INFERENCE_OPERATION_DETAILS,
+                attributes=attrs,
+                context=ctx,
+            )
+        )
+
+    def _emit_exception(self, inv: Invocation, error: BaseException) -> None:
+        # The span's exception event already carries the stack trace: the log record stays small.
+        attrs: dict[str, Any] = {
+            _a.EXCEPTION_TYPE: _qualified_name(type(error)),
+            _a.EXCEPTION_MESSAGE: str(error),
+        }
+        if inv.request_model:
+            attrs[_a.GEN_AI_REQUEST_MODEL] = inv.request_model
+        if inv.input_tokens is not None:
+            attrs[_a.GEN_AI_USAGE_INPUT_TOKENS] = inv.input_tokens
+        if inv.cache_read_input_tokens is not None:
+            attrs[_a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = inv.cache_read_input_tokens
+        if inv.reasoning_output_tokens is not None:
+            attrs[_a.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = inv.reasoning_output_tokens
+        ctx = trace.set_span_in_context(inv._span) if inv._span is not None else None
+        self._exception_logger.emit(
+            LogRecord(
+                event_name=_e.GEN_AI_CLIENT_OPERATION_EXCEPTION,
+                severity_number=SeverityNumber.WARN,
                 attributes=attrs,
                 context=ctx,
             )

@@ -39,7 +39,7 @@ from llmotel.instrumentation.anthropic import _extract as ex
 from llmotel.instrumentation.anthropic.package import _instruments
 from llmotel.instrumentation.anthropic.version import __version__
 from llmotel.semconv.inference import InferenceTelemetry, Invocation, inference_in_progress
-from llmotel.semconv.streams import AsyncStream, SyncStream
+from llmotel.semconv.streams import Accumulator, acomplete, complete, raw_mode
 
 __all__ = ["AnthropicInstrumentor", "__version__"]
 
@@ -65,26 +65,27 @@ def _invocation(
     return inv
 
 
-def _complete(telemetry: InferenceTelemetry, inv: Invocation, result: Any) -> Any:
+def _record(telemetry: InferenceTelemetry) -> Callable[[Invocation, Any], None]:
+    def record(inv: Invocation, message: Any) -> None:
+        ex.request_id(inv, message)
+        ex.response(inv, message, telemetry.capture_content)
+
+    return record
+
+
+def _seen(telemetry: InferenceTelemetry, inv: Invocation, result: Any) -> Accumulator | None:
+    """Before :func:`complete`: the request id of a stream or raw response, and the accumulator
+    of a streamed call."""
     try:
-        if inv.stream:
-            if type(result).__name__ == "LegacyAPIResponse":
-                telemetry.finish(inv)  # raw streamed response: parsed later, out of our sight
-                return result
-            telemetry.detach(inv)
-            acc = ex.Events(telemetry.capture_content)
-            if hasattr(result, "__aiter__"):
-                return AsyncStream(result, telemetry, inv, acc)
-            return SyncStream(result, telemetry, inv, acc)
-        parsed = result.parse() if type(result).__name__ == "LegacyAPIResponse" else result
-        ex.response(inv, parsed, telemetry.capture_content)
+        ex.request_id(inv, result)
     except Exception:  # noqa: BLE001
         telemetry._warn("response")
-    telemetry.finish(inv)
-    return result
+    return ex.Events(telemetry.capture_content) if inv.stream else None
 
 
 def _create_sync(telemetry: InferenceTelemetry) -> Any:
+    record = _record(telemetry)
+
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         if telemetry.should_skip():
             return wrapped(*args, **kwargs)
@@ -99,12 +100,15 @@ def _create_sync(telemetry: InferenceTelemetry) -> Any:
         except BaseException as exc:
             telemetry.fail(inv, exc)
             raise
-        return _complete(telemetry, inv, result)
+        acc = _seen(telemetry, inv, result)
+        return complete(telemetry, inv, result, raw_mode(kwargs), acc, record)
 
     return wrapper
 
 
 def _create_async(telemetry: InferenceTelemetry) -> Any:
+    record = _record(telemetry)
+
     async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         if telemetry.should_skip():
             return await wrapped(*args, **kwargs)
@@ -119,7 +123,8 @@ def _create_async(telemetry: InferenceTelemetry) -> Any:
         except BaseException as exc:
             telemetry.fail(inv, exc)
             raise
-        return _complete(telemetry, inv, result)
+        acc = _seen(telemetry, inv, result)
+        return await acomplete(telemetry, inv, result, raw_mode(kwargs), acc, record)
 
     return wrapper
 
@@ -127,6 +132,7 @@ def _create_async(telemetry: InferenceTelemetry) -> Any:
 def _stream_sync(telemetry: InferenceTelemetry) -> Any:
     """``messages.stream(...)`` returns a manager whose ``__enter__`` makes the request: the span
     covers that request and the reading of the stream."""
+    record = _record(telemetry)
     attr = "_MessageStreamManager__api_request"
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
@@ -144,7 +150,7 @@ def _stream_sync(telemetry: InferenceTelemetry) -> Any:
                 except BaseException as exc:
                     telemetry.fail(inv, exc)
                     raise
-                return _complete(telemetry, inv, result)
+                return complete(telemetry, inv, result, None, _seen(telemetry, inv, result), record)
 
             setattr(manager, attr, request)
         except Exception:  # noqa: BLE001
@@ -168,6 +174,7 @@ class _Deferred:
 
 
 def _stream_async(telemetry: InferenceTelemetry) -> Any:
+    record = _record(telemetry)
     attr = "_AsyncMessageStreamManager__api_request"
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
@@ -185,7 +192,7 @@ def _stream_async(telemetry: InferenceTelemetry) -> Any:
                 except BaseException as exc:
                     telemetry.fail(inv, exc)
                     raise
-                return _complete(telemetry, inv, result)
+                return complete(telemetry, inv, result, None, _seen(telemetry, inv, result), record)
 
             setattr(manager, attr, _Deferred(request))
         except Exception:  # noqa: BLE001
