@@ -131,7 +131,9 @@ def usage(inv: Invocation, *reports: Any) -> None:
     for report in reports:
         if report is not None:
             _usage_extra(report, extra)
-            thinking = _int(getattr(getattr(report, "output_tokens_details", None), "thinking_tokens", None))
+            thinking = _int(
+                getattr(getattr(report, "output_tokens_details", None), "thinking_tokens", None)
+            )
             if thinking is not None:
                 inv.reasoning_output_tokens = thinking
     read = counts.get("cache_read_input_tokens")
@@ -153,11 +155,16 @@ def _usage_extra(report: Any, extra: dict[str, Any]) -> None:
         extra[ANTHROPIC_RESPONSE_SERVICE_TIER] = tier
     creation = getattr(report, "cache_creation", None)
     if creation is not None:
+        # a model on SDKs that know the field, the plain dict of an extra field on older ones
+        get = creation.get if isinstance(creation, Mapping) else creation.__getattribute__
         for name, key in (
             ("ephemeral_5m_input_tokens", ANTHROPIC_CACHE_CREATION_5M),
             ("ephemeral_1h_input_tokens", ANTHROPIC_CACHE_CREATION_1H),
         ):
-            value = _int(getattr(creation, name, None))
+            try:
+                value = _int(get(name))
+            except AttributeError:
+                continue
             if value is not None:
                 extra[key] = value
 

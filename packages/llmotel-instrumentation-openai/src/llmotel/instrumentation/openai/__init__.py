@@ -63,7 +63,15 @@ def _embeddings_response(inv: Invocation, result: Any, content: bool) -> None:
 class _Operation:
     """How one SDK method maps onto an invocation."""
 
-    __slots__ = ("accumulator", "api_type", "content", "inject_usage", "name", "request", "response")
+    __slots__ = (
+        "accumulator",
+        "api_type",
+        "content",
+        "inject_usage",
+        "name",
+        "request",
+        "response",
+    )
 
     def __init__(
         self,
@@ -85,14 +93,26 @@ class _Operation:
 
 
 _CHAT = _Operation(
-    "chat", ex.chat_request, ex.chat_input, ex.chat_response, ex.ChatChunks, True, "chat_completions"
+    "chat",
+    ex.chat_request,
+    ex.chat_input,
+    ex.chat_response,
+    ex.ChatChunks,
+    True,
+    "chat_completions",
 )
 _COMPLETION = _Operation(
     "text_completion", ex.chat_request, ex.chat_input, ex.chat_response, ex.ChatChunks, True, None
 )
 # The embeddings span defines no content attributes: the embedded text is never captured.
 _EMBEDDINGS = _Operation(
-    "embeddings", ex.embeddings_request, lambda inv, kw: None, _embeddings_response, None, False, None
+    "embeddings",
+    ex.embeddings_request,
+    lambda inv, kw: None,
+    _embeddings_response,
+    None,
+    False,
+    None,
 )
 _RESPONSES = _Operation(
     "chat",

@@ -253,7 +253,7 @@ def _responses_finish(result: Any, output: object) -> str | None:
     if status == "incomplete":
         incomplete = getattr(result, "incomplete_details", None)
         reason = _str(getattr(incomplete, "reason", None)) if incomplete is not None else None
-        return _INCOMPLETE.get(reason, reason) if reason else "length"  # type: ignore[arg-type]
+        return _INCOMPLETE.get(reason, reason) if reason else "length"
     if status == "failed":
         return "error"
     return None
