@@ -26,17 +26,20 @@ No method of :class:`InferenceTelemetry` raises: a failure inside is logged once
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
+import os
 import time
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider, LogRecord, SeverityNumber, get_logger
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
-from opentelemetry.metrics import MeterProvider, get_meter
+from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
@@ -49,11 +52,14 @@ from llmotel.semconv.capture import CaptureSettings, capture_settings_from_env
 
 __all__ = [
     "DURATION_BUCKETS",
+    "INSTRUMENTATION_CONFLICT",
     "STREAM_ABANDONED",
     "TOKEN_BUCKETS",
     "InferenceTelemetry",
     "Invocation",
     "inference_in_progress",
+    "release_peers",
+    "settle_peers",
 ]
 
 _log = logging.getLogger(__name__)
@@ -72,6 +78,7 @@ _LLM_KINDS: Final = frozenset({"LLM", "EMBEDDING"})  # openinference.span.kind o
 _OPENINFERENCE_KIND: Final = "openinference.span.kind"
 
 _CLIENT = SpanKind.CLIENT
+_PENDING_LIMIT: Final = 10_000  # streams whose chunk points wait for a collection, at most
 _INFERENCE_OPERATIONS: Final = frozenset({"chat", "text_completion", "generate_content"})
 
 
@@ -252,6 +259,16 @@ class InferenceTelemetry:
             description="Time from the request to the first chunk of a streamed response.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
+        # One time-per-output-chunk point per chunk after the first costs a histogram record each
+        # (~3-8 us in the SDK): a stream's points wait in _pending_chunks and are recorded when a
+        # metric reader collects (the callback of an instrument that observes nothing), on the
+        # reader's thread instead of the caller's.
+        self._pending_chunks: deque[tuple[list[float], dict[str, Any]]] = deque()
+        meter.create_observable_gauge(
+            "llmotel.instrumentation.pending_chunk_points",
+            callbacks=[self._record_chunk_points],
+            description="Never has data: collecting it records the pending chunk-time points.",
+        )
         self._tpoc = meter.create_histogram(
             _l.GEN_AI_CLIENT_INFERENCE_TIME_PER_OUTPUT_CHUNK
             if latest
@@ -288,6 +305,9 @@ class InferenceTelemetry:
                 explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
             )
         self._warned: set[str] = set()
+        # False once the instrumentation is removed: a wrapper the SDK cached (with_raw_response
+        # binds the method it wraps once per client) then passes calls through untouched.
+        self.active = True
 
     @property
     def capture_content(self) -> bool:
@@ -297,8 +317,11 @@ class InferenceTelemetry:
     # -- the call ---------------------------------------------------------------------------------
 
     def should_skip(self) -> bool:
-        """Whether to leave this call alone: instrumentation is suppressed, or a GenAI client span
-        (ours, or a peer instrumentation's LLM span) is already current for it."""
+        """Whether to leave this call alone: the instrumentation was removed, instrumentation is
+        suppressed, or a GenAI client span (ours, or a peer instrumentation's LLM span) is already
+        current for it."""
+        if not self.active:
+            return True
         try:
             ctx = otel_context.get_current()
             if ctx.get(_IN_PROGRESS_KEY) or ctx.get(_SUPPRESS_INSTRUMENTATION_KEY):
@@ -537,9 +560,12 @@ class InferenceTelemetry:
         if inv._chunks:
             self._ttfc.record(inv._first_chunk - inv._start, attrs)
             if inv._gaps:
-                record = self._tpoc.record
-                for gap in inv._gaps:
-                    record(gap, attrs)
+                if len(self._pending_chunks) < _PENDING_LIMIT:
+                    self._pending_chunks.append((inv._gaps, attrs))
+                else:  # nothing collects (or not often enough): record now rather than pile up
+                    record = self._tpoc.record
+                    for gap in inv._gaps:
+                        record(gap, attrs)
         if error_type is not None:
             return
         latest = self._latest
@@ -574,6 +600,18 @@ class InferenceTelemetry:
             )
         )
 
+    def _record_chunk_points(self, options: CallbackOptions) -> Iterable[Observation]:
+        pending = self._pending_chunks
+        record = self._tpoc.record
+        try:
+            while pending:
+                gaps, attrs = pending.popleft()
+                for gap in gaps:
+                    record(gap, attrs)
+        except Exception:  # noqa: BLE001
+            self._warn("chunk points")
+        return ()
+
     def _emit_exception(self, inv: Invocation, error: BaseException) -> None:
         # The span's exception event already carries the stack trace: the log record stays small.
         attrs: dict[str, Any] = {
@@ -606,3 +644,92 @@ class InferenceTelemetry:
             )
         else:
             _log.debug("llmotel: GenAI telemetry failed in %s", where, exc_info=True)
+
+
+# -- other instrumentations of the same SDK -------------------------------------------------------
+
+#: Which instrumentation makes the spans of an SDK that another one (upstream's, OpenLLMetry's,
+#: OpenInference's) instruments too: ``llmotel`` (default) or ``peer``.
+INSTRUMENTATION_CONFLICT: Final = "LLMOTEL_INSTRUMENTATION_CONFLICT"
+_RULES: Final = ("llmotel", "peer")
+_settled: set[str] = set()
+
+
+def _installed_peers(peers: Sequence[tuple[str, str]]) -> list[Any]:
+    found = []
+    for module_name, class_name in peers:
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+        except Exception:  # noqa: BLE001 - not installed, or broken: not a peer that can run
+            continue
+        found.append(cls)
+    return found
+
+
+def _declined(*args: Any, **kwargs: Any) -> None:
+    _log.debug(
+        "llmotel: %s is off (%s=llmotel)", INSTRUMENTATION_CONFLICT, INSTRUMENTATION_CONFLICT
+    )
+
+
+def settle_peers(library: str, peers: Sequence[tuple[str, str]]) -> bool:
+    """Apply ``LLMOTEL_INSTRUMENTATION_CONFLICT`` to the other installed instrumentations of
+    ``library`` (``peers``: the module and class of each one's ``BaseInstrumentor``); return
+    whether llmotel instruments ``library``.
+
+    ``llmotel`` (the default): llmotel does, and every installed peer is switched off: one that
+    already instrumented is uninstrumented, and its own ``instrument()`` (now, or later under
+    ``opentelemetry-instrument``, whatever the load order) does nothing until llmotel's
+    :func:`release_peers`. ``peer``: llmotel leaves ``library`` to the installed peers (and
+    instruments it when none is installed). Either way one call makes one GenAI span, and the
+    decision is logged once per library.
+    """
+    rule = (os.environ.get(INSTRUMENTATION_CONFLICT) or "llmotel").strip().lower()
+    if rule not in _RULES:
+        _log.warning(
+            "llmotel: %s=%r is not one of %s; using llmotel", INSTRUMENTATION_CONFLICT, rule, _RULES
+        )
+        rule = "llmotel"
+    found = _installed_peers(peers)
+    if not found:
+        return True
+    names = ", ".join(f"{c.__module__}.{c.__qualname__}" for c in found)
+    first = library not in _settled
+    _settled.add(library)
+    if rule == "peer":
+        if first:
+            _log.warning(
+                "llmotel: %s is also instrumented by %s; %s=peer leaves it to them",
+                library,
+                names,
+                INSTRUMENTATION_CONFLICT,
+            )
+        return False
+    for cls in found:
+        try:
+            peer = cls()  # BaseInstrumentor: one instance per class
+            if getattr(peer, "_is_instrumented_by_opentelemetry", False):
+                peer.uninstrument()
+            peer.instrument = _declined
+        except Exception:  # noqa: BLE001
+            _log.warning("llmotel: could not switch off %s", cls, exc_info=True)
+    if first:
+        _log.warning(
+            "llmotel: %s instruments %s; switched off %s (set %s=peer to keep them instead)",
+            "llmotel",
+            library,
+            names,
+            INSTRUMENTATION_CONFLICT,
+        )
+    return True
+
+
+def release_peers(peers: Sequence[tuple[str, str]]) -> None:
+    """Undo :func:`settle_peers`' switch-off: the peers' ``instrument()`` works again."""
+    for cls in _installed_peers(peers):
+        try:
+            peer = cls()
+            if vars(peer).get("instrument") is _declined:
+                del peer.instrument
+        except Exception:  # noqa: BLE001
+            _log.debug("llmotel: could not release %s", cls, exc_info=True)

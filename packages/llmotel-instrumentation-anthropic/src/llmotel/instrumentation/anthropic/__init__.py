@@ -38,7 +38,13 @@ from opentelemetry.instrumentation.utils import unwrap
 from llmotel.instrumentation.anthropic import _extract as ex
 from llmotel.instrumentation.anthropic.package import _instruments
 from llmotel.instrumentation.anthropic.version import __version__
-from llmotel.semconv.inference import InferenceTelemetry, Invocation, inference_in_progress
+from llmotel.semconv.inference import (
+    InferenceTelemetry,
+    Invocation,
+    inference_in_progress,
+    release_peers,
+    settle_peers,
+)
 from llmotel.semconv.streams import Accumulator, acomplete, complete, raw_mode
 
 __all__ = ["AnthropicInstrumentor", "__version__"]
@@ -209,6 +215,13 @@ def _skip_sdk_span(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any
     return wrapped(*args, **kwargs)
 
 
+# The other instrumentations of the anthropic SDK: LLMOTEL_INSTRUMENTATION_CONFLICT picks one.
+_PEERS = (
+    ("opentelemetry.instrumentation.anthropic", "AnthropicInstrumentor"),  # OpenLLMetry
+    ("openinference.instrumentation.anthropic", "AnthropicInstrumentor"),  # OpenInference
+)
+
+
 class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments the ``anthropic`` SDK (see the module docstring for what and how).
 
@@ -220,14 +233,17 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        telemetry = InferenceTelemetry(
+        self._wrapped: list[tuple[Any, str]] = []
+        self._telemetry: InferenceTelemetry | None = None
+        if not settle_peers("anthropic", _PEERS):
+            return
+        telemetry = self._telemetry = InferenceTelemetry(
             SCOPE,
             __version__,
             tracer_provider=kwargs.get("tracer_provider"),
             meter_provider=kwargs.get("meter_provider"),
             logger_provider=kwargs.get("logger_provider"),
         )
-        self._wrapped: list[tuple[Any, str]] = []
         module = importlib.import_module("anthropic.resources.messages")
         for cls_name, create, stream in (
             ("Messages", _create_sync, _stream_sync),
@@ -246,6 +262,10 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._wrapped.append((owner, name))
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        telemetry = getattr(self, "_telemetry", None)
+        if telemetry is not None:
+            telemetry.active = False
         for owner, name in getattr(self, "_wrapped", ()):
             unwrap(owner, name)
         self._wrapped = []
+        release_peers(_PEERS)

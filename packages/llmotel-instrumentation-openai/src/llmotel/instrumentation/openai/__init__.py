@@ -38,7 +38,7 @@ from opentelemetry.instrumentation.utils import unwrap
 from llmotel.instrumentation.openai import _extract as ex
 from llmotel.instrumentation.openai.package import _instruments
 from llmotel.instrumentation.openai.version import __version__
-from llmotel.semconv.inference import InferenceTelemetry, Invocation
+from llmotel.semconv.inference import InferenceTelemetry, Invocation, release_peers, settle_peers
 from llmotel.semconv.streams import (
     Accumulator,
     AsyncStream,
@@ -306,6 +306,15 @@ def _helper_targets() -> list[tuple[type, Any]]:
     return found
 
 
+# The other instrumentations of the openai SDK: LLMOTEL_INSTRUMENTATION_CONFLICT picks one.
+_PEERS = (
+    ("opentelemetry.instrumentation.openai_v2", "OpenAIInstrumentor"),  # upstream
+    ("opentelemetry.instrumentation.genai.openai", "OpenAIInstrumentor"),  # upstream, newer
+    ("opentelemetry.instrumentation.openai", "OpenAIInstrumentor"),  # OpenLLMetry
+    ("openinference.instrumentation.openai", "OpenAIInstrumentor"),  # OpenInference
+)
+
+
 class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments the ``openai`` SDK (see the module docstring for what and how).
 
@@ -317,14 +326,17 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        telemetry = InferenceTelemetry(
+        self._wrapped: list[tuple[type, str]] = []
+        self._telemetry: InferenceTelemetry | None = None
+        if not settle_peers("openai", _PEERS):
+            return
+        telemetry = self._telemetry = InferenceTelemetry(
             SCOPE,
             __version__,
             tracer_provider=kwargs.get("tracer_provider"),
             meter_provider=kwargs.get("meter_provider"),
             logger_provider=kwargs.get("logger_provider"),
         )
-        self._wrapped: list[tuple[type, str]] = []
         for cls, method, is_async, op in _targets():
             factory = _async_wrapper if is_async else _sync_wrapper
             wrapt.wrap_function_wrapper(cls, method, factory(telemetry, op))
@@ -334,6 +346,10 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             self._wrapped.append((cls, "close"))
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        telemetry = getattr(self, "_telemetry", None)
+        if telemetry is not None:
+            telemetry.active = False
         for cls, method in getattr(self, "_wrapped", ()):
             unwrap(cls, method)
         self._wrapped = []
+        release_peers(_PEERS)
