@@ -16,11 +16,13 @@ Usage::
 
     AnthropicInstrumentor().uninstrument()  # the SDK is exactly as before
 
-Instrumented: ``messages.create`` (plain and ``stream=True``) and the ``messages.stream(...)``
-helper, on sync and async clients. Recent anthropic SDKs (2.x) make a span of their own for each
+Instrumented: ``messages.create`` (plain and ``stream=True``, also through ``with_raw_response`` /
+``with_streaming_response``) and the ``messages.stream(...)`` helper, on sync and async clients;
+the caller gets what it would get uninstrumented. Recent anthropic SDKs (2.x) make a span of their own for each
 API call; while an llmotel span is open for the call, that second span is not made (one call, one
 GenAI span). Under ``opentelemetry-instrument`` it loads by itself (entry point
-``llmotel_anthropic``).
+``llmotel_anthropic``); ``LLMOTEL_INSTRUMENTATION_CONFLICT`` decides between it and another
+installed anthropic instrumentation.
 """
 
 from __future__ import annotations

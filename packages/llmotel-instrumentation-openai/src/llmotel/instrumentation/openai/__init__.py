@@ -19,8 +19,10 @@ Instrumented: ``chat.completions.create`` / ``parse`` (``beta.chat.completions.p
 SDKs), legacy ``completions.create``,
 ``embeddings.create``, ``responses.create`` / ``parse`` / ``retrieve`` (and so ``responses.stream``
 and ``chat.completions.stream``, which call them), on sync and async clients, plain, streamed and
-through ``with_raw_response``. Under ``opentelemetry-instrument`` it loads by itself (entry point
-``llmotel_openai``).
+through ``with_raw_response`` / ``with_streaming_response``; the caller gets what it would get
+uninstrumented. Under ``opentelemetry-instrument`` it loads by itself (entry point
+``llmotel_openai``); ``LLMOTEL_INSTRUMENTATION_CONFLICT`` decides between it and another installed
+openai instrumentation.
 """
 
 from __future__ import annotations
