@@ -354,3 +354,62 @@ def test_no_second_span_from_the_sdk_itself(
     assert [s.instrumentation_scope.name for s in span_exporter.get_finished_spans()] == [  # type: ignore[union-attr]
         "llmotel.instrumentation.anthropic"
     ]
+
+
+def test_thinking_budget_and_service_tier(
+    instrumented: AnthropicInstrumentor,
+    client: anthropic.Anthropic,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    message = client.messages.create(
+        model=MODEL,
+        max_tokens=2048,
+        messages=MESSAGES,
+        thinking={"type": "enabled", "budget_tokens": 1024},
+        service_tier="auto",
+    )
+    attrs = only_span(span_exporter).attributes or {}
+    assert attrs["anthropic.thinking.type"] == "enabled"
+    assert attrs["anthropic.thinking.budget_tokens"] == 1024
+    assert attrs["anthropic.request.service_tier"] == "auto"
+    assert attrs["anthropic.response.service_tier"] == "standard"
+    assert attrs["anthropic.request.id"] == message._request_id
+
+
+def test_image_parts_carry_their_source(
+    instrument: Instrument,
+    client: anthropic.Anthropic,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    instrument(capture="SPAN_ONLY")
+    png = {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}
+    content: Any = [
+        {"type": "image", "source": png},
+        {"type": "image", "source": {"type": "url", "url": "https://example.com/a.jpg"}},
+        {"type": "text", "text": "What is this?"},
+    ]
+    client.messages.create(
+        model=MODEL, max_tokens=10, messages=[{"role": "user", "content": content}]
+    )
+    attrs = only_span(span_exporter).attributes or {}
+    assert json.loads(str(attrs["gen_ai.input.messages"]))[0]["parts"] == [
+        {"type": "blob", "modality": "image", "content": "iVBORw0KGgo=", "mime_type": "image/png"},
+        {"type": "uri", "modality": "image", "uri": "https://example.com/a.jpg"},
+        {"type": "text", "content": "What is this?"},
+    ]
+
+
+def test_failure_emits_the_exception_event(
+    instrumented: AnthropicInstrumentor,
+    client: anthropic.Anthropic,
+    llm_stub: StubServer,
+    log_exporter: InMemoryLogRecordExporter,
+) -> None:
+    llm_stub.enqueue(error_reply(429))
+    with pytest.raises(anthropic.RateLimitError):
+        client.messages.create(model=MODEL, max_tokens=10, messages=MESSAGES)
+    [log] = log_exporter.get_finished_logs()
+    assert log.log_record.event_name == "gen_ai.client.operation.exception"
+    attrs = dict(log.log_record.attributes or {})
+    assert attrs["exception.type"] == "anthropic.RateLimitError"
+    assert attrs["gen_ai.request.model"] == MODEL

@@ -32,6 +32,8 @@ from llmotel.testing.differential import (
 
 from .conftest import Instrument
 
+# Content capture on: the instrumented run goes through every accumulator and content reader too.
+CAPTURE = "SPAN_AND_EVENT"
 KW: Any = {
     "model": "claude-sonnet-4-5",
     "max_tokens": 100,
@@ -379,7 +381,7 @@ def test_sync_path(
     _reset(llm_stub, path)
     plain = run_sync(path, _resource(path, llm_stub, False))
     sent_plain = sent(llm_stub)
-    instrument()
+    instrument(capture=CAPTURE)
     _reset(llm_stub, path)
     traced = run_sync(path, _resource(path, llm_stub, False))
     assert traced == plain
@@ -397,7 +399,7 @@ async def test_async_path(
     _reset(llm_stub, path)
     plain = await run_async(path, _resource(path, llm_stub, True))
     sent_plain = sent(llm_stub)
-    instrument()
+    instrument(capture=CAPTURE)
     _reset(llm_stub, path)
     traced = await run_async(path, _resource(path, llm_stub, True))
     assert traced == plain

@@ -32,6 +32,8 @@ from llmotel.testing.differential import (
 
 from .conftest import Instrument
 
+# Content capture on: the instrumented run goes through every accumulator and content reader too.
+CAPTURE = "SPAN_AND_EVENT"
 MODEL = "gpt-4o-mini"
 MESSAGES: Any = [{"role": "user", "content": "Say hello"}]
 REPLY = text_reply("one two three four", usage=Usage(input_tokens=9, output_tokens=4))
@@ -746,7 +748,7 @@ def test_sync_path(
     _reset(llm_stub, path)
     plain = run_sync(path, _resource(path, llm_stub, False))
     sent_plain = sent(llm_stub)
-    instrument()
+    instrument(capture=CAPTURE)
     _reset(llm_stub, path)
     traced = run_sync(path, _resource(path, llm_stub, False))
     assert traced == plain
@@ -765,7 +767,7 @@ async def test_async_path(
     _reset(llm_stub, path)
     plain = await run_async(path, _resource(path, llm_stub, True))
     sent_plain = sent(llm_stub)
-    instrument()
+    instrument(capture=CAPTURE)
     _reset(llm_stub, path)
     traced = await run_async(path, _resource(path, llm_stub, True))
     assert traced == plain

@@ -742,3 +742,79 @@ async def test_embeddings_async(
     assert span.name == "embeddings text-embedding-3-small"
     assert span.attributes is not None
     assert span.attributes["gen_ai.usage.input_tokens"] > 0  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(("tier", "expected"), [("flex", "flex"), ("auto", None)])
+def test_request_service_tier(
+    tier: str,
+    expected: str | None,
+    instrumented: OpenAIInstrumentor,
+    client: openai.OpenAI,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, service_tier=tier)  # type: ignore[arg-type]
+    attrs = only_span(span_exporter).attributes or {}
+    assert attrs.get("openai.request.service_tier") == expected  # semconv: not when 'auto'
+    assert attrs["openai.response.service_tier"] == "default"
+
+
+def test_streamed_tool_calls_have_no_empty_text_part(
+    instrument: Instrument,
+    client: openai.OpenAI,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    instrument(capture="SPAN_ONLY")
+    llm_stub.enqueue(tool_call_reply("get_weather", {"city": "Paris"}, id="call_1"))
+    list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+    attrs = only_span(span_exporter).attributes or {}
+    assert attrs["gen_ai.response.finish_reasons"] == ("tool_calls",)  # the provider's value
+    assert json.loads(str(attrs["gen_ai.output.messages"])) == [
+        {
+            "role": "assistant",
+            "parts": [
+                {
+                    "type": "tool_call",
+                    "id": "call_1",
+                    "name": "get_weather",
+                    "arguments": {"city": "Paris"},
+                }
+            ],
+            "finish_reason": "tool_call",  # the output-message schema's value
+        }
+    ]
+
+
+def test_embeddings_capture_no_content(
+    instrument: Instrument,
+    client: openai.OpenAI,
+    span_exporter: InMemorySpanExporter,
+    log_exporter: InMemoryLogRecordExporter,
+) -> None:
+    instrument(capture="SPAN_AND_EVENT")
+    client.embeddings.create(model="text-embedding-3-small", input=["secret text"])
+    attrs = only_span(span_exporter).attributes or {}
+    assert "gen_ai.input.messages" not in attrs  # the embeddings span defines no content
+    assert log_exporter.get_finished_logs() == ()
+
+
+def test_failure_emits_the_exception_event(
+    instrumented: OpenAIInstrumentor,
+    client: openai.OpenAI,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+    log_exporter: InMemoryLogRecordExporter,
+) -> None:
+    llm_stub.enqueue(error_reply(429))
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    span = only_span(span_exporter)
+    [log] = log_exporter.get_finished_logs()
+    assert log.log_record.event_name == "gen_ai.client.operation.exception"
+    assert dict(log.log_record.attributes or {}) == {
+        "exception.type": "openai.RateLimitError",
+        "exception.message": str(caught.value),
+        "gen_ai.request.model": "gpt-4o-mini",
+    }
+    assert span.context is not None
+    assert log.log_record.span_id == span.context.span_id

@@ -358,3 +358,32 @@ def test_nothing_raises_into_the_caller(
     [span] = span_exporter.get_finished_spans()  # ended even though building attributes failed
     assert span.end_time is not None
     assert not inference_in_progress()
+
+
+def test_chunk_points_of_a_second_emitter_on_the_same_meter(
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    logger_provider: LoggerProvider,
+    metric_reader: InMemoryMetricReader,
+) -> None:
+    # uninstrument() + instrument() again: the SDK returns the first emitter's instruments
+    telemetry(tracer_provider, meter_provider, logger_provider)
+    t = telemetry(tracer_provider, meter_provider, logger_provider)
+    inv = Invocation("chat", "openai", request_model="m", stream=True)
+    t.start(inv)
+    t.detach(inv)
+    for _ in range(4):
+        t.chunk(inv)
+    t.finish(inv)
+    [(attrs, per_chunk)] = metric_points(
+        metric_reader, "gen_ai.client.operation.time_per_output_chunk"
+    )
+    assert per_chunk.count == 3
+    assert attrs["gen_ai.request.model"] == "m"
+    names = {
+        m.name
+        for rm in metric_reader.get_metrics_data().resource_metrics  # type: ignore[union-attr]
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+    }
+    assert "llmotel.instrumentation.pending_chunk_points" not in names  # it never has data

@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import time
+from array import array
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
@@ -39,7 +40,13 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider, LogRecord, SeverityNumber, get_logger
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
-from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter
+from opentelemetry.metrics import (
+    CallbackOptions,
+    Histogram,
+    MeterProvider,
+    Observation,
+    get_meter,
+)
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
@@ -78,7 +85,33 @@ _LLM_KINDS: Final = frozenset({"LLM", "EMBEDDING"})  # openinference.span.kind o
 _OPENINFERENCE_KIND: Final = "openinference.span.kind"
 
 _CLIENT = SpanKind.CLIENT
-_PENDING_LIMIT: Final = 10_000  # streams whose chunk points wait for a collection, at most
+# Chunk points that wait for a collection, at most (8 bytes each: under 1 MB when no reader ever
+# collects, e.g. a MeterProvider without readers).
+_PENDING_LIMIT: Final = 100_000
+# (histogram, gaps, attributes) of ended streams, recorded by _record_pending_chunks.
+_PENDING_CHUNKS: deque[tuple[Histogram, array[float], dict[str, Any]]] = deque()
+_pending_points = 0  # in _PENDING_CHUNKS, roughly (updated without a lock)
+
+
+def _record_pending_chunks(options: CallbackOptions) -> Iterable[Observation]:
+    """Record the time-per-output-chunk points of the streams that ended since the last collection
+    (any reader's collection drains them all; each point goes to its own histogram)."""
+    global _pending_points
+    pending = _PENDING_CHUNKS
+    try:
+        while pending:
+            histogram, gaps, attrs = pending.popleft()
+            _pending_points -= len(gaps)
+            record = histogram.record
+            for gap in gaps:
+                record(gap, attrs)
+    except IndexError:  # another reader drained it meanwhile
+        pass
+    except Exception:  # noqa: BLE001
+        _log.debug("llmotel: recording chunk points failed", exc_info=True)
+    return ()
+
+
 _INFERENCE_OPERATIONS: Final = frozenset({"chat", "text_completion", "generate_content"})
 
 
@@ -197,7 +230,7 @@ class Invocation:
         self._start = 0.0
         self._first_chunk = 0.0
         self._last_chunk = 0.0
-        self._gaps: list[float] | None = None
+        self._gaps: array[float] | None = None
         self._named = False
         self._chunks = 0
         self._ended = False
@@ -260,13 +293,13 @@ class InferenceTelemetry:
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         # One time-per-output-chunk point per chunk after the first costs a histogram record each
-        # (~3-8 us in the SDK): a stream's points wait in _pending_chunks and are recorded when a
+        # (~3-8 us in the SDK): a stream's points wait in _PENDING_CHUNKS and are recorded when a
         # metric reader collects (the callback of an instrument that observes nothing), on the
-        # reader's thread instead of the caller's.
-        self._pending_chunks: deque[tuple[list[float], dict[str, Any]]] = deque()
+        # reader's thread instead of the caller's. The callback is module-level: the SDK hands a
+        # re-instrumented meter its first instrument of that name, with that one's callbacks.
         meter.create_observable_gauge(
             "llmotel.instrumentation.pending_chunk_points",
-            callbacks=[self._record_chunk_points],
+            callbacks=[_record_pending_chunks],
             description="Never has data: collecting it records the pending chunk-time points.",
         )
         self._tpoc = meter.create_histogram(
@@ -384,7 +417,7 @@ class InferenceTelemetry:
         if inv._chunks:
             gaps = inv._gaps
             if gaps is None:
-                inv._gaps = [now - inv._last_chunk]
+                inv._gaps = array("d", (now - inv._last_chunk,))
             else:
                 gaps.append(now - inv._last_chunk)
         else:
@@ -559,12 +592,15 @@ class InferenceTelemetry:
             self._duration.record(end - inv._start, attrs)
         if inv._chunks:
             self._ttfc.record(inv._first_chunk - inv._start, attrs)
-            if inv._gaps:
-                if len(self._pending_chunks) < _PENDING_LIMIT:
-                    self._pending_chunks.append((inv._gaps, attrs))
+            gaps = inv._gaps
+            if gaps:
+                global _pending_points
+                if _pending_points < _PENDING_LIMIT:
+                    _pending_points += len(gaps)
+                    _PENDING_CHUNKS.append((self._tpoc, gaps, attrs))
                 else:  # nothing collects (or not often enough): record now rather than pile up
                     record = self._tpoc.record
-                    for gap in inv._gaps:
+                    for gap in gaps:
                         record(gap, attrs)
         if error_type is not None:
             return
@@ -599,18 +635,6 @@ class InferenceTelemetry:
                 context=ctx,
             )
         )
-
-    def _record_chunk_points(self, options: CallbackOptions) -> Iterable[Observation]:
-        pending = self._pending_chunks
-        record = self._tpoc.record
-        try:
-            while pending:
-                gaps, attrs = pending.popleft()
-                for gap in gaps:
-                    record(gap, attrs)
-        except Exception:  # noqa: BLE001
-            self._warn("chunk points")
-        return ()
 
     def _emit_exception(self, inv: Invocation, error: BaseException) -> None:
         # The span's exception event already carries the stack trace: the log record stays small.
