@@ -23,6 +23,7 @@ from llmotel.testing import (
     Usage,
     error_reply,
     metric_points,
+    raw_reply,
     stream_error_reply,
     text_reply,
     tool_call_reply,
@@ -413,3 +414,53 @@ def test_failure_emits_the_exception_event(
     attrs = dict(log.log_record.attributes or {})
     assert attrs["exception.type"] == "anthropic.RateLimitError"
     assert attrs["gen_ai.request.model"] == MODEL
+
+
+def test_streamed_tool_use_after_an_empty_text_block(
+    instrument: Instrument,
+    client: anthropic.Anthropic,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    instrument(capture="SPAN_ONLY")
+    events: list[Any] = [
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "model": MODEL,
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {"input_tokens": 3, "output_tokens": 1},
+            },
+        },
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_stop", "index": 0},
+        {
+            "type": "content_block_start",
+            "index": 1,
+            "content_block": {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 1,
+            "delta": {"type": "input_json_delta", "partial_json": '{"a": 1}'},
+        },
+        {"type": "content_block_stop", "index": 1},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+            "usage": {"output_tokens": 5},
+        },
+        {"type": "message_stop"},
+    ]
+    body = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+    llm_stub.enqueue(raw_reply(body, content_type="text/event-stream"))
+    list(client.messages.create(model=MODEL, max_tokens=10, messages=MESSAGES, stream=True))
+    attrs = only_span(span_exporter).attributes or {}
+    assert json.loads(str(attrs["gen_ai.output.messages"]))[0]["parts"] == [
+        {"type": "tool_call", "id": "toolu_1", "name": "f", "arguments": {"a": 1}}
+    ]

@@ -818,3 +818,25 @@ def test_failure_emits_the_exception_event(
     }
     assert span.context is not None
     assert log.log_record.span_id == span.context.span_id
+
+
+def test_image_inputs_by_url_and_inline(
+    instrument: Instrument,
+    client: openai.OpenAI,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    instrument(capture="SPAN_ONLY")
+    content: Any = [
+        {"type": "image_url", "image_url": {"url": "https://example.com/a.jpg"}},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+        {"type": "text", "text": "What is this?"},
+    ]
+    client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": content}]
+    )
+    attrs = only_span(span_exporter).attributes or {}
+    assert json.loads(str(attrs["gen_ai.input.messages"]))[0]["parts"] == [
+        {"type": "uri", "modality": "image", "uri": "https://example.com/a.jpg"},
+        {"type": "blob", "modality": "image", "content": "iVBORw0KGgo=", "mime_type": "image/png"},
+        {"type": "text", "content": "What is this?"},
+    ]

@@ -272,6 +272,8 @@ class Events:
                 elif isinstance(part.get("content"), list):
                     part["content"] = "".join(part["content"])
                 parts.append(part)
+            if len(parts) > 1:  # an empty text block before tool calls says nothing
+                parts = [p for p in parts if p["type"] != "text" or p.get("content")]
             inv.output_messages = [_message(parts, self.reason)]
 
 

@@ -411,10 +411,22 @@ def _text_parts(content: object) -> list[dict[str, Any]]:
             elif kind in ("image_url", "input_image"):
                 image = item.get("image_url")
                 url = image.get("url") if isinstance(image, Mapping) else image
-                parts.append({"type": "uri", "modality": "image", "uri": url})
+                parts.append(_image(url))
             else:
                 parts.append({"type": str(kind)})
     return parts
+
+
+def _image(url: object) -> dict[str, Any]:
+    """An image by URL → ``uri``; inline (``data:<mime>;base64,<data>``) → ``blob`` with its data."""
+    if type(url) is str and url.startswith("data:"):
+        header, _, data = url.partition(",")
+        mime = header[5:].split(";", 1)[0]
+        part: dict[str, Any] = {"type": "blob", "modality": "image", "content": data}
+        if mime:
+            part["mime_type"] = mime
+        return part
+    return {"type": "uri", "modality": "image", "uri": url}
 
 
 def chat_input(inv: Invocation, kw: Mapping[str, Any]) -> None:
