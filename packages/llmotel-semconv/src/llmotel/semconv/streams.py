@@ -209,10 +209,10 @@ class RawResponse(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignor
 
     def _self_seen(self, parsed: Any) -> Any:
         """What the caller gets for ``parsed``: a streamed reply wrapped (once), else ``parsed``."""
+        if self._self_stream is not None:  # the same proxy each time, even after the end
+            return self._self_stream if parsed is self._self_parsed else parsed
         if self._self_done:
             return parsed
-        if self._self_stream is not None:
-            return self._self_stream if parsed is self._self_parsed else parsed
         try:
             if self._self_acc is None:
                 if self._self_parsed is None:
