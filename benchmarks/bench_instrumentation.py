@@ -16,8 +16,9 @@ check, a few µs for every contender) and one instrumented; a contender that ign
 measured with blocks of calls between ``instrument()``/``uninstrument()`` instead (OpenLLMetry's
 ``uninstrument()`` leaves its wrappers, which that method would hide). It also
 reports the memory added with 2000 calls' spans buffered before one export (RSS), how
-many spans calls make after ``uninstrument()`` and after instrumenting again, and RSS growth over
-many calls. Every contender runs with its default settings (OpenLLMetry and OpenInference capture
+many spans calls make after ``uninstrument()`` and after instrumenting again, the CPU a stream
+costs later, when a metric reader collects (llmotel records a stream's per-chunk points then), and
+RSS growth over many calls. Every contender runs with its default settings (OpenLLMetry and OpenInference capture
 message content by default; llmotel and upstream do not).
 """
 
@@ -79,6 +80,9 @@ class _Drop:
         return True
 
 
+_READER: Any = None  # the metric reader of _providers()
+
+
 def _providers() -> tuple[Any, Any, Any]:
     from opentelemetry import metrics, trace
     from opentelemetry.sdk.metrics import MeterProvider
@@ -96,7 +100,9 @@ def _providers() -> tuple[Any, Any, Any]:
     tracer_provider.add_span_processor(BatchSpanProcessor(_Drop()))  # type: ignore[arg-type]
     counter = Count()
     tracer_provider.add_span_processor(counter)
-    meter_provider = MeterProvider([InMemoryMetricReader()])
+    global _READER
+    _READER = InMemoryMetricReader()
+    meter_provider = MeterProvider([_READER])
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
     return tracer_provider, meter_provider, counter
@@ -280,6 +286,34 @@ def _span_counts(inst: Any, call: Callable[[], None], n: int) -> dict[str, int]:
     }
 
 
+def _collect_cost(
+    call: Callable[[], None], inst: Any, reader: Any, providers: tuple[Any, Any, Any], n: int
+) -> float:
+    """CPU µs per call spent later, when a metric reader collects (llmotel records a stream's
+    time-per-output-chunk points then, on the reader's thread): one collection after ``n`` calls
+    minus one after none."""
+    _instrument(inst, providers[0], providers[1])
+    try:
+        for _ in range(3):
+            call()
+        reader.get_metrics_data()
+
+        def collect() -> int:
+            c0 = time.thread_time_ns()
+            reader.get_metrics_data()
+            return time.thread_time_ns() - c0
+
+        idle = statistics.median(collect() for _ in range(5))
+        costs = []
+        for _ in range(5):
+            for _ in range(n):
+                call()
+            costs.append(collect() - idle)
+        return max(0.0, statistics.median(costs) / n / 1000)
+    finally:
+        inst.uninstrument()
+
+
 def _rss(call: Callable[[], None], inst: Any, providers: tuple[Any, Any, Any], n: int) -> float:
     import psutil
 
@@ -339,6 +373,7 @@ def worker(name: str, base_url: str, rounds: int, block: int, rss_calls: int) ->
         result["sync"] = _paired(sync_call, inst, providers, rounds, block)
         result["stream"] = _paired(stream_call, inst, providers, rounds, max(4, block // 2))
         result["async"] = _paired(async_call, inst, providers, rounds, block)
+    result["stream"]["collect_cpu_us"] = _collect_cost(stream_call, inst, _READER, providers, 20)
     result["memory_2000_spans_mib"] = _memory(sync_call, inst, 2000)
     result["uninstrument"] = _span_counts(inst, sync_call, 10)
     result["rss_calls"] = rss_calls
@@ -428,6 +463,10 @@ def _table(results: list[dict[str, Any]]) -> str:
     lines.append(
         "after unin. = spans from 10 calls after uninstrument() / after instrumenting again"
     )
+    lines.append(
+        "stream CPU spent later, when a metric reader collects (µs per stream): "
+        + ", ".join(f"{r['contender']} {r['stream'].get('collect_cpu_us', 0):.0f}" for r in results)
+    )
     ours = next((r for r in results if r["contender"] == "llmotel"), None)
     if ours is None:
         return "\n".join(lines)
@@ -438,6 +477,16 @@ def _table(results: list[dict[str, Any]]) -> str:
             ratio = "n/a" if peer is None else f"{ours[mode][key] / peer:.2f}"
             ratios.append(f"{mode} {ratio}")
         lines.append(f"llmotel / lightest peer ({label}; target ≤ 0.50): {', '.join(ratios)}")
+    totals = [
+        r["stream"]["added_cpu_us"] + r["stream"].get("collect_cpu_us", 0.0)
+        for r in results
+        if r["contender"] != "llmotel" and r["stream"]["added_cpu_us"] > 0
+    ]
+    if totals:
+        ours_total = ours["stream"]["added_cpu_us"] + ours["stream"].get("collect_cpu_us", 0.0)
+        lines.append(
+            f"stream CPU incl. collection, llmotel / lightest peer: {ours_total / min(totals):.2f}"
+        )
     baseline = ", ".join(f"{m} {ours[m]['baseline_wall_us']:.0f} µs" for m in modes)
     lines.append(f"uninstrumented call (llmotel run): {baseline}")
     return "\n".join(lines)

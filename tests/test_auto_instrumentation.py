@@ -74,6 +74,9 @@ def test_openai_example_prints_semconv_spans(
         "gen_ai.usage.output_tokens": 7,
         "gen_ai.usage.cache_read.input_tokens": 0,
         "gen_ai.usage.reasoning.output_tokens": 0,
+        "openai.api.type": "chat_completions",
+        "openai.response.service_tier": "default",
+        "openai.response.system_fingerprint": "fp_llmotel_stub",
     }
     assert streamed["attributes"]["gen_ai.request.stream"] is True
     assert streamed["attributes"]["gen_ai.usage.output_tokens"] == 5

@@ -23,6 +23,7 @@ from llmotel.testing import (
     Usage,
     error_reply,
     metric_points,
+    raw_reply,
     stream_error_reply,
     text_reply,
     tool_call_reply,
@@ -80,6 +81,10 @@ def test_create_with_prompt_cache_usage(
         "gen_ai.usage.output_tokens": 4,
         "gen_ai.usage.cache_read.input_tokens": 100,
         "gen_ai.usage.cache_creation.input_tokens": 20,
+        "anthropic.request.id": "req_stub_000001",
+        "anthropic.response.service_tier": "standard",
+        "anthropic.usage.cache_creation.ephemeral_5m_input_tokens": 20,
+        "anthropic.usage.cache_creation.ephemeral_1h_input_tokens": 0,
     }
     tokens = {
         a["gen_ai.token.type"]: p.sum
@@ -130,6 +135,10 @@ def test_create_stream(
         "gen_ai.usage.output_tokens": 4,
         "gen_ai.usage.cache_read.input_tokens": 100,
         "gen_ai.usage.cache_creation.input_tokens": 20,
+        "anthropic.request.id": "req_stub_000001",
+        "anthropic.response.service_tier": "standard",
+        "anthropic.usage.cache_creation.ephemeral_5m_input_tokens": 20,
+        "anthropic.usage.cache_creation.ephemeral_1h_input_tokens": 0,
     }
     assert span.events == ()
     [(_, ttfc)] = metric_points(metric_reader, "gen_ai.client.operation.time_to_first_chunk")
@@ -345,4 +354,113 @@ def test_no_second_span_from_the_sdk_itself(
     traced.messages.create(model=MODEL, max_tokens=10, messages=MESSAGES)
     assert [s.instrumentation_scope.name for s in span_exporter.get_finished_spans()] == [  # type: ignore[union-attr]
         "llmotel.instrumentation.anthropic"
+    ]
+
+
+def test_thinking_budget_and_service_tier(
+    instrumented: AnthropicInstrumentor,
+    client: anthropic.Anthropic,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    message = client.messages.create(
+        model=MODEL,
+        max_tokens=2048,
+        messages=MESSAGES,
+        thinking={"type": "enabled", "budget_tokens": 1024},
+        service_tier="auto",
+    )
+    attrs = only_span(span_exporter).attributes or {}
+    assert attrs["anthropic.thinking.type"] == "enabled"
+    assert attrs["anthropic.thinking.budget_tokens"] == 1024
+    assert attrs["anthropic.request.service_tier"] == "auto"
+    assert attrs["anthropic.response.service_tier"] == "standard"
+    assert attrs["anthropic.request.id"] == message._request_id
+
+
+def test_image_parts_carry_their_source(
+    instrument: Instrument,
+    client: anthropic.Anthropic,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    instrument(capture="SPAN_ONLY")
+    png = {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}
+    content: Any = [
+        {"type": "image", "source": png},
+        {"type": "image", "source": {"type": "url", "url": "https://example.com/a.jpg"}},
+        {"type": "text", "text": "What is this?"},
+    ]
+    client.messages.create(
+        model=MODEL, max_tokens=10, messages=[{"role": "user", "content": content}]
+    )
+    attrs = only_span(span_exporter).attributes or {}
+    assert json.loads(str(attrs["gen_ai.input.messages"]))[0]["parts"] == [
+        {"type": "blob", "modality": "image", "content": "iVBORw0KGgo=", "mime_type": "image/png"},
+        {"type": "uri", "modality": "image", "uri": "https://example.com/a.jpg"},
+        {"type": "text", "content": "What is this?"},
+    ]
+
+
+def test_failure_emits_the_exception_event(
+    instrumented: AnthropicInstrumentor,
+    client: anthropic.Anthropic,
+    llm_stub: StubServer,
+    log_exporter: InMemoryLogRecordExporter,
+) -> None:
+    llm_stub.enqueue(error_reply(429))
+    with pytest.raises(anthropic.RateLimitError):
+        client.messages.create(model=MODEL, max_tokens=10, messages=MESSAGES)
+    [log] = log_exporter.get_finished_logs()
+    assert log.log_record.event_name == "gen_ai.client.operation.exception"
+    attrs = dict(log.log_record.attributes or {})
+    assert attrs["exception.type"] == "anthropic.RateLimitError"
+    assert attrs["gen_ai.request.model"] == MODEL
+
+
+def test_streamed_tool_use_after_an_empty_text_block(
+    instrument: Instrument,
+    client: anthropic.Anthropic,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    instrument(capture="SPAN_ONLY")
+    events: list[Any] = [
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "model": MODEL,
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {"input_tokens": 3, "output_tokens": 1},
+            },
+        },
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_stop", "index": 0},
+        {
+            "type": "content_block_start",
+            "index": 1,
+            "content_block": {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 1,
+            "delta": {"type": "input_json_delta", "partial_json": '{"a": 1}'},
+        },
+        {"type": "content_block_stop", "index": 1},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+            "usage": {"output_tokens": 5},
+        },
+        {"type": "message_stop"},
+    ]
+    body = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+    llm_stub.enqueue(raw_reply(body, content_type="text/event-stream"))
+    list(client.messages.create(model=MODEL, max_tokens=10, messages=MESSAGES, stream=True))
+    attrs = only_span(span_exporter).attributes or {}
+    assert json.loads(str(attrs["gen_ai.output.messages"]))[0]["parts"] == [
+        {"type": "tool_call", "id": "toolu_1", "name": "f", "arguments": {"a": 1}}
     ]

@@ -45,6 +45,14 @@ def only_span(exporter: InMemorySpanExporter) -> ReadableSpan:
     return spans[0]
 
 
+# What the stub's chat completions add as openai.* attributes.
+OPENAI_CHAT = {
+    "openai.api.type": "chat_completions",
+    "openai.response.service_tier": "default",
+    "openai.response.system_fingerprint": "fp_llmotel_stub",
+}
+
+
 def base(stub: StubServer, model: str = "gpt-4o-mini", op: str = "chat") -> dict[str, Any]:
     return {
         "gen_ai.operation.name": op,
@@ -94,6 +102,7 @@ def test_chat_create(
         "gen_ai.usage.output_tokens": 3,
         "gen_ai.usage.cache_read.input_tokens": 4,
         "gen_ai.usage.reasoning.output_tokens": 1,
+        **OPENAI_CHAT,
     }
 
 
@@ -167,6 +176,7 @@ def test_stream_adds_and_hides_usage(
         "gen_ai.usage.output_tokens": 3,
         "gen_ai.usage.cache_read.input_tokens": 0,
         "gen_ai.usage.reasoning.output_tokens": 0,
+        **OPENAI_CHAT,
     }
     [(_, first)] = metric_points(metric_reader, "gen_ai.client.operation.time_to_first_chunk")
     assert first.count == 1
@@ -328,6 +338,7 @@ def test_legacy_completions(
         "gen_ai.response.finish_reasons": ("stop",),
         "gen_ai.usage.input_tokens": 5,
         "gen_ai.usage.output_tokens": 1,
+        "openai.response.system_fingerprint": "fp_llmotel_stub",
     }
 
 
@@ -378,9 +389,11 @@ def test_responses_create_and_retrieve(
         "gen_ai.request.max_tokens": 20,
         "gen_ai.response.id": response.id,
         "gen_ai.response.model": "gpt-4.1",
-        "gen_ai.response.finish_reasons": ("completed",),
+        "gen_ai.response.finish_reasons": ("stop",),
         "gen_ai.usage.input_tokens": 6,
         "gen_ai.usage.output_tokens": 2,
+        "openai.api.type": "responses",
+        "openai.response.service_tier": "default",
     }
     assert retrieve.name == "chat gpt-4.1"  # named once the stored response tells the model
     assert retrieve.attributes is not None
@@ -503,7 +516,7 @@ def test_content_span_only(
                     "arguments": {"city": "Paris"},
                 }
             ],
-            "finish_reason": "tool_calls",
+            "finish_reason": "tool_call",
         }
     ]
     assert json.loads(str(attrs["gen_ai.tool.definitions"])) == [
@@ -697,7 +710,7 @@ def test_responses_content(
         {
             "role": "assistant",
             "parts": [{"type": "text", "content": "Bonjour"}],
-            "finish_reason": "completed",
+            "finish_reason": "stop",
         }
     ]
 
@@ -729,3 +742,101 @@ async def test_embeddings_async(
     assert span.name == "embeddings text-embedding-3-small"
     assert span.attributes is not None
     assert span.attributes["gen_ai.usage.input_tokens"] > 0  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(("tier", "expected"), [("flex", "flex"), ("auto", None)])
+def test_request_service_tier(
+    tier: str,
+    expected: str | None,
+    instrumented: OpenAIInstrumentor,
+    client: openai.OpenAI,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, service_tier=tier)  # type: ignore[arg-type]
+    attrs = only_span(span_exporter).attributes or {}
+    assert attrs.get("openai.request.service_tier") == expected  # semconv: not when 'auto'
+    assert attrs["openai.response.service_tier"] == "default"
+
+
+def test_streamed_tool_calls_have_no_empty_text_part(
+    instrument: Instrument,
+    client: openai.OpenAI,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    instrument(capture="SPAN_ONLY")
+    llm_stub.enqueue(tool_call_reply("get_weather", {"city": "Paris"}, id="call_1"))
+    list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+    attrs = only_span(span_exporter).attributes or {}
+    assert attrs["gen_ai.response.finish_reasons"] == ("tool_calls",)  # the provider's value
+    assert json.loads(str(attrs["gen_ai.output.messages"])) == [
+        {
+            "role": "assistant",
+            "parts": [
+                {
+                    "type": "tool_call",
+                    "id": "call_1",
+                    "name": "get_weather",
+                    "arguments": {"city": "Paris"},
+                }
+            ],
+            "finish_reason": "tool_call",  # the output-message schema's value
+        }
+    ]
+
+
+def test_embeddings_capture_no_content(
+    instrument: Instrument,
+    client: openai.OpenAI,
+    span_exporter: InMemorySpanExporter,
+    log_exporter: InMemoryLogRecordExporter,
+) -> None:
+    instrument(capture="SPAN_AND_EVENT")
+    client.embeddings.create(model="text-embedding-3-small", input=["secret text"])
+    attrs = only_span(span_exporter).attributes or {}
+    assert "gen_ai.input.messages" not in attrs  # the embeddings span defines no content
+    assert log_exporter.get_finished_logs() == ()
+
+
+def test_failure_emits_the_exception_event(
+    instrumented: OpenAIInstrumentor,
+    client: openai.OpenAI,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+    log_exporter: InMemoryLogRecordExporter,
+) -> None:
+    llm_stub.enqueue(error_reply(429))
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    span = only_span(span_exporter)
+    [log] = log_exporter.get_finished_logs()
+    assert log.log_record.event_name == "gen_ai.client.operation.exception"
+    assert dict(log.log_record.attributes or {}) == {
+        "exception.type": "openai.RateLimitError",
+        "exception.message": str(caught.value),
+        "gen_ai.request.model": "gpt-4o-mini",
+    }
+    assert span.context is not None
+    assert log.log_record.span_id == span.context.span_id
+
+
+def test_image_inputs_by_url_and_inline(
+    instrument: Instrument,
+    client: openai.OpenAI,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    instrument(capture="SPAN_ONLY")
+    content: Any = [
+        {"type": "image_url", "image_url": {"url": "https://example.com/a.jpg"}},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+        {"type": "text", "text": "What is this?"},
+    ]
+    client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": content}]
+    )
+    attrs = only_span(span_exporter).attributes or {}
+    assert json.loads(str(attrs["gen_ai.input.messages"]))[0]["parts"] == [
+        {"type": "uri", "modality": "image", "uri": "https://example.com/a.jpg"},
+        {"type": "blob", "modality": "image", "content": "iVBORw0KGgo=", "mime_type": "image/png"},
+        {"type": "text", "content": "What is this?"},
+    ]

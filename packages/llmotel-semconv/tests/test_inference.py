@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from opentelemetry import context, trace
+from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
@@ -140,6 +141,55 @@ def test_failure(
     assert metric_points(metric_reader, "gen_ai.client.token.usage") == []
 
 
+def test_failure_emits_the_exception_event(
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    logger_provider: LoggerProvider,
+    span_exporter: InMemorySpanExporter,
+    log_exporter: InMemoryLogRecordExporter,
+) -> None:
+    # NO_CONTENT: no details event, but gen_ai.client.operation.exception all the same
+    t = telemetry(tracer_provider, meter_provider, logger_provider)
+    inv = invocation()
+    t.start(inv)
+    t.fail(inv, TimeoutError("too slow"))
+    [span] = span_exporter.get_finished_spans()
+    [log] = log_exporter.get_finished_logs()
+    record = log.log_record
+    assert record.event_name == "gen_ai.client.operation.exception"
+    assert record.severity_number is SeverityNumber.WARN
+    assert dict(record.attributes or {}) == {
+        "exception.type": "TimeoutError",
+        "exception.message": "too slow",
+        "gen_ai.request.model": "m",
+    }
+    assert span.context is not None
+    assert record.trace_id == span.context.trace_id
+    assert record.span_id == span.context.span_id
+
+
+def test_provider_attributes(
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    logger_provider: LoggerProvider,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    t = telemetry(tracer_provider, meter_provider, logger_provider)
+    inv = invocation()
+    inv.attributes = {"openai.api.type": "chat_completions"}
+    t.start(inv)
+    span = inv.span
+    assert span is not None
+    assert span.attributes is not None  # type: ignore[attr-defined]
+    assert span.attributes["openai.api.type"] == "chat_completions"  # type: ignore[attr-defined]
+    inv.attributes["openai.response.service_tier"] = "default"
+    t.finish(inv)
+    [ended] = span_exporter.get_finished_spans()
+    assert ended.attributes is not None
+    assert ended.attributes["openai.api.type"] == "chat_completions"
+    assert ended.attributes["openai.response.service_tier"] == "default"
+
+
 def test_stream_chunks_and_abandon(
     tracer_provider: TracerProvider,
     meter_provider: MeterProvider,
@@ -164,7 +214,8 @@ def test_stream_chunks_and_abandon(
     assert span.attributes["gen_ai.response.time_to_first_chunk"] >= 0  # type: ignore[operator]
     [(_, ttfc)] = metric_points(metric_reader, "gen_ai.client.operation.time_to_first_chunk")
     [(_, per_chunk)] = metric_points(metric_reader, "gen_ai.client.operation.time_per_output_chunk")
-    assert (ttfc.count, per_chunk.count) == (1, 1)
+    assert (ttfc.count, per_chunk.count) == (1, 2)  # one point per chunk after the first
+    assert per_chunk.sum == pytest.approx(inv._last_chunk - inv._first_chunk)
 
 
 @pytest.mark.parametrize("mode", list(ContentCapture))
@@ -307,3 +358,32 @@ def test_nothing_raises_into_the_caller(
     [span] = span_exporter.get_finished_spans()  # ended even though building attributes failed
     assert span.end_time is not None
     assert not inference_in_progress()
+
+
+def test_chunk_points_of_a_second_emitter_on_the_same_meter(
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    logger_provider: LoggerProvider,
+    metric_reader: InMemoryMetricReader,
+) -> None:
+    # uninstrument() + instrument() again: the SDK returns the first emitter's instruments
+    telemetry(tracer_provider, meter_provider, logger_provider)
+    t = telemetry(tracer_provider, meter_provider, logger_provider)
+    inv = Invocation("chat", "openai", request_model="m", stream=True)
+    t.start(inv)
+    t.detach(inv)
+    for _ in range(4):
+        t.chunk(inv)
+    t.finish(inv)
+    [(attrs, per_chunk)] = metric_points(
+        metric_reader, "gen_ai.client.operation.time_per_output_chunk"
+    )
+    assert per_chunk.count == 3
+    assert attrs["gen_ai.request.model"] == "m"
+    names = {
+        m.name
+        for rm in metric_reader.get_metrics_data().resource_metrics  # type: ignore[union-attr]
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+    }
+    assert "llmotel.instrumentation.pending_chunk_points" not in names  # it never has data

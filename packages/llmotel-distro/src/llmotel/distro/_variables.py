@@ -77,6 +77,15 @@ VARIABLES: tuple[Variable, ...] = (
         "on, off",
     ),
     Variable(
+        "LLMOTEL_INSTRUMENTATION_CONFLICT",
+        "llmotel",
+        "When another instrumentation of the openai or anthropic SDK is installed too (upstream, "
+        "OpenLLMetry, OpenInference): `llmotel` instruments the SDK and switches the other off, "
+        "`peer` leaves the SDK to it. One call, one span either way; logged once.",
+        "llmotel-instrumentation-openai, llmotel-instrumentation-anthropic",
+        "llmotel, peer",
+    ),
+    Variable(
         "LLMOTEL_PHOENIX_VENV",
         "~/.cache/llmotel/phoenix",
         "Where `llmotel demo --ui` installs Arize Phoenix (its own virtual environment).",

@@ -26,17 +26,27 @@ No method of :class:`InferenceTelemetry` raises: a failure inside is logged once
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
+import os
 import time
-from collections.abc import Mapping, Sequence
+from array import array
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry._logs import LoggerProvider, LogRecord, get_logger
+from opentelemetry._logs import LoggerProvider, LogRecord, SeverityNumber, get_logger
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
-from opentelemetry.metrics import MeterProvider, get_meter
+from opentelemetry.metrics import (
+    CallbackOptions,
+    Histogram,
+    MeterProvider,
+    Observation,
+    get_meter,
+)
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
@@ -50,11 +60,14 @@ from llmotel.semconv.extensions import LLMOTEL_RECORDED_METRICS
 
 __all__ = [
     "DURATION_BUCKETS",
+    "INSTRUMENTATION_CONFLICT",
     "STREAM_ABANDONED",
     "TOKEN_BUCKETS",
     "InferenceTelemetry",
     "Invocation",
     "inference_in_progress",
+    "release_peers",
+    "settle_peers",
 ]
 
 _log = logging.getLogger(__name__)
@@ -73,7 +86,39 @@ _LLM_KINDS: Final = frozenset({"LLM", "EMBEDDING"})  # openinference.span.kind o
 _OPENINFERENCE_KIND: Final = "openinference.span.kind"
 
 _CLIENT = SpanKind.CLIENT
+# Chunk points that wait for a collection, at most (8 bytes each: under 1 MB when no reader ever
+# collects, e.g. a MeterProvider without readers).
+_PENDING_LIMIT: Final = 100_000
+# (histogram, gaps, attributes) of ended streams, recorded by _record_pending_chunks.
+_PENDING_CHUNKS: deque[tuple[Histogram, array[float], dict[str, Any]]] = deque()
+_pending_points = 0  # in _PENDING_CHUNKS, roughly (updated without a lock)
+
+
+def _record_pending_chunks(options: CallbackOptions) -> Iterable[Observation]:
+    """Record the time-per-output-chunk points of the streams that ended since the last collection
+    (any reader's collection drains them all; each point goes to its own histogram)."""
+    global _pending_points
+    pending = _PENDING_CHUNKS
+    try:
+        while pending:
+            histogram, gaps, attrs = pending.popleft()
+            _pending_points -= len(gaps)
+            record = histogram.record
+            for gap in gaps:
+                record(gap, attrs)
+    except IndexError:  # another reader drained it meanwhile
+        pass
+    except Exception:  # noqa: BLE001
+        _log.debug("llmotel: recording chunk points failed", exc_info=True)
+    return ()
+
+
 _INFERENCE_OPERATIONS: Final = frozenset({"chat", "text_completion", "generate_content"})
+
+
+def _qualified_name(cls: type) -> str:
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
 
 
 def inference_in_progress(ctx: Context | None = None) -> bool:
@@ -89,16 +134,23 @@ class Invocation:
     :meth:`InferenceTelemetry.finish` or :meth:`~InferenceTelemetry.fail`. Fields left ``None`` are not
     emitted. Message fields hold :mod:`llmotel.semconv.messages` models or their dict form (the
     semconv JSON structure); fill them only when :attr:`InferenceTelemetry.capture_content`.
+
+    ``attributes`` holds what a provider's own conventions add (``openai.*``, ``anthropic.*``): what
+    is in it at :meth:`~InferenceTelemetry.start` goes on the span from its start, the rest when it
+    ends; the details event carries them all.
     """
 
     __slots__ = (
         "_chunks",
         "_ended",
         "_first_chunk",
+        "_gaps",
+        "_last_chunk",
         "_named",
         "_span",
         "_start",
         "_token",
+        "attributes",
         "cache_creation_input_tokens",
         "cache_read_input_tokens",
         "choice_count",
@@ -173,10 +225,13 @@ class Invocation:
         self.output_messages: Sequence[_msg.OutputMessage | Mapping[str, Any]] | None = None
         self.system_instructions: Sequence[_msg.Part | Mapping[str, Any]] | None = None
         self.tool_definitions: Sequence[_msg.ToolDefinition | Mapping[str, Any]] | None = None
+        self.attributes: dict[str, AttributeValue] | None = None
         self._span: Span | None = None
         self._token: object = None
         self._start = 0.0
         self._first_chunk = 0.0
+        self._last_chunk = 0.0
+        self._gaps: array[float] | None = None
         self._named = False
         self._chunks = 0
         self._ended = False
@@ -229,11 +284,10 @@ class InferenceTelemetry:
             attributes={LLMOTEL_RECORDED_METRICS: recorded},
         )
         meter = get_meter(scope_name, version, meter_provider)
-        self._logger = (
-            get_logger(scope_name, version, logger_provider)
-            if self.settings.content.on_event
-            else None
-        )
+        # gen_ai.client.operation.exception is emitted whatever the content capture mode; the
+        # details event only when content capture asks for events.
+        self._exception_logger = get_logger(scope_name, version, logger_provider)
+        self._logger = self._exception_logger if self.settings.content.on_event else None
         self._content_on_span = self.settings.content.on_span
         self._latest = latest
         self._cache_creation_key = (
@@ -254,6 +308,16 @@ class InferenceTelemetry:
             unit="s",
             description="Time from the request to the first chunk of a streamed response.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
+        # One time-per-output-chunk point per chunk after the first costs a histogram record each
+        # (~3-8 us in the SDK): a stream's points wait in _PENDING_CHUNKS and are recorded when a
+        # metric reader collects (the callback of an instrument that observes nothing), on the
+        # reader's thread instead of the caller's. The callback is module-level: the SDK hands a
+        # re-instrumented meter its first instrument of that name, with that one's callbacks.
+        meter.create_observable_gauge(
+            "llmotel.instrumentation.pending_chunk_points",
+            callbacks=[_record_pending_chunks],
+            description="Never has data: collecting it records the pending chunk-time points.",
         )
         self._tpoc = meter.create_histogram(
             _l.GEN_AI_CLIENT_INFERENCE_TIME_PER_OUTPUT_CHUNK
@@ -291,6 +355,9 @@ class InferenceTelemetry:
                 explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
             )
         self._warned: set[str] = set()
+        # False once the instrumentation is removed: a wrapper the SDK cached (with_raw_response
+        # binds the method it wraps once per client) then passes calls through untouched.
+        self.active = True
 
     @property
     def capture_content(self) -> bool:
@@ -300,8 +367,11 @@ class InferenceTelemetry:
     # -- the call ---------------------------------------------------------------------------------
 
     def should_skip(self) -> bool:
-        """Whether to leave this call alone: instrumentation is suppressed, or a GenAI client span
-        (ours, or a peer instrumentation's LLM span) is already current for it."""
+        """Whether to leave this call alone: the instrumentation was removed, instrumentation is
+        suppressed, or a GenAI client span (ours, or a peer instrumentation's LLM span) is already
+        current for it."""
+        if not self.active:
+            return True
         try:
             ctx = otel_context.get_current()
             if ctx.get(_IN_PROGRESS_KEY) or ctx.get(_SUPPRESS_INSTRUMENTATION_KEY):
@@ -336,6 +406,8 @@ class InferenceTelemetry:
                 if inv.server_port is not None:
                     attrs[_a.SERVER_PORT] = inv.server_port
             self._request_attributes(inv, attrs)
+            if inv.attributes:
+                attrs.update(inv.attributes)
             span = self._tracer.start_span(name, kind=_CLIENT, attributes=attrs)
             inv._span = span
             ctx = trace.set_span_in_context(span, otel_context.set_value(_IN_PROGRESS_KEY, True))
@@ -355,9 +427,19 @@ class InferenceTelemetry:
                 self._warn("detach")
 
     def chunk(self, inv: Invocation) -> None:
-        """Note one chunk of a streamed response (the first one sets the time to first chunk)."""
-        if not inv._chunks:
-            inv._first_chunk = time.perf_counter()
+        """Note one chunk of a streamed response: the first one sets the time to first chunk, each
+        later one adds a time-per-output-chunk point (recorded when the span ends, so that the
+        points carry the response's attributes)."""
+        now = time.perf_counter()
+        if inv._chunks:
+            gaps = inv._gaps
+            if gaps is None:
+                inv._gaps = array("d", (now - inv._last_chunk,))
+            else:
+                gaps.append(now - inv._last_chunk)
+        else:
+            inv._first_chunk = now
+        inv._last_chunk = now
         inv._chunks += 1
 
     def finish(self, inv: Invocation) -> None:
@@ -376,7 +458,7 @@ class InferenceTelemetry:
                 self._content_attributes(inv, attrs)
             span.set_attributes(attrs)
             self._record(inv, end, None)
-            if self._logger is not None:
+            if self._logger is not None and inv.operation in _INFERENCE_OPERATIONS:
                 self._emit_event(inv, None)
         except Exception:  # noqa: BLE001
             self._warn("finish")
@@ -404,7 +486,8 @@ class InferenceTelemetry:
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
             self._record(inv, end, etype)
-            if self._logger is not None:
+            self._emit_exception(inv, error)
+            if self._logger is not None and inv.operation in _INFERENCE_OPERATIONS:
                 self._emit_event(inv, etype)
         except Exception:  # noqa: BLE001
             self._warn("fail")
@@ -481,6 +564,8 @@ class InferenceTelemetry:
             attrs[_a.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = inv.dimension_count
         if inv._chunks:
             attrs[_a.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = inv._first_chunk - inv._start
+        if inv.attributes:
+            attrs.update(inv.attributes)
         return attrs
 
     @staticmethod
@@ -524,8 +609,16 @@ class InferenceTelemetry:
             self._duration.record(end - inv._start, attrs)
         if inv._chunks:
             self._ttfc.record(inv._first_chunk - inv._start, attrs)
-            if inv._chunks > 1:
-                self._tpoc.record((end - inv._first_chunk) / (inv._chunks - 1), attrs)
+            gaps = inv._gaps
+            if gaps:
+                global _pending_points
+                if _pending_points < _PENDING_LIMIT:
+                    _pending_points += len(gaps)
+                    _PENDING_CHUNKS.append((self._tpoc, gaps, attrs))
+                else:  # nothing collects (or not often enough): record now rather than pile up
+                    record = self._tpoc.record
+                    for gap in gaps:
+                        record(gap, attrs)
         if error_type is not None:
             return
         latest = self._latest
@@ -560,6 +653,30 @@ class InferenceTelemetry:
             )
         )
 
+    def _emit_exception(self, inv: Invocation, error: BaseException) -> None:
+        # The span's exception event already carries the stack trace: the log record stays small.
+        attrs: dict[str, Any] = {
+            _a.EXCEPTION_TYPE: _qualified_name(type(error)),
+            _a.EXCEPTION_MESSAGE: str(error),
+        }
+        if inv.request_model:
+            attrs[_a.GEN_AI_REQUEST_MODEL] = inv.request_model
+        if inv.input_tokens is not None:
+            attrs[_a.GEN_AI_USAGE_INPUT_TOKENS] = inv.input_tokens
+        if inv.cache_read_input_tokens is not None:
+            attrs[_a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = inv.cache_read_input_tokens
+        if inv.reasoning_output_tokens is not None:
+            attrs[_a.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = inv.reasoning_output_tokens
+        ctx = trace.set_span_in_context(inv._span) if inv._span is not None else None
+        self._exception_logger.emit(
+            LogRecord(
+                event_name=_e.GEN_AI_CLIENT_OPERATION_EXCEPTION,
+                severity_number=SeverityNumber.WARN,
+                attributes=attrs,
+                context=ctx,
+            )
+        )
+
     def _warn(self, where: str) -> None:
         if where not in self._warned:
             self._warned.add(where)
@@ -568,3 +685,92 @@ class InferenceTelemetry:
             )
         else:
             _log.debug("llmotel: GenAI telemetry failed in %s", where, exc_info=True)
+
+
+# -- other instrumentations of the same SDK -------------------------------------------------------
+
+#: Which instrumentation makes the spans of an SDK that another one (upstream's, OpenLLMetry's,
+#: OpenInference's) instruments too: ``llmotel`` (default) or ``peer``.
+INSTRUMENTATION_CONFLICT: Final = "LLMOTEL_INSTRUMENTATION_CONFLICT"
+_RULES: Final = ("llmotel", "peer")
+_settled: set[str] = set()
+
+
+def _installed_peers(peers: Sequence[tuple[str, str]]) -> list[Any]:
+    found = []
+    for module_name, class_name in peers:
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+        except Exception:  # noqa: BLE001 - not installed, or broken: not a peer that can run
+            continue
+        found.append(cls)
+    return found
+
+
+def _declined(*args: Any, **kwargs: Any) -> None:
+    _log.debug(
+        "llmotel: %s is off (%s=llmotel)", INSTRUMENTATION_CONFLICT, INSTRUMENTATION_CONFLICT
+    )
+
+
+def settle_peers(library: str, peers: Sequence[tuple[str, str]]) -> bool:
+    """Apply ``LLMOTEL_INSTRUMENTATION_CONFLICT`` to the other installed instrumentations of
+    ``library`` (``peers``: the module and class of each one's ``BaseInstrumentor``); return
+    whether llmotel instruments ``library``.
+
+    ``llmotel`` (the default): llmotel does, and every installed peer is switched off: one that
+    already instrumented is uninstrumented, and its own ``instrument()`` (now, or later under
+    ``opentelemetry-instrument``, whatever the load order) does nothing until llmotel's
+    :func:`release_peers`. ``peer``: llmotel leaves ``library`` to the installed peers (and
+    instruments it when none is installed). Either way one call makes one GenAI span, and the
+    decision is logged once per library.
+    """
+    rule = (os.environ.get(INSTRUMENTATION_CONFLICT) or "llmotel").strip().lower()
+    if rule not in _RULES:
+        _log.warning(
+            "llmotel: %s=%r is not one of %s; using llmotel", INSTRUMENTATION_CONFLICT, rule, _RULES
+        )
+        rule = "llmotel"
+    found = _installed_peers(peers)
+    if not found:
+        return True
+    names = ", ".join(f"{c.__module__}.{c.__qualname__}" for c in found)
+    first = library not in _settled
+    _settled.add(library)
+    if rule == "peer":
+        if first:
+            _log.warning(
+                "llmotel: %s is also instrumented by %s; %s=peer leaves it to them",
+                library,
+                names,
+                INSTRUMENTATION_CONFLICT,
+            )
+        return False
+    for cls in found:
+        try:
+            peer = cls()  # BaseInstrumentor: one instance per class
+            if getattr(peer, "_is_instrumented_by_opentelemetry", False):
+                peer.uninstrument()
+            peer.instrument = _declined
+        except Exception:  # noqa: BLE001
+            _log.warning("llmotel: could not switch off %s", cls, exc_info=True)
+    if first:
+        _log.warning(
+            "llmotel: %s instruments %s; switched off %s (set %s=peer to keep them instead)",
+            "llmotel",
+            library,
+            names,
+            INSTRUMENTATION_CONFLICT,
+        )
+    return True
+
+
+def release_peers(peers: Sequence[tuple[str, str]]) -> None:
+    """Undo :func:`settle_peers`' switch-off: the peers' ``instrument()`` works again."""
+    for cls in _installed_peers(peers):
+        try:
+            peer = cls()
+            if vars(peer).get("instrument") is _declined:
+                del peer.instrument
+        except Exception:  # noqa: BLE001
+            _log.debug("llmotel: could not release %s", cls, exc_info=True)

@@ -1,9 +1,13 @@
-"""Proxies around an LLM SDK's stream objects that end the inference span when the stream does.
+"""Proxies around an LLM SDK's stream and raw-response objects that end the inference span when
+the stream or response does, and :func:`complete`, which picks the right one for a call's result.
 
-Shared by every llmotel instrumentation that wraps a streamed reply (openai, anthropic). The span
+Shared by every llmotel instrumentation of a Stainless-generated SDK (openai, anthropic). The span
 ends when the stream is exhausted, raises, is closed, leaves its ``with`` block, or is
-garbage-collected unread (then it carries ``llmotel.stream.abandoned``). The proxy is a
-``wrapt.ObjectProxy``: ``isinstance(stream, openai.Stream)`` and every attribute still work.
+garbage-collected unread (then it carries ``llmotel.stream.abandoned``). A raw response
+(``with_raw_response`` / ``with_streaming_response``) is proxied so that what its ``parse()`` returns
+is seen (a stream comes back wrapped) and its ``close()`` ends the span. The proxies are
+``wrapt.ObjectProxy``s: ``isinstance(stream, openai.Stream)`` and every attribute still work, and
+the caller receives the same objects, chunks and headers as without instrumentation.
 
 This module needs ``wrapt``: install ``llmotel-semconv[instrumentation]`` (the instrumentations
 do); the rest of ``llmotel.semconv`` depends on ``opentelemetry-api`` only.
@@ -11,7 +15,9 @@ do); the rest of ``llmotel.semconv`` depends on ``opentelemetry-api`` only.
 
 from __future__ import annotations
 
+import inspect
 import weakref
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import wrapt
@@ -27,6 +33,25 @@ class Accumulator(Protocol):
 
     def apply(self, inv: Invocation) -> None:
         """Copy the accumulated response onto ``inv``."""
+
+
+#: The header the SDKs' ``with_raw_response`` (``"raw"``, or ``"true"`` in openai's legacy one) and
+#: ``with_streaming_response`` (``"stream"``) wrappers add to a call's ``extra_headers``.
+RAW_RESPONSE_HEADER = "x-stainless-raw-response"
+
+Record = Callable[[Invocation, Any], None]
+"""Copies a parsed (non-streamed) response onto the invocation."""
+
+
+def raw_mode(kwargs: Mapping[str, Any]) -> str | None:
+    """``"raw"`` or ``"stream"`` when the SDK's raw-response wrapper marked this call, else ``None``."""
+    headers = kwargs.get("extra_headers")
+    if not headers or not isinstance(headers, Mapping):
+        return None
+    for key, value in headers.items():
+        if type(key) is str and key.lower() == RAW_RESPONSE_HEADER:
+            return "stream" if value == "stream" else "raw"
+    return None
 
 
 def _end(
@@ -150,3 +175,201 @@ class AsyncStream(_Base):
             await self.__wrapped__.close()
         finally:
             self._self_end(None)
+
+
+def _abandon_raw(telemetry: InferenceTelemetry, inv: Invocation, acc: Accumulator | None) -> None:
+    if acc is None:
+        telemetry.abandon(inv)
+    else:
+        _end(telemetry, inv, acc, None, abandoned=True)
+
+
+class RawResponse(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]
+    """A raw response whose ``parse()`` is synchronous (openai's ``LegacyAPIResponse``, which has
+    no ``close()``): a parsed reply is recorded, a parsed stream comes back wrapped."""
+
+    def __init__(
+        self,
+        wrapped: Any,
+        telemetry: InferenceTelemetry,
+        inv: Invocation,
+        acc: Accumulator | None,
+        record: Record,
+    ) -> None:
+        super().__init__(wrapped)
+        self._self_telemetry = telemetry
+        self._self_inv = inv
+        self._self_acc = acc
+        self._self_record = record
+        self._self_parsed: Any = None  # what parse() returned first
+        self._self_stream: _Base | None = None  # our proxy of it, for a streamed call
+        self._self_done = False
+        self._self_finalizer = weakref.finalize(self, _abandon_raw, telemetry, inv, acc)
+        self._self_finalizer.atexit = False
+
+    def _self_seen(self, parsed: Any) -> Any:
+        """What the caller gets for ``parsed``: a streamed reply wrapped (once), else ``parsed``."""
+        if self._self_stream is not None:  # the same proxy each time, even after the end
+            return self._self_stream if parsed is self._self_parsed else parsed
+        if self._self_done:
+            return parsed
+        try:
+            if self._self_acc is None:
+                if self._self_parsed is None:
+                    self._self_parsed = parsed
+                    self._self_record(self._self_inv, parsed)
+                return parsed
+            if hasattr(parsed, "__aiter__"):
+                self._self_stream = AsyncStream(
+                    parsed, self._self_telemetry, self._self_inv, self._self_acc
+                )
+            elif hasattr(parsed, "__next__"):
+                self._self_stream = SyncStream(
+                    parsed, self._self_telemetry, self._self_inv, self._self_acc
+                )
+            else:
+                return parsed
+            self._self_parsed = parsed
+            # From now on the stream proxy ends the span (read to the end, closed, or collected).
+            self._self_finalizer.detach()
+            return self._self_stream
+        except Exception:  # noqa: BLE001
+            self._self_telemetry._warn("raw response")
+            return parsed
+
+    def _self_end(self) -> None:
+        if self._self_done:
+            return
+        self._self_done = True
+        self._self_finalizer.detach()
+        if self._self_stream is not None:
+            self._self_stream._self_end(None)
+        elif self._self_acc is not None:
+            _end(self._self_telemetry, self._self_inv, self._self_acc, None)
+        else:
+            self._self_telemetry.finish(self._self_inv)
+
+    def _self_body_read(self) -> bool:
+        # Whether the body was read in full (then parse() does no I/O).
+        try:
+            self.__wrapped__.http_response.content  # noqa: B018
+        except Exception:  # noqa: BLE001
+            return False
+        return True
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        return self._self_seen(self.__wrapped__.parse(*args, **kwargs))
+
+
+class ClosableRawResponse(RawResponse):
+    """A raw response with a synchronous ``parse()`` and ``close()`` (``APIResponse``): closing it
+    (which ``with_streaming_response``'s ``with`` does) ends the span."""
+
+    def close(self) -> None:
+        try:
+            self.__wrapped__.close()
+        finally:
+            if (
+                not self._self_done
+                and self._self_acc is None
+                and self._self_parsed is None
+                and self._self_body_read()
+            ):
+                try:  # read by .read()/.json()/.text(): parsing the read body does no I/O
+                    self._self_seen(self.__wrapped__.parse())
+                except Exception:  # noqa: BLE001
+                    self._self_telemetry._warn("raw response")
+            self._self_end()
+
+
+class AsyncRawResponse(RawResponse):
+    """A raw response with ``async`` ``parse()`` and ``close()`` (``AsyncAPIResponse``)."""
+
+    async def parse(self, *args: Any, **kwargs: Any) -> Any:
+        return self._self_seen(await self.__wrapped__.parse(*args, **kwargs))
+
+    async def close(self) -> None:
+        try:
+            await self.__wrapped__.close()
+        finally:
+            if (
+                not self._self_done
+                and self._self_acc is None
+                and self._self_parsed is None
+                and self._self_body_read()
+            ):
+                try:
+                    self._self_seen(await self.__wrapped__.parse())
+                except Exception:  # noqa: BLE001
+                    self._self_telemetry._warn("raw response")
+            self._self_end()
+
+
+_async_parse: dict[type, bool] = {}
+
+
+def _raw_proxy(result: Any) -> type[RawResponse]:
+    cls = type(result)
+    is_async = _async_parse.get(cls)
+    if is_async is None:
+        is_async = _async_parse[cls] = inspect.iscoroutinefunction(getattr(cls, "parse", None))
+    if is_async:
+        return AsyncRawResponse
+    return ClosableRawResponse if callable(getattr(cls, "close", None)) else RawResponse
+
+
+def complete(
+    telemetry: InferenceTelemetry,
+    inv: Invocation,
+    result: Any,
+    mode: str | None,
+    acc: Accumulator | None,
+    record: Record,
+) -> Any:
+    """Record what the SDK returned for a started invocation; return what the caller gets.
+
+    ``mode`` is :func:`raw_mode` of the call, ``acc`` the accumulator of a streamed call (``None``
+    otherwise), ``record`` copies a parsed reply onto ``inv``. A plain reply ends the span now; a
+    stream or a raw response comes back proxied and ends it later. A raw, non-streamed response
+    whose ``parse()`` is a coroutine is :func:`acomplete`'s.
+    """
+    try:
+        if mode is None:
+            if acc is not None:
+                telemetry.detach(inv)
+                if hasattr(result, "__aiter__"):
+                    return AsyncStream(result, telemetry, inv, acc)
+                return SyncStream(result, telemetry, inv, acc)
+            record(inv, result)
+        else:
+            proxy = _raw_proxy(result)
+            if acc is not None or mode == "stream" or proxy is AsyncRawResponse:
+                telemetry.detach(inv)
+                return proxy(result, telemetry, inv, acc, record)
+            # with_raw_response, not streamed: the body is read and parse() caches what it
+            # returns, so the caller's own parse() gets this very object.
+            record(inv, result.parse())
+    except Exception:  # noqa: BLE001
+        telemetry._warn("response")
+    telemetry.finish(inv)
+    return result
+
+
+async def acomplete(
+    telemetry: InferenceTelemetry,
+    inv: Invocation,
+    result: Any,
+    mode: str | None,
+    acc: Accumulator | None,
+    record: Record,
+) -> Any:
+    """:func:`complete` for an ``async`` SDK method."""
+    if mode != "raw" or acc is not None or _raw_proxy(result) is not AsyncRawResponse:
+        return complete(telemetry, inv, result, mode, acc, record)
+    try:
+        record(inv, await result.parse())
+    except Exception:  # noqa: BLE001
+        telemetry._warn("response")
+    finally:
+        telemetry.finish(inv)
+    return result

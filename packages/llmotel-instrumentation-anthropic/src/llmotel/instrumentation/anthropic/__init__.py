@@ -16,11 +16,13 @@ Usage::
 
     AnthropicInstrumentor().uninstrument()  # the SDK is exactly as before
 
-Instrumented: ``messages.create`` (plain and ``stream=True``) and the ``messages.stream(...)``
-helper, on sync and async clients. Recent anthropic SDKs (2.x) make a span of their own for each
+Instrumented: ``messages.create`` (plain and ``stream=True``, also through ``with_raw_response`` /
+``with_streaming_response``) and the ``messages.stream(...)`` helper, on sync and async clients;
+the caller gets what it would get uninstrumented. Recent anthropic SDKs (2.x) make a span of their own for each
 API call; while an llmotel span is open for the call, that second span is not made (one call, one
 GenAI span). Under ``opentelemetry-instrument`` it loads by itself (entry point
-``llmotel_anthropic``).
+``llmotel_anthropic``); ``LLMOTEL_INSTRUMENTATION_CONFLICT`` decides between it and another
+installed anthropic instrumentation.
 """
 
 from __future__ import annotations
@@ -38,8 +40,14 @@ from opentelemetry.instrumentation.utils import unwrap
 from llmotel.instrumentation.anthropic import _extract as ex
 from llmotel.instrumentation.anthropic.package import _instruments
 from llmotel.instrumentation.anthropic.version import __version__
-from llmotel.semconv.inference import InferenceTelemetry, Invocation, inference_in_progress
-from llmotel.semconv.streams import AsyncStream, SyncStream
+from llmotel.semconv.inference import (
+    InferenceTelemetry,
+    Invocation,
+    inference_in_progress,
+    release_peers,
+    settle_peers,
+)
+from llmotel.semconv.streams import Accumulator, acomplete, complete, raw_mode
 
 __all__ = ["AnthropicInstrumentor", "__version__"]
 
@@ -65,26 +73,27 @@ def _invocation(
     return inv
 
 
-def _complete(telemetry: InferenceTelemetry, inv: Invocation, result: Any) -> Any:
+def _record(telemetry: InferenceTelemetry) -> Callable[[Invocation, Any], None]:
+    def record(inv: Invocation, message: Any) -> None:
+        ex.request_id(inv, message)
+        ex.response(inv, message, telemetry.capture_content)
+
+    return record
+
+
+def _seen(telemetry: InferenceTelemetry, inv: Invocation, result: Any) -> Accumulator | None:
+    """Before :func:`complete`: the request id of a stream or raw response, and the accumulator
+    of a streamed call."""
     try:
-        if inv.stream:
-            if type(result).__name__ == "LegacyAPIResponse":
-                telemetry.finish(inv)  # raw streamed response: parsed later, out of our sight
-                return result
-            telemetry.detach(inv)
-            acc = ex.Events(telemetry.capture_content)
-            if hasattr(result, "__aiter__"):
-                return AsyncStream(result, telemetry, inv, acc)
-            return SyncStream(result, telemetry, inv, acc)
-        parsed = result.parse() if type(result).__name__ == "LegacyAPIResponse" else result
-        ex.response(inv, parsed, telemetry.capture_content)
+        ex.request_id(inv, result)
     except Exception:  # noqa: BLE001
         telemetry._warn("response")
-    telemetry.finish(inv)
-    return result
+    return ex.Events(telemetry.capture_content) if inv.stream else None
 
 
 def _create_sync(telemetry: InferenceTelemetry) -> Any:
+    record = _record(telemetry)
+
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         if telemetry.should_skip():
             return wrapped(*args, **kwargs)
@@ -99,12 +108,15 @@ def _create_sync(telemetry: InferenceTelemetry) -> Any:
         except BaseException as exc:
             telemetry.fail(inv, exc)
             raise
-        return _complete(telemetry, inv, result)
+        acc = _seen(telemetry, inv, result)
+        return complete(telemetry, inv, result, raw_mode(kwargs), acc, record)
 
     return wrapper
 
 
 def _create_async(telemetry: InferenceTelemetry) -> Any:
+    record = _record(telemetry)
+
     async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         if telemetry.should_skip():
             return await wrapped(*args, **kwargs)
@@ -119,7 +131,8 @@ def _create_async(telemetry: InferenceTelemetry) -> Any:
         except BaseException as exc:
             telemetry.fail(inv, exc)
             raise
-        return _complete(telemetry, inv, result)
+        acc = _seen(telemetry, inv, result)
+        return await acomplete(telemetry, inv, result, raw_mode(kwargs), acc, record)
 
     return wrapper
 
@@ -127,6 +140,7 @@ def _create_async(telemetry: InferenceTelemetry) -> Any:
 def _stream_sync(telemetry: InferenceTelemetry) -> Any:
     """``messages.stream(...)`` returns a manager whose ``__enter__`` makes the request: the span
     covers that request and the reading of the stream."""
+    record = _record(telemetry)
     attr = "_MessageStreamManager__api_request"
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
@@ -144,7 +158,7 @@ def _stream_sync(telemetry: InferenceTelemetry) -> Any:
                 except BaseException as exc:
                     telemetry.fail(inv, exc)
                     raise
-                return _complete(telemetry, inv, result)
+                return complete(telemetry, inv, result, None, _seen(telemetry, inv, result), record)
 
             setattr(manager, attr, request)
         except Exception:  # noqa: BLE001
@@ -168,6 +182,7 @@ class _Deferred:
 
 
 def _stream_async(telemetry: InferenceTelemetry) -> Any:
+    record = _record(telemetry)
     attr = "_AsyncMessageStreamManager__api_request"
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
@@ -185,7 +200,7 @@ def _stream_async(telemetry: InferenceTelemetry) -> Any:
                 except BaseException as exc:
                     telemetry.fail(inv, exc)
                     raise
-                return _complete(telemetry, inv, result)
+                return complete(telemetry, inv, result, None, _seen(telemetry, inv, result), record)
 
             setattr(manager, attr, _Deferred(request))
         except Exception:  # noqa: BLE001
@@ -202,6 +217,13 @@ def _skip_sdk_span(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any
     return wrapped(*args, **kwargs)
 
 
+# The other instrumentations of the anthropic SDK: LLMOTEL_INSTRUMENTATION_CONFLICT picks one.
+_PEERS = (
+    ("opentelemetry.instrumentation.anthropic", "AnthropicInstrumentor"),  # OpenLLMetry
+    ("openinference.instrumentation.anthropic", "AnthropicInstrumentor"),  # OpenInference
+)
+
+
 class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments the ``anthropic`` SDK (see the module docstring for what and how).
 
@@ -213,14 +235,17 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        telemetry = InferenceTelemetry(
+        self._wrapped: list[tuple[Any, str]] = []
+        self._telemetry: InferenceTelemetry | None = None
+        if not settle_peers("anthropic", _PEERS):
+            return
+        telemetry = self._telemetry = InferenceTelemetry(
             SCOPE,
             __version__,
             tracer_provider=kwargs.get("tracer_provider"),
             meter_provider=kwargs.get("meter_provider"),
             logger_provider=kwargs.get("logger_provider"),
         )
-        self._wrapped: list[tuple[Any, str]] = []
         module = importlib.import_module("anthropic.resources.messages")
         for cls_name, create, stream in (
             ("Messages", _create_sync, _stream_sync),
@@ -239,6 +264,10 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._wrapped.append((owner, name))
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        telemetry = getattr(self, "_telemetry", None)
+        if telemetry is not None:
+            telemetry.active = False
         for owner, name in getattr(self, "_wrapped", ()):
             unwrap(owner, name)
         self._wrapped = []
+        release_peers(_PEERS)

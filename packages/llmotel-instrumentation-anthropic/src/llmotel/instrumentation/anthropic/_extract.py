@@ -16,6 +16,17 @@ from typing import Any
 from llmotel.semconv.inference import Invocation
 
 PROVIDER = "anthropic"
+
+# No semantic convention covers these yet: the names are those of the anthropic SDK's own call span
+# (anthropic/_tracing.py), so that both describe a call alike.
+ANTHROPIC_REQUEST_ID = "anthropic.request.id"
+ANTHROPIC_REQUEST_SERVICE_TIER = "anthropic.request.service_tier"
+ANTHROPIC_RESPONSE_SERVICE_TIER = "anthropic.response.service_tier"
+ANTHROPIC_THINKING_TYPE = "anthropic.thinking.type"
+ANTHROPIC_THINKING_BUDGET_TOKENS = "anthropic.thinking.budget_tokens"
+ANTHROPIC_CACHE_CREATION_5M = "anthropic.usage.cache_creation.ephemeral_5m_input_tokens"
+ANTHROPIC_CACHE_CREATION_1H = "anthropic.usage.cache_creation.ephemeral_1h_input_tokens"
+_REQUEST_ID_HEADER = "request-id"
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 # Anthropic stop reasons → the finish reasons of the semconv output-message schema.
 _FINISH = {
@@ -58,6 +69,43 @@ def request(inv: Invocation, kw: Mapping[str, Any]) -> None:
     stop = kw.get("stop_sequences")
     if isinstance(stop, list) and all(type(s) is str for s in stop):
         inv.stop_sequences = stop
+    tier = kw.get("service_tier")
+    thinking = kw.get("thinking")
+    if tier is None and thinking is None:
+        return
+    attrs: dict[str, Any] = {}
+    if type(tier) is str:
+        attrs[ANTHROPIC_REQUEST_SERVICE_TIER] = tier
+    if isinstance(thinking, Mapping):
+        kind = _str(thinking.get("type"))
+        if kind is not None:
+            attrs[ANTHROPIC_THINKING_TYPE] = kind
+        budget = _int(thinking.get("budget_tokens"))
+        if budget is not None:
+            attrs[ANTHROPIC_THINKING_BUDGET_TOKENS] = budget
+    if attrs:
+        inv.attributes = attrs
+
+
+def _attributes(inv: Invocation) -> dict[str, Any]:
+    attrs = inv.attributes
+    if attrs is None:
+        attrs = inv.attributes = {}
+    return attrs
+
+
+def request_id(inv: Invocation, result: Any) -> None:
+    """``anthropic.request.id`` from what the SDK returned: a ``Message`` (its ``_request_id``), a
+    raw response or a stream (the ``request-id`` response header)."""
+    rid = getattr(result, "_request_id", None)
+    if rid is None:
+        headers = getattr(result, "headers", None)
+        if headers is None:
+            headers = getattr(getattr(result, "response", None), "headers", None)
+        if headers is not None and hasattr(headers, "get"):
+            rid = headers.get(_REQUEST_ID_HEADER)
+    if type(rid) is str:
+        _attributes(inv)[ANTHROPIC_REQUEST_ID] = rid
 
 
 _USAGE_FIELDS = (
@@ -79,6 +127,15 @@ def usage(inv: Invocation, *reports: Any) -> None:
             value = _int(getattr(report, name, None))
             if value is not None:
                 counts[name] = value
+    extra: dict[str, Any] = {}
+    for report in reports:
+        if report is not None:
+            _usage_extra(report, extra)
+            thinking = _int(
+                getattr(getattr(report, "output_tokens_details", None), "thinking_tokens", None)
+            )
+            if thinking is not None:
+                inv.reasoning_output_tokens = thinking
     read = counts.get("cache_read_input_tokens")
     created = counts.get("cache_creation_input_tokens")
     uncached = counts.get("input_tokens")
@@ -87,6 +144,29 @@ def usage(inv: Invocation, *reports: Any) -> None:
     inv.cache_read_input_tokens = read
     inv.cache_creation_input_tokens = created
     inv.output_tokens = counts.get("output_tokens")
+    if extra:
+        _attributes(inv).update(extra)
+
+
+def _usage_extra(report: Any, extra: dict[str, Any]) -> None:
+    # The 5-minute / 1-hour split of the cache writes, and the tier that served the call.
+    tier = _str(getattr(report, "service_tier", None))
+    if tier is not None:
+        extra[ANTHROPIC_RESPONSE_SERVICE_TIER] = tier
+    creation = getattr(report, "cache_creation", None)
+    if creation is not None:
+        # a model on SDKs that know the field, the plain dict of an extra field on older ones
+        get = creation.get if isinstance(creation, Mapping) else creation.__getattribute__
+        for name, key in (
+            ("ephemeral_5m_input_tokens", ANTHROPIC_CACHE_CREATION_5M),
+            ("ephemeral_1h_input_tokens", ANTHROPIC_CACHE_CREATION_1H),
+        ):
+            try:
+                value = _int(get(name))
+            except AttributeError:
+                continue
+            if value is not None:
+                extra[key] = value
 
 
 def response(inv: Invocation, message: Any, content: bool) -> None:
@@ -192,6 +272,8 @@ class Events:
                 elif isinstance(part.get("content"), list):
                     part["content"] = "".join(part["content"])
                 parts.append(part)
+            if len(parts) > 1:  # an empty text block before tool calls says nothing
+                parts = [p for p in parts if p["type"] != "text" or p.get("content")]
             inv.output_messages = [_message(parts, self.reason)]
 
 
@@ -232,11 +314,31 @@ def _parts(content: object) -> list[dict[str, Any]]:
                     "response": block.get("content"),
                 }
             )
-        elif kind == "image":
-            parts.append({"type": "blob", "modality": "image"})
+        elif kind in ("image", "document"):
+            parts.append(_media(block))
         else:
             parts.append({"type": str(kind)})
     return parts
+
+
+def _media(block: Mapping[str, Any]) -> dict[str, Any]:
+    """An image/document block by its source: inline data → ``blob``, a URL → ``uri``, a Files API
+    id → ``file``."""
+    modality = "image" if block.get("type") == "image" else "document"
+    source = block.get("source")
+    source = source if isinstance(source, Mapping) else {}
+    kind = source.get("type")
+    if kind == "base64":
+        part = {"type": "blob", "modality": modality, "content": source.get("data")}
+    elif kind == "url":
+        part = {"type": "uri", "modality": modality, "uri": source.get("url")}
+    elif kind == "file":
+        part = {"type": "file", "modality": modality, "file_id": source.get("file_id")}
+    else:
+        return {"type": str(block.get("type"))}
+    if _str(source.get("media_type")) is not None:
+        part["mime_type"] = source["media_type"]
+    return part
 
 
 def content(inv: Invocation, kw: Mapping[str, Any]) -> None:

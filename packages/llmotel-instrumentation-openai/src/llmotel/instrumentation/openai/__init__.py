@@ -19,8 +19,10 @@ Instrumented: ``chat.completions.create`` / ``parse`` (``beta.chat.completions.p
 SDKs), legacy ``completions.create``,
 ``embeddings.create``, ``responses.create`` / ``parse`` / ``retrieve`` (and so ``responses.stream``
 and ``chat.completions.stream``, which call them), on sync and async clients, plain, streamed and
-through ``with_raw_response``. Under ``opentelemetry-instrument`` it loads by itself (entry point
-``llmotel_openai``).
+through ``with_raw_response`` / ``with_streaming_response``; the caller gets what it would get
+uninstrumented. Under ``opentelemetry-instrument`` it loads by itself (entry point
+``llmotel_openai``); ``LLMOTEL_INSTRUMENTATION_CONFLICT`` decides between it and another installed
+openai instrumentation.
 """
 
 from __future__ import annotations
@@ -38,8 +40,15 @@ from opentelemetry.instrumentation.utils import unwrap
 from llmotel.instrumentation.openai import _extract as ex
 from llmotel.instrumentation.openai.package import _instruments
 from llmotel.instrumentation.openai.version import __version__
-from llmotel.semconv.inference import InferenceTelemetry, Invocation
-from llmotel.semconv.streams import Accumulator, AsyncStream, SyncStream
+from llmotel.semconv.inference import InferenceTelemetry, Invocation, release_peers, settle_peers
+from llmotel.semconv.streams import (
+    Accumulator,
+    AsyncStream,
+    SyncStream,
+    acomplete,
+    complete,
+    raw_mode,
+)
 
 __all__ = ["OpenAIInstrumentor", "__version__"]
 
@@ -56,7 +65,15 @@ def _embeddings_response(inv: Invocation, result: Any, content: bool) -> None:
 class _Operation:
     """How one SDK method maps onto an invocation."""
 
-    __slots__ = ("accumulator", "content", "inject_usage", "name", "request", "response")
+    __slots__ = (
+        "accumulator",
+        "api_type",
+        "content",
+        "inject_usage",
+        "name",
+        "request",
+        "response",
+    )
 
     def __init__(
         self,
@@ -66,6 +83,7 @@ class _Operation:
         response: _Response,
         accumulator: Callable[[bool, bool], Accumulator] | None,
         inject_usage: bool,
+        api_type: str | None,
     ) -> None:
         self.name = name
         self.request = request
@@ -73,14 +91,30 @@ class _Operation:
         self.response = response
         self.accumulator = accumulator
         self.inject_usage = inject_usage
+        self.api_type = api_type
 
 
-_CHAT = _Operation("chat", ex.chat_request, ex.chat_input, ex.chat_response, ex.ChatChunks, True)
-_COMPLETION = _Operation(
-    "text_completion", ex.chat_request, ex.chat_input, ex.chat_response, ex.ChatChunks, True
+_CHAT = _Operation(
+    "chat",
+    ex.chat_request,
+    ex.chat_input,
+    ex.chat_response,
+    ex.ChatChunks,
+    True,
+    "chat_completions",
 )
+_COMPLETION = _Operation(
+    "text_completion", ex.chat_request, ex.chat_input, ex.chat_response, ex.ChatChunks, True, None
+)
+# The embeddings span defines no content attributes: the embedded text is never captured.
 _EMBEDDINGS = _Operation(
-    "embeddings", ex.embeddings_request, ex.embeddings_input, _embeddings_response, None, False
+    "embeddings",
+    ex.embeddings_request,
+    lambda inv, kw: None,
+    _embeddings_response,
+    None,
+    False,
+    None,
 )
 _RESPONSES = _Operation(
     "chat",
@@ -89,6 +123,7 @@ _RESPONSES = _Operation(
     ex.responses_response,
     lambda content, _hide: ex.ResponseEvents(content),
     False,
+    "responses",
 )
 _RETRIEVE = _Operation(
     "chat",
@@ -97,6 +132,7 @@ _RETRIEVE = _Operation(
     ex.responses_response,
     lambda content, _hide: ex.ResponseEvents(content),
     False,
+    "responses",
 )
 
 # (module, sync class, async class, method, operation)
@@ -116,26 +152,15 @@ _TARGETS = (
 class _Call:
     """Everything one wrapped call needs, prepared before the SDK runs."""
 
-    __slots__ = ("acc", "inv", "kwargs", "raw")
+    __slots__ = ("acc", "inv", "kwargs", "mode")
 
     def __init__(
-        self, inv: Invocation, kwargs: dict[str, Any], acc: Accumulator | None, raw: bool = False
+        self, inv: Invocation, kwargs: dict[str, Any], acc: Accumulator | None, mode: str | None
     ) -> None:
         self.inv = inv
         self.kwargs = kwargs
         self.acc = acc
-        self.raw = raw
-
-
-# The header openai's with_raw_response / with_streaming_response wrappers add to the call.
-_RAW_HEADER = "x-stainless-raw-response"
-
-
-def _is_raw_call(kwargs: Mapping[str, Any]) -> bool:
-    headers = kwargs.get("extra_headers")
-    if not isinstance(headers, Mapping):
-        return False
-    return any(type(k) is str and k.lower() == _RAW_HEADER for k in headers)
+        self.mode = mode
 
 
 def _prepare(
@@ -153,16 +178,17 @@ def _prepare(
         stream=stream,
     )
     op.request(inv, kwargs)
+    ex.openai_request(inv, kwargs, op.api_type)
     content = telemetry.capture_content
     if content:
         op.content(inv, kwargs)
     acc = None
-    raw = _is_raw_call(kwargs)
+    mode = raw_mode(kwargs)
     if stream and op.accumulator is not None:
         hide = False
         # A raw / streaming-response call hands the caller the HTTP stream as is: injecting
         # include_usage there would add a chunk the caller never asked for.
-        if op.inject_usage and not raw:
+        if op.inject_usage and mode is None:
             options = kwargs.get("stream_options")
             if not isinstance(options, Mapping):
                 kwargs = {**kwargs, "stream_options": {"include_usage": True}}
@@ -171,35 +197,21 @@ def _prepare(
                 kwargs = {**kwargs, "stream_options": {**options, "include_usage": True}}
                 hide = True
         acc = op.accumulator(content, hide)
-    return _Call(inv, kwargs, acc, raw)
+    return _Call(inv, kwargs, acc, mode)
 
 
-def _is_legacy_raw(result: Any) -> bool:
-    return type(result).__name__ == "LegacyAPIResponse"
+def _recorder(telemetry: InferenceTelemetry, op: _Operation) -> Callable[[Invocation, Any], None]:
+    response = op.response
 
+    def record(inv: Invocation, parsed: Any) -> None:
+        response(inv, parsed, telemetry.capture_content)
 
-def _complete(telemetry: InferenceTelemetry, op: _Operation, call: _Call, result: Any) -> Any:
-    """Record ``result`` and return what the caller gets (``result`` itself, or a stream proxy)."""
-    inv = call.inv
-    try:
-        if call.acc is not None:
-            if call.raw or _is_legacy_raw(result):
-                # with_raw_response + stream: the caller parses the stream later; we cannot see it.
-                telemetry.finish(inv)
-                return result
-            telemetry.detach(inv)
-            if hasattr(result, "__aiter__"):
-                return AsyncStream(result, telemetry, inv, call.acc)
-            return SyncStream(result, telemetry, inv, call.acc)
-        parsed = result.parse() if _is_legacy_raw(result) else result
-        op.response(inv, parsed, telemetry.capture_content)
-    except Exception:  # noqa: BLE001
-        telemetry._warn("response")
-    telemetry.finish(inv)
-    return result
+    return record
 
 
 def _sync_wrapper(telemetry: InferenceTelemetry, op: _Operation) -> Any:
+    record = _recorder(telemetry, op)
+
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         if telemetry.should_skip():
             return wrapped(*args, **kwargs)
@@ -214,12 +226,14 @@ def _sync_wrapper(telemetry: InferenceTelemetry, op: _Operation) -> Any:
         except BaseException as exc:
             telemetry.fail(call.inv, exc)
             raise
-        return _complete(telemetry, op, call, result)
+        return complete(telemetry, call.inv, result, call.mode, call.acc, record)
 
     return wrapper
 
 
 def _async_wrapper(telemetry: InferenceTelemetry, op: _Operation) -> Any:
+    record = _recorder(telemetry, op)
+
     async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         if telemetry.should_skip():
             return await wrapped(*args, **kwargs)
@@ -234,7 +248,7 @@ def _async_wrapper(telemetry: InferenceTelemetry, op: _Operation) -> Any:
         except BaseException as exc:
             telemetry.fail(call.inv, exc)
             raise
-        return _complete(telemetry, op, call, result)
+        return await acomplete(telemetry, call.inv, result, call.mode, call.acc, record)
 
     return wrapper
 
@@ -294,6 +308,15 @@ def _helper_targets() -> list[tuple[type, Any]]:
     return found
 
 
+# The other instrumentations of the openai SDK: LLMOTEL_INSTRUMENTATION_CONFLICT picks one.
+_PEERS = (
+    ("opentelemetry.instrumentation.openai_v2", "OpenAIInstrumentor"),  # upstream
+    ("opentelemetry.instrumentation.genai.openai", "OpenAIInstrumentor"),  # upstream, newer
+    ("opentelemetry.instrumentation.openai", "OpenAIInstrumentor"),  # OpenLLMetry
+    ("openinference.instrumentation.openai", "OpenAIInstrumentor"),  # OpenInference
+)
+
+
 class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments the ``openai`` SDK (see the module docstring for what and how).
 
@@ -305,14 +328,17 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        telemetry = InferenceTelemetry(
+        self._wrapped: list[tuple[type, str]] = []
+        self._telemetry: InferenceTelemetry | None = None
+        if not settle_peers("openai", _PEERS):
+            return
+        telemetry = self._telemetry = InferenceTelemetry(
             SCOPE,
             __version__,
             tracer_provider=kwargs.get("tracer_provider"),
             meter_provider=kwargs.get("meter_provider"),
             logger_provider=kwargs.get("logger_provider"),
         )
-        self._wrapped: list[tuple[type, str]] = []
         for cls, method, is_async, op in _targets():
             factory = _async_wrapper if is_async else _sync_wrapper
             wrapt.wrap_function_wrapper(cls, method, factory(telemetry, op))
@@ -322,6 +348,10 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             self._wrapped.append((cls, "close"))
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        telemetry = getattr(self, "_telemetry", None)
+        if telemetry is not None:
+            telemetry.active = False
         for cls, method in getattr(self, "_wrapped", ()):
             unwrap(cls, method)
         self._wrapped = []
+        release_peers(_PEERS)

@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from llmotel.semconv import attributes as _a
 from llmotel.semconv.inference import Invocation
 
 _AZURE = "azure.ai.openai"
@@ -89,6 +90,34 @@ def _output_type(response_format: object) -> str | None:
     if isinstance(response_format, type):  # parse(response_format=SomeModel)
         return "json"
     return None
+
+
+def openai_request(inv: Invocation, kw: Mapping[str, Any], api_type: str | None) -> None:
+    """The ``openai.*`` request attributes: ``openai.api.type`` and a requested service tier."""
+    tier = kw.get("service_tier")
+    if api_type is None and tier is None:
+        return
+    attrs = inv.attributes = {}
+    if api_type is not None:
+        attrs[_a.OPENAI_API_TYPE] = api_type
+    if type(tier) is str and tier != "auto":  # semconv: required unless absent or 'auto'
+        attrs[_a.OPENAI_REQUEST_SERVICE_TIER] = tier
+
+
+def _openai_response(inv: Invocation, tier: object, fingerprint: object) -> None:
+    if type(tier) is not str and type(fingerprint) is not str:
+        return
+    attrs = inv.attributes
+    if attrs is None:
+        attrs = inv.attributes = {}
+    if type(tier) is str:
+        attrs[_a.OPENAI_RESPONSE_SERVICE_TIER] = tier
+    if type(fingerprint) is str:
+        attrs[_a.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = fingerprint
+
+
+# OpenAI finish reasons → the finish reasons of the semconv output-message schema.
+_FINISH = {"tool_calls": "tool_call", "function_call": "tool_call"}
 
 
 def chat_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
@@ -171,6 +200,9 @@ def chat_response(inv: Invocation, result: Any, content: bool) -> None:
     choices = getattr(result, "choices", None)
     inv.finish_reasons = _finish_reasons(choices)
     _usage_chat(inv, getattr(result, "usage", None))
+    _openai_response(
+        inv, getattr(result, "service_tier", None), getattr(result, "system_fingerprint", None)
+    )
     if content and isinstance(choices, list):
         inv.output_messages = [_chat_choice(c) for c in choices]
 
@@ -194,16 +226,37 @@ def responses_response(inv: Invocation, result: Any, content: bool) -> None:
     inv.response_model = _str(getattr(result, "model", None))
     if inv.request_model is None:
         inv.request_model = inv.response_model  # retrieve: the stored response names its model
-    status = _str(getattr(result, "status", None))
-    incomplete = getattr(result, "incomplete_details", None)
-    reason = _str(getattr(incomplete, "reason", None)) if incomplete is not None else None
-    if reason or status:
-        inv.finish_reasons = [reason or status]  # type: ignore[list-item]
+    output = getattr(result, "output", None)
+    reason = _responses_finish(result, output)
+    if reason is not None:
+        inv.finish_reasons = [reason]
     _usage_responses(inv, getattr(result, "usage", None))
-    if content:
-        output = getattr(result, "output", None)
-        if isinstance(output, list):
-            inv.output_messages = [_responses_output(output, reason or status)]
+    _openai_response(inv, getattr(result, "service_tier", None), None)
+    if content and isinstance(output, list):
+        inv.output_messages = [_responses_output(output, reason)]
+
+
+# Why a Response ended (its status and incomplete_details.reason) → a semconv finish reason.
+_INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
+
+
+def _responses_finish(result: Any, output: object) -> str | None:
+    """The Responses API has a status, not a finish reason: ``completed`` is ``stop`` (``tool_call``
+    when it ends in function calls), ``incomplete`` its reason, ``failed`` ``error``."""
+    status = getattr(result, "status", None)
+    if status == "completed":
+        if isinstance(output, list) and any(
+            getattr(item, "type", None) == "function_call" for item in output
+        ):
+            return "tool_call"
+        return "stop"
+    if status == "incomplete":
+        incomplete = getattr(result, "incomplete_details", None)
+        reason = _str(getattr(incomplete, "reason", None)) if incomplete is not None else None
+        return _INCOMPLETE.get(reason, reason) if reason else "length"
+    if status == "failed":
+        return "error"
+    return None
 
 
 # -- streams --------------------------------------------------------------------------------------
@@ -212,7 +265,18 @@ def responses_response(inv: Invocation, result: Any, content: bool) -> None:
 class ChatChunks:
     """Accumulates ``ChatCompletionChunk``s (and legacy ``Completion`` chunks)."""
 
-    __slots__ = ("content", "hide_usage", "id", "model", "reasons", "texts", "tools", "usage")
+    __slots__ = (
+        "content",
+        "fingerprint",
+        "hide_usage",
+        "id",
+        "model",
+        "reasons",
+        "texts",
+        "tier",
+        "tools",
+        "usage",
+    )
 
     def __init__(self, content: bool, hide_usage: bool) -> None:
         self.content = content
@@ -220,6 +284,8 @@ class ChatChunks:
         self.id: str | None = None
         self.model: str | None = None
         self.usage: Any = None
+        self.tier: Any = None
+        self.fingerprint: Any = None
         self.reasons: dict[int, str] = {}
         self.texts: dict[int, list[str]] = {}
         self.tools: dict[int, dict[int, dict[str, Any]]] = {}
@@ -228,6 +294,8 @@ class ChatChunks:
         if self.id is None:
             self.id = _str(getattr(chunk, "id", None))
             self.model = _str(getattr(chunk, "model", None))
+            self.tier = getattr(chunk, "service_tier", None)
+            self.fingerprint = getattr(chunk, "system_fingerprint", None)
         choices = getattr(chunk, "choices", None)
         usage = getattr(chunk, "usage", None)
         if usage is not None:
@@ -273,15 +341,18 @@ class ChatChunks:
         if self.reasons:
             inv.finish_reasons = [self.reasons[i] for i in sorted(self.reasons)]
         _usage_chat(inv, self.usage)
+        _openai_response(inv, self.tier, self.fingerprint)
         if self.content:
             indexes = sorted(set(self.texts) | set(self.tools) | set(self.reasons))
             inv.output_messages = [self._message(i) for i in indexes]
 
     def _message(self, index: int) -> dict[str, Any]:
         parts: list[dict[str, Any]] = []
-        if index in self.texts:
-            parts.append({"type": "text", "content": "".join(self.texts[index])})
-        for _, slot in sorted(self.tools.get(index, {}).items()):
+        text = "".join(self.texts.get(index, ()))
+        tools = self.tools.get(index)
+        if text or (index in self.texts and not tools):  # no empty text before tool calls
+            parts.append({"type": "text", "content": text})
+        for _, slot in sorted((tools or {}).items()):
             parts.append(
                 {
                     "type": "tool_call",
@@ -290,11 +361,8 @@ class ChatChunks:
                     "arguments": _json_or_text("".join(slot["arguments"])),
                 }
             )
-        return {
-            "role": "assistant",
-            "parts": parts,
-            "finish_reason": self.reasons.get(index, "error"),
-        }
+        reason = self.reasons.get(index, "error")
+        return {"role": "assistant", "parts": parts, "finish_reason": _FINISH.get(reason, reason)}
 
 
 class ResponseEvents:
@@ -343,10 +411,22 @@ def _text_parts(content: object) -> list[dict[str, Any]]:
             elif kind in ("image_url", "input_image"):
                 image = item.get("image_url")
                 url = image.get("url") if isinstance(image, Mapping) else image
-                parts.append({"type": "uri", "modality": "image", "uri": url})
+                parts.append(_image(url))
             else:
                 parts.append({"type": str(kind)})
     return parts
+
+
+def _image(url: object) -> dict[str, Any]:
+    """An image by URL → ``uri``; inline (``data:<mime>;base64,<data>``) → ``blob`` with its data."""
+    if type(url) is str and url.startswith("data:"):
+        header, _, data = url.partition(",")
+        mime = header[5:].split(";", 1)[0]
+        part: dict[str, Any] = {"type": "blob", "modality": "image", "content": data}
+        if mime:
+            part["mime_type"] = mime
+        return part
+    return {"type": "uri", "modality": "image", "uri": url}
 
 
 def chat_input(inv: Invocation, kw: Mapping[str, Any]) -> None:
@@ -458,24 +538,15 @@ def responses_input(inv: Invocation, kw: Mapping[str, Any]) -> None:
     _tools(inv, kw.get("tools"))
 
 
-def embeddings_input(inv: Invocation, kw: Mapping[str, Any]) -> None:
-    """The text an embeddings request embeds, as user messages."""
-    data = kw.get("input")
-    items = data if isinstance(data, list) else [data]
-    inv.input_messages = [
-        {"role": "user", "parts": [{"type": "text", "content": t}]} for t in items if type(t) is str
-    ]
-
-
 def _chat_choice(choice: Any) -> dict[str, Any]:
     message = getattr(choice, "message", None)
     parts: list[dict[str, Any]] = []
     text = (
         getattr(message, "content", None) if message is not None else getattr(choice, "text", None)
     )
-    if type(text) is str:
-        parts.append({"type": "text", "content": text})
     calls = getattr(message, "tool_calls", None)
+    if type(text) is str and (text or not calls):  # no empty text before tool calls
+        parts.append({"type": "text", "content": text})
     if isinstance(calls, list):
         for call in calls:
             function = getattr(call, "function", None)
@@ -488,7 +559,7 @@ def _chat_choice(choice: Any) -> dict[str, Any]:
                 }
             )
     reason = _str(getattr(choice, "finish_reason", None)) or "error"
-    return {"role": "assistant", "parts": parts, "finish_reason": reason}
+    return {"role": "assistant", "parts": parts, "finish_reason": _FINISH.get(reason, reason)}
 
 
 def _responses_output(output: list[Any], reason: str | None) -> dict[str, Any]:
