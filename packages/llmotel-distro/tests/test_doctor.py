@@ -90,6 +90,28 @@ def test_reports_planted_clash_and_bad_variable(peers: Path) -> None:
     assert "LLMOTEL_NORMALIZE='sideways' is invalid: expected one of off, add, replace" in messages
 
 
+def _openai_finding(report: dict[str, Any]) -> dict[str, Any]:
+    [finding] = [
+        f for f in report["findings"] if f["message"].startswith("openai is instrumented 3 times")
+    ]
+    return finding
+
+
+def test_peers_switched_off_by_the_conflict_rule_are_a_warning(peers: Path) -> None:
+    # Both peers are in llmotel-instrumentation-openai's PEERS: the default rule keeps llmotel's.
+    report = json.loads(_doctor(_clean_env(PYTHONPATH=str(peers)), "--json", "--offline").stdout)
+    finding = _openai_finding(report)
+    assert finding["level"] == "warning"
+    assert finding["message"].endswith(
+        "LLMOTEL_INSTRUMENTATION_CONFLICT=llmotel keeps llmotel_openai and switches the others off "
+        "at start-up"
+    )
+    # "peer" leaves openai to the peers, and two of them would both record: an error.
+    env = _clean_env(PYTHONPATH=str(peers), LLMOTEL_INSTRUMENTATION_CONFLICT="peer")
+    report = json.loads(_doctor(env, "--json", "--offline").stdout)
+    assert _openai_finding(report)["level"] == "error"
+
+
 def test_reports_what_stops_start_up() -> None:
     env = _clean_env(
         LLMOTEL_SAMPLING_MAX_TRACES="0",

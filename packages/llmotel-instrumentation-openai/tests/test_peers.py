@@ -56,7 +56,7 @@ class PeerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
 @pytest.fixture
 def peer(monkeypatch: pytest.MonkeyPatch) -> Iterator[PeerInstrumentor]:
-    monkeypatch.setattr(llmotel_openai, "_PEERS", ((__name__, "PeerInstrumentor"),))
+    monkeypatch.setattr(llmotel_openai, "PEERS", ((__name__, "PeerInstrumentor"),))
     monkeypatch.setattr(inference, "_settled", set())  # the decision is logged once per process
     instance = PeerInstrumentor()
     yield instance
@@ -116,7 +116,7 @@ def test_no_peer_installed_llmotel_instruments_under_either_rule(
     span_exporter: InMemorySpanExporter,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(llmotel_openai, "_PEERS", (("no_such_peer_module", "Instrumentor"),))
+    monkeypatch.setattr(llmotel_openai, "PEERS", (("no_such_peer_module", "Instrumentor"),))
     monkeypatch.setenv("LLMOTEL_INSTRUMENTATION_CONFLICT", "peer")
     instrument()
     assert _scopes(client, span_exporter) == ["llmotel.instrumentation.openai"]

@@ -8,6 +8,7 @@ the endpoint it sends to.
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 from collections import defaultdict
@@ -33,6 +34,7 @@ from packaging.requirements import Requirement
 from llmotel.distro._distro import apply_distro_defaults
 from llmotel.distro._settings import check_environment
 from llmotel.distro._variables import apply_flag_overrides
+from llmotel.semconv.inference import INSTRUMENTATION_CONFLICT
 
 __all__ = ["Finding", "Report", "diagnose"]
 
@@ -83,7 +85,7 @@ def diagnose(environ: Mapping[str, str] | None = None, *, check_network: bool = 
         apply_flag_overrides(env)  # the configurator still does this
     defaults = sorted(set(env) - given)
     report.instrumentors = _instrumentors(env)
-    report.findings += _instrumentor_findings(report.instrumentors)
+    report.findings += _instrumentor_findings(report.instrumentors, env)
     report.configurator = _choose("opentelemetry_configurator", OTEL_PYTHON_CONFIGURATOR, env)
     if OTEL_PYTHON_CONFIGURATOR in defaults:
         report.configurator["selected_by"] += " (the llmotel distro's default)"
@@ -186,15 +188,17 @@ def _instrumentors(env: Mapping[str, str]) -> list[dict[str, Any]]:
     return found
 
 
-def _instrumentor_findings(instrumentors: list[dict[str, Any]]) -> list[Finding]:
+def _instrumentor_findings(
+    instrumentors: list[dict[str, Any]], env: Mapping[str, str]
+) -> list[Finding]:
     findings = []
     by_name: dict[str, list[str]] = defaultdict(list)
-    by_library: dict[str, list[str]] = defaultdict(list)
+    by_library: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for inst in instrumentors:
         by_name[inst["name"]].append(inst["distribution"])
         if inst["state"] == "on":
             for lib in inst["instruments"]:
-                by_library[lib].append(f"{inst['name']} ({inst['distribution']})")
+                by_library[lib].append(inst)
     for name, dists in by_name.items():
         if len(dists) > 1:
             findings.append(
@@ -208,17 +212,58 @@ def _instrumentor_findings(instrumentors: list[dict[str, Any]]) -> list[Finding]
             )
     for lib, users in by_library.items():
         if len(users) > 1:
-            others = [i.split(" ", 1)[0] for i in users if not i.startswith("llmotel_")]
-            findings.append(
-                Finding(
-                    "error",
-                    "instrumentors",
-                    f"{lib} is instrumented {len(users)} times ({', '.join(users)}): "
-                    "every call would produce duplicate spans and double-counted metrics",
-                    f"{OTEL_PYTHON_DISABLED_INSTRUMENTATIONS}={','.join(others)}" if others else "",
-                )
-            )
+            findings.append(_several_instrumentations(lib, users, env))
     return findings
+
+
+def _peers_of(inst: dict[str, Any]) -> set[str]:
+    """``module:Class`` of the instrumentations an llmotel instrumentor settles with
+    (``LLMOTEL_INSTRUMENTATION_CONFLICT``): its module's ``PEERS``."""
+    try:
+        module = importlib.import_module(str(inst["target"]).split(":", 1)[0])
+    except Exception:  # noqa: BLE001 - a broken instrumentor settles nothing
+        return set()
+    return {f"{m}:{c}" for m, c in getattr(module, "PEERS", ())}
+
+
+def _several_instrumentations(
+    lib: str, users: list[dict[str, Any]], env: Mapping[str, str]
+) -> Finding:
+    """A library several enabled instrumentors patch: an error, unless llmotel's rule for its
+    peers (``LLMOTEL_INSTRUMENTATION_CONFLICT``) leaves exactly one of them recording."""
+    listed = ", ".join(f"{u['name']} ({u['distribution']})" for u in users)
+    ours = [u for u in users if u["name"].startswith("llmotel_")]
+    others = [u for u in users if not u["name"].startswith("llmotel_")]
+    if len(ours) == 1 and others:
+        peers = _peers_of(ours[0])
+        if all(u["target"] in peers for u in others):
+            rule = (env.get(INSTRUMENTATION_CONFLICT) or "llmotel").strip().lower()
+            if rule != "peer":
+                return Finding(
+                    "warning",
+                    "instrumentors",
+                    f"{lib} is instrumented {len(users)} times ({listed}): "
+                    f"{INSTRUMENTATION_CONFLICT}=llmotel keeps {ours[0]['name']} and switches the "
+                    "others off at start-up",
+                    f"{INSTRUMENTATION_CONFLICT}=peer to keep "
+                    f"{', '.join(u['name'] for u in others)} instead",
+                )
+            if len(others) == 1:
+                return Finding(
+                    "warning",
+                    "instrumentors",
+                    f"{lib} is instrumented {len(users)} times ({listed}): "
+                    f"{INSTRUMENTATION_CONFLICT}=peer leaves it to {others[0]['name']}; "
+                    f"{ours[0]['name']} stays off",
+                )
+    names = [u["name"] for u in others] or [u["name"] for u in users[1:]]
+    return Finding(
+        "error",
+        "instrumentors",
+        f"{lib} is instrumented {len(users)} times ({listed}): "
+        "every call would produce duplicate spans and double-counted metrics",
+        f"{OTEL_PYTHON_DISABLED_INSTRUMENTATIONS}={','.join(names)}",
+    )
 
 
 def _choose(group: str, selector_var: str, env: Mapping[str, str]) -> dict[str, Any]:

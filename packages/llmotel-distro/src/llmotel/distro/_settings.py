@@ -27,6 +27,7 @@ from llmotel.semconv.capture import (
     ContentCapture,
     content_capture_from_env,
 )
+from llmotel.semconv.inference import INSTRUMENTATION_CONFLICT
 
 __all__ = [
     "EnvironmentCheck",
@@ -155,6 +156,7 @@ def check_environment(environ: Mapping[str, str] | None = None) -> EnvironmentCh
     for variable in STANDARD_VARIABLES:
         if env_str(variable.name, None, environ=env) is not None:
             _collect(errors, variable, env)
+    _collect(errors, _check_instrumentation_conflict, env)
     for check in _piece_checks(settings):
         _collect(errors, check, env)
     first = {e.variable: e for e in reversed(errors)}  # one error per variable, the first found
@@ -180,6 +182,12 @@ def _collect(
         check(env)
     except ConfigError as exc:
         errors.append(exc)
+
+
+def _check_instrumentation_conflict(env: Mapping[str, str]) -> None:
+    # Read by the openai/anthropic instrumentations when they load (which falls back to the default
+    # on a bad value); under the distro a bad value stops start-up like every other.
+    env_choice(INSTRUMENTATION_CONFLICT, "llmotel", ("llmotel", "peer"), environ=env)
 
 
 def _check_metrics(env: Mapping[str, str]) -> None:

@@ -93,7 +93,7 @@ class RedactionStage:
             "llmotel.redaction", __version__
         )
         self._entities = meter.create_counter(
-            ext.LLMOTEL_REDACTION_ENTITIES,
+            ext.LLMOTEL_REDACTED_ENTITIES,
             unit="{entity}",
             description="Values redacted, by entity type.",
         )

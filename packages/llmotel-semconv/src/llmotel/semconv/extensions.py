@@ -24,9 +24,9 @@ __all__ = [
     "LLMOTEL_PIPELINE_STAGE",
     "LLMOTEL_PIPELINE_STAGE_DURATION",
     "LLMOTEL_RECORDED_METRICS",
+    "LLMOTEL_REDACTED_ENTITIES",
     "LLMOTEL_REDACTION_COUNT",
     "LLMOTEL_REDACTION_DURATION",
-    "LLMOTEL_REDACTION_ENTITIES",
     "LLMOTEL_REDACTION_ENTITY_TYPE",
     "LLMOTEL_REDACTION_FAILED",
     "LLMOTEL_REDACTION_FAILURES",
@@ -120,7 +120,7 @@ LLMOTEL_REDACTION_FAILED: Final = "llmotel.redaction.failed"
 """Span/log attribute: ``timeout`` or ``error`` when the record's content was replaced by the failure
 marker."""
 
-LLMOTEL_REDACTION_ENTITIES: Final = "llmotel.redaction.entities"
+LLMOTEL_REDACTED_ENTITIES: Final = "llmotel.redaction.entities"
 """Counter (``{entity}``): values redacted, by ``llmotel.redaction.entity_type``."""
 
 LLMOTEL_REDACTION_FAILURES: Final = "llmotel.redaction.failures"

@@ -56,7 +56,7 @@ from llmotel.semconv import latest as _l
 from llmotel.semconv import messages as _msg
 from llmotel.semconv import metrics as _m
 from llmotel.semconv.capture import CaptureSettings, capture_settings_from_env
-from llmotel.semconv.extensions import LLMOTEL_RECORDED_METRICS
+from llmotel.semconv.extensions import LLMOTEL_RECORDED_METRICS, LLMOTEL_STREAM_ABANDONED
 
 __all__ = [
     "DURATION_BUCKETS",
@@ -77,7 +77,7 @@ DURATION_BUCKETS: Final = _m.GEN_AI_CLIENT_OPERATION_DURATION_BUCKETS
 #: Advisory bucket boundaries of the semconv token histograms (powers of 4 up to 4**13).
 TOKEN_BUCKETS: Final = _m.GEN_AI_CLIENT_TOKEN_USAGE_BUCKETS
 #: Set (``True``) on the span of a stream that was garbage-collected before it was read to the end.
-STREAM_ABANDONED: Final = "llmotel.stream.abandoned"
+STREAM_ABANDONED: Final = LLMOTEL_STREAM_ABANDONED
 
 # Set in the context while one of our inference spans is current: nested SDK calls (``parse`` →
 # ``create``, a stream helper → ``create``) and a second instrumentation of ours see it and skip.

@@ -217,8 +217,9 @@ def _skip_sdk_span(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any
     return wrapped(*args, **kwargs)
 
 
-# The other instrumentations of the anthropic SDK: LLMOTEL_INSTRUMENTATION_CONFLICT picks one.
-_PEERS = (
+# The other instrumentations of the anthropic SDK (module, BaseInstrumentor class):
+# LLMOTEL_INSTRUMENTATION_CONFLICT picks one; `llmotel doctor` reads this to say which.
+PEERS = (
     ("opentelemetry.instrumentation.anthropic", "AnthropicInstrumentor"),  # OpenLLMetry
     ("openinference.instrumentation.anthropic", "AnthropicInstrumentor"),  # OpenInference
 )
@@ -237,7 +238,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         self._wrapped: list[tuple[Any, str]] = []
         self._telemetry: InferenceTelemetry | None = None
-        if not settle_peers("anthropic", _PEERS):
+        if not settle_peers("anthropic", PEERS):
             return
         telemetry = self._telemetry = InferenceTelemetry(
             SCOPE,
@@ -270,4 +271,4 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         for owner, name in getattr(self, "_wrapped", ()):
             unwrap(owner, name)
         self._wrapped = []
-        release_peers(_PEERS)
+        release_peers(PEERS)

@@ -308,8 +308,9 @@ def _helper_targets() -> list[tuple[type, Any]]:
     return found
 
 
-# The other instrumentations of the openai SDK: LLMOTEL_INSTRUMENTATION_CONFLICT picks one.
-_PEERS = (
+# The other instrumentations of the openai SDK (module, BaseInstrumentor class):
+# LLMOTEL_INSTRUMENTATION_CONFLICT picks one; `llmotel doctor` reads this to say which.
+PEERS = (
     ("opentelemetry.instrumentation.openai_v2", "OpenAIInstrumentor"),  # upstream
     ("opentelemetry.instrumentation.genai.openai", "OpenAIInstrumentor"),  # upstream, newer
     ("opentelemetry.instrumentation.openai", "OpenAIInstrumentor"),  # OpenLLMetry
@@ -330,7 +331,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         self._wrapped: list[tuple[type, str]] = []
         self._telemetry: InferenceTelemetry | None = None
-        if not settle_peers("openai", _PEERS):
+        if not settle_peers("openai", PEERS):
             return
         telemetry = self._telemetry = InferenceTelemetry(
             SCOPE,
@@ -354,4 +355,4 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         for cls, method in getattr(self, "_wrapped", ()):
             unwrap(cls, method)
         self._wrapped = []
-        release_peers(_PEERS)
+        release_peers(PEERS)
