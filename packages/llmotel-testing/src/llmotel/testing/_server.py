@@ -1,5 +1,5 @@
-"""``StubServer``: a local HTTP server that speaks enough of the OpenAI and Anthropic APIs for the
-real SDKs."""
+"""``StubServer``: a local HTTP server that speaks enough of the OpenAI, Anthropic, Mistral AI and
+Google Gen AI APIs for the real SDKs."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from llmotel.testing import _anthropic, _mistral, _openai
+from llmotel.testing import _anthropic, _google_genai, _mistral, _openai
 from llmotel.testing._common import Call, JsonResponse, Rendered, SseEvent, StreamResponse
 from llmotel.testing._replies import Reply
 
@@ -39,8 +39,10 @@ class RecordedRequest:
 
 
 class StubServer:
-    """A local LLM stub server: OpenAI (chat completions, completions, embeddings, Responses) and
-    Anthropic (messages) over real HTTP, with deterministic default answers and scriptable replies.
+    """A local LLM stub server: OpenAI (chat completions, completions, embeddings, Responses),
+    Anthropic (messages), Mistral AI (chat, embeddings; under ``/mistral``) and Google Gen AI
+    (generateContent, embeddings; Gemini API and Vertex AI paths) over real HTTP, with
+    deterministic default answers and scriptable replies.
 
     Usage::
 
@@ -155,6 +157,12 @@ class StubServer:
         """``<url>/mistral`` — the Mistral SDK's ``server_url``; it appends ``/v1/chat/completions``."""
         return self.url + _mistral.PREFIX
 
+    @property
+    def google_genai_base_url(self) -> str:
+        """``<url>`` — ``http_options={"base_url": ...}`` of the Google Gen AI SDK (Gemini API
+        and Vertex AI clients); it appends ``/v1/models/{model}:generateContent`` and the like."""
+        return self.url
+
     # scripting
     # -----------------------------------------------------------------------------------------
     def enqueue(self, *replies: Reply) -> None:
@@ -215,7 +223,7 @@ class StubServer:
 
 
 # API families the stub tells apart by the whole request path (they own their error format too).
-_ROUTED: dict[str, Any] = {m.FAMILY: m for m in (_mistral,)}
+_ROUTED: dict[str, Any] = {m.FAMILY: m for m in (_mistral, _google_genai)}
 
 
 def _family(path: str) -> str:

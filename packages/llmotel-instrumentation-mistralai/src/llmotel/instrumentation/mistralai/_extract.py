@@ -10,35 +10,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from llmotel.semconv.attributes import GenAiProviderNameValues
+from llmotel.semconv.calls import read_field as _get
+from llmotel.semconv.calls import read_float as _num
+from llmotel.semconv.calls import read_int as _int
+from llmotel.semconv.calls import read_str as _str
+from llmotel.semconv.calls import server_of_url
 from llmotel.semconv.inference import Invocation
 
 PROVIDER = GenAiProviderNameValues.MISTRAL_AI.value
-_DEFAULT_PORTS = {"https": 443, "http": 80}
 # Mistral finish reasons → the finish reasons of the semconv output-message schema.
 _FINISH = {"tool_calls": "tool_call", "model_length": "length"}
-_server_cache: dict[str, tuple[str | None, int | None]] = {}
-
-
-def _int(v: object) -> int | None:
-    return v if type(v) is int else None
-
-
-def _num(v: object) -> float | None:
-    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
-
-
-def _str(v: object) -> str | None:
-    return v if type(v) is str else None
-
-
-def _get(obj: Any, name: str) -> Any:
-    """``obj[name]`` of a mapping, ``obj.name`` of a model."""
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
 
 
 def server_of(sdk: Any, kw: Mapping[str, Any]) -> tuple[str | None, int | None]:
@@ -48,23 +31,7 @@ def server_of(sdk: Any, kw: Mapping[str, Any]) -> tuple[str | None, int | None]:
         config = getattr(sdk, "sdk_configuration", None)
         details = config.get_server_details() if config is not None else None
         url = details[0] if isinstance(details, tuple) and details else None
-    if type(url) is not str:
-        return None, None
-    found = _server_cache.get(url)
-    if found is None:
-        parts = urlsplit(url)
-        try:
-            port = parts.port
-        except ValueError:
-            port = None
-        found = (
-            parts.hostname or None,
-            port if port is not None else _DEFAULT_PORTS.get(parts.scheme),
-        )
-        if len(_server_cache) > 256:
-            _server_cache.clear()
-        _server_cache[url] = found
-    return found
+    return server_of_url(url)
 
 
 def _stop(v: object) -> list[str] | None:
