@@ -554,3 +554,33 @@ def test_cost_from_genai_prices(
     total = sum(p.value for _, p in metric_points(metric_reader, COST_METRIC))
     assert total > 0
     assert total == pytest.approx(float(expected), rel=1e-12)
+
+
+def test_event_only_keeps_content_off_the_span(
+    instrument: Instrument,
+    client: genai.Client,
+    span_exporter: InMemorySpanExporter,
+    log_exporter: InMemoryLogRecordExporter,
+) -> None:
+    instrument(capture="EVENT_ONLY")
+    client.models.generate_content(model=MODEL, contents="Say hello")
+    attrs = only_span(span_exporter).attributes
+    assert attrs is not None
+    assert "gen_ai.input.messages" not in attrs
+    [log] = log_exporter.get_finished_logs()
+    record = log.log_record
+    assert record.attributes is not None
+    # Log attributes hold the structure (lists come back as tuples): compare as JSON.
+    assert json.loads(json.dumps(record.attributes["gen_ai.input.messages"])) == [
+        {"role": "user", "parts": [{"type": "text", "content": "Say hello"}]}
+    ]
+    assert json.loads(json.dumps(record.attributes["gen_ai.output.messages"])) == [
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": f"Stub reply from {MODEL}: Say hello"}],
+            "finish_reason": "stop",
+        }
+    ]
+    span_context = only_span(span_exporter).context
+    assert span_context is not None
+    assert record.span_id == span_context.span_id

@@ -579,3 +579,24 @@ def test_cost_from_genai_prices(
     total = sum(p.value for _, p in metric_points(metric_reader, COST_METRIC))
     assert total > 0
     assert total == pytest.approx(float(expected), rel=1e-12)
+
+
+def test_parse_is_one_span(
+    instrumented: MistralAIInstrumentor,
+    client: Any,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    if not hasattr(client.chat, "parse"):
+        pytest.skip("this mistralai SDK has no chat.parse")
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        city: str
+
+    llm_stub.enqueue(text_reply({"city": "Paris"}))
+    parsed = client.chat.parse(response_format=Answer, model=MODEL, messages=MESSAGES)
+    assert parsed.choices[0].message.parsed == Answer(city="Paris")
+    span = only_span(span_exporter)  # parse → complete: still one span
+    assert span.attributes is not None
+    assert span.attributes["gen_ai.output.type"] == "json"
