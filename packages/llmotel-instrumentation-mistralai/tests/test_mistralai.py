@@ -600,3 +600,17 @@ def test_parse_is_one_span(
     span = only_span(span_exporter)  # parse → complete: still one span
     assert span.attributes is not None
     assert span.attributes["gen_ai.output.type"] == "json"
+
+
+async def test_stream_async_closed_early(
+    instrumented: MistralAIInstrumentor,
+    client: Any,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    stream = await client.chat.stream_async(model=MODEL, messages=MESSAGES)
+    await stream.__anext__()
+    # mistralai >= 2 returns an EventStreamAsync (close()), 1.x an async generator (aclose()).
+    await (stream.close() if _event_stream_class() is not None else stream.aclose())
+    span = only_span(span_exporter)
+    assert span.attributes is not None
+    assert "llmotel.stream.abandoned" not in span.attributes

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -40,6 +40,13 @@ class Words:
 
     def fail(self, **kwargs: Any) -> None:
         raise TimeoutError("slow")
+
+    async def stream_async(self, **kwargs: Any) -> AsyncIterator[str]:
+        async def words() -> AsyncIterator[str]:
+            for word in ("a", "b", "c"):
+                yield word
+
+        return words()
 
 
 class Count:
@@ -81,10 +88,11 @@ def words(tracer_provider: TracerProvider) -> Iterator[Words]:
         ("complete_async", plain, True),
         ("stream", streamed, False),
         ("fail", plain, False),
+        ("stream_async", streamed, True),
     ):
         wrapt.wrap_function_wrapper(Words, name, call_wrapper(telemetry, op, locate, is_async))
     yield Words()
-    for name in ("complete", "complete_async", "stream", "fail"):
+    for name in ("complete", "complete_async", "stream", "fail", "stream_async"):
         setattr(Words, name, getattr(Words, name).__wrapped__)
 
 
@@ -137,6 +145,19 @@ def test_stream_ends_its_span_when_read_and_when_dropped(
     _, abandoned = span_exporter.get_finished_spans()
     assert abandoned.attributes is not None
     assert abandoned.attributes["llmotel.stream.abandoned"] is True
+
+
+async def test_async_generator_stream_ends_on_aclose(
+    words: Words, span_exporter: InMemorySpanExporter
+) -> None:
+    stream = await words.stream_async(model="m1")
+    assert await stream.__anext__() == "a"
+    assert span_exporter.get_finished_spans() == ()
+    await stream.aclose()  # type: ignore[attr-defined]
+    [span] = span_exporter.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes["gen_ai.usage.output_tokens"] == 1
+    assert "llmotel.stream.abandoned" not in span.attributes
 
 
 def test_suppressed_call_is_left_alone(words: Words, span_exporter: InMemorySpanExporter) -> None:

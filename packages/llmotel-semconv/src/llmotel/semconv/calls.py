@@ -22,6 +22,7 @@ extra.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -105,12 +106,25 @@ def _invocation(
     return inv
 
 
+class _AsyncGeneratorStream(AsyncStream):
+    """The proxy of a stream that is an async generator (mistralai 1.x): ``aclose()``, the way
+    to close one early, ends the span too."""
+
+    async def aclose(self) -> None:
+        try:
+            await self.__wrapped__.aclose()
+        finally:
+            self._self_end(None)
+
+
 def _complete(telemetry: InferenceTelemetry, op: Operation, inv: Invocation, result: Any) -> Any:
     """Record ``result`` and return what the caller gets (``result`` itself, or a stream proxy)."""
     try:
         if op.accumulator is not None:
             telemetry.detach(inv)
             acc = op.accumulator(telemetry.capture_content)
+            if inspect.isasyncgen(result):
+                return _AsyncGeneratorStream(result, telemetry, inv, acc)
             if hasattr(result, "__aiter__"):
                 return AsyncStream(result, telemetry, inv, acc)
             return SyncStream(result, telemetry, inv, acc)
