@@ -47,6 +47,10 @@ class Spec:
     ``local`` are our distributions (paths from the repository root) that llmotel's venv installs.
     ``sdk`` pins the SDK; a peer that cannot run on it gets its own pin in ``peer_sdk``, and
     llmotel is then measured on that pin as well, so every ratio compares runs on one SDK.
+    ``in_situ(base_url)`` (for ``--in-situ``) records one real answer per SDK method and returns
+    ``(class, method, fake)`` triples: each fake returns that answer. The worker puts the fakes
+    innermost, under every contender's wrapper, so a timed call costs the instrumentation and
+    nothing of the SDK's own work or the HTTP round trip, whose jitter dwarfs it.
     """
 
     sdk: str
@@ -57,6 +61,7 @@ class Spec:
     url_suffix: str = ""
     pairs: Mapping[str, int] = field(default_factory=dict)
     peer_sdk: Mapping[str, str] = field(default_factory=dict)
+    in_situ: Callable[[str], list[tuple[Any, str, Callable[..., Any]]]] | None = None
 
 
 class _Drop:
@@ -158,7 +163,20 @@ def _blocks(call: Call, instrument: Call, uninstrument: Call, n: int) -> dict[st
     return _summary(on, off)
 
 
-def worker(spec: Spec, name: str, base_url: str, scale: float) -> dict[str, Any]:
+def _innermost(owner: Any, name: str, fake: Callable[..., Any]) -> None:
+    """Make ``fake`` what the wrappers of ``owner.name`` (if any) finally call."""
+    import wrapt
+
+    holder, current = None, vars(owner)[name]
+    while isinstance(current, wrapt.FunctionWrapper):
+        holder, current = current, current.__wrapped__
+    if holder is None:
+        setattr(owner, name, fake)
+    else:
+        holder.__wrapped__ = fake
+
+
+def worker(spec: Spec, name: str, base_url: str, scale: float, in_situ: bool) -> dict[str, Any]:
     from opentelemetry import metrics, trace
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -193,7 +211,10 @@ def worker(spec: Spec, name: str, base_url: str, scale: float) -> dict[str, Any]
             calls[kind] = fn
 
     result: dict[str, Any] = {"contender": name, "spans_per_call": {}}
+    fakes = spec.in_situ(base_url) if in_situ and spec.in_situ is not None else []
     instrument()
+    for owner, method, fake in fakes:
+        _innermost(owner, method, fake)
     first = next(iter(calls.values()))
     before = Count.ended
     _suppressed(first)
@@ -293,16 +314,49 @@ def _table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _measure(
+    spec: Spec, script: str, url: str, args: argparse.Namespace, in_situ: bool
+) -> list[dict[str, Any]]:
+    peers = [p for p in args.peers.split(",") if p]
+    contenders: list[tuple[str, str]] = []
+    for sdk in dict.fromkeys([spec.sdk, *(spec.peer_sdk.get(p, spec.sdk) for p in peers)]):
+        contenders.append(("llmotel", sdk))
+        contenders += [(p, sdk) for p in peers if spec.peer_sdk.get(p, spec.sdk) == sdk]
+    results = []
+    for name, sdk in contenders:
+        python = _venv(spec, name, sdk)
+        if python is None:
+            continue
+        mode = "in situ" if in_situ else "over HTTP"
+        print(f"  measuring {name} on {sdk}, {mode} …", file=sys.stderr, flush=True)
+        cmd = [str(python), script, "--worker", name, "--base-url", url]
+        cmd += ["--scale", str(args.scale), *(["--in-situ"] if in_situ else [])]
+        env = {**os.environ, "TRACELOOP_TELEMETRY": "false"}
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            print(f"  {name}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
+            continue
+        results.append({**json.loads(done.stdout.strip().splitlines()[-1]), "sdk": sdk})
+    return results
+
+
 def main(spec: Spec, script: str, argv: list[str] | None = None) -> int:
+    """Measure over HTTP, then (when the spec can) in situ; print both tables."""
     parser = argparse.ArgumentParser(description=f"Overhead of the {spec.sdk} instrumentations.")
     parser.add_argument("--out", type=pathlib.Path, help="write the results as JSON here")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the pairs per call")
+    parser.add_argument(
+        "--modes",
+        default="http,in-situ" if spec.in_situ is not None else "http",
+        help="comma-separated: http (real SDK calls to the stub), in-situ (the SDK's work faked)",
+    )
     parser.add_argument("--peers", default=",".join(spec.peers), help="comma-separated ('' none)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    parser.add_argument("--in-situ", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(spec, args.worker, args.base_url, args.scale)))
+        print(json.dumps(worker(spec, args.worker, args.base_url, args.scale, args.in_situ)))
         return 0
 
     stub = subprocess.Popen(
@@ -311,36 +365,23 @@ def main(spec: Spec, script: str, argv: list[str] | None = None) -> int:
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    results = []
+    runs: dict[str, list[dict[str, Any]]] = {}
     try:
         assert stub.stdout is not None
         url = stub.stdout.readline().strip() + spec.url_suffix
-        peers = [p for p in args.peers.split(",") if p]
-        contenders: list[tuple[str, str]] = []
-        for sdk in dict.fromkeys([spec.sdk, *(spec.peer_sdk.get(p, spec.sdk) for p in peers)]):
-            contenders.append(("llmotel", sdk))
-            contenders += [(p, sdk) for p in peers if spec.peer_sdk.get(p, spec.sdk) == sdk]
-        for name, sdk in contenders:
-            python = _venv(spec, name, sdk)
-            if python is None:
-                continue
-            print(f"  measuring {name} on {sdk} …", file=sys.stderr, flush=True)
-            cmd = [str(python), script, "--worker", name, "--base-url", url]
-            cmd += ["--scale", str(args.scale)]
-            env = {**os.environ, "TRACELOOP_TELEMETRY": "false"}
-            done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-            if done.returncode != 0:
-                print(f"  {name}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
-                continue
-            results.append({**json.loads(done.stdout.strip().splitlines()[-1]), "sdk": sdk})
+        for mode in [m for m in args.modes.split(",") if m]:
+            runs[mode] = _measure(spec, script, url, args, in_situ=mode == "in-situ")
     finally:
         stub.terminate()
         stub.wait(timeout=10)
-    if not results:
+    if not any(runs.values()):
         print("no contender could be measured", file=sys.stderr)
         return 1
-    print(_table(results))
+    for mode, results in runs.items():
+        if results:
+            print(f"\n== {mode} ==")
+            print(_table(results))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"results": results}, indent=2))
+        args.out.write_text(json.dumps(runs, indent=2))
     return 0
