@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import pathlib
 import subprocess
-import sys
 import textwrap
 
-from llmotel.testing import StubServer, Usage, console_spans, text_reply
+from llmotel.testing import StubServer, Usage, console_spans, run_instrumented, text_reply
 
 APP = textwrap.dedent(
     """
@@ -23,33 +20,24 @@ APP = textwrap.dedent(
 )
 
 
-def run(stub: StubServer, tmp_path: pathlib.Path, **env: str) -> subprocess.CompletedProcess[str]:
-    app = tmp_path / "app.py"
-    app.write_text(APP)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLMOTEL_"))}
-    clean.update(
-        MISTRAL_SERVER_URL=stub.mistral_base_url,
-        OTEL_PYTHON_DISTRO="llmotel",
-        OTEL_PYTHON_CONFIGURATOR="llmotel",
-        OTEL_TRACES_EXPORTER="console",
-        OTEL_METRICS_EXPORTER="none",
-        OTEL_LOGS_EXPORTER="none",
-        **env,
-    )
-    instrument = pathlib.Path(sys.executable).parent / "opentelemetry-instrument"
-    return subprocess.run(
-        [str(instrument), sys.executable, str(app)],
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+def run(stub: StubServer, **env: str) -> subprocess.CompletedProcess[str]:
+    return run_instrumented(
+        APP,
+        {
+            "MISTRAL_SERVER_URL": stub.mistral_base_url,
+            "OTEL_PYTHON_DISTRO": "llmotel",
+            "OTEL_PYTHON_CONFIGURATOR": "llmotel",
+            "OTEL_TRACES_EXPORTER": "console",
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+            **env,
+        },
     )
 
 
-def test_loads_by_entry_point(llm_stub: StubServer, tmp_path: pathlib.Path) -> None:
+def test_loads_by_entry_point(llm_stub: StubServer) -> None:
     llm_stub.enqueue(text_reply("Hello", usage=Usage(input_tokens=3, output_tokens=1)))
-    done = run(llm_stub, tmp_path)
+    done = run(llm_stub)
     assert done.returncode == 0, done.stderr
     [span] = console_spans(done.stdout)
     assert span["name"] == "chat mistral-small-latest"
@@ -58,8 +46,8 @@ def test_loads_by_entry_point(llm_stub: StubServer, tmp_path: pathlib.Path) -> N
     assert span["attributes"]["gen_ai.usage.input_tokens"] == 3
 
 
-def test_disabled_by_its_own_name(llm_stub: StubServer, tmp_path: pathlib.Path) -> None:
-    done = run(llm_stub, tmp_path, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="llmotel_mistralai")
+def test_disabled_by_its_own_name(llm_stub: StubServer) -> None:
+    done = run(llm_stub, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="llmotel_mistralai")
     assert done.returncode == 0, done.stderr
     assert len(llm_stub.requests) == 1  # the app made its call, uninstrumented
     assert console_spans(done.stdout) == []

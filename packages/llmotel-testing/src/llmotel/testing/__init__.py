@@ -15,6 +15,7 @@ from llmotel.testing._assertions import (
     metric_points,
     span_tree,
 )
+from llmotel.testing._instrument import run_instrumented
 from llmotel.testing._replies import (
     Reply,
     StreamError,
@@ -47,6 +48,7 @@ __all__ = [
     "find_spans",
     "metric_points",
     "raw_reply",
+    "run_instrumented",
     "span_tree",
     "stream_error_reply",
     "text_reply",
