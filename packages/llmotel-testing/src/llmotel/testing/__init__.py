@@ -1,7 +1,8 @@
-"""A local LLM stub server (OpenAI and Anthropic HTTP APIs) and pytest fixtures for in-memory
-telemetry capture.
+"""A local LLM stub server (OpenAI, Anthropic, Mistral AI and Google Gen AI HTTP APIs) and pytest
+fixtures for in-memory telemetry capture.
 
-``StubServer`` answers the real ``openai`` and ``anthropic`` SDKs over HTTP with deterministic,
+``StubServer`` answers the real ``openai``, ``anthropic``, ``mistralai`` and ``google-genai`` SDKs
+over HTTP with deterministic,
 scriptable replies; the pytest plugin (``llmotel.testing.pytest_plugin``, loaded automatically)
 provides the ``llm_stub``, ``span_exporter``/``tracer_provider``,
 ``metric_reader``/``meter_provider`` and ``log_exporter``/``logger_provider`` fixtures.
@@ -14,6 +15,7 @@ from llmotel.testing._assertions import (
     metric_points,
     span_tree,
 )
+from llmotel.testing._instrument import run_instrumented
 from llmotel.testing._replies import (
     Reply,
     StreamError,
@@ -46,6 +48,7 @@ __all__ = [
     "find_spans",
     "metric_points",
     "raw_reply",
+    "run_instrumented",
     "span_tree",
     "stream_error_reply",
     "text_reply",

@@ -1,5 +1,5 @@
-"""``StubServer``: a local HTTP server that speaks enough of the OpenAI and Anthropic APIs for the
-real SDKs."""
+"""``StubServer``: a local HTTP server that speaks enough of the OpenAI, Anthropic, Mistral AI and
+Google Gen AI APIs for the real SDKs."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from llmotel.testing import _anthropic, _openai
+from llmotel.testing import _anthropic, _google_genai, _mistral, _openai
 from llmotel.testing._common import Call, JsonResponse, Rendered, SseEvent, StreamResponse
 from llmotel.testing._replies import Reply
 
@@ -39,8 +39,10 @@ class RecordedRequest:
 
 
 class StubServer:
-    """A local LLM stub server: OpenAI (chat completions, completions, embeddings, Responses) and
-    Anthropic (messages) over real HTTP, with deterministic default answers and scriptable replies.
+    """A local LLM stub server: OpenAI (chat completions, completions, embeddings, Responses),
+    Anthropic (messages), Mistral AI (chat, embeddings; under ``/mistral``) and Google Gen AI
+    (generateContent, embeddings; Gemini API and Vertex AI paths) over real HTTP, with
+    deterministic default answers and scriptable replies.
 
     Usage::
 
@@ -150,6 +152,17 @@ class StubServer:
         ``/v1/messages``."""
         return self.url
 
+    @property
+    def mistral_base_url(self) -> str:
+        """``<url>/mistral`` — the Mistral SDK's ``server_url``; it appends ``/v1/chat/completions``."""
+        return self.url + _mistral.PREFIX
+
+    @property
+    def google_genai_base_url(self) -> str:
+        """``<url>`` — ``http_options={"base_url": ...}`` of the Google Gen AI SDK (Gemini API
+        and Vertex AI clients); it appends ``/v1/models/{model}:generateContent`` and the like."""
+        return self.url
+
     # scripting
     # -----------------------------------------------------------------------------------------
     def enqueue(self, *replies: Reply) -> None:
@@ -196,6 +209,10 @@ class StubServer:
         return seq, reply
 
     def _render(self, call: Call) -> Rendered:
+        routed = _ROUTED.get(_family(call.path))
+        if routed is not None:
+            with self._lock:
+                return routed.render(call)  # type: ignore[no-any-return]
         path = call.path
         if path.startswith("/v1/"):
             path = path[3:]
@@ -205,7 +222,14 @@ class StubServer:
             return _openai.render(call, path)
 
 
+# API families the stub tells apart by the whole request path (they own their error format too).
+_ROUTED: dict[str, Any] = {m.FAMILY: m for m in (_mistral, _google_genai)}
+
+
 def _family(path: str) -> str:
+    routed = next((name for name, m in _ROUTED.items() if m.owns(path)), None)
+    if routed is not None:
+        return routed
     return "anthropic" if _anthropic.owns(path.removeprefix("/v1")) else "openai"
 
 
@@ -459,6 +483,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _error(family: str, status: int, reply: Reply, seq: int, request: Any) -> JsonResponse:
+    if family in _ROUTED:
+        return _ROUTED[family].error_response(status, reply, seq)  # type: ignore[no-any-return]
     if family == "anthropic":
         return _anthropic.error_response(status, reply, seq)
     return _openai.error_response(status, reply, request)

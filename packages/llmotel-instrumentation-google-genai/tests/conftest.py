@@ -1,0 +1,72 @@
+"""Fixtures: the instrumentor wired to the in-memory providers, and real SDK clients on the stub."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from google import genai
+from google.genai import types
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
+
+from llmotel.instrumentation.google_genai import GoogleGenAIInstrumentor
+from llmotel.testing import StubServer
+
+Instrument = Callable[..., GoogleGenAIInstrumentor]
+
+# One attempt per call: newer SDKs retry some errors, which would take the next scripted reply
+# (older ones have no retry options and never retry).
+NO_RETRY = (
+    types.GenerateContentConfig(
+        http_options=types.HttpOptions(retry_options=types.HttpRetryOptions(attempts=1))
+    )
+    if hasattr(types, "HttpRetryOptions")
+    else None
+)
+
+
+@pytest.fixture
+def instrument(
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    logger_provider: LoggerProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Instrument]:
+    """``instrument(capture="SPAN_ONLY", latest=True)``: instrument with those env settings."""
+    instrumentor = GoogleGenAIInstrumentor()
+
+    def _instrument(capture: str | None = None, latest: bool = False) -> GoogleGenAIInstrumentor:
+        if capture is not None:
+            monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", capture)
+        if latest:
+            monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")
+        instrumentor.instrument(
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            logger_provider=logger_provider,
+        )
+        return instrumentor
+
+    yield _instrument
+    instrumentor.uninstrument()
+
+
+@pytest.fixture
+def instrumented(instrument: Instrument) -> GoogleGenAIInstrumentor:
+    return instrument()
+
+
+@pytest.fixture
+def client(llm_stub: StubServer) -> genai.Client:
+    """A Gemini API client (``gcp.gemini``) on the stub; ``client.aio`` is its async side."""
+    return genai.Client(api_key="test", http_options={"base_url": llm_stub.google_genai_base_url})
+
+
+@pytest.fixture
+def vertex_client(llm_stub: StubServer) -> genai.Client:
+    """A Vertex AI client (``gcp.vertex_ai``, express mode: an API key, no project) on the stub."""
+    return genai.Client(
+        vertexai=True, api_key="test", http_options={"base_url": llm_stub.google_genai_base_url}
+    )

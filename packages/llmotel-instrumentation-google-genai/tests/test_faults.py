@@ -1,0 +1,163 @@
+"""Whatever the server answers, the caller gets exactly what it would get uninstrumented."""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from google import genai
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry import context
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from llmotel.instrumentation.google_genai import GoogleGenAIInstrumentor
+from llmotel.sdk.validation import assert_semconv
+from llmotel.testing import StubServer, cut_stream_reply, raw_reply, text_reply, tool_call_reply
+
+from .conftest import NO_RETRY
+
+KEYS = [
+    "candidates", "content", "parts", "text", "thought", "functionCall", "name", "args", "id",
+    "role", "finishReason", "index", "usageMetadata", "promptTokenCount", "candidatesTokenCount",
+    "thoughtsTokenCount", "cachedContentTokenCount", "modelVersion", "responseId", "embeddings",
+    "values", "x",
+]  # fmt: skip
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 2**40)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(KEYS), inner, max_size=5),
+    max_leaves=20,
+)
+bodies = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=6) | json_values
+MODEL = "gemini-2.5-flash"
+FAST = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def _dump(value: Any) -> Any:
+    value.sdk_http_response = None  # carries the response headers (a date)
+    return value.model_dump()
+
+
+def outcome(call: Callable[[], Any]) -> tuple[Any, ...]:
+    try:
+        result = call()
+        if hasattr(result, "__next__"):  # a stream: what the caller reads from it (its class too)
+            return ("stream", result.__class__.__name__, [_dump(c) for c in result])
+        return ("ok", result.__class__.__name__, _dump(result))
+    except Exception as exc:
+        return ("error", type(exc), str(exc))
+
+
+def uninstrumented(call: Callable[[], Any]) -> tuple[Any, ...]:
+    token = context.attach(context.set_value(context._SUPPRESS_INSTRUMENTATION_KEY, True))
+    try:
+        return outcome(call)
+    finally:
+        context.detach(token)
+
+
+def generate(client: genai.Client, stream: bool) -> Callable[[], Any]:
+    method = client.models.generate_content_stream if stream else client.models.generate_content
+    return lambda: method(model=MODEL, contents="hi", config=NO_RETRY)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [text_reply("plain"), tool_call_reply("f", {"a": 1}, text="with text"), cut_stream_reply(2)],
+    ids=["text", "function-call", "cut"],
+)
+@pytest.mark.parametrize("stream", [False, True])
+def test_well_formed_replies(
+    instrumented: GoogleGenAIInstrumentor,
+    client: genai.Client,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+    reply: Any,
+    stream: bool,
+) -> None:
+    call = generate(client, stream)
+    llm_stub.enqueue(reply)
+    seen = outcome(call)
+    llm_stub.reset()  # the same ids for the second call
+    llm_stub.enqueue(reply)
+    assert seen == uninstrumented(call)
+    [span] = span_exporter.get_finished_spans()
+    assert_semconv(span)
+
+
+@FAST
+@given(body=bodies)
+def test_random_json_replies(
+    instrumented: GoogleGenAIInstrumentor,
+    client: genai.Client,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+    body: Any,
+) -> None:
+    span_exporter.clear()
+    llm_stub.enqueue(raw_reply(body), raw_reply(body))
+    call = generate(client, False)
+    assert outcome(call) == uninstrumented(call)
+    [span] = span_exporter.get_finished_spans()
+    assert_semconv(span)
+
+
+@FAST
+@given(chunks=st.lists(bodies, max_size=4))
+def test_random_stream_chunks(
+    instrumented: GoogleGenAIInstrumentor,
+    client: genai.Client,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+    chunks: list[Any],
+) -> None:
+    span_exporter.clear()
+    sse = "".join(f"data: {json.dumps(c)}\r\n\r\n" for c in chunks)
+    reply = raw_reply(sse, content_type="text/event-stream")
+    llm_stub.enqueue(reply, reply)
+    call = generate(client, True)
+    assert outcome(call) == uninstrumented(call)
+    gc.collect()  # a stream the caller stopped reading (it raised) ends when collected
+    [span] = span_exporter.get_finished_spans()
+    assert_semconv(span)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        raw_reply(b'{"candidates": [', status=200),
+        raw_reply({"candidates": []}, truncate_at=5),
+        raw_reply(b"not json at all"),
+        raw_reply({"error": {"message": "odd"}}, status=418),
+    ],
+    ids=["malformed", "truncated", "not-json", "teapot"],
+)
+@pytest.mark.parametrize("stream", [False, True])
+def test_misbehaving_server(
+    instrumented: GoogleGenAIInstrumentor,
+    client: genai.Client,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+    reply: Any,
+    stream: bool,
+) -> None:
+    llm_stub.enqueue(reply, reply)
+    call = generate(client, stream)
+    assert outcome(call) == uninstrumented(call)
+    gc.collect()
+    [span] = span_exporter.get_finished_spans()
+    assert_semconv(span)
+    assert span.name == f"generate_content {MODEL}"

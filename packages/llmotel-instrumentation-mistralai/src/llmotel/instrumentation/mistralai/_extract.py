@@ -1,0 +1,295 @@
+"""From the mistralai SDK's arguments and replies to an :class:`Invocation`.
+
+Reads defensively: a field may be missing, ``None``, the SDK's ``UNSET`` sentinel or of another
+type; a value of an unexpected type is left out. Messages and tools may be plain dicts (the SDK's
+TypedDicts) or its pydantic models; both are read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from llmotel.semconv.attributes import GenAiProviderNameValues
+from llmotel.semconv.calls import read_field as _get
+from llmotel.semconv.calls import read_float as _num
+from llmotel.semconv.calls import read_int as _int
+from llmotel.semconv.calls import read_str as _str
+from llmotel.semconv.calls import server_of_url
+from llmotel.semconv.inference import Invocation
+
+PROVIDER = GenAiProviderNameValues.MISTRAL_AI.value
+# Mistral finish reasons → the finish reasons of the semconv output-message schema.
+_FINISH = {"tool_calls": "tool_call", "model_length": "length"}
+
+
+def server_of(sdk: Any, kw: Mapping[str, Any]) -> tuple[str | None, int | None]:
+    """``(server.address, server.port)`` of a call: its ``server_url`` or the client's."""
+    url = kw.get("server_url")
+    if type(url) is not str:
+        config = getattr(sdk, "sdk_configuration", None)
+        details = config.get_server_details() if config is not None else None
+        url = details[0] if isinstance(details, tuple) and details else None
+    return server_of_url(url)
+
+
+def _stop(v: object) -> list[str] | None:
+    if type(v) is str:
+        return [v]
+    if isinstance(v, list) and all(type(s) is str for s in v):
+        return v
+    return None
+
+
+def _output_type(response_format: object) -> str | None:
+    kind = _get(response_format, "type") if response_format is not None else None
+    if kind in ("json_object", "json_schema"):
+        return "json"
+    if kind == "text":
+        return "text"
+    return None
+
+
+def chat_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
+    """Request parameters of ``chat.complete`` / ``chat.stream``."""
+    get = kw.get
+    inv.max_tokens = _int(get("max_tokens"))
+    inv.choice_count = _int(get("n"))
+    inv.temperature = _num(get("temperature"))
+    inv.top_p = _num(get("top_p"))
+    inv.top_k = _num(get("top_k"))
+    inv.frequency_penalty = _num(get("frequency_penalty"))
+    inv.presence_penalty = _num(get("presence_penalty"))
+    inv.seed = _int(get("random_seed"))
+    if "stop" in kw:
+        inv.stop_sequences = _stop(kw["stop"])
+    if "response_format" in kw:
+        inv.output_type = _output_type(kw["response_format"])
+
+
+def embeddings_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
+    """Request parameters of ``embeddings.create``."""
+    fmt = kw.get("encoding_format")
+    fmt = getattr(fmt, "value", fmt)  # an SDK enum member or its string
+    if type(fmt) is str:
+        inv.encoding_formats = [fmt]
+
+
+def _usage(inv: Invocation, usage: Any) -> None:
+    if usage is None:
+        return
+    inv.input_tokens = _int(getattr(usage, "prompt_tokens", None))
+    inv.output_tokens = _int(getattr(usage, "completion_tokens", None))
+    details = getattr(usage, "prompt_tokens_details", None)  # an extra field: a plain dict
+    if details is not None:
+        inv.cache_read_input_tokens = _int(_get(details, "cached_tokens"))
+
+
+def _reason(choice: Any) -> str | None:
+    reason = getattr(choice, "finish_reason", None)
+    reason = getattr(reason, "value", reason)
+    return reason if type(reason) is str else None
+
+
+def chat_response(inv: Invocation, result: Any, content: bool) -> None:
+    """A ``ChatCompletionResponse`` of ``chat.complete``."""
+    inv.response_id = _str(getattr(result, "id", None))
+    inv.response_model = _str(getattr(result, "model", None))
+    choices = getattr(result, "choices", None)
+    if isinstance(choices, list):
+        reasons = [r for c in choices if (r := _reason(c))]
+        inv.finish_reasons = reasons or None
+    _usage(inv, getattr(result, "usage", None))
+    if content and isinstance(choices, list):
+        inv.output_messages = [_output(getattr(c, "message", None), _reason(c)) for c in choices]
+
+
+def embeddings_response(inv: Invocation, result: Any, content: bool) -> None:
+    """An ``EmbeddingResponse`` of ``embeddings.create``."""
+    inv.response_id = _str(getattr(result, "id", None))
+    inv.response_model = _str(getattr(result, "model", None))
+    usage = getattr(result, "usage", None)
+    if usage is not None:
+        inv.input_tokens = _int(getattr(usage, "prompt_tokens", None))
+    data = getattr(result, "data", None)
+    if isinstance(data, list) and data:
+        vector = getattr(data[0], "embedding", None)
+        if isinstance(vector, list):
+            inv.dimension_count = len(vector)
+
+
+# -- streams --------------------------------------------------------------------------------------
+
+
+class ChatEvents:
+    """Accumulates the ``CompletionEvent``s of ``chat.stream`` (each ``.data`` a chunk; the last
+    one carries the usage)."""
+
+    __slots__ = ("calls", "content", "id", "model", "reasons", "texts", "usage")
+
+    def __init__(self, content: bool) -> None:
+        self.content = content
+        self.id: str | None = None
+        self.model: str | None = None
+        self.usage: Any = None
+        self.reasons: dict[int, str] = {}
+        self.texts: dict[int, list[str]] = {}
+        self.calls: dict[int, list[Any]] = {}
+
+    def process(self, event: Any) -> bool:
+        chunk = getattr(event, "data", None)
+        if chunk is None:
+            return False
+        if self.id is None:
+            self.id = _str(getattr(chunk, "id", None))
+            self.model = _str(getattr(chunk, "model", None))
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.usage = usage
+        choices = getattr(chunk, "choices", None)
+        if not isinstance(choices, list):
+            return False
+        for choice in choices:
+            index = getattr(choice, "index", 0)
+            index = index if type(index) is int else 0
+            reason = _reason(choice)
+            if reason is not None:
+                self.reasons[index] = reason
+            if self.content:
+                delta = getattr(choice, "delta", None)
+                text = getattr(delta, "content", None)
+                if type(text) is str:
+                    self.texts.setdefault(index, []).append(text)
+                calls = getattr(delta, "tool_calls", None)
+                if isinstance(calls, list):
+                    self.calls.setdefault(index, []).extend(calls)
+        return False
+
+    def apply(self, inv: Invocation) -> None:
+        inv.response_id = self.id
+        inv.response_model = self.model
+        if self.reasons:
+            inv.finish_reasons = [self.reasons[i] for i in sorted(self.reasons)]
+        _usage(inv, self.usage)
+        if self.content:
+            indexes = sorted(set(self.texts) | set(self.calls) | set(self.reasons))
+            inv.output_messages = [
+                _output(
+                    {"content": "".join(self.texts.get(i, ())), "tool_calls": self.calls.get(i)},
+                    self.reasons.get(i),
+                )
+                for i in indexes
+            ]
+
+
+# -- content --------------------------------------------------------------------------------------
+
+
+def _json_or_text(value: object) -> Any:
+    if type(value) is not str:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _parts(content: object) -> list[dict[str, Any]]:
+    if type(content) is str:
+        return [{"type": "text", "content": content}] if content else []
+    parts: list[dict[str, Any]] = []
+    if not isinstance(content, list):
+        return parts
+    for chunk in content:
+        kind = _get(chunk, "type")
+        if kind == "text":
+            parts.append({"type": "text", "content": _get(chunk, "text")})
+        elif kind == "image_url":
+            image = _get(chunk, "image_url")
+            url = image if type(image) is str else _get(image, "url")
+            parts.append({"type": "uri", "modality": "image", "uri": url})
+        elif kind == "thinking":
+            thinking = _get(chunk, "thinking")
+            texts = [_get(t, "text") for t in thinking] if isinstance(thinking, list) else []
+            parts.append(
+                {"type": "reasoning", "content": "".join(t for t in texts if type(t) is str)}
+            )
+        else:
+            parts.append({"type": str(kind)})
+    return parts
+
+
+def _tool_call_parts(calls: object) -> list[dict[str, Any]]:
+    parts = []
+    for call in calls if isinstance(calls, list) else ():
+        function = _get(call, "function")
+        parts.append(
+            {
+                "type": "tool_call",
+                "id": _get(call, "id"),
+                "name": _get(function, "name"),
+                "arguments": _json_or_text(_get(function, "arguments")),
+            }
+        )
+    return parts
+
+
+def _output(message: Any, reason: str | None) -> dict[str, Any]:
+    parts = _parts(_get(message, "content")) if message is not None else []
+    if message is not None:
+        parts += _tool_call_parts(_get(message, "tool_calls"))
+    finish = _FINISH.get(reason, reason) if reason else "error"
+    return {"role": "assistant", "parts": parts, "finish_reason": finish}
+
+
+def chat_input(inv: Invocation, kw: Mapping[str, Any]) -> None:
+    """``gen_ai.input.messages``, ``system_instructions`` and ``tool.definitions`` of a chat call."""
+    messages = kw.get("messages")
+    system: list[dict[str, Any]] = []
+    out: list[dict[str, Any]] = []
+    for message in messages if isinstance(messages, list) else ():
+        role = _get(message, "role")
+        role = getattr(role, "value", role)
+        content = _get(message, "content")
+        if role == "system":
+            system.extend(_parts(content))
+        elif role == "tool":
+            response = (
+                content if type(content) is str else [p.get("content") for p in _parts(content)]
+            )
+            part = {
+                "type": "tool_call_response",
+                "id": _get(message, "tool_call_id"),
+                "response": response,
+            }
+            out.append({"role": "tool", "parts": [part]})
+        else:
+            parts = _parts(content) + _tool_call_parts(_get(message, "tool_calls"))
+            out.append({"role": str(role or "user"), "parts": parts})
+    inv.input_messages = out
+    if system:
+        inv.system_instructions = system
+    tools = kw.get("tools")
+    if isinstance(tools, list) and tools:
+        defs = []
+        for tool in tools:
+            function = _get(tool, "function")
+            entry: dict[str, Any] = {"type": "function", "name": _get(function, "name")}
+            description = _get(function, "description")
+            if type(description) is str:
+                entry["description"] = description
+            parameters = _get(function, "parameters")
+            if isinstance(parameters, Mapping):
+                entry["parameters"] = dict(parameters)
+            defs.append(entry)
+        inv.tool_definitions = defs
+
+
+def embeddings_input(inv: Invocation, kw: Mapping[str, Any]) -> None:
+    """The texts an embeddings call embeds, as user messages."""
+    data = kw.get("inputs")
+    items = data if isinstance(data, list) else [data]
+    inv.input_messages = [
+        {"role": "user", "parts": [{"type": "text", "content": t}]} for t in items if type(t) is str
+    ]
