@@ -130,7 +130,7 @@ def _complete(telemetry: InferenceTelemetry, op: Operation, inv: Invocation, res
             return SyncStream(result, telemetry, inv, acc)
         op.response(inv, result, telemetry.capture_content)
     except Exception:  # noqa: BLE001
-        telemetry._warn("response")
+        telemetry.warn_once("response")
     telemetry.finish(inv)
     return result
 
@@ -150,7 +150,7 @@ def call_wrapper(
                 inv = _invocation(telemetry, op, locate, instance, kwargs)
                 telemetry.start(inv)
             except Exception:  # noqa: BLE001
-                telemetry._warn("request")
+                telemetry.warn_once("request")
                 return await wrapped(*args, **kwargs)
             try:
                 result = await wrapped(*args, **kwargs)
@@ -168,7 +168,7 @@ def call_wrapper(
             inv = _invocation(telemetry, op, locate, instance, kwargs)
             telemetry.start(inv)
         except Exception:  # noqa: BLE001
-            telemetry._warn("request")
+            telemetry.warn_once("request")
             return wrapped(*args, **kwargs)
         try:
             result = wrapped(*args, **kwargs)

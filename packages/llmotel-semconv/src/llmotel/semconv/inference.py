@@ -384,7 +384,7 @@ class InferenceTelemetry:
                 return True
             return attributes.get(_OPENINFERENCE_KIND) in _LLM_KINDS
         except Exception:  # noqa: BLE001
-            self._warn("should_skip")
+            self.warn_once("should_skip")
             return False
 
     def start(self, inv: Invocation) -> None:
@@ -414,7 +414,7 @@ class InferenceTelemetry:
             inv._token = otel_context.attach(ctx)
             inv._start = time.perf_counter()
         except Exception:  # noqa: BLE001
-            self._warn("start")
+            self.warn_once("start")
 
     def detach(self, inv: Invocation) -> None:
         """Stop ``inv``'s span from being current without ending it (a stream outlives the call)."""
@@ -424,7 +424,7 @@ class InferenceTelemetry:
             try:
                 otel_context.detach(token)  # type: ignore[arg-type]
             except Exception:  # noqa: BLE001
-                self._warn("detach")
+                self.warn_once("detach")
 
     def chunk(self, inv: Invocation) -> None:
         """Note one chunk of a streamed response: the first one sets the time to first chunk, each
@@ -461,7 +461,7 @@ class InferenceTelemetry:
             if self._logger is not None and inv.operation in _INFERENCE_OPERATIONS:
                 self._emit_event(inv, None)
         except Exception:  # noqa: BLE001
-            self._warn("finish")
+            self.warn_once("finish")
         finally:
             span.end()
 
@@ -490,7 +490,7 @@ class InferenceTelemetry:
             if self._logger is not None and inv.operation in _INFERENCE_OPERATIONS:
                 self._emit_event(inv, etype)
         except Exception:  # noqa: BLE001
-            self._warn("fail")
+            self.warn_once("fail")
         finally:
             span.end()
 
@@ -501,7 +501,7 @@ class InferenceTelemetry:
         try:
             inv._span.set_attribute(STREAM_ABANDONED, True)
         except Exception:  # noqa: BLE001
-            self._warn("abandon")
+            self.warn_once("abandon")
         # The finalizer may run in another thread: only end, never detach someone else's context.
         inv._token = None
         self.finish(inv)
@@ -677,7 +677,9 @@ class InferenceTelemetry:
             )
         )
 
-    def _warn(self, where: str) -> None:
+    def warn_once(self, where: str) -> None:
+        """Log that telemetry failed in ``where`` (with the traceback) once at WARNING, then at DEBUG: for
+        provider code around an :class:`Invocation`, whose failures must not reach the caller either."""
         if where not in self._warned:
             self._warned.add(where)
             _log.warning(

@@ -64,7 +64,7 @@ def _end(
     try:
         acc.apply(inv)
     except Exception:  # noqa: BLE001
-        telemetry._warn("stream")
+        telemetry.warn_once("stream")
     if abandoned:
         telemetry.abandon(inv)
     elif error is None:
@@ -101,7 +101,7 @@ class _Base(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]
         try:
             return self._self_acc.process(chunk)
         except Exception:  # noqa: BLE001
-            self._self_telemetry._warn("chunk")
+            self._self_telemetry.warn_once("chunk")
             return False
 
 
@@ -234,7 +234,7 @@ class RawResponse(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignor
             self._self_finalizer.detach()
             return self._self_stream
         except Exception:  # noqa: BLE001
-            self._self_telemetry._warn("raw response")
+            self._self_telemetry.warn_once("raw response")
             return parsed
 
     def _self_end(self) -> None:
@@ -278,7 +278,7 @@ class ClosableRawResponse(RawResponse):
                 try:  # read by .read()/.json()/.text(): parsing the read body does no I/O
                     self._self_seen(self.__wrapped__.parse())
                 except Exception:  # noqa: BLE001
-                    self._self_telemetry._warn("raw response")
+                    self._self_telemetry.warn_once("raw response")
             self._self_end()
 
 
@@ -301,7 +301,7 @@ class AsyncRawResponse(RawResponse):
                 try:
                     self._self_seen(await self.__wrapped__.parse())
                 except Exception:  # noqa: BLE001
-                    self._self_telemetry._warn("raw response")
+                    self._self_telemetry.warn_once("raw response")
             self._self_end()
 
 
@@ -350,7 +350,7 @@ def complete(
             # returns, so the caller's own parse() gets this very object.
             record(inv, result.parse())
     except Exception:  # noqa: BLE001
-        telemetry._warn("response")
+        telemetry.warn_once("response")
     telemetry.finish(inv)
     return result
 
@@ -369,7 +369,7 @@ async def acomplete(
     try:
         record(inv, await result.parse())
     except Exception:  # noqa: BLE001
-        telemetry._warn("response")
+        telemetry.warn_once("response")
     finally:
         telemetry.finish(inv)
     return result

@@ -87,7 +87,7 @@ def _seen(telemetry: InferenceTelemetry, inv: Invocation, result: Any) -> Accumu
     try:
         ex.request_id(inv, result)
     except Exception:  # noqa: BLE001
-        telemetry._warn("response")
+        telemetry.warn_once("response")
     return ex.Events(telemetry.capture_content) if inv.stream else None
 
 
@@ -101,7 +101,7 @@ def _create_sync(telemetry: InferenceTelemetry) -> Any:
             inv = _invocation(telemetry, instance, kwargs, kwargs.get("stream") is True)
             telemetry.start(inv)
         except Exception:  # noqa: BLE001
-            telemetry._warn("request")
+            telemetry.warn_once("request")
             return wrapped(*args, **kwargs)
         try:
             result = wrapped(*args, **kwargs)
@@ -124,7 +124,7 @@ def _create_async(telemetry: InferenceTelemetry) -> Any:
             inv = _invocation(telemetry, instance, kwargs, kwargs.get("stream") is True)
             telemetry.start(inv)
         except Exception:  # noqa: BLE001
-            telemetry._warn("request")
+            telemetry.warn_once("request")
             return await wrapped(*args, **kwargs)
         try:
             result = await wrapped(*args, **kwargs)
@@ -162,7 +162,7 @@ def _stream_sync(telemetry: InferenceTelemetry) -> Any:
 
             setattr(manager, attr, request)
         except Exception:  # noqa: BLE001
-            telemetry._warn("stream helper")
+            telemetry.warn_once("stream helper")
         return manager
 
     return wrapper
@@ -204,7 +204,7 @@ def _stream_async(telemetry: InferenceTelemetry) -> Any:
 
             setattr(manager, attr, _Deferred(request))
         except Exception:  # noqa: BLE001
-            telemetry._warn("stream helper")
+            telemetry.warn_once("stream helper")
         return manager
 
     return wrapper

@@ -219,7 +219,7 @@ def _sync_wrapper(telemetry: InferenceTelemetry, op: _Operation) -> Any:
             call = _prepare(telemetry, op, instance, kwargs)
             telemetry.start(call.inv)
         except Exception:  # noqa: BLE001
-            telemetry._warn("request")
+            telemetry.warn_once("request")
             return wrapped(*args, **kwargs)
         try:
             result = wrapped(*args, **call.kwargs)
@@ -241,7 +241,7 @@ def _async_wrapper(telemetry: InferenceTelemetry, op: _Operation) -> Any:
             call = _prepare(telemetry, op, instance, kwargs)
             telemetry.start(call.inv)
         except Exception:  # noqa: BLE001
-            telemetry._warn("request")
+            telemetry.warn_once("request")
             return await wrapped(*args, **kwargs)
         try:
             result = await wrapped(*args, **call.kwargs)
