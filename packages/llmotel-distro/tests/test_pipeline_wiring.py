@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from llmotel.testing import StubServer, Usage, console_spans, text_reply
+from llmotel.testing.otlp import OtlpReceiver
 
 BIN = Path(sys.executable).parent
 
@@ -70,3 +73,66 @@ def test_without_tail_sampling_every_span_is_exported_with_its_cost() -> None:
     spans = console_spans(result.stdout)
     assert sorted(s["name"] for s in spans) == ["chat gpt-4o", "chat gpt-4o-mini"]
     assert all(s["attributes"]["llmotel.cost.usd"] > 0 for s in spans)
+
+
+def test_tail_sampling_decides_once_for_two_exporters() -> None:
+    with StubServer() as stub, OtlpReceiver() as receiver:
+        result = _run(
+            stub,
+            OTEL_TRACES_EXPORTER="console,otlp",
+            OTEL_METRICS_EXPORTER="otlp",
+            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+            OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+            LLMOTEL_SAMPLING_TAIL="true",
+            LLMOTEL_SAMPLING_BASELINE_RATIO="1",
+        )
+        receiver.wait_for(lambda r: bool(r.metric_points("llmotel.sampling.decisions")), timeout=5)
+        decisions = receiver.metric_points("llmotel.sampling.decisions")
+        otlp_names = sorted(s.name for s in receiver.spans())
+    assert result.returncode == 0, result.stderr
+    assert sum(p.value or 0 for p in decisions) == 2  # two traces, one decision each
+    console_names = sorted(s["name"] for s in console_spans(result.stdout))
+    assert console_names == ["chat gpt-4o", "chat gpt-4o-mini"]
+    assert otlp_names == console_names
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+DEAD_APP = """
+import logging, time
+from opentelemetry import trace
+with trace.get_tracer("app").start_as_current_span("work"):
+    logging.getLogger("app").warning("the app logs through OTLP")
+print(time.time(), flush=True)
+"""
+
+
+def test_dead_exporter_exit_is_bounded_and_its_failure_reaches_stderr() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLMOTEL_"))}
+    env.update(
+        {
+            "OTEL_PYTHON_DISTRO": "llmotel",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{_closed_port()}",
+            "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED": "true",
+            "LLMOTEL_SHUTDOWN_TIMEOUT": "1s",
+        }
+    )
+    result = subprocess.run(
+        [str(BIN / "opentelemetry-instrument"), sys.executable, "-c", DEAD_APP],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    exit_after_app = time.time() - float(result.stdout.strip().splitlines()[-1])
+    assert result.returncode == 0, result.stderr
+    # 1 s of export attempts, then the interpreter's own exit; the SDK defaults alone block for tens of seconds.
+    assert exit_after_app < 6.0
+    assert "Transient error" in result.stderr  # the OTLP exporter's own line, not fed to the dead log pipeline
+    assert "did not finish before the shutdown timeout" in result.stderr
+    assert "the app logs through OTLP" not in result.stderr  # the app's record went to the log pipeline

@@ -156,7 +156,13 @@ class RedactionStage:
             body = redactor.redact_value(record.body, redaction, deadline)
             record.body = None if body is DROP else body
 
-    def _fail_closed(self, record: MutableSpan | MutableLogRecord) -> None:
+    def shed(self, record: _R) -> _R:
+        """The pipeline's call for a record it sheds under load, instead of analysis: every value this
+        stage would analyze becomes ``<REDACTION_FAILED>`` (the pipeline has removed the content first)."""
+        self._fail_closed(record, mark=False)
+        return record
+
+    def _fail_closed(self, record: MutableSpan | MutableLogRecord, *, mark: bool = True) -> None:
         redactor = self.redactor
         redactor.fail_closed(record.attributes)
         if isinstance(record, MutableSpan):
@@ -168,7 +174,8 @@ class RedactionStage:
                 record.name = FAILED_MARKER
         else:
             record.body = None
-        record.attributes[FAILED_ATTRIBUTE] = "error"
+        if mark:
+            record.attributes[FAILED_ATTRIBUTE] = "error"
 
     def _summarize(
         self,

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["LLMOTEL_COST_USD"]
+__all__ = ["LLMOTEL_CONTENT_REMOVED", "LLMOTEL_COST_USD"]
 
 LLMOTEL_COST_USD: Final = "llmotel.cost.usd"
 """Span attribute: the USD cost of the call the span describes (set by llmotel-metrics' cost stage,
 read by llmotel-sampling's cost policy)."""
+
+LLMOTEL_CONTENT_REMOVED: Final = "llmotel.pipeline.content_removed"
+"""Span/log attribute: the export pipeline removed this record's content (llmotel-sdk). The value says
+why: ``backlog`` when the export side shed content to keep up, otherwise the name of the
+content-sensitive stage that failed."""
