@@ -94,7 +94,8 @@ def run_mode(
             "call_cpu_us": round(float(app["call_cpu_us"]), 1),
             "exit_after_load_s": round(ended - float(app["exited_at"]), 2),
             "exit_code": proc.returncode,
-            "queue_full_lines": proc.stderr.count("Queue full") + proc.stderr.count("queue is full"),
+            "queue_full_lines": proc.stderr.count("Queue full")
+            + proc.stderr.count("queue is full"),
             "shed_log_lines": proc.stderr.count("llmotel.pipeline.shed"),
             "exporter_failure_on_stderr": "Failed to export" in proc.stderr
             or "Transient error" in proc.stderr,
@@ -115,7 +116,11 @@ def main() -> None:
         run_mode("redaction on", {"LLMOTEL_REDACTION": "on"}, args.threads, args.seconds),
         run_mode(
             "redaction on, exporter down",
-            {"LLMOTEL_REDACTION": "on", "OTEL_METRICS_EXPORTER": "otlp", "OTEL_LOGS_EXPORTER": "otlp"},
+            {
+                "LLMOTEL_REDACTION": "on",
+                "OTEL_METRICS_EXPORTER": "otlp",
+                "OTEL_LOGS_EXPORTER": "otlp",
+            },
             4,
             min(args.seconds, 3.0),
             dead_endpoint=True,

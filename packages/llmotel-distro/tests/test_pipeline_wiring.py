@@ -133,6 +133,10 @@ def test_dead_exporter_exit_is_bounded_and_its_failure_reaches_stderr() -> None:
     assert result.returncode == 0, result.stderr
     # 1 s of export attempts, then the interpreter's own exit; the SDK defaults alone block for tens of seconds.
     assert exit_after_app < 6.0
-    assert "Transient error" in result.stderr  # the OTLP exporter's own line, not fed to the dead log pipeline
+    assert (
+        "Transient error" in result.stderr
+    )  # the OTLP exporter's own line, not fed to the dead log pipeline
     assert "did not finish before the shutdown timeout" in result.stderr
-    assert "the app logs through OTLP" not in result.stderr  # the app's record went to the log pipeline
+    assert (
+        "the app logs through OTLP" not in result.stderr
+    )  # the app's record went to the log pipeline

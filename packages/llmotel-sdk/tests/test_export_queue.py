@@ -97,7 +97,9 @@ def _chat_spans(provider: TracerProvider, n: int) -> None:
                 "user.id": PII,
             },
         ) as span:
-            span.add_event("gen_ai.client.inference.operation.details", {GEN_AI_INPUT_MESSAGES: MESSAGES})
+            span.add_event(
+                "gen_ai.client.inference.operation.details", {GEN_AI_INPUT_MESSAGES: MESSAGES}
+            )
 
 
 def _shed_points(reader: InMemoryMetricReader) -> dict[tuple[str, str], int]:

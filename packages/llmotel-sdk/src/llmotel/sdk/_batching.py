@@ -51,11 +51,17 @@ _OUTCOME = "llmotel.pipeline.outcome"
 _REASON = "llmotel.pipeline.reason"
 
 _MESSAGES = {
-    (_CONTENT_REMOVED, BACKLOG): "%s export is behind: records are exported with their content removed "
+    (
+        _CONTENT_REMOVED,
+        BACKLOG,
+    ): "%s export is behind: records are exported with their content removed "
     "(llmotel.pipeline.content_removed=backlog)",
     (_DROPPED, _QUEUE_FULL): "%s export queue is full: records are dropped",
     (_DROPPED, _EXPORT_FAILED): "%s exporter failed: its records are dropped",
-    (_DROPPED, _SHUTDOWN): "%s export did not finish before the shutdown timeout: the rest is dropped",
+    (
+        _DROPPED,
+        _SHUTDOWN,
+    ): "%s export did not finish before the shutdown timeout: the rest is dropped",
 }
 
 
@@ -295,7 +301,9 @@ class ExportQueue(Generic[_O]):
             if self._shutdown:
                 return
             self._shutdown = True
-        timeout = self._shutdown_timeout if timeout_millis is None else max(timeout_millis, 0) / 1000
+        timeout = (
+            self._shutdown_timeout if timeout_millis is None else max(timeout_millis, 0) / 1000
+        )
         self._shutdown_timeout = timeout
         deadline = self._deadline = monotonic() + timeout
         self._wake.set()
@@ -307,7 +315,9 @@ class ExportQueue(Generic[_O]):
                 else:
                     exporter.shutdown()
             except Exception:  # noqa: BLE001 - shutting down must not raise at exit
-                _logger.debug("%s exporter %r raised on shutdown", self._signal, exporter, exc_info=True)
+                _logger.debug(
+                    "%s exporter %r raised on shutdown", self._signal, exporter, exc_info=True
+                )
         with self._lock:
             left = len(self._queue) + self._in_flight
             self._queue.clear()

@@ -730,14 +730,18 @@ class PipelineSpanProcessor(SpanProcessor):
         self._queue: ExportQueue[ReadableSpan] = ExportQueue(
             "traces",
             self._exporters,
-            process=lambda spans: pipeline.transform(spans, MutableSpan.from_span, MutableSpan.to_span),
+            process=lambda spans: pipeline.transform(
+                spans, MutableSpan.from_span, MutableSpan.to_span
+            ),
             shed=(lambda spans: pipeline.shed(spans, MutableSpan.from_span, MutableSpan.to_span))
             if pipeline.sensitive
             else None,
             size_of=_span_size,
             success=SpanExportResult.SUCCESS,
             max_queue_size=int(_option(max_queue_size, "OTEL_BSP_MAX_QUEUE_SIZE", 2048)),
-            max_queue_bytes=_DEFAULT_MAX_QUEUE_BYTES if max_queue_bytes is None else max_queue_bytes,
+            max_queue_bytes=_DEFAULT_MAX_QUEUE_BYTES
+            if max_queue_bytes is None
+            else max_queue_bytes,
             max_export_batch_size=int(
                 _option(max_export_batch_size, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512)
             ),
@@ -832,7 +836,9 @@ class PipelineLogRecordProcessor(LogRecordProcessor):
             size_of=_log_size,
             success=LogRecordExportResult.SUCCESS,
             max_queue_size=int(_option(max_queue_size, "OTEL_BLRP_MAX_QUEUE_SIZE", 2048)),
-            max_queue_bytes=_DEFAULT_MAX_QUEUE_BYTES if max_queue_bytes is None else max_queue_bytes,
+            max_queue_bytes=_DEFAULT_MAX_QUEUE_BYTES
+            if max_queue_bytes is None
+            else max_queue_bytes,
             max_export_batch_size=int(
                 _option(max_export_batch_size, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 512)
             ),
