@@ -669,7 +669,17 @@ def _value_size(value: object) -> int:
 def _attributes_size(attributes: Mapping[str, object] | None) -> int:
     if not attributes:
         return 0
-    return sum(_value_size(v) for v in attributes.values()) + 32 * len(attributes)
+    # The SDK's BoundedAttributes takes a lock per item read; its copy() is one C-level dict copy.
+    copy = getattr(attributes, "copy", None)
+    plain = copy() if copy is not None else attributes
+    size = 40 * len(plain)  # key and slot; numbers and booleans count no more
+    for value in plain.values():
+        kind = type(value)
+        if kind is str:
+            size += len(value)
+        elif kind is not int and kind is not float and kind is not bool:
+            size += _value_size(value)
+    return size
 
 
 def _span_size(span: ReadableSpan) -> int:
