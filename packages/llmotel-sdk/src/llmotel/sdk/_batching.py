@@ -244,10 +244,12 @@ class ExportQueue(Generic[_O]):
         if self._shed is None:
             return self._process(batch)
         out: list[_O] = []
+        shedding = False
         shed = 0
         for start in range(0, len(batch), _STEP):
             step = batch[start : start + _STEP]
-            if shed or self._behind():
+            shedding = shedding or self._behind()
+            if shedding:
                 part = self._shed(step)
                 shed += len(part)
             else:
