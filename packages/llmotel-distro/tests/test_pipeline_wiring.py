@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -9,6 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+
+from llmotel.distro._setup import _ApplicationLogHandler
 from llmotel.testing import StubServer, Usage, console_spans, text_reply
 from llmotel.testing.otlp import OtlpReceiver
 
@@ -145,3 +151,38 @@ def test_dead_exporter_exit_is_bounded_and_its_failure_reaches_stderr() -> None:
     assert "did not finish before the shutdown timeout" in result.stderr
     # ... while the application's record went to the log pipeline, not to stderr.
     assert "the app logs through OTLP" not in result.stderr
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_log_handler_keeps_telemetry_loggers_out_of_the_log_pipeline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    handler = _ApplicationLogHandler(logger_provider=provider)
+    last_resort = _Collect()
+    monkeypatch.setattr(logging, "lastResort", last_resort)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [handler])
+    logging.getLogger("opentelemetry.exporter.otlp.common.http").warning("endpoint down")
+    logging.getLogger("llmotel.sdk.pipeline").warning("queue full")
+    logging.getLogger("myapp").warning("hello")
+    assert [r.log_record.body for r in exporter.get_finished_logs()] == ["hello"]
+    assert last_resort.messages == ["endpoint down", "queue full"]
+
+    # With a handler of the application's own (basicConfig, say), the record goes there only, not twice.
+    own = _Collect()
+    monkeypatch.setattr(root, "handlers", [handler, own])
+    logging.getLogger("opentelemetry.sdk._shared_internal").warning("export raised")
+    assert own.messages == ["export raised"]
+    assert last_resort.messages == ["endpoint down", "queue full"]
+    provider.shutdown()

@@ -160,11 +160,11 @@ class Providers:
         def left_ms() -> float:
             return max(deadline - time.monotonic(), 0.0) * 1000
 
-        # The tail sampler forwards what it holds to the span processor when the tracer provider shuts down, so the
-        # span processor's own bound (its shutdown_timeout_millis) is the whole budget; the rest gets what is left.
         if self.log_handler is not None:
             logging.getLogger().removeHandler(self.log_handler)
             self.log_handler.close()  # and out of logging's own flush at exit
+        # The tail sampler forwards what it holds to the span processor when the tracer provider shuts down, so the
+        # span processor's own bound (its shutdown_timeout_millis) is the whole budget; the rest gets what is left.
         steps: list[tuple[str, Callable[[], object]]] = [
             ("traces", self.tracer_provider.shutdown),
             ("metrics", lambda: self.meter_provider.shutdown(timeout_millis=left_ms())),
