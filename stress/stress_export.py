@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -109,11 +110,32 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="redaction off/on pairs, run alternately (the per-call ratio is the median over rounds)",
+    )
     args = parser.parse_args()
-    results = [
-        run_mode("uninstrumented", {}, args.threads, args.seconds, instrumented=False),
-        run_mode("redaction off", {"LLMOTEL_REDACTION": "off"}, args.threads, args.seconds),
-        run_mode("redaction on", {"LLMOTEL_REDACTION": "on"}, args.threads, args.seconds),
+    results = [run_mode("uninstrumented", {}, args.threads, args.seconds, instrumented=False)]
+    ratios: list[tuple[float, float]] = []
+    for _ in range(args.rounds):
+        off = run_mode("redaction off", {"LLMOTEL_REDACTION": "off"}, args.threads, args.seconds)
+        on = run_mode("redaction on", {"LLMOTEL_REDACTION": "on"}, args.threads, args.seconds)
+        results += [off, on]
+        ratios.append(
+            (
+                float(on["call_wall_us"]) / float(off["call_wall_us"]),  # type: ignore[arg-type]
+                float(on["call_cpu_us"]) / float(off["call_cpu_us"]),  # type: ignore[arg-type]
+            )
+        )
+        print(
+            f"per call, redaction on vs off: wall {on['call_wall_us']} vs {off['call_wall_us']} µs "
+            f"({ratios[-1][0]:.3f}x), thread CPU {on['call_cpu_us']} vs {off['call_cpu_us']} µs "
+            f"({ratios[-1][1]:.3f}x)",
+            flush=True,
+        )
+    results.append(
         run_mode(
             "redaction on, exporter down",
             {
@@ -124,15 +146,12 @@ def main() -> None:
             4,
             min(args.seconds, 3.0),
             dead_endpoint=True,
-        ),
-    ]
-    off, on = results[1], results[2]
-    ratio = float(on["call_wall_us"]) / float(off["call_wall_us"])  # type: ignore[arg-type]
-    cpu_ratio = float(on["call_cpu_us"]) / float(off["call_cpu_us"])  # type: ignore[arg-type]
+        )
+    )
+    wall = statistics.median(r[0] for r in ratios)
+    cpu = statistics.median(r[1] for r in ratios)
     print(
-        f"per call, redaction on vs off: wall {on['call_wall_us']} vs {off['call_wall_us']} µs ({ratio:.3f}x), "
-        f"thread CPU {on['call_cpu_us']} vs {off['call_cpu_us']} µs ({cpu_ratio:.3f}x)",
-        flush=True,
+        f"median per-call ratio on/off over {args.rounds} round(s): wall {wall:.3f}x, CPU {cpu:.3f}x"
     )
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))

@@ -310,3 +310,24 @@ def test_log_records_are_shed_without_body() -> None:
 def test_bad_bounds_are_refused(options: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="max_"):
         PipelineSpanProcessor([], InMemorySpanExporter(), **options)
+
+
+def test_content_stages_get_a_share_of_the_worker_while_spans_keep_coming() -> None:
+    # Far below the queue's bounds, but each step of the stage takes longer than the time saved up for it.
+    redactor = SlowRedactor(per_record_s=0.02)
+    redactor.release.set()
+    exporter = InMemorySpanExporter()
+    processor = PipelineSpanProcessor(
+        [redactor], exporter, max_queue_size=4000, max_export_batch_size=32
+    )
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    _chat_spans(provider, 100)
+    assert processor.force_flush(20_000)
+    spans = exporter.get_finished_spans()
+    shed = [s for s in spans if s.attributes.get(CONTENT_REMOVED_ATTRIBUTE) == "backlog"]
+    assert len(spans) == 100
+    # 1st batch whole (0.5 s saved up), 2nd shed (the share is spent and 36 wait), the last 36 whole (few wait).
+    assert len(shed) == 32
+    assert redactor.calls == 68
+    provider.shutdown()

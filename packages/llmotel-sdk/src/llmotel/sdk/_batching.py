@@ -2,7 +2,9 @@
 
 The application thread only measures a record and appends it (microseconds). The worker takes batches and runs
 the pipeline's stages on them in small steps; between steps it looks at the backlog. When the queue holds more
-than a quarter of its bounds (or half of the shutdown time is gone), the rest of the work is *shed*: each record's
+than a quarter of its bounds, when records keep arriving faster than the worker takes them and the
+content-sensitive stages have used their share of its time, or when half of the shutdown time is gone, the rest
+of the work is *shed*: each record's
 content is stripped first — before the expensive, content-sensitive stages, which are then skipped — it is marked
 ``llmotel.pipeline.content_removed = backlog`` and exported. Spans are kept; only what they said is lost, and
 never raw. What cannot be kept at all (queue full, exporter failure, shutdown timeout) is dropped. Both are
@@ -44,6 +46,11 @@ _DROPPED = "dropped"
 
 # Records per step of the stages: the backlog is looked at between steps, so one slow batch cannot fill the queue.
 _STEP = 32
+# While records keep arriving faster than the worker takes them (a step's worth queued), the content-sensitive
+# stages get at most this share of the worker's wall time: their analysis holds the GIL the application threads
+# need. Unused share accumulates up to _BURST_S, so a short burst is still processed whole.
+_CONTENT_SHARE = 0.1
+_BURST_S = 0.5
 _UNKNOWN_SIZE = 4096
 
 _SIGNAL = "llmotel.pipeline.signal"
@@ -144,6 +151,8 @@ class ExportQueue(Generic[_O]):
         self._shed_above_bytes = max_queue_bytes // 4
         self._shutdown = False
         self._deadline: float | None = None
+        self._content_credit = _BURST_S
+        self._credited_at = monotonic()
         self._exported = 0
         self._in_flight = 0
         self._abandoned = False
@@ -235,10 +244,24 @@ class ExportQueue(Generic[_O]):
             self._export([record for record, _ in taken])
 
     def _behind(self) -> bool:
-        if len(self._queue) > self._shed_above_records or self._bytes > self._shed_above_bytes:
+        queued = len(self._queue)
+        if queued > self._shed_above_records or self._bytes > self._shed_above_bytes:
             return True
+        now = monotonic()
         deadline = self._deadline
-        return deadline is not None and deadline - monotonic() < self._shutdown_timeout / 2
+        if deadline is not None and deadline - now < self._shutdown_timeout / 2:
+            return True
+        credit = self._content_credit + (now - self._credited_at) * _CONTENT_SHARE
+        self._content_credit = min(credit, _BURST_S)
+        self._credited_at = now
+        return queued >= _STEP and self._content_credit <= 0
+
+    def _process_timed(self, step: list[_O]) -> list[_O]:
+        started = monotonic()
+        try:
+            return self._process(step)
+        finally:
+            self._content_credit = max(self._content_credit - (monotonic() - started), -_BURST_S)
 
     def _prepare(self, batch: list[_O]) -> list[_O]:
         if self._shed is None:
@@ -253,7 +276,7 @@ class ExportQueue(Generic[_O]):
                 part = self._shed(step)
                 shed += len(part)
             else:
-                part = self._process(step)
+                part = self._process_timed(step)
             out += part
         if shed:
             self._count(_CONTENT_REMOVED, BACKLOG, shed)
