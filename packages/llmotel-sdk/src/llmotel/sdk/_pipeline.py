@@ -671,13 +671,12 @@ def _attributes_size(attributes: Mapping[str, object] | None) -> int:
         return 0
     # The SDK's BoundedAttributes takes a lock per item read; its copy() is one C-level dict copy.
     copy = getattr(attributes, "copy", None)
-    plain = copy() if copy is not None else attributes
+    plain: Mapping[str, object] = copy() if copy is not None else attributes
     size = 40 * len(plain)  # key and slot; numbers and booleans count no more
     for value in plain.values():
-        kind = type(value)
-        if kind is str:
+        if isinstance(value, str):
             size += len(value)
-        elif kind is not int and kind is not float and kind is not bool:
+        elif not isinstance(value, int | float):
             size += _value_size(value)
     return size
 
