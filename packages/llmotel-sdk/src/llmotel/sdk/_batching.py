@@ -49,7 +49,7 @@ _STEP = 32
 # While records keep arriving faster than the worker takes them (a step's worth queued), the content-sensitive
 # stages get at most this share of the worker's wall time: their analysis holds the GIL the application threads
 # need. Unused share accumulates up to _BURST_S, so a short burst is still processed whole.
-_CONTENT_SHARE = 0.1
+_CONTENT_SHARE = 0.05
 _BURST_S = 0.5
 _UNKNOWN_SIZE = 4096
 

@@ -708,8 +708,9 @@ class PipelineSpanProcessor(SpanProcessor):
 
     The queue is bounded by ``max_queue_size`` spans and ``max_queue_bytes`` (an estimate of their size). When
     the worker falls behind (a quarter of either bound queued, or spans keep coming and the content-sensitive
-    stages have used their 10 % share of its time) and a stage is content-sensitive, spans are *shed*: their content is stripped before the stages run, the content-sensitive stages are skipped (or run
-    their cheap ``shed``), and the span is exported marked ``llmotel.pipeline.content_removed = backlog``.
+    stages have used their 5 % share of its time) and a stage is content-sensitive, spans are *shed*: their
+    content is stripped before the stages run, the content-sensitive stages are skipped (or run their cheap
+    ``shed``), and the span is exported marked ``llmotel.pipeline.content_removed = backlog``.
     Only a full queue, a failing exporter or the shutdown timeout drop spans. Both are counted in the
     ``llmotel.pipeline.shed`` metric (with ``meter_provider``) and in :meth:`export_stats`, and logged once.
     ``shutdown()`` returns within ``shutdown_timeout_millis``. The batch options default to the SDK's
