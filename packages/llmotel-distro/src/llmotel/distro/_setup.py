@@ -405,7 +405,7 @@ def _log_stages(settings: Settings, meter_provider: MeterProvider) -> list[Calla
 
 def piece_config_readers(settings: Settings) -> list[Callable[[Mapping[str, str]], object]]:
     """Each installed piece's own environment reader, for ``llmotel doctor`` to validate its variables."""
-    readers: list[Callable[[Mapping[str, str]], object]] = []
+    readers: list[Callable[[Mapping[str, str]], object]] = [_shutdown_timeout]
     if settings.metrics:
         from llmotel.metrics import from_env as metrics_from_env
 
