@@ -183,7 +183,9 @@ class ExportQueue(Generic[_O]):
         # Also the child's fresh start after fork(): the parent's queue and worker do not exist there.
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._queue: collections.deque[tuple[_O, int]] = collections.deque()
+        # Records and their sizes in two deques: no tuple per record for the garbage collector to track.
+        self._queue: collections.deque[_O] = collections.deque()
+        self._sizes: collections.deque[int] = collections.deque()
         self._bytes = 0
         self._flush_waiters: list[threading.Event] = []
         self._worker = threading.Thread(
@@ -207,7 +209,8 @@ class ExportQueue(Generic[_O]):
             queue = self._queue
             full = len(queue) >= self._max_records or self._bytes + size > self._max_bytes
             if not full:
-                queue.append((record, size))
+                queue.append(record)
+                self._sizes.append(size)
                 self._bytes += size
                 wake = len(queue) >= self._batch_size
         if full:
@@ -239,9 +242,10 @@ class ExportQueue(Generic[_O]):
                 if not count:
                     return
                 taken = [self._queue.popleft() for _ in range(count)]
-                self._bytes -= sum(size for _, size in taken)
+                sizes = self._sizes
+                self._bytes -= sum(sizes.popleft() for _ in range(count))
                 self._in_flight = count
-            self._export([record for record, _ in taken])
+            self._export(taken)
 
     def _behind(self) -> bool:
         queued = len(self._queue)
@@ -346,6 +350,7 @@ class ExportQueue(Generic[_O]):
         with self._lock:
             left = len(self._queue) + self._in_flight
             self._queue.clear()
+            self._sizes.clear()
             self._bytes = 0
             self._abandoned = True
         if left:
