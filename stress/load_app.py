@@ -1,6 +1,6 @@
 """The app side of stress_export: N threads call one OpenAI client for S seconds, each prompt holding an
-e-mail address. Run under ``opentelemetry-instrument`` with the llmotel distro; prints, as JSON, the calls made
-and the seconds the process spent in each phase."""
+e-mail address. Run under ``opentelemetry-instrument`` with the llmotel distro (or bare, for the baseline); prints,
+as JSON, the calls made, the load's duration and what one call cost its thread: wall time and CPU time."""
 
 from __future__ import annotations
 
@@ -20,10 +20,13 @@ def main() -> None:
     client = OpenAI(base_url=os.environ["STUB_OPENAI_URL"], api_key="test", max_retries=0)
     calls = [0] * threads
     errors = [0] * threads
+    wall_ns = [0] * threads
+    cpu_ns = [0] * threads
     stop = time.monotonic() + seconds
 
     def hammer(i: int) -> None:
         while time.monotonic() < stop:
+            started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
             try:
                 client.chat.completions.create(
                     model="gpt-4o-mini",
@@ -32,6 +35,8 @@ def main() -> None:
                 calls[i] += 1
             except Exception:  # noqa: BLE001 - any failed call is counted, the load goes on
                 errors[i] += 1
+            wall_ns[i] += time.perf_counter_ns() - started
+            cpu_ns[i] += time.thread_time_ns() - cpu_started
 
     workers = [threading.Thread(target=hammer, args=(i,)) for i in range(threads)]
     started = time.monotonic()
@@ -41,7 +46,14 @@ def main() -> None:
         w.join()
     print(
         json.dumps(
-            {"calls": sum(calls), "errors": sum(errors), "run_s": time.monotonic() - started}
+            {
+                "calls": sum(calls),
+                "errors": sum(errors),
+                "run_s": time.monotonic() - started,
+                "call_wall_us": sum(wall_ns) / max(sum(calls) + sum(errors), 1) / 1000,
+                "call_cpu_us": sum(cpu_ns) / max(sum(calls) + sum(errors), 1) / 1000,
+                "exited_at": time.time(),
+            }
         )
     )
     sys.stdout.flush()

@@ -40,7 +40,7 @@ def test_distro_selects_the_llmotel_configurator(instrumented_python: Runner) ->
     assert "tracer: opentelemetry.sdk.trace" in result.stdout
     processors = result.stdout.split("processors: ", 1)[1].splitlines()[0].split(",")
     assert processors[0] == "ContextEnricher"
-    assert processors[-1] == "BatchSpanProcessor"
+    assert processors[-1] == "PipelineSpanProcessor"
 
 
 @pytest.mark.parametrize(

@@ -330,7 +330,7 @@ def test_processor_batches_through_the_pipeline(span_exporter: InMemorySpanExpor
     make_span(provider)
     assert processor.force_flush()
     assert [s.attributes["tagged"] for s in span_exporter.get_finished_spans()] == [True, True]  # type: ignore[index]
-    assert processor.pipeline.stats().records_out == 2
+    assert processor.stats().records_out == 2
     provider.shutdown()
 
 
@@ -533,5 +533,5 @@ def test_log_content_sensitive_failure_removes_body(
     (record,) = log_exporter.get_finished_logs()
     assert record.log_record.body is None
     assert record.log_record.attributes == {"n": 1, CONTENT_REMOVED_ATTRIBUTE: "redact"}
-    assert processor.pipeline.stats().stages["redact"].content_removed == 1
+    assert processor.stats().stages["redact"].content_removed == 1
     provider.shutdown()

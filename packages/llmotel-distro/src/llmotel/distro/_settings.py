@@ -21,7 +21,7 @@ from opentelemetry.metrics import NoOpMeterProvider
 
 from llmotel.distro._standard import STANDARD_VARIABLES
 from llmotel.distro._variables import VARIABLES
-from llmotel.sdk.config import ConfigError, env_bool, env_choice, env_str
+from llmotel.sdk.config import ConfigError, env_bool, env_choice, env_duration, env_str
 from llmotel.semconv.capture import (
     CAPTURE_MESSAGE_CONTENT_ENV,
     ContentCapture,
@@ -40,6 +40,9 @@ __all__ = [
 ]
 
 _logger = logging.getLogger("llmotel.distro")
+
+SHUTDOWN_TIMEOUT_VAR = "LLMOTEL_SHUTDOWN_TIMEOUT"
+DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 _PREFIXES = ("OTEL_", "LLMOTEL_")
 _EXTRAS = {
     "llmotel-redaction": "redaction",
@@ -157,6 +160,7 @@ def check_environment(environ: Mapping[str, str] | None = None) -> EnvironmentCh
         if env_str(variable.name, None, environ=env) is not None:
             _collect(errors, variable, env)
     _collect(errors, _check_instrumentation_conflict, env)
+    _collect(errors, shutdown_timeout_from_env, env)
     for check in _piece_checks(settings):
         _collect(errors, check, env)
     first = {e.variable: e for e in reversed(errors)}  # one error per variable, the first found
@@ -182,6 +186,13 @@ def _collect(
         check(env)
     except ConfigError as exc:
         errors.append(exc)
+
+
+def shutdown_timeout_from_env(env: Mapping[str, str]) -> float:
+    """``LLMOTEL_SHUTDOWN_TIMEOUT`` in seconds: the most shutdown (at exit) waits for telemetry."""
+    return env_duration(
+        SHUTDOWN_TIMEOUT_VAR, DEFAULT_SHUTDOWN_TIMEOUT, min=0.0, max=600.0, environ=env
+    )
 
 
 def _check_instrumentation_conflict(env: Mapping[str, str]) -> None:

@@ -5,13 +5,18 @@ The order of span processors follows the plan (decide on the application thread,
     ContextEnricher.on_start          ids from context onto every span
     TokenCostMetricsProcessor.on_end  tokens, duration, cost from every recorded span (sampled or not)
     [TailSamplingProcessor]           llmotel-sampling, when LLMOTEL_SAMPLING_TAIL asks: forwards kept traces to …
-    BatchSpanProcessor(PipelineSpanExporter([normalize, cost, redact, validate], exporter))  per exporter
+    PipelineSpanProcessor([normalize, cost, redact, validate], every span exporter)   one queue, one worker
+
+Shutdown (at exit, or ``Providers.shutdown()``) is bounded by ``LLMOTEL_SHUTDOWN_TIMEOUT`` in total.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,42 +32,82 @@ from opentelemetry.sdk._configuration import (
     _import_sampler_factory,
 )
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
+from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.environment_variables import OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 
-from llmotel.distro._settings import Settings, unset_empty_variables, validate_environment
+from llmotel.distro._settings import (
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    Settings,
+    shutdown_timeout_from_env,
+    unset_empty_variables,
+    validate_environment,
+)
 from llmotel.distro._settings import module_installed as _installed
 from llmotel.sdk import ContextEnricher
 from llmotel.sdk.config import ConfigError, env_bool
-from llmotel.sdk.pipeline import PipelineLogExporter, PipelineSpanExporter
+from llmotel.sdk.pipeline import PipelineLogRecordProcessor, PipelineSpanProcessor
 
 __all__ = ["Providers", "configure"]
 
 _logger = logging.getLogger(__name__)
 
 _LOGGING_HANDLER_VAR = "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED"
+# Loggers of the telemetry machinery itself (exporters, SDK batch processors, llmotel's pipeline): their records
+# never enter the log pipeline, which may be the very thing failing.
+_TELEMETRY_LOGGERS = ("opentelemetry", "llmotel")
 
 
 @dataclass
 class Providers:
-    """The providers :func:`configure` built; ``shutdown()`` flushes and stops all three."""
+    """The providers :func:`configure` built; ``shutdown()`` flushes and stops all three.
+
+    ``shutdown_timeout`` (seconds, from ``LLMOTEL_SHUTDOWN_TIMEOUT``) bounds the whole shutdown: traces first, then
+    metrics and logs with what is left. :func:`configure` registers it to run at exit.
+    """
 
     tracer_provider: TracerProvider
     meter_provider: MeterProvider
     logger_provider: LoggerProvider
     settings: Settings
     span_stages: list[Callable[..., Any]] = field(default_factory=list)
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+    span_processor: PipelineSpanProcessor | None = None
+    log_processor: PipelineLogRecordProcessor | None = None
+    log_handler: logging.Handler | None = None
+    _stopped: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def shutdown(self) -> None:
-        self.tracer_provider.shutdown()
-        self.meter_provider.shutdown()
-        self.logger_provider.shutdown()
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        deadline = time.monotonic() + self.shutdown_timeout
+
+        def left_ms() -> float:
+            return max(deadline - time.monotonic(), 0.0) * 1000
+
+        if self.log_handler is not None:
+            logging.getLogger().removeHandler(self.log_handler)
+            self.log_handler.close()  # and out of logging's own flush at exit
+        # The tail sampler forwards what it holds to the span processor when the tracer provider shuts down, so the
+        # span processor's own bound (its shutdown_timeout_millis) is the whole budget; the rest gets what is left.
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("traces", self.tracer_provider.shutdown),
+            ("metrics", lambda: self.meter_provider.shutdown(timeout_millis=left_ms())),
+        ]
+        if self.log_processor is not None:
+            log_processor = self.log_processor
+            steps.append(("logs", lambda: log_processor.shutdown(timeout_millis=left_ms())))
+        steps.append(("logs", self.logger_provider.shutdown))
+        for signal, step in steps:
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - at exit: report, and go on with the other signals
+                _logger.warning("%s shutdown failed: %s", signal, exc)
 
 
 def _sampler(env: Mapping[str, str], settings: Settings) -> Sampler | None:
@@ -169,6 +214,7 @@ def configure(*, set_global: bool = False, resource: Resource | None = None) -> 
     env: Mapping[str, str] = os.environ
     settings = validate_environment(env)
     metrics_config = _metrics_pieces(settings)
+    shutdown_timeout = shutdown_timeout_from_env(env)
     resource = resource or Resource.create({})
     span_exporters, metric_exporters, log_exporters = _import_exporters(
         _get_exporter_names("traces"), _get_exporter_names("metrics"), _get_exporter_names("logs")
@@ -182,12 +228,15 @@ def configure(*, set_global: bool = False, resource: Resource | None = None) -> 
         else:
             readers.append(PeriodicExportingMetricReader(redact_metrics(exporter_or_reader())))
     views = metrics_config.views() if metrics_config is not None else []
-    meter_provider = MeterProvider(resource=resource, metric_readers=readers, views=views)
+    meter_provider = MeterProvider(
+        resource=resource, metric_readers=readers, views=views, shutdown_on_exit=False
+    )
 
     tracer_provider = TracerProvider(
         resource=resource,
         sampler=_sampler(env, settings),
         id_generator=_import_id_generator(_get_id_generator()),
+        shutdown_on_exit=False,
     )
     if settings.enrich_context:
         tracer_provider.add_span_processor(ContextEnricher())
@@ -200,51 +249,110 @@ def configure(*, set_global: bool = False, resource: Resource | None = None) -> 
         cost_stage = metrics_config.create_cost_stage(pricing)
         span_cost = pricing.span_cost
     stages = _span_stages(settings, cost_stage, meter_provider)
-    for exporter_class in span_exporters.values():
+    span_processor = None
+    if span_exporters:
+        span_processor = PipelineSpanProcessor(
+            stages,
+            [exporter_class() for exporter_class in span_exporters.values()],
+            meter_provider=meter_provider,
+            shutdown_timeout_millis=shutdown_timeout * 1000,
+        )
         tracer_provider.add_span_processor(
-            _export_processor(exporter_class(), stages, meter_provider, span_cost)
+            _export_processor(span_processor, meter_provider, span_cost)
         )
 
-    logger_provider = LoggerProvider(resource=resource)
-    log_stages = _log_stages(settings, meter_provider)
-    for log_exporter_class in log_exporters.values():
-        log_exporter: LogRecordExporter = log_exporter_class()
-        if log_stages:
-            log_exporter = PipelineLogExporter(
-                log_stages, log_exporter, meter_provider=meter_provider
-            )
-        logger_provider.add_log_record_processor(BatchLogRecordProcessor(log_exporter))
+    logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    log_processor = None
+    if log_exporters:
+        log_exporter_list: list[LogRecordExporter] = [c() for c in log_exporters.values()]
+        log_processor = PipelineLogRecordProcessor(
+            _log_stages(settings, meter_provider),
+            log_exporter_list,
+            meter_provider=meter_provider,
+            shutdown_timeout_millis=shutdown_timeout * 1000,
+        )
+        logger_provider.add_log_record_processor(log_processor)
 
+    providers = Providers(
+        tracer_provider,
+        meter_provider,
+        logger_provider,
+        settings,
+        stages,
+        shutdown_timeout=shutdown_timeout,
+        span_processor=span_processor,
+        log_processor=log_processor,
+    )
+    atexit.register(providers.shutdown)
     if set_global:
         trace_api.set_tracer_provider(tracer_provider)
         metrics_api.set_meter_provider(meter_provider)
         set_logger_provider(logger_provider)
         if env_bool(_LOGGING_HANDLER_VAR, False, environ=env):
-            logging.getLogger().addHandler(LoggingHandler(logger_provider=logger_provider))
-    return Providers(tracer_provider, meter_provider, logger_provider, settings, stages)
+            providers.log_handler = _ApplicationLogHandler(logger_provider=logger_provider)
+            logging.getLogger().addHandler(providers.log_handler)
+    return providers
+
+
+class _ApplicationLogHandler(LoggingHandler):
+    """The ``LoggingHandler`` for ``OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED``: the application's records
+    go to the log pipeline; those of the telemetry machinery (``opentelemetry.*``, ``llmotel.*``) never do.
+
+    An exporter that cannot reach its endpoint would otherwise report that through the same dead exporter, and
+    nobody would see it. Those records go where Python sends records no handler takes: ``logging.lastResort``
+    (stderr, WARNING and above), unless another handler on their way handles them.
+    """
+
+    _stopped = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        name = record.name
+        if any(name == prefix or name.startswith(prefix + ".") for prefix in _TELEMETRY_LOGGERS):
+            if not self._handled_elsewhere(record):
+                last_resort = logging.lastResort
+                if last_resort is not None and record.levelno >= last_resort.level:
+                    last_resort.handle(record)
+            return
+        super().emit(record)
+
+    def flush(self) -> None:
+        # logging flushes every handler at exit, after the providers have shut down: nothing is left to flush then.
+        if not self._stopped:
+            super().flush()
+
+    def close(self) -> None:
+        self._stopped = True
+        super().close()
+
+    def _handled_elsewhere(self, record: logging.LogRecord) -> bool:
+        logger: logging.Logger | None = logging.getLogger(record.name)
+        while logger is not None:
+            if any(h is not self and record.levelno >= h.level for h in logger.handlers):
+                return True
+            if not logger.propagate:
+                return False
+            logger = logger.parent
+        return False
 
 
 def _export_processor(
-    exporter: SpanExporter,
-    stages: list[Callable[..., Any]],
+    span_processor: PipelineSpanProcessor,
     meter_provider: MeterProvider,
     span_cost: Callable[[ReadableSpan], float | None] | None,
 ) -> SpanProcessor:
-    """Batch export through the pipeline, behind tail sampling / rate limiting when llmotel-sampling asks.
+    """The span pipeline, behind tail sampling / rate limiting when llmotel-sampling asks: built once, in front of
+    the one processor that feeds every exporter, so each trace is buffered and decided once.
 
     The tail sampler decides on the application thread, before the cost stage sets ``llmotel.cost.usd`` at
     export, so its cost policy gets the price function itself.
     """
-    if stages:
-        exporter = PipelineSpanExporter(stages, exporter, meter_provider=meter_provider)
-    processor: SpanProcessor = BatchSpanProcessor(exporter)
-    if _installed("llmotel.sampling"):
-        from llmotel.sampling import sampling_span_processor_from_env
+    if not _installed("llmotel.sampling"):
+        return span_processor
+    from llmotel.sampling import sampling_span_processor_from_env
 
-        processor = sampling_span_processor_from_env(
-            processor, meter_provider=meter_provider, cost=span_cost
-        )
-    return processor
+    return sampling_span_processor_from_env(
+        span_processor, meter_provider=meter_provider, cost=span_cost
+    )
 
 
 def _metric_redaction(settings: Settings) -> Callable[[Any], Any]:

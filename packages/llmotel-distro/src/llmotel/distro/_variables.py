@@ -86,6 +86,15 @@ VARIABLES: tuple[Variable, ...] = (
         "llmotel, peer",
     ),
     Variable(
+        "LLMOTEL_SHUTDOWN_TIMEOUT",
+        "5s",
+        "The most the process waits at exit (or in `Providers.shutdown()`) for telemetry: traces are exported "
+        "first, then metrics and logs with what is left; an exporter still busy then is stopped and what it "
+        "held is counted dropped (`llmotel.pipeline.shed`).",
+        _D,
+        "a duration from 0s to 600s (`500ms`, `5s`, `1m`)",
+    ),
+    Variable(
         "LLMOTEL_PHOENIX_VENV",
         "~/.cache/llmotel/phoenix",
         "Where `llmotel demo --ui` installs Arize Phoenix (its own virtual environment).",

@@ -238,7 +238,13 @@ class RedactionStage:
             return new
         return "<REDACTED>"
 
-    def _fail_closed(self, record: MutableSpan | MutableLogRecord) -> None:
+    def shed(self, record: _R) -> _R:
+        """The pipeline's call for a record it sheds under load, instead of analysis: every value this
+        stage would analyze becomes ``<REDACTION_FAILED>`` (the pipeline has removed the content first)."""
+        self._fail_closed(record, mark=False)
+        return record
+
+    def _fail_closed(self, record: MutableSpan | MutableLogRecord, *, mark: bool = True) -> None:
         redactor = self.redactor
         redactor.fail_closed(record.attributes)
         if isinstance(record, MutableSpan):
@@ -258,7 +264,8 @@ class RedactionStage:
                 record.event_name = FAILED_MARKER
         if not self._resources.is_redacted(record.resource):
             record.resource = Resource({}, record.resource.schema_url)
-        record.attributes[FAILED_ATTRIBUTE] = "error"
+        if mark:
+            record.attributes[FAILED_ATTRIBUTE] = "error"
 
     def _summarize(
         self,

@@ -7,11 +7,12 @@ from llmotel.semconv.attributes import (
     EXCEPTION_MESSAGE,
     EXCEPTION_STACKTRACE,
 )
+from llmotel.semconv.extensions import LLMOTEL_CONTENT_REMOVED
 
 __all__ = ["CONTENT_REMOVED_ATTRIBUTE", "is_content_attribute", "is_event_content_attribute"]
 
-#: Set on a record whose content the pipeline removed; the value names the stage that failed.
-CONTENT_REMOVED_ATTRIBUTE = "llmotel.pipeline.content_removed"
+#: Set on a record whose content the pipeline removed; the value says why (see llmotel.semconv.extensions).
+CONTENT_REMOVED_ATTRIBUTE = LLMOTEL_CONTENT_REMOVED
 
 # Other conventions put content under indexed or free-form keys (see docs/normalization.md):
 # OpenInference (llm.input_messages.0.message.content, input.value, ...) and OpenLLMetry

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,17 +12,16 @@ from time import perf_counter_ns
 from types import MappingProxyType
 from typing import Any, Generic, Protocol, TypeVar, cast
 
+from opentelemetry.context import Context
 from opentelemetry.metrics import MeterProvider
-from opentelemetry.sdk._logs import ReadableLogRecord
-from opentelemetry.sdk._logs.export import (
-    BatchLogRecordProcessor,
-    LogRecordExporter,
-    LogRecordExportResult,
-)
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace.status import Status
 
+from llmotel.sdk._batching import BACKLOG, ExportQueue, ExportStats
 from llmotel.sdk._content import (
     CONTENT_REMOVED_ATTRIBUTE,
     is_content_attribute,
@@ -31,6 +32,7 @@ from llmotel.sdk.version import __version__
 
 __all__ = [
     "BatchStage",
+    "ExportStats",
     "LogStage",
     "PipelineLogExporter",
     "PipelineLogRecordProcessor",
@@ -48,6 +50,7 @@ _logger = logging.getLogger("llmotel.sdk.pipeline")
 _R = TypeVar("_R", MutableSpan, MutableLogRecord)
 _S = TypeVar("_S")
 _O = TypeVar("_O")  # what the exporter receives: ReadableSpan or ReadableLogRecord
+_X = TypeVar("_X", SpanExporter, LogRecordExporter)
 
 #: A span stage: gets a :class:`MutableSpan`, returns it (possibly another one) or ``None`` to drop.
 SpanStage = Callable[[MutableSpan], MutableSpan | None]
@@ -161,6 +164,7 @@ class _Stage:
     call: Callable[[Any], Any]
     batch: Callable[[list[Any]], Any] | None
     sensitive: bool
+    shed: Callable[[Any], Any] | None
     records_in: int = 0
     records_out: int = 0
     dropped: int = 0
@@ -192,12 +196,15 @@ class _Pipeline(Generic[_R]):
             if seen[name] > 1:
                 name = f"{name}#{seen[name]}"
             batch = getattr(stage, "process_batch", None)
+            sensitive = getattr(stage, "content_sensitive", False) is True
+            shed = getattr(stage, "shed", None) if sensitive else None
             self._stages.append(
                 _Stage(
                     name=name,
                     call=stage,
                     batch=batch if callable(batch) else None,
-                    sensitive=getattr(stage, "content_sensitive", False) is True,
+                    sensitive=sensitive,
+                    shed=shed if callable(shed) else None,
                 )
             )
         self.sensitive = any(s.sensitive for s in self._stages)
@@ -245,21 +252,28 @@ class _Pipeline(Generic[_R]):
 
     # -- running ---------------------------------------------------------------------------
 
-    def run(self, records: list[_R]) -> list[_R]:
+    def run(self, records: list[_R], *, shedding: bool = False) -> list[_R]:
+        """Run the stages over ``records``; ``shedding``: content-sensitive stages run their ``shed``."""
         for stage in self._stages:
             if not records:
                 break
+            call = stage.call
+            if shedding and stage.sensitive:
+                if stage.shed is None:
+                    continue
+                call = stage.shed
             n_in = len(records)
             start = perf_counter_ns()
-            if stage.batch is not None:
+            if stage.batch is not None and call is stage.call:
                 records, failed, stripped = self._run_batch(stage, records)
             else:
-                records, failed, stripped = self._run_each(stage, records)
+                records, failed, stripped = self._run_each(stage, records, call)
             self._account(stage, n_in, len(records), failed, stripped, perf_counter_ns() - start)
         return records
 
-    def _run_each(self, stage: _Stage, records: list[_R]) -> tuple[list[_R], int, int]:
-        call = stage.call
+    def _run_each(
+        self, stage: _Stage, records: list[_R], call: Callable[[Any], Any]
+    ) -> tuple[list[_R], int, int]:
         record_type = self._record_type
         out: list[_R] = []
         failed = stripped = 0
@@ -404,6 +418,34 @@ class _Pipeline(Generic[_R]):
                 self.report_rebuild_failure(exc)
                 if not self.sensitive:
                     out.append(cast("_O", record.source))
+        self.count(len(items), len(out), failed)
+        return out
+
+    def shed(
+        self,
+        items: Sequence[_O],
+        copy: Callable[[_O], _R],
+        rebuild: Callable[[_R], _O],
+    ) -> list[_O]:
+        """Copy ``items``, strip their content first, then run the stages in shedding mode, rebuild.
+
+        The strip comes before any stage, so the expensive content-sensitive stages have nothing left to
+        analyze; they run their cheap ``shed`` instead (or nothing). A record that cannot be stripped or
+        rebuilt is dropped: its original still holds the content.
+        """
+        records: list[_R] = []
+        for item in items:
+            record = copy(item)
+            if self._strip(record, BACKLOG):
+                records.append(record)
+        out: list[_O] = []
+        failed = len(items) - len(records)
+        for record in self.run(records, shedding=True):
+            try:
+                out.append(rebuild(record))
+            except Exception as exc:  # noqa: BLE001 - never raise into the export thread
+                failed += 1
+                self.report_rebuild_failure(exc)
         self.count(len(items), len(out), failed)
         return out
 
@@ -598,74 +640,249 @@ class PipelineLogExporter(LogRecordExporter):
 
 # -- processors --------------------------------------------------------------------------------
 
+_DEFAULT_MAX_QUEUE_BYTES = 32 * 1024 * 1024
+_DEFAULT_SHUTDOWN_TIMEOUT_MILLIS = 5000.0
 
-class PipelineSpanProcessor(BatchSpanProcessor):
-    """``BatchSpanProcessor(PipelineSpanExporter(stages, exporter))``, for wiring by hand::
 
-        provider.add_span_processor(
-            PipelineSpanProcessor([ConventionNormalizer()], OTLPSpanExporter())
-        )
+def _env_number(name: str, default: float) -> float:
+    """An ``OTEL_BSP_*``/``OTEL_BLRP_*`` default; an unusable value falls back (validation is the distro's)."""
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
-    The batch options are ``BatchSpanProcessor``'s (``None`` = its default / ``OTEL_BSP_*``).
+
+def _option(value: float | None, variable: str, default: float) -> float:
+    return _env_number(variable, default) if value is None else value
+
+
+def _value_size(value: object) -> int:
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, list | tuple):
+        return sum(len(v) if isinstance(v, str | bytes) else 8 for v in value)
+    return 8
+
+
+def _attributes_size(attributes: Mapping[str, object] | None) -> int:
+    if not attributes:
+        return 0
+    # The SDK's BoundedAttributes takes a lock per item read; its copy() is one C-level dict copy.
+    copy = getattr(attributes, "copy", None)
+    plain: Mapping[str, object] = copy() if copy is not None else attributes
+    size = 40 * len(plain)  # key and slot; numbers and booleans count no more
+    for value in plain.values():
+        if isinstance(value, str):
+            size += len(value)
+        elif not isinstance(value, int | float):
+            size += _value_size(value)
+    return size
+
+
+def _span_size(span: ReadableSpan) -> int:
+    """An estimate of what ``span`` holds in memory: its text plus a fixed cost per part."""
+    size = 256 + len(span.name) + _attributes_size(span.attributes)
+    for event in span.events:
+        size += 64 + _attributes_size(event.attributes)
+    return size
+
+
+def _log_size(record: ReadableLogRecord) -> int:
+    log = record.log_record
+    return 256 + _value_size(log.body) + _attributes_size(log.attributes)
+
+
+def _exporters(exporter: _X | Sequence[_X]) -> list[_X]:
+    return list(exporter) if isinstance(exporter, Sequence) else [exporter]
+
+
+class PipelineSpanProcessor(SpanProcessor):
+    """Batches finished spans, runs ``stages`` over them on its own worker thread, exports them.
+
+    ``exporter`` may be one exporter or several: the stages run once per batch and every exporter gets the same
+    spans. For wiring by hand::
+
+        provider.add_span_processor(PipelineSpanProcessor([ConventionNormalizer()], OTLPSpanExporter()))
+
+    The queue is bounded by ``max_queue_size`` spans and ``max_queue_bytes`` (an estimate of their size). When
+    the worker falls behind (a quarter of either bound queued, or spans keep coming and the content-sensitive
+    stages have used their 5 % share of its time) and a stage is content-sensitive, spans are *shed*: their
+    content is stripped before the stages run, the content-sensitive stages are skipped (or run their cheap
+    ``shed``), and the span is exported marked ``llmotel.pipeline.content_removed = backlog``.
+    Only a full queue, a failing exporter or the shutdown timeout drop spans. Both are counted in the
+    ``llmotel.pipeline.shed`` metric (with ``meter_provider``) and in :meth:`export_stats`, and logged once.
+    ``shutdown()`` returns within ``shutdown_timeout_millis``. The batch options default to the SDK's
+    ``OTEL_BSP_*`` variables; ``export_timeout_millis`` is accepted for ``BatchSpanProcessor`` compatibility
+    (each exporter has its own timeout).
     """
 
     def __init__(
         self,
         stages: Sequence[SpanStage],
-        exporter: SpanExporter,
+        exporter: SpanExporter | Sequence[SpanExporter],
         *,
         meter_provider: MeterProvider | None = None,
         max_queue_size: int | None = None,
+        max_queue_bytes: int | None = None,
         schedule_delay_millis: float | None = None,
         max_export_batch_size: int | None = None,
         export_timeout_millis: float | None = None,
+        shutdown_timeout_millis: float | None = None,
     ) -> None:
-        self._llmotel_pipeline = PipelineSpanExporter(
-            stages, exporter, meter_provider=meter_provider
+        del export_timeout_millis
+        self._pipeline: _Pipeline[MutableSpan] = _Pipeline(
+            stages, MutableSpan, "traces", meter_provider
         )
-        super().__init__(
-            self._llmotel_pipeline,
-            max_queue_size=max_queue_size,
-            schedule_delay_millis=schedule_delay_millis,
-            max_export_batch_size=max_export_batch_size,
-            export_timeout_millis=export_timeout_millis,
+        pipeline = self._pipeline
+        self._exporters: list[SpanExporter] = _exporters(exporter)
+        self._queue: ExportQueue[ReadableSpan] = ExportQueue(
+            "traces",
+            self._exporters,
+            process=lambda spans: pipeline.transform(
+                spans, MutableSpan.from_span, MutableSpan.to_span
+            ),
+            shed=(lambda spans: pipeline.shed(spans, MutableSpan.from_span, MutableSpan.to_span))
+            if pipeline.sensitive
+            else None,
+            size_of=_span_size,
+            success=SpanExportResult.SUCCESS,
+            max_queue_size=int(_option(max_queue_size, "OTEL_BSP_MAX_QUEUE_SIZE", 2048)),
+            max_queue_bytes=_DEFAULT_MAX_QUEUE_BYTES
+            if max_queue_bytes is None
+            else max_queue_bytes,
+            max_export_batch_size=int(
+                _option(max_export_batch_size, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512)
+            ),
+            schedule_delay_millis=_option(schedule_delay_millis, "OTEL_BSP_SCHEDULE_DELAY", 5000),
+            shutdown_timeout_millis=_DEFAULT_SHUTDOWN_TIMEOUT_MILLIS
+            if shutdown_timeout_millis is None
+            else shutdown_timeout_millis,
+            meter_provider=meter_provider,
         )
 
     @property
-    def pipeline(self) -> PipelineSpanExporter:
-        """The pipeline exporter this processor feeds (for :meth:`~PipelineSpanExporter.stats`)."""
-        return self._llmotel_pipeline
+    def exporters(self) -> tuple[SpanExporter, ...]:
+        """The exporters the transformed spans go to."""
+        return tuple(self._exporters)
+
+    @property
+    def stages(self) -> tuple[SpanStage, ...]:
+        """The stages, in the order they run."""
+        return cast("tuple[SpanStage, ...]", self._pipeline.stage_callables)
+
+    def stats(self) -> PipelineStats:
+        """A snapshot of the stages' counters (safe to call from any thread)."""
+        return self._pipeline.stats()
+
+    def export_stats(self) -> ExportStats:
+        """A snapshot of the queue's counters: exported, shed and dropped spans (safe from any thread)."""
+        return self._queue.stats()
+
+    def on_end(self, span: ReadableSpan) -> None:
+        context = span.context
+        if context is not None and context.trace_flags.sampled:
+            self._queue.put(span)
+
+    def shutdown(self, timeout_millis: float | None = None) -> None:
+        """Export what is queued and shut the exporters down, within ``timeout_millis`` (default: the
+        processor's ``shutdown_timeout_millis``)."""
+        self._queue.shutdown(timeout_millis)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._queue.force_flush(timeout_millis)
 
 
-class PipelineLogRecordProcessor(BatchLogRecordProcessor):
-    """``BatchLogRecordProcessor(PipelineLogExporter(stages, exporter))``, for wiring by hand.
+def _readable_log(log_record: Any) -> ReadableLogRecord:
+    """What the SDK's batch processor queues: a frozen record without the (possibly large) context."""
+    if isinstance(log_record, ReadableLogRecord):
+        return log_record
+    api_record = copy.copy(log_record.log_record)
+    api_record.context = Context()
+    resource = log_record.resource if log_record.resource is not None else Resource.create({})
+    return ReadableLogRecord(
+        log_record=api_record,
+        resource=resource,
+        instrumentation_scope=log_record.instrumentation_scope,
+        limits=log_record.limits,
+    )
 
-    The batch options are ``BatchLogRecordProcessor``'s (``None`` = its default / ``OTEL_BLRP_*``).
+
+class PipelineLogRecordProcessor(LogRecordProcessor):
+    """The log counterpart of :class:`PipelineSpanProcessor`, with the same queue, shedding and counts.
+
+    A shed record loses its body and content attributes. The batch options default to the SDK's
+    ``OTEL_BLRP_*`` variables.
     """
 
     def __init__(
         self,
         stages: Sequence[LogStage],
-        exporter: LogRecordExporter,
+        exporter: LogRecordExporter | Sequence[LogRecordExporter],
         *,
         meter_provider: MeterProvider | None = None,
         max_queue_size: int | None = None,
+        max_queue_bytes: int | None = None,
         schedule_delay_millis: float | None = None,
         max_export_batch_size: int | None = None,
         export_timeout_millis: float | None = None,
+        shutdown_timeout_millis: float | None = None,
     ) -> None:
-        self._llmotel_pipeline = PipelineLogExporter(
-            stages, exporter, meter_provider=meter_provider
+        del export_timeout_millis
+        self._pipeline: _Pipeline[MutableLogRecord] = _Pipeline(
+            stages, MutableLogRecord, "logs", meter_provider
         )
-        super().__init__(
-            self._llmotel_pipeline,
-            max_queue_size=max_queue_size,
-            schedule_delay_millis=schedule_delay_millis,
-            max_export_batch_size=max_export_batch_size,
-            export_timeout_millis=export_timeout_millis,
+        pipeline = self._pipeline
+        self._exporters: list[LogRecordExporter] = _exporters(exporter)
+        copy_log = MutableLogRecord.from_log_record
+        self._queue: ExportQueue[ReadableLogRecord] = ExportQueue(
+            "logs",
+            self._exporters,
+            process=lambda logs: pipeline.transform(logs, copy_log, _rebuild_log),
+            shed=(lambda logs: pipeline.shed(logs, copy_log, _rebuild_log))
+            if pipeline.sensitive
+            else None,
+            size_of=_log_size,
+            success=LogRecordExportResult.SUCCESS,
+            max_queue_size=int(_option(max_queue_size, "OTEL_BLRP_MAX_QUEUE_SIZE", 2048)),
+            max_queue_bytes=_DEFAULT_MAX_QUEUE_BYTES
+            if max_queue_bytes is None
+            else max_queue_bytes,
+            max_export_batch_size=int(
+                _option(max_export_batch_size, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 512)
+            ),
+            schedule_delay_millis=_option(schedule_delay_millis, "OTEL_BLRP_SCHEDULE_DELAY", 1000),
+            shutdown_timeout_millis=_DEFAULT_SHUTDOWN_TIMEOUT_MILLIS
+            if shutdown_timeout_millis is None
+            else shutdown_timeout_millis,
+            meter_provider=meter_provider,
         )
 
     @property
-    def pipeline(self) -> PipelineLogExporter:
-        """The pipeline exporter this processor feeds (for :meth:`~PipelineLogExporter.stats`)."""
-        return self._llmotel_pipeline
+    def exporters(self) -> tuple[LogRecordExporter, ...]:
+        """The exporters the transformed records go to."""
+        return tuple(self._exporters)
+
+    @property
+    def stages(self) -> tuple[LogStage, ...]:
+        """The stages, in the order they run."""
+        return cast("tuple[LogStage, ...]", self._pipeline.stage_callables)
+
+    def stats(self) -> PipelineStats:
+        """A snapshot of the stages' counters (safe to call from any thread)."""
+        return self._pipeline.stats()
+
+    def export_stats(self) -> ExportStats:
+        """A snapshot of the queue's counters: exported, shed and dropped records."""
+        return self._queue.stats()
+
+    def on_emit(self, log_record: Any) -> None:
+        self._queue.put(_readable_log(log_record))
+
+    def shutdown(self, timeout_millis: float | None = None) -> None:
+        """Export what is queued and shut the exporters down, within ``timeout_millis``."""
+        self._queue.shutdown(timeout_millis)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._queue.force_flush(timeout_millis)

@@ -5,12 +5,14 @@ A *stage* is a plain callable ``stage(record) -> record | None``. Span stages ge
 A stage may also offer ``process_batch(records) -> records`` to see a whole export batch at once.
 :class:`PipelineSpanExporter` / :class:`PipelineLogExporter` wrap a real exporter and run the
 stages on the exporting thread; :class:`PipelineSpanProcessor` / :class:`PipelineLogRecordProcessor`
-add the batch processor in front. See ``docs/pipeline.md`` for how to write a stage.
+queue records (bounded), run the stages on their own worker and, when it falls behind, shed content
+before spans (see :class:`ExportStats`). See ``docs/pipeline.md`` for how to write a stage.
 """
 
 from llmotel.sdk._content import CONTENT_REMOVED_ATTRIBUTE, is_content_attribute
 from llmotel.sdk._pipeline import (
     BatchStage,
+    ExportStats,
     LogStage,
     PipelineLogExporter,
     PipelineLogRecordProcessor,
@@ -27,6 +29,7 @@ from llmotel.sdk._records import MutableEvent, MutableLink, MutableLogRecord, Mu
 __all__ = [
     "CONTENT_REMOVED_ATTRIBUTE",
     "BatchStage",
+    "ExportStats",
     "LogStage",
     "MutableEvent",
     "MutableLink",
