@@ -29,6 +29,7 @@ from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach,
 from opentelemetry.metrics import MeterProvider
 
 from llmotel.sdk.version import __version__
+from llmotel.semconv import extensions as ext
 
 __all__ = ["BACKLOG", "ExportStats"]
 
@@ -53,9 +54,9 @@ _CONTENT_SHARE = 0.05
 _BURST_S = 0.5
 _UNKNOWN_SIZE = 4096
 
-_SIGNAL = "llmotel.pipeline.signal"
-_OUTCOME = "llmotel.pipeline.outcome"
-_REASON = "llmotel.pipeline.reason"
+_SIGNAL = ext.LLMOTEL_PIPELINE_SIGNAL
+_OUTCOME = ext.LLMOTEL_PIPELINE_OUTCOME
+_REASON = ext.LLMOTEL_PIPELINE_REASON
 
 _MESSAGES = {
     (
@@ -160,7 +161,7 @@ class ExportQueue(Generic[_O]):
         self._counter: Any = None
         if meter_provider is not None:
             self._counter = meter_provider.get_meter("llmotel.sdk", __version__).create_counter(
-                "llmotel.pipeline.shed",
+                ext.LLMOTEL_PIPELINE_SHED,
                 unit="{record}",
                 description="Records the export side could not deliver whole: exported without content "
                 "(outcome content_removed) or not exported (outcome dropped), by reason.",

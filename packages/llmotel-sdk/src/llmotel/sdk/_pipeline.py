@@ -29,6 +29,7 @@ from llmotel.sdk._content import (
 )
 from llmotel.sdk._records import MutableLogRecord, MutableSpan
 from llmotel.sdk.version import __version__
+from llmotel.semconv import extensions as ext
 
 __all__ = [
     "BatchStage",
@@ -58,9 +59,9 @@ SpanStage = Callable[[MutableSpan], MutableSpan | None]
 LogStage = Callable[[MutableLogRecord], MutableLogRecord | None]
 
 # Metric attribute keys (llmotel's own namespace; not semantic conventions).
-_SIGNAL = "llmotel.pipeline.signal"
-_STAGE = "llmotel.pipeline.stage"
-_OUTCOME = "llmotel.pipeline.outcome"
+_SIGNAL = ext.LLMOTEL_PIPELINE_SIGNAL
+_STAGE = ext.LLMOTEL_PIPELINE_STAGE
+_OUTCOME = ext.LLMOTEL_PIPELINE_OUTCOME
 # Pseudo-stage under which failures of the pipeline itself (rebuilding a record) are counted.
 _PIPELINE = "llmotel.pipeline"
 
@@ -218,13 +219,13 @@ class _Pipeline(Generic[_R]):
         if meter_provider is not None:
             meter = meter_provider.get_meter("llmotel.sdk", __version__)
             self._counter = meter.create_counter(
-                "llmotel.pipeline.records",
+                ext.LLMOTEL_PIPELINE_RECORDS,
                 unit="{record}",
                 description="Records seen by each pipeline stage, by outcome "
                 "(in, out, dropped, failed, content_removed).",
             )
             self._histogram = meter.create_histogram(
-                "llmotel.pipeline.stage.duration",
+                ext.LLMOTEL_PIPELINE_STAGE_DURATION,
                 unit="s",
                 description="Time a pipeline stage spent on one export batch.",
                 explicit_bucket_boundaries_advisory=[

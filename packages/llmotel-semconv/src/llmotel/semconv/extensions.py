@@ -19,7 +19,9 @@ __all__ = [
     "LLMOTEL_COST_TYPE",
     "LLMOTEL_COST_USD",
     "LLMOTEL_PIPELINE_OUTCOME",
+    "LLMOTEL_PIPELINE_REASON",
     "LLMOTEL_PIPELINE_RECORDS",
+    "LLMOTEL_PIPELINE_SHED",
     "LLMOTEL_PIPELINE_SIGNAL",
     "LLMOTEL_PIPELINE_STAGE",
     "LLMOTEL_PIPELINE_STAGE_DURATION",
@@ -98,6 +100,15 @@ LLMOTEL_PIPELINE_STAGE: Final = "llmotel.pipeline.stage"
 
 LLMOTEL_PIPELINE_OUTCOME: Final = "llmotel.pipeline.outcome"
 """Metric attribute: what happened to the records (``in``, ``out``, ``dropped``, ...)."""
+
+LLMOTEL_PIPELINE_SHED: Final = "llmotel.pipeline.shed"
+"""Counter (``{record}``): records the batching processor exported with their content removed or
+dropped, by ``llmotel.pipeline.outcome`` (``content_removed`` | ``dropped``) and
+``llmotel.pipeline.reason``."""
+
+LLMOTEL_PIPELINE_REASON: Final = "llmotel.pipeline.reason"
+"""Metric attribute of ``llmotel.pipeline.shed``: ``backlog``, ``queue_full``, ``export_failed``,
+``shutdown``."""
 
 # --- Semconv validation (llmotel-sdk) ---
 
