@@ -14,12 +14,8 @@ import pytest
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 
-from llmotel.distro._setup import (
-    _ApplicationLogHandler,
-    _shutdown_timeout,
-    piece_config_readers,
-    read_settings,
-)
+from llmotel.distro._settings import check_environment, shutdown_timeout_from_env
+from llmotel.distro._setup import _ApplicationLogHandler
 from llmotel.sdk.config import ConfigError
 from llmotel.testing import StubServer, Usage, console_spans, text_reply
 from llmotel.testing.otlp import OtlpReceiver
@@ -195,11 +191,11 @@ def test_log_handler_keeps_telemetry_loggers_out_of_the_log_pipeline(
 
 
 def test_shutdown_timeout_is_read_and_checked() -> None:
-    assert _shutdown_timeout({}) == 5.0
-    assert _shutdown_timeout({"LLMOTEL_SHUTDOWN_TIMEOUT": "750ms"}) == 0.75
+    assert shutdown_timeout_from_env({}) == 5.0
+    assert shutdown_timeout_from_env({"LLMOTEL_SHUTDOWN_TIMEOUT": "750ms"}) == 0.75
     with pytest.raises(ConfigError) as info:
-        _shutdown_timeout({"LLMOTEL_SHUTDOWN_TIMEOUT": "forever"})
+        shutdown_timeout_from_env({"LLMOTEL_SHUTDOWN_TIMEOUT": "forever"})
     assert info.value.variable == "LLMOTEL_SHUTDOWN_TIMEOUT"
-    assert _shutdown_timeout in piece_config_readers(
-        read_settings({})
-    )  # llmotel doctor checks it too
+    # The one check start-up and llmotel doctor run refuses it too.
+    errors = check_environment({"LLMOTEL_SHUTDOWN_TIMEOUT": "forever"}).errors
+    assert [e.variable for e in errors] == ["LLMOTEL_SHUTDOWN_TIMEOUT"]
