@@ -15,13 +15,14 @@ import bisect
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import regex
-from presidio_analyzer import EntityRecognizer
-from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+import re
 
-from llmotel.redaction import _recognizers as r
+from llmotel.redaction import _entities as r
+
+if TYPE_CHECKING:
+    from presidio_analyzer import EntityRecognizer
 
 __all__ = ["DEFAULT_THRESHOLDS", "AnalysisTimeout", "Analyzer", "Finding"]
 
@@ -57,7 +58,7 @@ Trigger = Callable[[str, str], bool]
 
 
 def _search(pattern: str, *, on_lower: bool = False) -> Trigger:
-    compiled = regex.compile(pattern)
+    compiled = re.compile(pattern)
     if on_lower:
         return lambda text, lower: compiled.search(lower) is not None
     return lambda text, lower: compiled.search(text) is not None
@@ -67,46 +68,38 @@ def _contains(*needles: str) -> Trigger:
     return lambda text, lower: any(n in lower for n in needles)
 
 
-# What a text must contain for an entity to be possible at all (a superset of every match).
+# What a text must contain for an entity to be possible at all (a superset of every match), for
+# recognizers that do not declare their own ``NEEDLES``.
 _TRIGGERS: dict[str, Trigger] = {
     r.EMAIL_ADDRESS: lambda text, lower: "@" in text,
-    r.CREDIT_CARD: _search(r"\d{4}[- ]?\d{3}"),
+    r.CREDIT_CARD: _search(r"\d{4}[- .]?\d{3}"),
     r.IBAN_CODE: _search(r"[A-Z]{2}\d\d[ -]?[A-Z0-9]{4}"),
     r.US_SSN: _search(r"\d{3}[- .]?\d\d[- .]?\d{4}|\d{5}-\d{4}|\d{3}-\d{6}"),
     r.IP_ADDRESS: _search(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"),
     r.CRYPTO: _search(r"bc1|[13][a-zA-HJ-NP-Z0-9]{25}"),
-    r.API_KEY: _contains(
-        "sk-",
-        "akia",
-        "asia",
-        "abia",
-        "acca",
-        "gh",
-        "github_pat",
-        "aiza",
-        "xox",
-        "_live_",
-        "_test_",
-        "key",
-        "token",
-        "secret",
-    ),
-    r.JWT: lambda text, lower: "eyJ" in text,
-    r.BEARER_TOKEN: _contains("bearer", "basic", "token"),
-    r.PRIVATE_KEY: lambda text, lower: "PRIVATE KEY-----" in text,
-    r.PASSWORD: _contains("pass", "pwd"),
-    r.CONNECTION_STRING: _contains("://", "password=", "pwd="),
     r.MAC_ADDRESS: _search(r"[0-9A-Fa-f]{2}[:\-][0-9A-Fa-f]{2}"),
     r.URL: _contains("http", "www", "."),
 }
 
+
+def _trigger_for(recognizer: EntityRecognizer, entities: Sequence[str]) -> Trigger | None:
+    needles = getattr(recognizer, "NEEDLES", None)
+    if needles:
+        return _contains(*needles)
+    triggers = [_TRIGGERS.get(e) for e in entities]
+    if not triggers or any(t is None for t in triggers):
+        return None
+    if len(triggers) == 1:
+        return triggers[0]
+    return lambda text, lower: any(t(text, lower) for t in triggers)  # type: ignore[misc]
+
+
 # Entities whose Presidio regexes are costly to run over a whole document (the email pattern
-# backtracks at every word): they run on windows around an anchor instead. (anchor, chars
+# backtracks at every word): their single-entity recognizers run on windows around an anchor. (anchor, chars
 # before, chars after); windows then widen to the nearest whitespace so no word is cut.
-_WINDOWS: dict[str, tuple[regex.Pattern[str], int, int]] = {
-    r.EMAIL_ADDRESS: (regex.compile("@"), 64, 256),
-    r.IP_ADDRESS: (regex.compile(r"\d\.\d|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"), 40, 48),
-    r.PASSWORD: (regex.compile(r"pass|pwd", regex.IGNORECASE), 1, 260),
+_WINDOWS: dict[str, tuple[re.Pattern[str], int, int]] = {
+    r.EMAIL_ADDRESS: (re.compile("@"), 64, 256),
+    r.IP_ADDRESS: (re.compile(r"\d\.\d|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"), 40, 48),
 }
 _WIDEN = 64
 # Below this length a text is scanned whole: windows only pay off on long texts.
@@ -116,20 +109,34 @@ _WINDOWED_FROM = 2048
 @dataclass(slots=True)
 class _Entry:
     recognizer: EntityRecognizer
-    entity: str
+    entities: tuple[str, ...]
     trigger: Trigger | None
     context: tuple[str, ...]
-    threshold: float
+    thresholds: dict[str, float]
     is_phone: bool
-    window: tuple[regex.Pattern[str], int, int] | None
+    fast_phone: bool
+    window: tuple[re.Pattern[str], int, int] | None
+
+
+# Backslash escapes in text that holds serialized JSON or code (``\n``, ``\"``, ``\\``): the
+# recognizers see them as blanks of the same length, so "\n536-90-4399" is a number after a
+# line break, not a word, and every offset still points into the original text.
+_ESCAPE = re.compile(r"\\(?:[\\nrtbf]|(?=[\"'/]))")
+
+
+def _unescaped_view(text: str) -> str:
+    if "\\" not in text:
+        return text
+    return _ESCAPE.sub(lambda m: " " * len(m.group()), text)
 
 
 class Analyzer:
     """Finds entities in text with Presidio recognizers.
 
-    ``recognizers`` are Presidio ``EntityRecognizer`` instances (one supported entity each is the
-    common case); ``thresholds`` maps an entity type (or ``"default"``) to the minimum score kept.
-    :meth:`analyze` returns non-overlapping :class:`Finding` objects sorted by position.
+    ``recognizers`` are Presidio ``EntityRecognizer`` instances (each called once per text for
+    all the entities it supports); ``thresholds`` maps an entity type (or ``"default"``) to the
+    minimum score kept. :meth:`analyze` returns non-overlapping :class:`Finding` objects sorted
+    by position.
     """
 
     def __init__(
@@ -137,23 +144,30 @@ class Analyzer:
         recognizers: Iterable[EntityRecognizer],
         thresholds: Mapping[str, float] = DEFAULT_THRESHOLDS,
     ) -> None:
+        from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
         default = thresholds.get("default", DEFAULT_THRESHOLDS["default"])
         self._entries: list[_Entry] = []
         for recognizer in recognizers:
-            for entity in recognizer.supported_entities:
-                context = tuple(w.strip().lower() for w in (recognizer.context or ()) if w.strip())
-                self._entries.append(
-                    _Entry(
-                        recognizer=recognizer,
-                        entity=entity,
-                        trigger=_TRIGGERS.get(entity),
-                        context=context,
-                        threshold=thresholds.get(entity, default),
-                        is_phone=isinstance(recognizer, PhoneRecognizer),
-                        window=_WINDOWS.get(entity),
-                    )
+            entities = tuple(dict.fromkeys(recognizer.supported_entities))
+            if not entities:
+                continue
+            context = tuple(w.strip().lower() for w in (recognizer.context or ()) if w.strip())
+            self._entries.append(
+                _Entry(
+                    recognizer=recognizer,
+                    entities=entities,
+                    trigger=_trigger_for(recognizer, entities),
+                    context=context,
+                    thresholds={e: thresholds.get(e, default) for e in entities},
+                    is_phone=isinstance(recognizer, PhoneRecognizer),
+                    fast_phone=callable(getattr(recognizer, "find", None)),
+                    window=_WINDOWS.get(entities[0]) if len(entities) == 1 else None,
                 )
-        self.entities: tuple[str, ...] = tuple(dict.fromkeys(e.entity for e in self._entries))
+            )
+        self.entities: tuple[str, ...] = tuple(
+            dict.fromkeys(e for entry in self._entries for e in entry.entities)
+        )
 
     def warm_up(self) -> None:
         """Compile every recognizer's patterns now, so the first real record does not pay for it."""
@@ -161,9 +175,10 @@ class Analyzer:
             "Mail jane.doe@example.com or call +1 (415) 555-0134; card 4111 1111 1111 1111, "
             "IBAN DE89 3704 0044 0532 0130 00, SSN 123-45-6789, IP 10.1.2.3 and 2001:db8::1, "
             "wallet 1BoatSLRHtKNngkdXEeobR76b53LETtpyT, key sk-proj-abcdefghijklmnopqrstu123, "
-            "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln, "
-            "Authorization: Bearer abcDEF123456789, "
-            'password: "hunter2", postgres://u:p@db.example.com/x -----BEGIN PRIVATE KEY-----'
+            "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln, AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q "
+            "Authorization: Bearer abcDEF123456789, aws secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY "
+            'password: "hunter2", postgres://u:p@db.example.com/x -----BEGIN PRIVATE KEY----- '
+            "mysql -u root -pS3cret, \\n my password is hunter2"
         )
         self.analyze(sample)
 
@@ -172,6 +187,7 @@ class Analyzer:
         (a ``time.monotonic()`` value)."""
         if not text:
             return []
+        text = _unescaped_view(text)
         lower = text.lower()
         raw: list[Finding] = []
         phones: list[_Entry] = []
@@ -198,15 +214,18 @@ class Analyzer:
     def _keep(
         self,
         entry: _Entry,
-        results: Iterable[tuple[int, int, float]],
+        results: Iterable[tuple[str, int, int, float]],
         lower: str,
         out: list[Finding],
     ) -> None:
-        for start, end, score in results:
-            if score < entry.threshold and entry.context:
+        for entity, start, end, score in results:
+            threshold = entry.thresholds.get(entity)
+            if threshold is None or end <= start:
+                continue
+            if score < threshold and entry.context:
                 score = self._with_context(entry.context, lower, start, end, score)
-            if score >= entry.threshold:
-                out.append(Finding(entry.entity, start, end, score))
+            if score >= threshold:
+                out.append(Finding(entity, start, end, score))
 
     @staticmethod
     def _with_context(
@@ -219,16 +238,15 @@ class Analyzer:
         return score
 
     @staticmethod
-    def _run(entry: _Entry, text: str, offset: int) -> list[tuple[int, int, float]]:
+    def _run(entry: _Entry, text: str, offset: int) -> list[tuple[str, int, int, float]]:
         return [
-            (offset + res.start, offset + res.end, res.score)
-            for res in entry.recognizer.analyze(text, [entry.entity], _NO_ARTIFACTS)
-            if res.entity_type == entry.entity
+            (res.entity_type, offset + res.start, offset + res.end, res.score)
+            for res in entry.recognizer.analyze(text, list(entry.entities), _NO_ARTIFACTS)
         ]
 
     def _windowed(
-        self, entry: _Entry, window: tuple[regex.Pattern[str], int, int], text: str
-    ) -> list[tuple[int, int, float]]:
+        self, entry: _Entry, window: tuple[re.Pattern[str], int, int], text: str
+    ) -> list[tuple[str, int, int, float]]:
         anchor, before, after = window
         spans: list[list[int]] = []
         size = len(text)
@@ -239,7 +257,7 @@ class Analyzer:
                 spans[-1][1] = hi
             else:
                 spans.append([lo, hi])
-        out: list[tuple[int, int, float]] = []
+        out: list[tuple[str, int, int, float]] = []
         for lo, hi in spans:
             stop = max(0, lo - _WIDEN)
             while lo > stop and not text[lo - 1].isspace():
@@ -251,15 +269,18 @@ class Analyzer:
         return out
 
     @staticmethod
-    def _phone(entry: _Entry, text: str, found: list[Finding]) -> list[tuple[int, int, float]]:
+    def _phone(entry: _Entry, text: str, found: list[Finding]) -> list[tuple[str, int, int, float]]:
         # Digit runs a stronger finding (card, IBAN, SSN, IP) already covers need no parsing.
-        claimed = [(f.start, f.end) for f in found if f.score > entry.threshold]
-        recognizer = entry.recognizer
-        if isinstance(recognizer, r.LlmotelPhoneRecognizer):
-            return [(s, e, recognizer.SCORE) for s, e in recognizer.find(text, claimed)]
+        threshold = min(entry.thresholds.values())
+        claimed = [(f.start, f.end) for f in found if f.score > threshold]
+        recognizer: Any = entry.recognizer
+        if entry.fast_phone:
+            return [
+                (r.PHONE_NUMBER, s, e, recognizer.SCORE) for s, e in recognizer.find(text, claimed)
+            ]
         return [
-            (res.start, res.end, res.score)
-            for res in recognizer.analyze(text, [entry.entity], _NO_ARTIFACTS)
+            (res.entity_type, res.start, res.end, res.score)
+            for res in recognizer.analyze(text, list(entry.entities), _NO_ARTIFACTS)
         ]
 
 

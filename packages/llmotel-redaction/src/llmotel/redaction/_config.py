@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import phonenumbers
-
 from llmotel.redaction._analyzer import DEFAULT_THRESHOLDS
 from llmotel.redaction._operators import Drop, Keep, Mask, Operator, Pseudonymize, Replace
-from llmotel.redaction._recognizers import (
+from llmotel.redaction._entities import (
     DEFAULT_ENTITIES,
     DEFAULT_PHONE_REGIONS,
     KNOWN_ENTITIES,
@@ -111,6 +109,8 @@ def redactor_from_env(environ: Mapping[str, str] | None = None) -> Redactor:
     threshold = env_float(
         SCORE_THRESHOLD, DEFAULT_THRESHOLDS["default"], min=0.0, max=1.0, environ=env
     )
+    import phonenumbers  # the region names; loaded with the redactor, not on package import
+
     regions = env_list(
         PHONE_REGIONS,
         DEFAULT_PHONE_REGIONS,
