@@ -65,7 +65,10 @@ def _search(pattern: str, *, on_lower: bool = False) -> Trigger:
 
 
 def _contains(*needles: str) -> Trigger:
-    return lambda text, lower: any(n in lower for n in needles)
+    # One C-level scan for all needles; a Python loop of ``in`` tests costs more than most
+    # recognizers it saves.
+    compiled = re.compile("|".join(re.escape(n) for n in sorted(set(needles), key=len)))
+    return lambda text, lower: compiled.search(lower) is not None
 
 
 # What a text must contain for an entity to be possible at all (a superset of every match), for
@@ -162,7 +165,8 @@ class Analyzer:
                     thresholds={e: thresholds.get(e, default) for e in entities},
                     is_phone=isinstance(recognizer, PhoneRecognizer),
                     fast_phone=callable(getattr(recognizer, "find", None)),
-                    window=_WINDOWS.get(entities[0]) if len(entities) == 1 else None,
+                    window=getattr(recognizer, "WINDOW", None)
+                    or (_WINDOWS.get(entities[0]) if len(entities) == 1 else None),
                 )
             )
         self.entities: tuple[str, ...] = tuple(

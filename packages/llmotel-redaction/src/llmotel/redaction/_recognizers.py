@@ -15,6 +15,7 @@ import base64
 import binascii
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 
 # The email recognizer's module-level tldextract would fetch the public suffix list on first use,
@@ -59,6 +60,7 @@ from llmotel.redaction._entities import (
     URL,
     US_SSN,
 )
+from llmotel.redaction._analyzer import AnalysisTimeout
 from llmotel.redaction._secret_keys import secret_key_entity
 
 __all__ = [
@@ -88,7 +90,60 @@ _FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE
 _CASE_SENSITIVE = regex.DOTALL | regex.MULTILINE
 
 
-class LlmotelCreditCardRecognizer(CreditCardRecognizer):
+class _LeanPatterns:
+    """Presidio's ``PatternRecognizer.analyze`` with the same results (``validate_result`` True
+    → score 1.0, False → dropped; ``invalidate_result`` True → dropped) but without the
+    explanation object, timestamps and debug logging it builds per pattern and match, which cost
+    more than the matching on span-sized texts. A pattern listed in ``PATTERN_NEEDLES`` only
+    runs when one of its lower-case needles is in the text. A regex that runs past
+    ``REGEX_TIMEOUT`` seconds (hostile input) raises :class:`AnalysisTimeout`: fail closed.
+    """
+
+    PATTERN_NEEDLES: dict[str, tuple[str, ...]] = {}
+    REGEX_TIMEOUT = 2.0
+
+    patterns: list[Pattern]
+    global_regex_flags: int
+    supported_entities: list[str]
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        flags = regex_flags or self.global_regex_flags
+        entity = self.supported_entities[0]
+        lower = text.lower() if self.PATTERN_NEEDLES else ""
+        out: list[RecognizerResult] = []
+        for pattern in self.patterns:
+            needles = self.PATTERN_NEEDLES.get(pattern.name)
+            if needles and not any(n in lower for n in needles):
+                continue
+            if not pattern.compiled_regex or pattern.compiled_with_flags != flags:
+                pattern.compiled_with_flags = flags
+                pattern.compiled_regex = regex.compile(pattern.regex, flags=flags)
+            try:
+                for match in pattern.compiled_regex.finditer(text, timeout=self.REGEX_TIMEOUT):
+                    start, end = match.span()
+                    if start == end:
+                        continue
+                    current = text[start:end]
+                    score = pattern.score
+                    valid = self.validate_result(current)  # type: ignore[attr-defined]
+                    if valid is not None:
+                        score = EntityRecognizer.MAX_SCORE if valid else EntityRecognizer.MIN_SCORE
+                    if self.invalidate_result(current):  # type: ignore[attr-defined]
+                        score = EntityRecognizer.MIN_SCORE
+                    if score > EntityRecognizer.MIN_SCORE:
+                        out.append(RecognizerResult(entity, start, end, score))
+            except TimeoutError as exc:
+                raise AnalysisTimeout(f"{self.__class__.__name__}: {pattern.name}") from exc
+        return out
+
+
+class LlmotelCreditCardRecognizer(_LeanPatterns, CreditCardRecognizer):
     """Presidio's Luhn-checked card recognizer, extended to the 2221-2720 Mastercard range and to
     groups separated by dots (``4111.1111.1111.1111``)."""
 
@@ -109,19 +164,38 @@ class LlmotelCreditCardRecognizer(CreditCardRecognizer):
         )
 
 
-class LlmotelEmailRecognizer(EmailRecognizer):
-    """Presidio's email recognizer, validated on tldextract's bundled suffix list (no network)."""
+class LlmotelEmailRecognizer(_LeanPatterns, EmailRecognizer):
+    """Presidio's email recognizer, validated on tldextract's bundled suffix list (no network),
+    plus an ASCII pattern for addresses written inside text without spaces (Japanese, Chinese),
+    where Presidio's Unicode ``\\w`` runs the address into the words around it."""
 
     _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    PATTERNS = [
+        *EmailRecognizer.PATTERNS,
+        Pattern(
+            "Email (ASCII in unspaced text)",
+            r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,}"
+            r"(?![A-Za-z0-9\-])",
+            0.5,
+        ),
+    ]
 
     def __init__(self) -> None:
-        super().__init__(name="LlmotelEmailRecognizer")
+        super().__init__(patterns=list(self.PATTERNS), name="LlmotelEmailRecognizer")
 
     def validate_result(self, pattern_text: str) -> bool:
         return bool(self._extract(pattern_text).suffix)
 
 
-class LlmotelIpRecognizer(IpRecognizer):
+class LlmotelUsSsnRecognizer(_LeanPatterns, UsSsnRecognizer):
+    """Presidio's SSN recognizer (its patterns, context and invalidation), matched lean."""
+
+
+class LlmotelCryptoRecognizer(_LeanPatterns, CryptoRecognizer):
+    """Presidio's crypto wallet recognizer (Base58Check / Bech32 validation), matched lean."""
+
+
+class LlmotelIpRecognizer(_LeanPatterns, IpRecognizer):
     """Presidio's IP recognizer; a dotted quad that reads as a version number is not an address."""
 
     def __init__(self) -> None:
@@ -140,13 +214,14 @@ class LlmotelIpRecognizer(IpRecognizer):
             before = text[max(0, result.start - 12) : result.start]
             after = text[result.end : result.end + 2]
             if ":" not in text[result.start : result.end] and (
-                _VERSION_CONTEXT.search(before) or regex.match(r"\.\d", after)
+                _VERSION_CONTEXT.search(before) or _DOT_DIGIT.match(after)
             ):
                 continue
             kept.append(result)
         return kept
 
 
+_DOT_DIGIT = regex.compile(r"\.\d")
 _VERSION_CONTEXT = regex.compile(
     r"(?:\bv|version|release|build|sdk|python|node|==|>=|<=|~=)\s*[:=]?\s*$", regex.IGNORECASE
 )
@@ -191,6 +266,11 @@ class LlmotelPhoneRecognizer(PhoneRecognizer):
         for match in _PHONE_CANDIDATE.finditer(text):
             start, end = match.span()
             candidate = match.group()
+            stop = candidate.find(". ")
+            if stop > 0:
+                # "… +34 613 51 45 00. 6 more": the sentence ends at the period.
+                candidate = candidate[:stop]
+                end = start + stop
             digits = sum(c.isdigit() for c in candidate)
             if not 7 <= digits <= 15 or _NOT_A_PHONE.search(candidate):
                 continue
@@ -245,7 +325,7 @@ def _has_mixed_shape(value: str) -> bool:
 _CREDENTIAL_SYMBOLS = frozenset("+/=!@#$%^&*~?")
 
 
-class ProviderKeyRecognizer(PatternRecognizer):
+class ProviderKeyRecognizer(_LeanPatterns, PatternRecognizer):
     """Provider API keys and tokens by their published prefixes and shapes.
 
     The prefixes are distinctive and case-sensitive, so most patterns have no left word boundary:
@@ -285,42 +365,40 @@ class ProviderKeyRecognizer(PatternRecognizer):
         Pattern("digitalocean", r"do[opr]_v1_[a-f0-9]{64}", 1.0),
         Pattern("shopify", r"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}", 1.0),
     ]
-    NEEDLES = (
-        "sk-",
-        "akia",
-        "asia",
-        "abia",
-        "acca",
-        "agpa",
-        "aida",
-        "aroa",
-        "aipa",
-        "anpa",
-        "anva",
-        "apka",
-        "gh",
-        "github_pat_",
-        "glpat-",
-        "aiza",
-        "ya29.",
-        "gocspx-",
-        "xox",
-        "xapp-",
-        "hooks.slack",
-        "_live_",
-        "_test_",
-        "whsec_",
-        "hf_",
-        "npm_",
-        "pypi-",
-        "sg.",
-        "gsk_",
-        "r8_",
-        "xai-",
-        "pplx-",
-        "_v1_",
-        "shp",
-    )
+    PATTERN_NEEDLES = {
+        "anthropic": ("sk-ant-",),
+        "openai project/service": ("sk-proj-", "sk-svcacct-", "sk-admin-", "sk-none-"),
+        "aws access key id": (
+            "akia",
+            "asia",
+            "abia",
+            "acca",
+            "agpa",
+            "aida",
+            "aroa",
+            "aipa",
+            "anpa",
+            "anva",
+            "apka",
+        ),
+        "github": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+        "github fine-grained": ("github_pat_",),
+        "gitlab": ("glpat-",),
+        "google api key": ("aiza",),
+        "google oauth": ("ya29.", "gocspx-"),
+        "slack": ("xox", "xapp-"),
+        "slack webhook": ("hooks.slack",),
+        "stripe": ("_live_", "_test_"),
+        "stripe webhook": ("whsec_",),
+        "hugging face": ("hf_",),
+        "npm": ("npm_",),
+        "pypi": ("pypi-",),
+        "sendgrid": ("sg.",),
+        "llm providers": ("gsk_", "r8_", "xai-", "pplx-"),
+        "digitalocean": ("_v1_",),
+        "shopify": ("shpat_", "shpss_", "shpca_", "shppa_"),
+    }
+    NEEDLES = tuple(n for needles in PATTERN_NEEDLES.values() for n in needles)
 
     def __init__(self) -> None:
         super().__init__(
@@ -331,21 +409,41 @@ class ProviderKeyRecognizer(PatternRecognizer):
         )
 
 
-class GenericKeyRecognizer(PatternRecognizer):
-    """Key shapes that need evidence: ``sk-…`` keys of other OpenAI-compatible providers, and
-    40-character base64 strings (the shape of an AWS secret access key) next to a word such as
-    ``aws`` or ``secret``. Both must mix letters and digits (or cases)."""
+class OpenAiCompatibleKeyRecognizer(_LeanPatterns, PatternRecognizer):
+    """``sk-…`` keys of OpenAI-compatible providers (OpenRouter, DeepSeek, legacy OpenAI …):
+    the prefix is short, so the rest must mix letters and digits (or cases)."""
+
+    PATTERNS = [Pattern("sk- key", r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{20,}", 0.9)]
+    NEEDLES = ("sk-",)
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity=API_KEY,
+            patterns=list(self.PATTERNS),
+            global_regex_flags=_CASE_SENSITIVE,
+            name="OpenAiCompatibleKeyRecognizer",
+        )
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        return None if _has_mixed_shape(pattern_text[3:]) else False
+
+
+class AwsSecretKeyRecognizer(_LeanPatterns, PatternRecognizer):
+    """40-character base64 strings (the shape of an AWS secret access key) next to a word such
+    as ``aws``, ``secret`` or an access key id: the shape alone scores below the threshold and
+    the context word lifts it. Mixed case plus a digit or ``/``/``+`` is required, so a hex
+    digest or a word is never one. On long texts it runs on windows around the context words."""
 
     PATTERNS = [
-        Pattern("sk- key", r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{20,}", 0.9),
         Pattern(
             "aws secret access key shape",
             r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
             0.3,
-        ),
+        )
     ]
-    CONTEXT = ["aws", "secret", "akia", "asia", "sts", "credential"]
-    NEEDLES = ("sk-", "aws", "secret", "akia", "asia", "sts", "credential")
+    CONTEXT = ["aws", "secret", "akia", "asia", "credential"]
+    NEEDLES = tuple(CONTEXT)
+    WINDOW = (re.compile("aws|secret|akia|asia|credential", re.IGNORECASE), 64, 96)
 
     def __init__(self) -> None:
         super().__init__(
@@ -353,16 +451,14 @@ class GenericKeyRecognizer(PatternRecognizer):
             patterns=list(self.PATTERNS),
             context=list(self.CONTEXT),
             global_regex_flags=_CASE_SENSITIVE,
-            name="GenericKeyRecognizer",
+            name="AwsSecretKeyRecognizer",
         )
 
     def validate_result(self, pattern_text: str) -> bool | None:
-        if pattern_text.startswith("sk-"):
-            return None if _has_mixed_shape(pattern_text[3:]) else False
         has_upper = any(c.isupper() for c in pattern_text)
         has_lower = any(c.islower() for c in pattern_text)
-        has_digit = any(c.isdigit() for c in pattern_text)
-        return None if has_upper and has_lower and has_digit else False
+        has_other = any(c.isdigit() or c in "/+" for c in pattern_text)
+        return None if has_upper and has_lower and has_other else False
 
 
 def _b64url_json(segment: str) -> object:
@@ -373,7 +469,7 @@ def _b64url_json(segment: str) -> object:
 _JOSE_HEADER_KEYS = frozenset({"alg", "typ", "enc", "kid", "cty", "zip", "jku", "x5t", "x5u"})
 
 
-class JwtRecognizer(PatternRecognizer):
+class JwtRecognizer(_LeanPatterns, PatternRecognizer):
     """JSON Web Tokens (JWS and JWE): two to five base64url segments whose first decodes to a
     JSON object with a JOSE header field (``alg``, ``typ``, ``enc``, ``kid`` …).
 
@@ -409,14 +505,14 @@ class JwtRecognizer(PatternRecognizer):
         return isinstance(header, dict) and not _JOSE_HEADER_KEYS.isdisjoint(header)
 
 
-class BearerTokenRecognizer(PatternRecognizer):
+class BearerTokenRecognizer(_LeanPatterns, PatternRecognizer):
     """The credential after an authorization scheme (``Bearer``, ``Token``, ``Basic``) wherever
     it appears: a header line in any casing, ``Bearer%20…`` in a URL, ``bearer=…``."""
 
     PATTERNS = [
         Pattern(
             "bearer",
-            r"\b(?:bearer|token)(?:[ \t]+|%20|\+|[ \t]*[:=][ \t]*)\K"
+            r"(?<![$\w])(?:bearer|token)(?:[ \t]+|%20|\+|[ \t]*[:=][ \t]*)\K"
             r"[A-Za-z0-9\-._~+/]{8,}=*(?![A-Za-z0-9\-._~+/=])",
             0.9,
         ),
@@ -443,7 +539,7 @@ class BearerTokenRecognizer(PatternRecognizer):
         return None if _has_mixed_shape(pattern_text) and not _is_placeholder(pattern_text) else False
 
 
-class PrivateKeyRecognizer(PatternRecognizer):
+class PrivateKeyRecognizer(_LeanPatterns, PatternRecognizer):
     """PEM, OpenSSH and PGP private key blocks, from the BEGIN line to the END line (or to the
     end of the text when it was cut), also with escaped newlines (``\\n`` inside JSON, as in a
     GCP service-account key file)."""
@@ -467,7 +563,7 @@ class PrivateKeyRecognizer(PatternRecognizer):
         )
 
 
-class CliPasswordRecognizer(PatternRecognizer):
+class CliPasswordRecognizer(_LeanPatterns, PatternRecognizer):
     """Passwords given as short CLI flags: ``mysql -pS3cret``, ``sshpass -p 'x'``,
     ``docker login -p x``, ``redis-cli -a x``, ``curl -u user:x``. (Long flags such as
     ``--password=x`` are names, found by :class:`KeyedSecretRecognizer`.)"""
@@ -506,7 +602,7 @@ class CliPasswordRecognizer(PatternRecognizer):
         return _is_placeholder(pattern_text)
 
 
-class ConnectionStringRecognizer(PatternRecognizer):
+class ConnectionStringRecognizer(_LeanPatterns, PatternRecognizer):
     """Credentials in connection strings: ``scheme://user:password@host/…`` (the user may be
     empty, as in ``redis://:password@host``) and ``Server=…;Password=…;``."""
 
@@ -578,13 +674,12 @@ _PLACEHOLDER_PREFIXES = (
     "secrets.",
     "vault:",
     "!vault",
-    "your",
-    "my_",
-    "my-",
     "[redacted",
 )
-_MASKED = regex.compile(r"[*xX•●.\-_#]+")
-_ENV_REFERENCE = regex.compile(r"\$[A-Z][A-Z0-9_]*|%[A-Z][A-Z0-9_]*%")
+# "YOUR_API_KEY", "my-token-here": a template name, unless it carries digits like a real value.
+_TEMPLATE_PREFIXES = ("your", "my_", "my-", "insert", "enter", "replace")
+_MASKED = re.compile(r"[*xX•●.\-_#]+")
+_ENV_REFERENCE = re.compile(r"\$[A-Z][A-Z0-9_]*|%[A-Z][A-Z0-9_]*%")
 
 
 def _is_placeholder(value: str) -> bool:
@@ -595,6 +690,7 @@ def _is_placeholder(value: str) -> bool:
         not stripped
         or lowered in _PLACEHOLDER_WORDS
         or lowered.startswith(_PLACEHOLDER_PREFIXES)
+        or (lowered.startswith(_TEMPLATE_PREFIXES) and not any(c.isdigit() for c in lowered))
         or "placeholder" in lowered
         or _MASKED.fullmatch(stripped) is not None
         or _ENV_REFERENCE.fullmatch(stripped) is not None
@@ -618,37 +714,44 @@ _PROSE_STOPWORDS = frozenset(
 
 # Anchors of names that can hold a secret; the name around each is then judged by
 # secret_key_entity (so "passenger", "author" and "max_tokens" are dropped there).
-_ANCHOR = regex.compile(
+_ANCHOR_WORDS = (
     r"pass|pwd|pw|pswd|kennwort|wachtwoord|contrase|senha|has[łl]o|l[öo]senord|salasana|"
-    r"пароль|パスワード|密[码碼]|mdp|secret|token|key|credential|auth|bearer|cookie",
-    regex.IGNORECASE,
+    r"пароль|パスワード|密[码碼]|mdp|secret|token|key|credential|auth|bearer|cookie"
+)
+_ANCHOR = re.compile(_ANCHOR_WORDS)  # searched in the lower-cased text: much faster
+_ANCHOR_ANY_CASE = re.compile(_ANCHOR_WORDS, re.IGNORECASE)
+# Words a spoken name starts with, before the anchor: "API key", "secret access key".
+_NAME_HEAD = re.compile(
+    r"(?:(?<![\w-])(?:api|access|secret|private|auth|authentication|client|account|aws|signing|"
+    r"master|subscription|license|app|service|webhook|admin|session|refresh|personal)[ \t]+)+$",
+    re.IGNORECASE,
 )
 # Words a spoken name continues with: "secret access key", "API key", "auth token".
-_NAME_TAIL = regex.compile(
+_NAME_TAIL = re.compile(
     r"(?:[ \t]+(?:access|secret|api|auth|private|key|keys|token|code|phrase|word))+",
-    regex.IGNORECASE,
+    re.IGNORECASE,
 )
-_SEPARATOR = regex.compile(
-    r"""[ \t]?(?:\\*["'`])?[*]*
+_KEY_VALUE_SEPARATOR = re.compile(
+    r"""[ \t]?(?:\\*["'`])?\*{0,2}
     (?:
         (?P<assign>[ \t]*(?::=|=>|->|==|=|:|：|\|)[ \t]*)
       | (?P<prose>[ \t]+(?:(?:for|of|on|to|de|für|pour|para|per|voor|del|do|da)
             (?:[ \t]+[^\s:=：.,;]{1,30}){1,3}[ \t]+)?
-            (?:is|was|are|ist|lautet|war|est|était|es|era|é|è|är|jest|to|wordt|está)
+            (?:is|was|are|ist|lautet|war|est|était|es|era|é|è|är|jest|to|wordt|está)(?!\w)
             [ \t]*:?[ \t]*(?:now[ \t]+|still[ \t]+|set[ \t]+to[ \t]+|changed[ \t]+to[ \t]+)?)
       | (?P<cjk>[ \t]*(?:は|是|为|為|：)[ \t]*)
       | (?P<space>[ \t]+)
     )
-    [*]*[ \t]*""",
-    regex.VERBOSE | regex.IGNORECASE,
+    \*{0,2}[ \t]*""",
+    re.VERBOSE | re.IGNORECASE,
 )
-_SCHEME = regex.compile(
+_SCHEME = re.compile(
     r"(?:bearer|basic|token|digest|negotiate|ntlm|apikey|api-key|key|sso-key|hmac|dpop|"
     r"aws4-hmac-sha256|otp|mac)(?:[ \t]+|%20|\+)",
-    regex.IGNORECASE,
+    re.IGNORECASE,
 )
 _LINE_SCHEMES = ("digest", "aws4", "hmac", "negotiate", "ntlm")
-_BARE_VALUE = regex.compile(r"(?:[^\s\"'`,;<>&\\]|&(?![\w.\-]+=)){1,256}")
+_BARE_VALUE = re.compile(r"(?:[^\s\"'`,;<>&\\]|&(?![\w.\-]+=)){1,256}")
 _KEY_CHAR_EXTRA = frozenset("_.-")
 _MAX_QUOTED = 4096
 
@@ -713,8 +816,12 @@ class KeyedSecretRecognizer(EntityRecognizer):
         out: list[RecognizerResult] = []
         position = 0
         size = len(text)
+        lower = text.lower()
+        anchors = _ANCHOR
+        if len(lower) != size:  # a few characters lower-case to two; keep offsets exact
+            lower, anchors = text, _ANCHOR_ANY_CASE
         while position < size:
-            anchor = _ANCHOR.search(text, position)
+            anchor = anchors.search(lower, position)
             if anchor is None:
                 break
             start, end = anchor.span()
@@ -724,6 +831,10 @@ class KeyedSecretRecognizer(EntityRecognizer):
                 end += 1
             while end > start and text[end - 1] in ".-":
                 end -= 1
+            if start > 0 and text[start - 1] in " \t" and text[start] != "-":
+                head = _NAME_HEAD.search(text, max(0, start - 60), start)
+                if head is not None:
+                    start = head.start()
             tail = _NAME_TAIL.match(text, end)
             if tail is not None:
                 end = tail.end()
@@ -739,7 +850,7 @@ class KeyedSecretRecognizer(EntityRecognizer):
         return out
 
     def _value(self, text: str, key: str, pos: int, entity: str) -> tuple[int, int, float] | None:
-        sep = _SEPARATOR.match(text, pos)
+        sep = _KEY_VALUE_SEPARATOR.match(text, pos)
         if sep is None:
             return None
         kind = sep.lastgroup or "space"
@@ -855,10 +966,14 @@ def build_recognizers(
         PHONE_NUMBER: lambda: [LlmotelPhoneRecognizer(phone_regions)],
         CREDIT_CARD: lambda: [LlmotelCreditCardRecognizer()],
         IBAN_CODE: lambda: [IbanRecognizer()],
-        US_SSN: lambda: [UsSsnRecognizer()],
+        US_SSN: lambda: [LlmotelUsSsnRecognizer()],
         IP_ADDRESS: lambda: [LlmotelIpRecognizer()],
-        CRYPTO: lambda: [CryptoRecognizer()],
-        API_KEY: lambda: [ProviderKeyRecognizer(), GenericKeyRecognizer()],
+        CRYPTO: lambda: [LlmotelCryptoRecognizer()],
+        API_KEY: lambda: [
+            ProviderKeyRecognizer(),
+            OpenAiCompatibleKeyRecognizer(),
+            AwsSecretKeyRecognizer(),
+        ],
         JWT: lambda: [JwtRecognizer()],
         BEARER_TOKEN: lambda: [BearerTokenRecognizer()],
         PRIVATE_KEY: lambda: [PrivateKeyRecognizer()],
