@@ -28,9 +28,8 @@ from faker import Faker
 from redaction_corpus import Record
 
 # Recall target per planted kind.
-TARGETS: dict[str, float] = {
-    kind: 0.99
-    for kind in (
+TARGETS: dict[str, float] = dict.fromkeys(
+    (
         "EMAIL_ADDRESS",
         "PHONE_NUMBER",
         "CREDIT_CARD",
@@ -55,8 +54,9 @@ TARGETS: dict[str, float] = {
         "CONNECTION_STRING",
         "SECRET_JSON_KEY",
         "PART_NAME_OR_ID",
-    )
-}
+    ),
+    0.99,
+)
 
 _ALNUM = string.ascii_letters + string.digits
 _B64 = string.ascii_letters + string.digits + "+/"
@@ -226,7 +226,11 @@ class TrafficGenerator:
         numeric = "".join(str(int(c, 36)) for c in bban + country + "00")
         check = 98 - int(numeric) % 97
         iban = f"{country}{check:02d}{bban}"
-        value = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)) if self.rng.random() < 0.5 else iban
+        value = (
+            " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+            if self.rng.random() < 0.5
+            else iban
+        )
         text = self._pick(
             [
                 f"IBAN: {value}",
@@ -262,7 +266,7 @@ class TrafficGenerator:
             [
                 f"client_ip={value}",
                 f"Blocked request from {value}.",
-                f'X-Forwarded-For: {value}',
+                f"X-Forwarded-For: {value}",
                 f"ssh root@{value}",
                 f"die IP-Adresse {value} ist gesperrt",
             ]
@@ -275,16 +279,18 @@ class TrafficGenerator:
             return base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
 
         compact = self.rng.random() < 0.7
-        header: dict[str, object] = {"alg": self._pick(["HS256", "RS256", "ES384", "EdDSA", "none"])}
+        header: dict[str, object] = {
+            "alg": self._pick(["HS256", "RS256", "ES384", "EdDSA", "none"])
+        }
         if self.rng.random() < 0.7:
             header["typ"] = "JWT"
         if self.rng.random() < 0.4:
             header["kid"] = self._rand(_ALNUM, self.rng.randint(8, 40))
         claims: dict[str, object] = {}
         for _ in range(self.rng.randint(0, 8)):
-            claims[self._pick(["sub", "iss", "aud", "scope", "email_verified", "tenant", "exp"])] = (
-                self._rand(_ALNUM, self.rng.randint(1, 30))
-            )
+            claims[
+                self._pick(["sub", "iss", "aud", "scope", "email_verified", "tenant", "exp"])
+            ] = self._rand(_ALNUM, self.rng.randint(1, 30))
         signature = self._pick(["", self._rand(_B64URL, 43), self._rand(_B64URL, 86)])
         token = f"{enc(header, compact)}.{enc(claims, compact)}"
         return f"{token}.{signature}" if signature or self.rng.random() < 0.5 else token
@@ -374,7 +380,9 @@ class TrafficGenerator:
 
     def _aws_secret(self) -> tuple[str, str]:
         value = self._rand(_ALNUM, 30)
-        value = "".join(self._pick([c, c, c, "/", "+"]) if i % 7 == 3 else c for i, c in enumerate(value))
+        value = "".join(
+            self._pick([c, c, c, "/", "+"]) if i % 7 == 3 else c for i, c in enumerate(value)
+        )
         value = (value + self._rand(_B64, 40))[:40]
         key_id = "AKIA" + self._rand(string.ascii_uppercase + "234567", 16)
         text = self._pick(
@@ -383,7 +391,7 @@ class TrafficGenerator:
                 f"aws_secret_access_key = {value}",
                 f"[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {value}\n",
                 f"export AWS_SECRET_ACCESS_KEY={value}",
-                f"export AWS_SECRET_ACCESS_KEY=\"{value}\"",
+                f'export AWS_SECRET_ACCESS_KEY="{value}"',
                 f'{{"Credentials": {{"AccessKeyId": "ASIA{self._rand("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)}", '
                 f'"SecretAccessKey": "{value}", "SessionToken": "{self._rand(_B64, 120)}"}}}}',
                 f"My AWS secret key is {value} and the id is {key_id}.",
@@ -440,7 +448,9 @@ class TrafficGenerator:
         return value, self._key_sentence(value, "SLACK_BOT_TOKEN")
 
     def _stripe(self) -> tuple[str, str]:
-        value = self._pick(["sk_live_", "rk_live_", "sk_test_"]) + self._rand(_ALNUM, self.rng.choice([24, 99]))
+        value = self._pick(["sk_live_", "rk_live_", "sk_test_"]) + self._rand(
+            _ALNUM, self.rng.choice([24, 99])
+        )
         return value, self._key_sentence(value, "STRIPE_SECRET_KEY")
 
     def _api_key_header(self) -> tuple[str, str]:
@@ -451,13 +461,22 @@ class TrafficGenerator:
                 f"{self._rand(_ALNUM, 8)}-{self._rand(_ALNUM, 16)}",
             ]
         )
-        name = self._pick(["X-API-Key", "x-api-key", "api-key", "Ocp-Apim-Subscription-Key", "X-Goog-Api-Key", "apikey"])
+        name = self._pick(
+            [
+                "X-API-Key",
+                "x-api-key",
+                "api-key",
+                "Ocp-Apim-Subscription-Key",
+                "X-Goog-Api-Key",
+                "apikey",
+            ]
+        )
         text = self._pick(
             [
                 f"{name}: {value}",
-                f"curl -H \"{name}: {value}\" https://api.example.com",
+                f'curl -H "{name}: {value}" https://api.example.com',
                 f'{{"headers": {{"{name}": "{value}"}}}}',
-                f"{self._case('api_key')} = \"{value}\"",
+                f'{self._case("api_key")} = "{value}"',
                 f"apiKey: '{value}'",
                 f"https://api.example.com/v2/search?q=shoes&api_key={value}",
                 f"--api-key {value}",
@@ -485,7 +504,9 @@ class TrafficGenerator:
         value = body[len(body) // 2]
         text = self._pick(
             [
-                "Here is my service account file:\n```json\n" + json.dumps(key_file, indent=2) + "\n```",
+                "Here is my service account file:\n```json\n"
+                + json.dumps(key_file, indent=2)
+                + "\n```",
                 "GOOGLE_CREDENTIALS='" + json.dumps(key_file) + "'",
                 json.dumps(key_file),
             ]
@@ -493,7 +514,15 @@ class TrafficGenerator:
         return value, text
 
     def _pem(self) -> tuple[str, str]:
-        kind = self._pick(["RSA PRIVATE KEY", "EC PRIVATE KEY", "PRIVATE KEY", "OPENSSH PRIVATE KEY", "ENCRYPTED PRIVATE KEY"])
+        kind = self._pick(
+            [
+                "RSA PRIVATE KEY",
+                "EC PRIVATE KEY",
+                "PRIVATE KEY",
+                "OPENSSH PRIVATE KEY",
+                "ENCRYPTED PRIVATE KEY",
+            ]
+        )
         body = self._key_body(self.rng.randint(3, 20))
         block = f"-----BEGIN {kind}-----\n" + "\n".join(body) + f"\n-----END {kind}-----"
         value = body[-1]
@@ -501,7 +530,7 @@ class TrafficGenerator:
             [
                 f"```\n{block}\n```",
                 f"key.pem:\n{block}\n",
-                f"ssh_key = \"\"\"{block}\"\"\"",
+                f'ssh_key = """{block}"""',
                 f"I pasted the key: {block} — why does ssh reject it?",
             ]
         )
@@ -520,13 +549,26 @@ class TrafficGenerator:
 
     def _password(self) -> tuple[str, str]:
         v = self._password_value()
-        key = self._pick(["password", "Password", "PASSWORD", "passwd", "pwd", "db_password", "DB_PASS", "userPassword", "adminPassword", "new_password"])
+        key = self._pick(
+            [
+                "password",
+                "Password",
+                "PASSWORD",
+                "passwd",
+                "pwd",
+                "db_password",
+                "DB_PASS",
+                "userPassword",
+                "adminPassword",
+                "new_password",
+            ]
+        )
         text = self._pick(
             [
                 f"{key}={v}",
                 f"{key}: {v}",
                 f'{{"user": "admin", "{key}": "{v}"}}',
-                f"database:\n  host: db.internal\n  {key}: \"{v}\"\n",
+                f'database:\n  host: db.internal\n  {key}: "{v}"\n',
                 f"[mysql]\nuser = app\n{key} = {v}\n",
                 f"export {key.upper()}='{v}'",
                 f"mysql -u root -p{v} -h db.internal",
@@ -573,9 +615,9 @@ class TrafficGenerator:
         return self._pick(
             [
                 f"{env}={value}",
-                f"export {env}=\"{value}\"",
+                f'export {env}="{value}"',
                 f"I set it to {value} but it still fails.",
-                f"client = Client(api_key=\"{value}\")",
+                f'client = Client(api_key="{value}")',
                 f"{env.lower()}: {value}",
                 f"La clé est {value}.",
                 f"Der Schlüssel lautet {value}",
@@ -597,30 +639,61 @@ class TrafficGenerator:
         if shape == 1:
             args = {"query": text, "limit": self.rng.randint(1, 20)}
             return "gen_ai.output.messages", json.dumps(
-                [_message("assistant", [_tool_call(self._call_id(), "search_docs", json.dumps(args))], "tool_call")]
+                [
+                    _message(
+                        "assistant",
+                        [_tool_call(self._call_id(), "search_docs", json.dumps(args))],
+                        "tool_call",
+                    )
+                ]
             )
         if shape == 2:
             response: object = {"output": text, "status": "ok"} if self.rng.random() < 0.5 else text
             return "gen_ai.input.messages", json.dumps(
-                [_message("tool", [{"type": "tool_call_response", "id": self._call_id(), "response": response}])]
+                [
+                    _message(
+                        "tool",
+                        [
+                            {
+                                "type": "tool_call_response",
+                                "id": self._call_id(),
+                                "response": response,
+                            }
+                        ],
+                    )
+                ]
             )
         if shape == 3:
             twice = json.dumps(json.dumps({"note": text, "n": 3}))
             return "gen_ai.input.messages", json.dumps([_message("user", [_text(twice)])])
         if shape == 4:
             md = self._pick(
-                [f"## Notes\n\n- {before}\n- {text}\n- {after}\n", f"> {text}\n\n{after}", f"| field | value |\n|---|---|\n| note | {text} |"]
+                [
+                    f"## Notes\n\n- {before}\n- {text}\n- {after}\n",
+                    f"> {text}\n\n{after}",
+                    f"| field | value |\n|---|---|\n| note | {text} |",
+                ]
             )
-            return "gen_ai.output.messages", json.dumps([_message("assistant", [_text(md)], "stop")])
+            return "gen_ai.output.messages", json.dumps(
+                [_message("assistant", [_text(md)], "stop")]
+            )
         if shape == 5:
             lang = self._pick(["bash", "python", "yaml", "json", "ini", ""])
             return "gen_ai.output.messages", json.dumps(
-                [_message("assistant", [_text(f"{before}\n\n```{lang}\n{text}\n```\n\n{after}")], "stop")]
+                [
+                    _message(
+                        "assistant",
+                        [_text(f"{before}\n\n```{lang}\n{text}\n```\n\n{after}")],
+                        "stop",
+                    )
+                ]
             )
         if shape == 6:
             return "exception.message", f"RuntimeError: request failed ({text})"
         if shape == 7:
-            return "gen_ai.system_instructions", json.dumps([_text(f"You help the on-call engineer. Context: {text}")])
+            return "gen_ai.system_instructions", json.dumps(
+                [_text(f"You help the on-call engineer. Context: {text}")]
+            )
         if shape == 8:
             # A tool-call argument string holding JSON whose string holds JSON again.
             inner = json.dumps({"payload": text})
@@ -628,7 +701,10 @@ class TrafficGenerator:
             return "gen_ai.input.messages", json.dumps(
                 [_message("assistant", [_tool_call(self._call_id(), "http_post", args)])]
             )
-        body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"{before} {text}"}]}
+        body = {
+            "model": "gpt-4o-mini",
+            "messages": [{"role": "user", "content": f"{before} {text}"}],
+        }
         return "http.request.body", json.dumps(body)
 
     def _call_id(self) -> str:
@@ -642,11 +718,18 @@ class TrafficGenerator:
              "X-Api-Key", "db-password", "passphrase", "private_key"]
         )  # fmt: skip
         value = self._pick(
-            [self._rand(_ALNUM, 12), " ".join(self.fake.words(3)), self._password_value(), self.fake.uuid4()]
+            [
+                self._rand(_ALNUM, 12),
+                " ".join(self.fake.words(3)),
+                self._password_value(),
+                self.fake.uuid4(),
+            ]
         )
         args = {"username": self.fake.user_name(), key: value, "region": "eu-west-1"}
         arguments: object = json.dumps(args) if self.rng.random() < 0.7 else args
-        part = _tool_call(self._call_id(), self._pick(["login", "create_user", "connect_db"]), arguments)
+        part = _tool_call(
+            self._call_id(), self._pick(["login", "create_user", "connect_db"]), arguments
+        )
         return Record(
             "gen_ai.output.messages",
             json.dumps([_message("assistant", [part], "tool_call")]),
@@ -662,7 +745,11 @@ class TrafficGenerator:
                 {"type": "tool_call_response", "id": value, "response": "done"},
             ]
         )
-        return Record("gen_ai.input.messages", json.dumps([_message("assistant", [part])]), [("PART_NAME_OR_ID", value)])
+        return Record(
+            "gen_ai.input.messages",
+            json.dumps([_message("assistant", [part])]),
+            [("PART_NAME_OR_ID", value)],
+        )
 
     def records(self, n: int) -> list[Record]:
         """``n`` records cycling over the planted kinds, each in a random wrapping."""
@@ -744,7 +831,9 @@ def _tool_call(call_id: str, name: str, arguments: object) -> dict[str, object]:
     return {"type": "tool_call", "id": call_id, "name": name, "arguments": arguments}
 
 
-def _message(role: str, parts: list[dict[str, object]], finish: str | None = None) -> dict[str, object]:
+def _message(
+    role: str, parts: list[dict[str, object]], finish: str | None = None
+) -> dict[str, object]:
     message: dict[str, object] = {"role": role, "parts": parts}
     if finish:
         message["finish_reason"] = finish

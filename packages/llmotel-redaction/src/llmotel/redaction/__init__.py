@@ -19,14 +19,14 @@ Importing this package loads no Presidio and no spaCy: they load when the first
 
 from llmotel.redaction._analyzer import DEFAULT_THRESHOLDS, AnalysisTimeout, Finding
 from llmotel.redaction._config import ENV_VARIABLES, redactor_from_env
-from llmotel.redaction._operators import Drop, Keep, Mask, Operator, Pseudonymize, Replace
-from llmotel.redaction._processors import RedactingLogRecordProcessor, RedactingSpanProcessor
 from llmotel.redaction._entities import (
     DEFAULT_ENTITIES,
     DEFAULT_PHONE_REGIONS,
     KNOWN_ENTITIES,
     OPTIONAL_ENTITIES,
 )
+from llmotel.redaction._operators import Drop, Keep, Mask, Operator, Pseudonymize, Replace
+from llmotel.redaction._processors import RedactingLogRecordProcessor, RedactingSpanProcessor
 from llmotel.redaction._redactor import (
     DEFAULT_ALLOW_KEYS,
     DEFAULT_DENY_KEYS,

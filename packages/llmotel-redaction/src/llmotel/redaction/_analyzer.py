@@ -12,12 +12,11 @@ Presidio's context enhancer does.
 from __future__ import annotations
 
 import bisect
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-import re
 
 from llmotel.redaction import _entities as r
 
@@ -67,7 +66,11 @@ def _search(pattern: str, *, on_lower: bool = False) -> Trigger:
 def _contains(*needles: str) -> Trigger:
     # One C-level scan for all needles; a Python loop of ``in`` tests costs more than most
     # recognizers it saves.
-    compiled = re.compile("|".join(re.escape(n) for n in sorted(set(needles), key=len)))
+    unique = tuple(dict.fromkeys(needles))
+    if len(unique) == 1:
+        (needle,) = unique
+        return lambda text, lower: needle in lower
+    compiled = re.compile("|".join(re.escape(n) for n in unique))
     return lambda text, lower: compiled.search(lower) is not None
 
 
@@ -81,6 +84,8 @@ _TRIGGERS: dict[str, Trigger] = {
     r.IP_ADDRESS: _search(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"),
     r.CRYPTO: _search(r"bc1|[13][a-zA-HJ-NP-Z0-9]{25}"),
     r.MAC_ADDRESS: _search(r"[0-9A-Fa-f]{2}[:\-][0-9A-Fa-f]{2}"),
+    # The phone recognizer's own candidate shape, without its boundary rules.
+    r.PHONE_NUMBER: _search(r"\d[\d \t().\-/]{5,22}\d"),
     r.URL: _contains("http", "www", "."),
 }
 

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmotel.redaction._analyzer import DEFAULT_THRESHOLDS
-from llmotel.redaction._operators import Drop, Keep, Mask, Operator, Pseudonymize, Replace
 from llmotel.redaction._entities import (
     DEFAULT_ENTITIES,
     DEFAULT_PHONE_REGIONS,
     KNOWN_ENTITIES,
 )
+from llmotel.redaction._operators import Drop, Keep, Mask, Operator, Pseudonymize, Replace
 from llmotel.redaction._redactor import DEFAULT_ALLOW_KEYS, DEFAULT_DENY_KEYS, Redactor
 from llmotel.sdk.config import (
     ConfigError,

@@ -17,6 +17,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 # The email recognizer's module-level tldextract would fetch the public suffix list on first use,
 # with no timeout; our email recognizer uses a private extractor on the bundled snapshot instead.
@@ -39,6 +40,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
+from llmotel.redaction._analyzer import AnalysisTimeout
 from llmotel.redaction._entities import (
     API_KEY,
     BEARER_TOKEN,
@@ -60,7 +62,6 @@ from llmotel.redaction._entities import (
     URL,
     US_SSN,
 )
-from llmotel.redaction._analyzer import AnalysisTimeout
 from llmotel.redaction._secret_keys import secret_key_entity
 
 __all__ = [
@@ -102,10 +103,6 @@ class _LeanPatterns:
     PATTERN_NEEDLES: dict[str, tuple[str, ...]] = {}
     REGEX_TIMEOUT = 2.0
 
-    patterns: list[Pattern]
-    global_regex_flags: int
-    supported_entities: list[str]
-
     def analyze(
         self,
         text: str,
@@ -113,11 +110,13 @@ class _LeanPatterns:
         nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
-        flags = regex_flags or self.global_regex_flags
-        entity = self.supported_entities[0]
+        recognizer: Any = self  # a PatternRecognizer: the mixin comes first in its bases
+        flags = regex_flags or recognizer.global_regex_flags
+        entity = recognizer.supported_entities[0]
         lower = text.lower() if self.PATTERN_NEEDLES else ""
         out: list[RecognizerResult] = []
-        for pattern in self.patterns:
+        pattern: Any
+        for pattern in recognizer.patterns:
             needles = self.PATTERN_NEEDLES.get(pattern.name)
             if needles and not any(n in lower for n in needles):
                 continue
@@ -131,10 +130,10 @@ class _LeanPatterns:
                         continue
                     current = text[start:end]
                     score = pattern.score
-                    valid = self.validate_result(current)  # type: ignore[attr-defined]
+                    valid = recognizer.validate_result(current)
                     if valid is not None:
                         score = EntityRecognizer.MAX_SCORE if valid else EntityRecognizer.MIN_SCORE
-                    if self.invalidate_result(current):  # type: ignore[attr-defined]
+                    if recognizer.invalidate_result(current):
                         score = EntityRecognizer.MIN_SCORE
                     if score > EntityRecognizer.MIN_SCORE:
                         out.append(RecognizerResult(entity, start, end, score))
@@ -334,7 +333,9 @@ class ProviderKeyRecognizer(_LeanPatterns, PatternRecognizer):
 
     PATTERNS = [
         Pattern("anthropic", r"sk-ant-[A-Za-z0-9_\-]{20,}", 1.0),
-        Pattern("openai project/service", r"sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{20,}", 1.0),
+        Pattern(
+            "openai project/service", r"sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{20,}", 1.0
+        ),
         Pattern(
             "aws access key id",
             r"(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[0-9A-Z]{16}(?![0-9A-Z])",
@@ -536,7 +537,9 @@ class BearerTokenRecognizer(_LeanPatterns, PatternRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool | None:
         # "token based authentication" is prose; a credential mixes character classes.
-        return None if _has_mixed_shape(pattern_text) and not _is_placeholder(pattern_text) else False
+        return (
+            None if _has_mixed_shape(pattern_text) and not _is_placeholder(pattern_text) else False
+        )
 
 
 class PrivateKeyRecognizer(_LeanPatterns, PatternRecognizer):
@@ -572,14 +575,14 @@ class CliPasswordRecognizer(_LeanPatterns, PatternRecognizer):
         Pattern(
             "-p",
             r"\b(?:mysql\w*|mariadb\w*|sshpass|(?:docker|podman|nerdctl)[ \t]+login)\b"
-            r"[^\n|;&]{0,160}?[ \t]-p[ \t]*\K(?:\"[^\"\n]{1,200}(?=\")|'[^'\n]{1,200}(?=')"
-            r"|(?![\"'\-])[^\s\"']{1,200})",
+            r"[^\n|;&]{0,160}?[ \t]-p[ \t]*(?:\"\K[^\"\n]{1,200}(?=\")|'\K[^'\n]{1,200}(?=')"
+            r"|\K(?![\"'\-])[^\s\"']{1,200})",
             0.9,
         ),
         Pattern(
             "redis -a",
-            r"\bredis-cli\b[^\n|;&]{0,160}?[ \t]-a[ \t]+\K(?:\"[^\"\n]{1,200}(?=\")"
-            r"|'[^'\n]{1,200}(?=')|(?![\"'\-])[^\s\"']{1,200})",
+            r"\bredis-cli\b[^\n|;&]{0,160}?[ \t]-a[ \t]+(?:\"\K[^\"\n]{1,200}(?=\")"
+            r"|'\K[^'\n]{1,200}(?=')|\K(?![\"'\-])[^\s\"']{1,200})",
             0.9,
         ),
         Pattern(
@@ -699,16 +702,149 @@ def _is_placeholder(value: str) -> bool:
 
 # Words that follow "password is …" in prose about passwords rather than in a disclosure.
 _PROSE_STOPWORDS = frozenset(
-    """a an the not no too very so now still also being been be set reset changed expired
-    required optional correct incorrect wrong invalid valid weak strong short long empty blank
-    missing stored saved sent encrypted hashed hidden shown case same different unique secure
-    insecure safe unsafe easy hard simple complex known unknown default temporary mandatory
-    needed necessary important sensitive case-sensitive protected private public stolen leaked
-    compromised visible displayed masked the only just what which that this it its my your our
-    their his her in on at of for to and or but if as by with from into incorrectly please
-    needs must should can will would could may might has have had does did do is was are were
-    changing updated locked unlocked enabled disabled ok okay fine good bad great nice generated
-    provided given shared known reused used""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "not",
+        "no",
+        "too",
+        "very",
+        "so",
+        "now",
+        "still",
+        "also",
+        "being",
+        "been",
+        "be",
+        "set",
+        "reset",
+        "changed",
+        "expired",
+        "required",
+        "optional",
+        "correct",
+        "incorrect",
+        "wrong",
+        "invalid",
+        "valid",
+        "weak",
+        "strong",
+        "short",
+        "long",
+        "empty",
+        "blank",
+        "missing",
+        "stored",
+        "saved",
+        "sent",
+        "encrypted",
+        "hashed",
+        "hidden",
+        "shown",
+        "case",
+        "same",
+        "different",
+        "unique",
+        "secure",
+        "insecure",
+        "safe",
+        "unsafe",
+        "easy",
+        "hard",
+        "simple",
+        "complex",
+        "known",
+        "unknown",
+        "default",
+        "temporary",
+        "mandatory",
+        "needed",
+        "necessary",
+        "important",
+        "sensitive",
+        "case-sensitive",
+        "protected",
+        "private",
+        "public",
+        "stolen",
+        "leaked",
+        "compromised",
+        "visible",
+        "displayed",
+        "masked",
+        "the",
+        "only",
+        "just",
+        "what",
+        "which",
+        "that",
+        "this",
+        "it",
+        "its",
+        "my",
+        "your",
+        "our",
+        "their",
+        "his",
+        "her",
+        "in",
+        "on",
+        "at",
+        "of",
+        "for",
+        "to",
+        "and",
+        "or",
+        "but",
+        "if",
+        "as",
+        "by",
+        "with",
+        "from",
+        "into",
+        "incorrectly",
+        "please",
+        "needs",
+        "must",
+        "should",
+        "can",
+        "will",
+        "would",
+        "could",
+        "may",
+        "might",
+        "has",
+        "have",
+        "had",
+        "does",
+        "did",
+        "do",
+        "is",
+        "was",
+        "are",
+        "were",
+        "changing",
+        "updated",
+        "locked",
+        "unlocked",
+        "enabled",
+        "disabled",
+        "ok",
+        "okay",
+        "fine",
+        "good",
+        "bad",
+        "great",
+        "nice",
+        "generated",
+        "provided",
+        "given",
+        "shared",
+        "known",
+        "reused",
+        "used",
+    ]
 )
 
 
@@ -734,12 +870,12 @@ _NAME_TAIL = re.compile(
 _KEY_VALUE_SEPARATOR = re.compile(
     r"""[ \t]?(?:\\*["'`])?\*{0,2}
     (?:
-        (?P<assign>[ \t]*(?::=|=>|->|==|=|:|：|\|)[ \t]*)
+        (?P<assign>[ \t]*(?::=|=>|->|==|=|:|\uff1a|\|)[ \t]*)
       | (?P<prose>[ \t]+(?:(?:for|of|on|to|de|für|pour|para|per|voor|del|do|da)
-            (?:[ \t]+[^\s:=：.,;]{1,30}){1,3}[ \t]+)?
+            (?:[ \t]+[^\s:=\uff1a.,;]{1,30}){1,3}[ \t]+)?
             (?:is|was|are|ist|lautet|war|est|était|es|era|é|è|är|jest|to|wordt|está)(?!\w)
             [ \t]*:?[ \t]*(?:now[ \t]+|still[ \t]+|set[ \t]+to[ \t]+|changed[ \t]+to[ \t]+)?)
-      | (?P<cjk>[ \t]*(?:は|是|为|為|：)[ \t]*)
+      | (?P<cjk>[ \t]*(?:は|是|为|為|\uff1a)[ \t]*)
       | (?P<space>[ \t]+)
     )
     \*{0,2}[ \t]*""",
@@ -911,9 +1047,8 @@ class KeyedSecretRecognizer(EntityRecognizer):
                 # "my password is sunshine" is a disclosure; "… is expired" is not.
                 return len(value) >= 4 and not lowered.endswith(("ed", "ly", "ing", "ble"))
         if entity == PASSWORD:
-            if key.lower() in ("pass", "pw") and value.isdigit() and len(value) < 6:
-                return False  # "Pass: 12  Fail: 0" in a test report
-            return True
+            # "Pass: 12  Fail: 0" in a test report is a count, not a password.
+            return not (key.lower() in ("pass", "pw") and value.isdigit() and len(value) < 6)
         return len(value) >= 8 and _has_mixed_shape(value)
 
 
