@@ -90,6 +90,29 @@ _TRIGGERS: dict[str, Trigger] = {
 }
 
 
+# Shared first screens, each computed at most once per text: a run of three digits (cards,
+# SSNs and IBANs all have one; phone numbers written in pairs, "+33 6 15 16 17 18", do not) and a 16-character token (every provider key,
+# JWT and 40-character secret has one). A text without either skips those recognizers'
+# own triggers entirely.
+_PREFILTERS: dict[str, re.Pattern[str]] = {
+    "digits": re.compile(r"\d\d\d"),
+    "token": re.compile(r"[A-Za-z0-9_\-+/]{16}"),
+}
+_ENTITY_PREFILTERS = {
+    r.CREDIT_CARD: "digits",
+    r.US_SSN: "digits",
+    r.IBAN_CODE: "digits",
+}
+
+
+def _prefilter_for(recognizer: EntityRecognizer, entities: Sequence[str]) -> str | None:
+    declared = getattr(recognizer, "PREFILTER", None)
+    if declared is not None:
+        return str(declared)
+    names = {_ENTITY_PREFILTERS.get(e) for e in entities}
+    return names.pop() if len(names) == 1 else None
+
+
 def _trigger_for(recognizer: EntityRecognizer, entities: Sequence[str]) -> Trigger | None:
     needles = getattr(recognizer, "NEEDLES", None)
     if needles:
@@ -110,8 +133,8 @@ _WINDOWS: dict[str, tuple[re.Pattern[str], int, int]] = {
     r.IP_ADDRESS: (re.compile(r"\d\.\d|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"), 40, 48),
 }
 _WIDEN = 64
-# Below this length a text is scanned whole: windows only pay off on long texts.
-_WINDOWED_FROM = 2048
+# Below this length a text is scanned whole: windows only pay off on longer texts.
+_WINDOWED_FROM = 512
 
 
 @dataclass(slots=True)
@@ -124,6 +147,21 @@ class _Entry:
     is_phone: bool
     fast_phone: bool
     window: tuple[re.Pattern[str], int, int] | None
+    claims: bool
+    prefilter: str | None
+
+
+def _blank(text: str, findings: Sequence[Finding]) -> str:
+    pieces = []
+    position = 0
+    for finding in sorted(findings, key=lambda f: f.start):
+        if finding.start < position:
+            continue
+        pieces.append(text[position : finding.start])
+        pieces.append(" " * (finding.end - finding.start))
+        position = finding.end
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 # Backslash escapes in text that holds serialized JSON or code (``\n``, ``\"``, ``\\``): the
@@ -172,8 +210,12 @@ class Analyzer:
                     fast_phone=callable(getattr(recognizer, "find", None)),
                     window=getattr(recognizer, "WINDOW", None)
                     or (_WINDOWS.get(entities[0]) if len(entities) == 1 else None),
+                    claims=bool(getattr(recognizer, "CLAIMS", False)),
+                    prefilter=_prefilter_for(recognizer, entities),
                 )
             )
+        # Recognizers that claim whole blocks run first (see ``analyze``).
+        self._entries.sort(key=lambda e: not e.claims)
         self.entities: tuple[str, ...] = tuple(
             dict.fromkeys(e for entry in self._entries for e in entry.entities)
         )
@@ -200,7 +242,22 @@ class Analyzer:
         lower = text.lower()
         raw: list[Finding] = []
         phones: list[_Entry] = []
+        masked = False
+        screened: dict[str, bool] = {}
         for entry in self._entries:
+            if not masked and not entry.claims:
+                masked = True
+                if raw:
+                    # A private key block is one finding: the rest need not search inside it.
+                    text = _blank(text, raw)
+                    lower = text.lower()
+            if entry.prefilter is not None:
+                passed = screened.get(entry.prefilter)
+                if passed is None:
+                    passed = _PREFILTERS[entry.prefilter].search(text) is not None
+                    screened[entry.prefilter] = passed
+                if not passed:
+                    continue
             if entry.trigger is not None and not entry.trigger(text, lower):
                 continue
             if entry.is_phone:

@@ -220,22 +220,20 @@ class LlmotelIpRecognizer(_LeanPatterns, IpRecognizer):
         return kept
 
 
-_DOT_DIGIT = regex.compile(r"\.\d")
-_VERSION_CONTEXT = regex.compile(
-    r"(?:\bv|version|release|build|sdk|python|node|==|>=|<=|~=)\s*[:=]?\s*$", regex.IGNORECASE
+_DOT_DIGIT = re.compile(r"\.\d")
+_VERSION_CONTEXT = re.compile(
+    r"(?:\bv|version|release|build|sdk|python|node|==|>=|<=|~=)\s*[:=]?\s*$", re.IGNORECASE
 )
 
 # Digit runs that could hold a phone number: 7+ digits with the usual separators, not glued to a
 # word or an identifier (``ORD-2024-000123``).
-_PHONE_CANDIDATE = regex.compile(
-    r"(?<![\w\-+.#$(])(?:\+\(?|\(|\b)\d[\d \t().\-/]{5,22}\d(?![\w\-])"
-)
+_PHONE_CANDIDATE = re.compile(r"(?<![\w\-+.#$(])(?:\+\(?|\(|\b)\d[\d \t().\-/]{5,22}\d(?![\w\-])")
 # Dates, times, decimals and dotted versions; dotted phone numbers are 3.3.4 (US) or 2.2.2.2.2.
-_NOT_A_PHONE = regex.compile(
+_NOT_A_PHONE = re.compile(
     r"\d{4}[-/.]\d\d[-/.]\d\d|\d\d[-/.]\d\d[-/.]\d{4}|\d\d:\d\d|^\d+\.\d+$"
     r"|(?<!\d)\d{1}\.\d|\d\.\d(?!\d)|\d{5,}\.|\.\d{5,}"
 )
-_SEPARATOR = regex.compile(r"[ \t().\-/]")
+_SEPARATOR = re.compile(r"[ \t().\-/]")
 
 
 class LlmotelPhoneRecognizer(PhoneRecognizer):
@@ -304,24 +302,21 @@ def _has_mixed_shape(value: str) -> bool:
     character next to lower-case ones, or a symbol base64/credentials use), or is 24+ characters
     with a letter.
     """
-    has_alpha = has_digit = has_lower = inner_upper = has_symbol = False
-    for i, c in enumerate(value):
-        if c.isdigit():
-            has_digit = True
-        elif c.isalpha():
-            has_alpha = True
-            if c.islower():
-                has_lower = True
-            elif i > 0:
-                inner_upper = True
-        elif c in _CREDENTIAL_SYMBOLS:
-            has_symbol = True
-    if not has_alpha:
+    if _LETTER.search(value) is None:
         return False
-    return has_digit or (inner_upper and has_lower) or has_symbol or len(value) >= 24
+    return (
+        len(value) >= 24
+        or _DIGIT.search(value) is not None
+        or _CREDENTIAL_SYMBOL.search(value) is not None
+        or (_INNER_UPPER.search(value) is not None and _LOWER.search(value) is not None)
+    )
 
 
-_CREDENTIAL_SYMBOLS = frozenset("+/=!@#$%^&*~?")
+_LETTER = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"\d")
+_LOWER = re.compile(r"[a-z]")
+_INNER_UPPER = re.compile(r"(?<=.)[A-Z]", re.DOTALL)
+_CREDENTIAL_SYMBOL = re.compile(r"[+/=!@#$%^&*~?]")
 
 
 class ProviderKeyRecognizer(_LeanPatterns, PatternRecognizer):
@@ -401,6 +396,8 @@ class ProviderKeyRecognizer(_LeanPatterns, PatternRecognizer):
     }
     NEEDLES = tuple(n for needles in PATTERN_NEEDLES.values() for n in needles)
 
+    PREFILTER = "token"
+
     def __init__(self) -> None:
         super().__init__(
             supported_entity=API_KEY,
@@ -416,6 +413,8 @@ class OpenAiCompatibleKeyRecognizer(_LeanPatterns, PatternRecognizer):
 
     PATTERNS = [Pattern("sk- key", r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{20,}", 0.9)]
     NEEDLES = ("sk-",)
+
+    PREFILTER = "token"
 
     def __init__(self) -> None:
         super().__init__(
@@ -445,6 +444,8 @@ class AwsSecretKeyRecognizer(_LeanPatterns, PatternRecognizer):
     CONTEXT = ["aws", "secret", "akia", "asia", "credential"]
     NEEDLES = tuple(CONTEXT)
     WINDOW = (re.compile("aws|secret|akia|asia|credential", re.IGNORECASE), 64, 96)
+
+    PREFILTER = "token"
 
     def __init__(self) -> None:
         super().__init__(
@@ -489,6 +490,8 @@ class JwtRecognizer(_LeanPatterns, PatternRecognizer):
     CONTEXT = ["jwt", "token", "bearer", "authorization"]
     NEEDLES = ("eyj", "eya", "ewo", "ewk", "ew0k")
 
+    PREFILTER = "token"
+
     def __init__(self) -> None:
         super().__init__(
             supported_entity=JWT,
@@ -525,6 +528,7 @@ class BearerTokenRecognizer(_LeanPatterns, PatternRecognizer):
     ]
     CONTEXT = ["authorization", "auth", "header"]
     NEEDLES = ("bearer", "basic", "token")
+    WINDOW = (re.compile("bearer|basic|token", re.IGNORECASE), 1, 600)
 
     def __init__(self) -> None:
         super().__init__(
@@ -556,6 +560,9 @@ class PrivateKeyRecognizer(_LeanPatterns, PatternRecognizer):
         )
     ]
     NEEDLES = ("private key",)
+    # A block is one finding; the analyzer blanks it for the recognizers that run after it, so
+    # base64 key material is not searched for wallets, phone numbers and card numbers.
+    CLAIMS = True
 
     def __init__(self) -> None:
         super().__init__(
