@@ -81,7 +81,7 @@ _TRIGGERS: dict[str, Trigger] = {
     r.CREDIT_CARD: _search(r"\d{4}[- .]?\d{3}"),
     r.IBAN_CODE: _search(r"[A-Z]{2}\d\d[ -]?[A-Z0-9]{4}"),
     r.US_SSN: _search(r"\d{3}[- .]?\d\d[- .]?\d{4}|\d{5}-\d{4}|\d{3}-\d{6}"),
-    r.IP_ADDRESS: _search(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"),
+    r.IP_ADDRESS: _search(r"\d\.\d{1,3}\.\d|:[0-9A-Fa-f]{0,4}:"),
     r.CRYPTO: _search(r"bc1|[13][a-zA-HJ-NP-Z0-9]{25}"),
     r.MAC_ADDRESS: _search(r"[0-9A-Fa-f]{2}[:\-][0-9A-Fa-f]{2}"),
     # The phone recognizer's own candidate shape, without its boundary rules.
@@ -130,9 +130,11 @@ def _trigger_for(recognizer: EntityRecognizer, entities: Sequence[str]) -> Trigg
 # before, chars after); windows then widen to the nearest whitespace so no word is cut.
 _WINDOWS: dict[str, tuple[re.Pattern[str], int, int]] = {
     r.EMAIL_ADDRESS: (re.compile("@"), 64, 256),
-    r.IP_ADDRESS: (re.compile(r"\d\.\d|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"), 40, 48),
+    r.IP_ADDRESS: (re.compile(r"\d\.\d|:[0-9a-f]{0,4}:"), 40, 48),
 }
 _WIDEN = 64
+_SPACE = re.compile(r"\s")
+_LAST_SPACE = re.compile(r"\s(?=\S*$)")
 # Below this length a text is scanned whole: windows only pay off on longer texts.
 _WINDOWED_FROM = 512
 
@@ -264,7 +266,7 @@ class Analyzer:
                 phones.append(entry)
                 continue
             if entry.window is not None and len(text) >= _WINDOWED_FROM:
-                results = self._windowed(entry, entry.window, text)
+                results = self._windowed(entry, entry.window, text, lower)
             else:
                 results = self._run(entry, text, 0)
             self._keep(entry, results, lower, raw)
@@ -311,12 +313,14 @@ class Analyzer:
         ]
 
     def _windowed(
-        self, entry: _Entry, window: tuple[re.Pattern[str], int, int], text: str
+        self, entry: _Entry, window: tuple[re.Pattern[str], int, int], text: str, lower: str
     ) -> list[tuple[str, int, int, float]]:
         anchor, before, after = window
         spans: list[list[int]] = []
         size = len(text)
-        for match in anchor.finditer(text):
+        # Anchors are lower-case patterns searched in the lower-cased text (same offsets):
+        # a case-insensitive scan costs several times more.
+        for match in anchor.finditer(lower if len(lower) == size else text):
             lo = max(0, match.start() - before)
             hi = min(size, match.end() + after)
             if spans and lo <= spans[-1][1]:
@@ -325,12 +329,13 @@ class Analyzer:
                 spans.append([lo, hi])
         out: list[tuple[str, int, int, float]] = []
         for lo, hi in spans:
-            stop = max(0, lo - _WIDEN)
-            while lo > stop and not text[lo - 1].isspace():
-                lo -= 1
-            stop = min(size, hi + _WIDEN)
-            while hi < stop and not text[hi].isspace():
-                hi += 1
+            # Widen to the whitespace around the window (at most _WIDEN characters each way).
+            if lo > 0 and not text[lo - 1].isspace():
+                before_space = _LAST_SPACE.search(text, max(0, lo - _WIDEN), lo)
+                lo = before_space.end() if before_space else max(0, lo - _WIDEN)
+            if hi < size and not text[hi].isspace():
+                after_space = _SPACE.search(text, hi, min(size, hi + _WIDEN))
+                hi = after_space.start() if after_space else min(size, hi + _WIDEN)
             out.extend(self._run(entry, text[lo:hi], lo))
         return out
 

@@ -443,7 +443,7 @@ class AwsSecretKeyRecognizer(_LeanPatterns, PatternRecognizer):
     ]
     CONTEXT = ["aws", "secret", "akia", "asia", "credential"]
     NEEDLES = tuple(CONTEXT)
-    WINDOW = (re.compile("aws|secret|akia|asia|credential", re.IGNORECASE), 64, 96)
+    WINDOW = (re.compile("aws|secret|akia|asia|credential"), 64, 96)
 
     PREFILTER = "token"
 
@@ -528,7 +528,7 @@ class BearerTokenRecognizer(_LeanPatterns, PatternRecognizer):
     ]
     CONTEXT = ["authorization", "auth", "header"]
     NEEDLES = ("bearer", "basic", "token")
-    WINDOW = (re.compile("bearer|basic|token", re.IGNORECASE), 1, 600)
+    WINDOW = (re.compile("bearer|basic|token"), 1, 600)
 
     def __init__(self) -> None:
         super().__init__(
@@ -673,8 +673,6 @@ _PLACEHOLDER_PREFIXES = (
     "${",
     "{{",
     "$(",
-    "%(",
-    "<",
     "os.environ",
     "os.getenv",
     "process.env",
@@ -690,6 +688,8 @@ _PLACEHOLDER_PREFIXES = (
 _TEMPLATE_PREFIXES = ("your", "my_", "my-", "insert", "enter", "replace")
 _MASKED = re.compile(r"[*xX•●.\-_#]+")
 _ENV_REFERENCE = re.compile(r"\$[A-Z][A-Z0-9_]*|%[A-Z][A-Z0-9_]*%")
+# "<token>", "<your key here>", "%(password)s", "%s", "{password}": templates, not values.
+_TEMPLATE_REFERENCE = re.compile(r"<[^<>]{1,60}>|%\(\w+\)[sdrf]|%[sd]|\{\w*\}")
 
 
 def _is_placeholder(value: str) -> bool:
@@ -704,6 +704,7 @@ def _is_placeholder(value: str) -> bool:
         or "placeholder" in lowered
         or _MASKED.fullmatch(stripped) is not None
         or _ENV_REFERENCE.fullmatch(stripped) is not None
+        or _TEMPLATE_REFERENCE.fullmatch(value.strip()) is not None
     )
 
 
