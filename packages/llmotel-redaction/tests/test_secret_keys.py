@@ -82,6 +82,8 @@ def test_secret_names(key: str, entity: str) -> None:
         "secretary",
         "is_password_set",
         "expires_in",
+        "auth_method",
+        "token_provider",
     ],
 )
 def test_names_about_secrets_or_not_secrets(key: str) -> None:

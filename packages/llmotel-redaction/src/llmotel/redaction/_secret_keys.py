@@ -162,6 +162,15 @@ _QUALIFIER_TAIL = frozenset(
         "env",
         "var",
         "variable",
+        "method",
+        "methods",
+        "scheme",
+        "provider",
+        "flow",
+        "level",
+        "user",
+        "username",
+        "email",
     }
 )
 _QUALIFIER_HEAD = frozenset(
