@@ -79,7 +79,8 @@ def _contains(*needles: str) -> Trigger:
 _TRIGGERS: dict[str, Trigger] = {
     r.EMAIL_ADDRESS: lambda text, lower: "@" in text,
     r.CREDIT_CARD: _search(r"\d{4}[- .]?\d{3}"),
-    r.IBAN_CODE: _search(r"[A-Z]{2}\d\d[ -]?[A-Z0-9]{4}"),
+    # Presidio's IBAN pattern, up to its second group: country, check digits, 8 characters.
+    r.IBAN_CODE: _search(r"(?<![A-Z0-9])[A-Z]{2}\d\d(?:[ -]?[A-Z0-9]{4}){2}"),
     r.US_SSN: _search(r"\d{3}[- .]?\d\d[- .]?\d{4}|\d{5}-\d{4}|\d{3}-\d{6}"),
     r.IP_ADDRESS: _search(r"\d\.\d{1,3}\.\d|:[0-9A-Fa-f]{0,4}:"),
     r.CRYPTO: _search(r"bc1|[13][a-zA-HJ-NP-Z0-9]{25}"),

@@ -10,7 +10,6 @@ name *about* the secret rather than the secret itself.
 
 from __future__ import annotations
 
-import functools
 import re
 
 from llmotel.redaction._entities import API_KEY, BEARER_TOKEN, PASSWORD
@@ -222,10 +221,21 @@ def _word_entity(words: list[str], i: int) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=4096)
+# A superset of every word above: a name without one of these is not a secret's name. Checked
+# first, so the common keys ("content", "role", "query") cost one short search and nothing is
+# cached (JSON keys can be user data).
+_HINT = re.compile(
+    r"pass|pw|ps|secret|token|key|credential|auth|bearer|cookie|kennwort|wachtwoord|contrase|"
+    r"senha|has|senord|salasana|пароль|パスワード|密|mdp",
+    re.IGNORECASE,
+)
+
+
 def secret_key_entity(key: str) -> str | None:
     """The entity type a value under ``key`` holds (``PASSWORD``, ``API_KEY``, ``BEARER_TOKEN``),
     or ``None`` when the name does not say it is a secret."""
+    if _HINT.search(key) is None:
+        return None
     words = split_key(key)
     if not words or words[0] in _QUALIFIER_HEAD:
         return None
