@@ -339,3 +339,29 @@ def test_blob_content_that_is_not_base64_is_analyzed(redactor: Redactor) -> None
     _redact(redactor, attributes)
     part = json.loads(str(attributes[sc.GEN_AI_INPUT_MESSAGES]))[0]["parts"][0]
     assert part == {"type": "blob", "modality": "image", "content": "mail <EMAIL_ADDRESS>"}
+
+
+def test_name_value_pairs_follow_their_name(redactor: Redactor) -> None:
+    response = {
+        "env": [
+            {"name": "DB_PASSWORD", "value": "hunter2"},
+            {"name": "LOG_LEVEL", "value": "debug"},
+        ],
+        "headers": [{"name": "X-Api-Key", "value": "abcd1234"}, {"name": "Accept", "value": "*/*"}],
+    }
+    part = {"type": "tool_call_response", "id": "call_1", "response": response}
+    attributes: dict[str, object] = {
+        sc.GEN_AI_INPUT_MESSAGES: json.dumps([{"role": "tool", "parts": [part]}])
+    }
+    _redact(redactor, attributes)
+    out = json.loads(str(attributes[sc.GEN_AI_INPUT_MESSAGES]))[0]["parts"][0]["response"]
+    assert out == {
+        "env": [
+            {"name": "DB_PASSWORD", "value": "<PASSWORD>"},
+            {"name": "LOG_LEVEL", "value": "debug"},
+        ],
+        "headers": [
+            {"name": "X-Api-Key", "value": "<API_KEY>"},
+            {"name": "Accept", "value": "*/*"},
+        ],
+    }

@@ -711,7 +711,8 @@ class TrafficGenerator:
         return self._pick(["call_", "toolu_01", "fc_"]) + self._rand(_ALNUM, 24)
 
     def _secret_json_key(self) -> Record:
-        """A secret under a secret-named key in tool-call arguments (any casing/convention)."""
+        """A secret under a secret-named key in tool-call arguments (any casing/convention), or
+        the value of a name/value pair whose name is secret-named."""
         key = self._pick(
             ["token", "accessToken", "refresh_token", "Password", "userPassword", "apiKey", "API_KEY",
              "client_secret", "clientSecret", "credentials", "authToken", "session_token",
@@ -725,6 +726,15 @@ class TrafficGenerator:
                 self.fake.uuid4(),
             ]
         )
+        if self.rng.random() < 0.2:
+            # A name/value pair list, as in HAR headers or Kubernetes env entries.
+            pairs = [{"name": "REGION", "value": "eu-west-1"}, {"name": key, "value": value}]
+            part = {"type": "tool_call_response", "id": self._call_id(), "response": {"env": pairs}}
+            return Record(
+                "gen_ai.input.messages",
+                json.dumps([_message("tool", [part])]),
+                [("SECRET_JSON_KEY", value)],
+            )
         args = {"username": self.fake.user_name(), key: value, "region": "eu-west-1"}
         arguments: object = json.dumps(args) if self.rng.random() < 0.7 else args
         part = _tool_call(

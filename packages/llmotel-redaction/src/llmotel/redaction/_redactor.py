@@ -137,6 +137,10 @@ _ENUM_VALUES: dict[str, frozenset[str]] = {
     "modality": frozenset({"image", "video", "audio", "text", "document"}),
 }
 _SECRET_TYPES = frozenset({PASSWORD, API_KEY, BEARER_TOKEN})
+# Objects that carry a name and a value in two fields (HAR headers, Kubernetes env entries,
+# form fields): the name field says what the value field holds.
+_PAIR_NAMES = ("name", "key", "Name", "Key", "header")
+_PAIR_VALUES = frozenset({"value", "Value"})
 _MIME_TYPE = re.compile(r"[\w.+-]{1,64}/[\w.+-]{1,64}")
 _BASE64 = re.compile(r"[A-Za-z0-9+/=_\-\s]*")
 DROP: Any = object()
@@ -339,12 +343,16 @@ class Redactor:
         if isinstance(node, Mapping):
             is_part = "type" in node or "role" in node
             is_blob = node.get("type") == "blob"
+            named = self._named_secret(node)
             out: dict[str, Any] | None = None
             for k, v in node.items():
                 if is_part and _is_structural(k, v):
                     continue
                 if is_blob and k == "content" and isinstance(v, str) and _BASE64.fullmatch(v):
                     new: Any = "" if self._drop_binary and v else v
+                elif named is not None and k in _PAIR_VALUES and isinstance(v, str) and v:
+                    # {"name": "DB_PASSWORD", "value": "…"}: a header list, a k8s env entry.
+                    new = self._secret(named, v, redaction)
                 else:
                     new = self._json(v, redaction, deadline, depth + 1, k)
                 if new is DROP:
@@ -381,6 +389,14 @@ class Redactor:
         if isinstance(node, bytes):
             return self.redact_value(node, redaction, deadline, depth)
         return node
+
+    def _named_secret(self, node: Mapping[str, Any]) -> str | None:
+        """The secret type of a name/value pair object's value, from its name field."""
+        for field in _PAIR_NAMES:
+            name = node.get(field)
+            if isinstance(name, str):
+                return self._secret_entity(name)
+        return None
 
     def _secret_entity(self, key: str) -> str | None:
         """The secret type ``key`` names, when this redactor detects that type."""
