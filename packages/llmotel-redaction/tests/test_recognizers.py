@@ -136,6 +136,15 @@ _AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
         ("mi contraseña es gato1234", "mi contraseña es <PASSWORD>"),
         ("パスワードは hunter2 です", "パスワードは <PASSWORD> です"),
         ("- **Password:** `hunter2`", "- **Password:** `<PASSWORD>`"),
+        ("wifi password: purple monkey dishwasher\nthanks", "wifi password: <PASSWORD>\nthanks"),
+        ("password: hunter2, then log in", "password: <PASSWORD>, then log in"),
+        ("-e POSTGRES_PASSWORD=mysecretpassword", "-e POSTGRES_PASSWORD=<PASSWORD>"),
+        ("--set auth.rootPassword=R00tpw", "--set auth.rootPassword=<PASSWORD>"),
+        (
+            "AccountName=acme;AccountKey=q1w2e3r4t5y6u7i8o9p0AaBb==;",
+            "AccountName=acme;AccountKey=<API_KEY>;",
+        ),
+        ("X-Auth-Token: 5f2b8c9d0e1f2a3b4c5d6e7f", "X-Auth-Token: <BEARER_TOKEN>"),
         # Escaped JSON in text: the escapes are line breaks and quotes, not letters.
         ('{\\"userPassword\\": \\"hunter2\\"}', '{\\"userPassword\\": \\"<PASSWORD>\\"}'),
         ("\\nSSN\\n536-90-4399", "\\nSSN\\n<US_SSN>"),

@@ -1028,6 +1028,8 @@ class KeyedSecretRecognizer(EntityRecognizer):
                 if bare is None:
                     return None
                 span = _trim_bare(text, *bare.span(), sentence=kind == "prose")
+                if entity == PASSWORD and kind == "assign":
+                    span = (span[0], _passphrase_end(text, span[1]))
         v_start, v_end = span
         while v_start < v_end and text[v_start].isspace():
             v_start += 1
@@ -1088,6 +1090,17 @@ def _quoted(text: str, start: int) -> tuple[int, int] | None:
     if close <= body or "\n" in text[body:close]:
         return None
     return body, close
+
+
+# "wifi password: purple monkey dishwasher": a few plain words up to the end of the line.
+_PASSPHRASE_TAIL = re.compile(r"(?:[ \t]+[^\W_]{2,24}){1,4}[ \t]*(?=\n|\r|\\n|$)")
+
+
+def _passphrase_end(text: str, end: int) -> int:
+    """Where a password written without quotes ends: its first word, or the rest of the line
+    when that is at most four more plain words (a passphrase)."""
+    tail = _PASSPHRASE_TAIL.match(text, end, min(len(text), end + 128))
+    return tail.end() if tail is not None else end
 
 
 def _trim_bare(text: str, start: int, end: int, *, sentence: bool) -> tuple[int, int]:
