@@ -138,6 +138,8 @@ _AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
         ("- **Password:** `hunter2`", "- **Password:** `<PASSWORD>`"),
         ("wifi password: purple monkey dishwasher\nthanks", "wifi password: <PASSWORD>\nthanks"),
         ("password: hunter2, then log in", "password: <PASSWORD>, then log in"),
+        ("password=hunter(2)", "password=<PASSWORD>"),
+        ("password: correct.horse", "password: <PASSWORD>"),
         ("-e POSTGRES_PASSWORD=mysecretpassword", "-e POSTGRES_PASSWORD=<PASSWORD>"),
         ("--set auth.rootPassword=R00tpw", "--set auth.rootPassword=<PASSWORD>"),
         (
@@ -187,6 +189,13 @@ def test_secret_shapes_and_contexts(redactor: Redactor, text: str, expected: str
         '{"type": "object", "properties": {"password": {"type": "string"}}}',
         "the passenger passed the passport check",
         "sha1 3f2a9c1b0d4e5f6a7b8c9d0e1f2a3b4c5d6e7f80 of the aws docs",
+        "password = getpass.getpass()",
+        "def login(username: str, password: Optional[str] = None):",
+        "password = request.form['password']",
+        "self.secret_key = settings.SECRET_KEY",
+        "if password == confirm_password:",
+        "const apiKey = process.env.API_KEY;",
+        "token = tokenizer.encode(text)",
     ],
 )
 def test_leaves_pii_free_text_alone(redactor: Redactor, text: str) -> None:

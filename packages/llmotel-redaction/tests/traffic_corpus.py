@@ -821,6 +821,10 @@ class TrafficGenerator:
             lambda: self._filler(),
             lambda: f"build 10.0.{r(10000, 22631)}.{r(1, 4000)}, python 3.{r(8, 13)}.{r(0, 9)}",
             lambda: f"image/png base64 {self._rand(_B64, 120)}",
+            lambda: "password = getpass.getpass()\nif password == confirm_password:\n    login()",
+            lambda: "def connect(user: str, password: Optional[str] = None, token: str = ''):",
+            lambda: "const apiKey = process.env.API_KEY; headers['Authorization'] = `Bearer ${apiKey}`",
+            lambda: "self.secret_key = settings.SECRET_KEY\ntoken = tokenizer.encode(text)",
         ]
         out = []
         for _ in range(n):

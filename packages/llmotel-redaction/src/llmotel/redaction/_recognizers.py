@@ -685,7 +685,7 @@ _PLACEHOLDER_PREFIXES = (
     "[redacted",
 )
 # "YOUR_API_KEY", "my-token-here": a template name, unless it carries digits like a real value.
-_TEMPLATE_PREFIXES = ("your", "my_", "my-", "insert", "enter", "replace")
+_TEMPLATE_PREFIXES = ("your", "insert", "enter", "replace")
 _MASKED = re.compile(r"[*xX•●.\-_#]+")
 _ENV_REFERENCE = re.compile(r"\$[A-Z][A-Z0-9_]*|%[A-Z][A-Z0-9_]*%")
 # "<token>", "<your key here>", "%(password)s", "%s", "{password}": templates, not values.
@@ -878,7 +878,7 @@ _NAME_TAIL = re.compile(
 _KEY_VALUE_SEPARATOR = re.compile(
     r"""[ \t]?(?:\\*["'`])?\*{0,2}
     (?:
-        (?P<assign>[ \t]*(?::=|=>|->|==|=|:|\uff1a|\|)[ \t]*)
+        (?P<assign>[ \t]*(?::=|=>|->|=(?!=)|:|\uff1a|\|)[ \t]*)
       | (?P<prose>[ \t]+(?:(?:for|of|on|to|de|für|pour|para|per|voor|del|do|da)
             (?:[ \t]+[^\s:=\uff1a.,;]{1,30}){1,3}[ \t]+)?
             (?:is|was|are|ist|lautet|war|est|était|es|era|é|è|är|jest|to|wordt|está)(?!\w)
@@ -1043,6 +1043,8 @@ class KeyedSecretRecognizer(EntityRecognizer):
                 value = value[scheme.end() :]
         if not value or _is_placeholder(value):
             return None
+        if not quoted and _CODE_REFERENCE.fullmatch(value) is not None:
+            return None  # password = getpass(), token: Optional[str], key = settings.API_KEY
         if not self._plausible(value, entity, kind, quoted, key):
             return None
         return v_start, v_end, self.SCORES.get(kind, 0.85)
@@ -1092,6 +1094,14 @@ def _quoted(text: str, start: int) -> tuple[int, int] | None:
     return body, close
 
 
+# Unquoted values that are code, not data: an empty call, a call or subscript cut at its quote
+# (``getpass()``, ``request.form[``), a one-name argument (``Optional[str]``), or an attribute
+# of a configuration object (``settings.DB_PASSWORD``, ``process.env.API_KEY``).
+_CODE_REFERENCE = re.compile(
+    r"[A-Za-z_][\w.]*(?:\(\)|[(\[]|\[[A-Za-z_][\w.]*\]|\([A-Za-z_][\w.]*\))"
+    r"|(?:self|cls|settings|config|conf|cfg|os|process|env|request|args|opts|options|params"
+    r"|secrets|vault|app|ctx|context)(?:\.[A-Za-z_]\w*)+"
+)
 # "wifi password: purple monkey dishwasher": a few plain words up to the end of the line.
 _PASSPHRASE_TAIL = re.compile(r"(?:[ \t]+[^\W_]{2,24}){1,4}[ \t]*(?=\n|\r|\\n|$)")
 
