@@ -18,6 +18,7 @@ def test_same_findings_with_and_without_prescreen_and_windows() -> None:
         entry.window = None
         entry.prefilter = None
         entry.claims = False
+        entry.unblanked = False
         entry.recognizer.PATTERN_NEEDLES = {}  # type: ignore[attr-defined]
     gen = Generator(seed=99)
     texts = [r.value for r in gen.records(120)]

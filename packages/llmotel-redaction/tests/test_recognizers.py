@@ -146,7 +146,7 @@ _AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
             "AccountName=acme;AccountKey=q1w2e3r4t5y6u7i8o9p0AaBb==;",
             "AccountName=acme;AccountKey=<API_KEY>;",
         ),
-        ("X-Auth-Token: 5f2b8c9d0e1f2a3b4c5d6e7f", "X-Auth-Token: <BEARER_TOKEN>"),
+        ("X-Auth-Token: 5f2b8c9d0e1f2a3b4c5d6e7f", "X-Auth-Token: <API_KEY>"),
         # Escaped JSON in text: the escapes are line breaks and quotes, not letters.
         ('{\\"userPassword\\": \\"hunter2\\"}', '{\\"userPassword\\": \\"<PASSWORD>\\"}'),
         ("\\nSSN\\n536-90-4399", "\\nSSN\\n<US_SSN>"),

@@ -61,3 +61,18 @@ def test_pii_free_records_keep_their_json(redactor: Redactor, generator: Traffic
     for key, value in records:
         if key != "exception.message":
             json.loads(value)
+
+
+def test_redacting_the_output_again_changes_nothing(
+    redactor: Redactor, generator: TrafficGenerator
+) -> None:
+    changed = []
+    for record in generator.records(10 * len(TARGETS)):
+        attributes: dict[str, object] = {record.key: record.value}
+        redactor.redact_attributes(attributes, Redaction())
+        once = attributes[record.key]
+        again = Redaction()
+        redactor.redact_attributes(attributes, again)
+        if again.total or attributes[record.key] != once:
+            changed.append((dict(again.counts), str(once)[:200]))
+    assert not changed

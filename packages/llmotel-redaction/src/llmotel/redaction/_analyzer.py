@@ -151,6 +151,7 @@ class _Entry:
     fast_phone: bool
     window: tuple[re.Pattern[str], int, int] | None
     claims: bool
+    unblanked: bool
     prefilter: str | None
 
 
@@ -214,11 +215,13 @@ class Analyzer:
                     window=getattr(recognizer, "WINDOW", None)
                     or (_WINDOWS.get(entities[0]) if len(entities) == 1 else None),
                     claims=bool(getattr(recognizer, "CLAIMS", False)),
+                    unblanked=bool(getattr(recognizer, "UNBLANKED", False)),
                     prefilter=_prefilter_for(recognizer, entities),
                 )
             )
-        # Recognizers that claim whole blocks run first (see ``analyze``).
-        self._entries.sort(key=lambda e: not e.claims)
+        # Recognizers that claim whole blocks run first, then those that must see the text
+        # before the blocks are blanked (see ``analyze``).
+        self._entries.sort(key=lambda e: (not e.claims, not e.unblanked))
         self.entities: tuple[str, ...] = tuple(
             dict.fromkeys(e for entry in self._entries for e in entry.entities)
         )
@@ -247,12 +250,13 @@ class Analyzer:
         phones: list[_Entry] = []
         masked = False
         screened: dict[str, bool] = {}
+        claimed: list[Finding] = []
         for entry in self._entries:
-            if not masked and not entry.claims:
+            if not masked and not (entry.claims or entry.unblanked):
                 masked = True
-                if raw:
+                if claimed:
                     # A private key block is one finding: the rest need not search inside it.
-                    text = _blank(text, raw)
+                    text = _blank(text, claimed)
                     lower = text.lower()
             if entry.prefilter is not None:
                 passed = screened.get(entry.prefilter)
@@ -270,7 +274,10 @@ class Analyzer:
                 results = self._windowed(entry, entry.window, text, lower)
             else:
                 results = self._run(entry, text, 0)
+            found = len(raw)
             self._keep(entry, results, lower, raw)
+            if entry.claims:
+                claimed.extend(raw[found:])
             if deadline is not None and time.monotonic() > deadline:
                 raise AnalysisTimeout
         # Phone last: its candidates already claimed by a stronger finding need no parsing.
@@ -357,10 +364,22 @@ class Analyzer:
 
 
 def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
-    """Keep the strongest of overlapping findings (higher score, then longer), sorted by start."""
+    """A finding inside a larger one goes (the larger one covers it: a key block inside the
+    credentials value that holds it, an e-mail inside a connection string); of the rest, the
+    strongest of overlapping findings stays (higher score, then longer). Sorted by start."""
     if len(findings) < 2:
         return findings
-    ranked = sorted(findings, key=lambda f: (-f.score, -(f.end - f.start), f.start))
+    outer: list[Finding] = []
+    reach = -1
+    for finding in sorted(findings, key=lambda f: (f.start, -f.end)):
+        if finding.end <= reach and (outer[-1].start, outer[-1].end) != (
+            finding.start,
+            finding.end,
+        ):
+            continue
+        outer.append(finding)
+        reach = max(reach, finding.end)
+    ranked = sorted(outer, key=lambda f: (-f.score, -(f.end - f.start), f.start))
     starts: list[int] = []
     kept: list[Finding] = []
     for finding in ranked:

@@ -517,7 +517,7 @@ class BearerTokenRecognizer(_LeanPatterns, PatternRecognizer):
         Pattern(
             "bearer",
             r"(?<![$\w])(?:bearer|token)(?:[ \t]+|%20|\+|[ \t]*[:=][ \t]*)\K"
-            r"[A-Za-z0-9\-._~+/]{8,}=*(?![A-Za-z0-9\-._~+/=])",
+            r"[A-Za-z0-9\-._~+/]{7,}[A-Za-z0-9\-_~+/]=*(?![A-Za-z0-9\-_~+/=])",
             0.9,
         ),
         Pattern(
@@ -686,6 +686,7 @@ _PLACEHOLDER_PREFIXES = (
 )
 # "YOUR_API_KEY", "my-token-here": a template name, unless it carries digits like a real value.
 _TEMPLATE_PREFIXES = ("your", "insert", "enter", "replace")
+_TEMPLATE_WORDS = ("key", "token", "secret", "pass", "pwd", "here", "value", "credential", "auth")
 _MASKED = re.compile(r"[*xX•●.\-_#]+")
 _ENV_REFERENCE = re.compile(r"\$[A-Z][A-Z0-9_]*|%[A-Z][A-Z0-9_]*%")
 # "<token>", "<your key here>", "%(password)s", "%s", "{password}": templates, not values.
@@ -700,7 +701,11 @@ def _is_placeholder(value: str) -> bool:
         not stripped
         or lowered in _PLACEHOLDER_WORDS
         or lowered.startswith(_PLACEHOLDER_PREFIXES)
-        or (lowered.startswith(_TEMPLATE_PREFIXES) and not any(c.isdigit() for c in lowered))
+        or (
+            lowered.startswith(_TEMPLATE_PREFIXES)
+            and any(w in lowered for w in _TEMPLATE_WORDS)
+            and not any(c.isdigit() for c in lowered)
+        )
         or "placeholder" in lowered
         or _MASKED.fullmatch(stripped) is not None
         or _ENV_REFERENCE.fullmatch(stripped) is not None
@@ -947,6 +952,9 @@ class KeyedSecretRecognizer(EntityRecognizer):
         "cookie",
     )
 
+    # Runs before claimed blocks are blanked: a credentials value can hold a whole key block.
+    UNBLANKED = True
+
     def __init__(self, entities: Sequence[str] = (PASSWORD, API_KEY, BEARER_TOKEN)) -> None:
         super().__init__(supported_entities=list(entities), name="KeyedSecretRecognizer")
 
@@ -1114,8 +1122,9 @@ def _passphrase_end(text: str, end: int) -> int:
 
 
 def _trim_bare(text: str, start: int, end: int, *, sentence: bool) -> tuple[int, int]:
-    """A bare value without the closing bracket (and, in a sentence, the punctuation) after it."""
-    while sentence and end - start > 1 and text[end - 1] in ".,:!?":
+    """A bare value without the closing bracket and the period or comma after it (in a
+    sentence, without any closing punctuation)."""
+    while end - start > 1 and text[end - 1] in (".,:!?" if sentence else ".,"):
         end -= 1
     for opener, closer in (("(", ")"), ("[", "]"), ("{", "}")):
         while end - start > 1 and text[end - 1] == closer and opener not in text[start:end]:

@@ -137,6 +137,8 @@ _ENUM_VALUES: dict[str, frozenset[str]] = {
     "modality": frozenset({"image", "video", "audio", "text", "document"}),
 }
 _SECRET_TYPES = frozenset({PASSWORD, API_KEY, BEARER_TOKEN})
+# What Replace and Pseudonymize write by default: <EMAIL_ADDRESS>, <EMAIL_ADDRESS:86a34e419f114244>.
+_MARKER = re.compile(r"<[A-Z][A-Z_]*(?::[0-9a-f]{16})?>")
 # Objects that carry a name and a value in two fields (HAR headers, Kubernetes env entries,
 # form fields): the name field says what the value field holds.
 _PAIR_NAMES = ("name", "key", "Name", "Key", "header")
@@ -410,6 +412,8 @@ class Redactor:
         return self._secret(SECRET_KEY, _as_text(value), redaction) if value else value
 
     def _secret(self, entity: str, value: str, redaction: Redaction) -> Any:
+        if _MARKER.fullmatch(value):
+            return value  # already one of our replacements: redacting twice changes nothing
         operator = self._operators.get(entity, self._default_operator)
         new = operator.apply(entity, value)
         if new is None:
