@@ -82,7 +82,8 @@ _TRIGGERS: dict[str, Trigger] = {
     # Presidio's IBAN pattern, up to its second group: country, check digits, 8 characters.
     r.IBAN_CODE: _search(r"(?<![A-Z0-9])[A-Z]{2}\d\d(?:[ -]?[A-Z0-9]{4}){2}"),
     r.US_SSN: _search(r"\d{3}[- .]?\d\d[- .]?\d{4}|\d{5}-\d{4}|\d{3}-\d{6}"),
-    r.IP_ADDRESS: _search(r"\d\.\d{1,3}\.\d|:[0-9A-Fa-f]{0,4}:"),
+    # IPv4: two dots between digits; IPv6: "::" or three full groups (a time has two colons).
+    r.IP_ADDRESS: _search(r"\d\.\d{1,3}\.\d|::|(?:[0-9A-Fa-f]{1,4}:){3}"),
     r.CRYPTO: _search(r"bc1|[13][a-zA-HJ-NP-Z0-9]{25}"),
     r.MAC_ADDRESS: _search(r"[0-9A-Fa-f]{2}[:\-][0-9A-Fa-f]{2}"),
     # The phone recognizer's own candidate shape, without its boundary rules.
