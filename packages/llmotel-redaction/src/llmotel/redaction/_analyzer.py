@@ -104,6 +104,7 @@ _ENTITY_PREFILTERS = {
     r.CREDIT_CARD: "digits",
     r.US_SSN: "digits",
     r.IBAN_CODE: "digits",
+    r.CRYPTO: "token",  # a wallet address is 26+ characters of one token
 }
 
 

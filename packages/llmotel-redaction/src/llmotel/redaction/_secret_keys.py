@@ -231,10 +231,69 @@ _HINT = re.compile(
 )
 
 
+# Keys of the GenAI message schemas and of common tool payloads: never a secret's name, and
+# by far the most frequent keys, so they skip even the hint search.
+_PLAIN_KEYS = frozenset(
+    [
+        "role",
+        "content",
+        "parts",
+        "type",
+        "id",
+        "name",
+        "arguments",
+        "response",
+        "finish_reason",
+        "text",
+        "query",
+        "limit",
+        "status",
+        "output",
+        "input",
+        "messages",
+        "model",
+        "description",
+        "properties",
+        "required",
+        "parameters",
+        "function",
+        "tool_calls",
+        "tool_call_id",
+        "items",
+        "value",
+        "mime_type",
+        "modality",
+        "uri",
+        "url",
+        "data",
+        "result",
+        "results",
+        "error",
+        "message",
+        "code",
+        "title",
+        "format",
+        "default",
+        "enum",
+        "note",
+        "payload",
+        "request",
+        "env",
+        "headers",
+        "region",
+        "username",
+        "user",
+        "email",
+        "customer",
+        "n",
+    ]
+)
+
+
 def secret_key_entity(key: str) -> str | None:
     """The entity type a value under ``key`` holds (``PASSWORD``, ``API_KEY``, ``BEARER_TOKEN``),
     or ``None`` when the name does not say it is a secret."""
-    if _HINT.search(key) is None:
+    if key in _PLAIN_KEYS or _HINT.search(key) is None:
         return None
     words = split_key(key)
     if not words or words[0] in _QUALIFIER_HEAD:
