@@ -64,12 +64,13 @@ def _search(pattern: str, *, on_lower: bool = False) -> Trigger:
 
 
 def _contains(*needles: str) -> Trigger:
-    # One C-level scan for all needles; a Python loop of ``in`` tests costs more than most
-    # recognizers it saves.
+    # A few needles: ``in`` tests; many: one C-level scan of an alternation (measured faster).
     unique = tuple(dict.fromkeys(needles))
     if len(unique) == 1:
         (needle,) = unique
         return lambda text, lower: needle in lower
+    if len(unique) <= 6:
+        return lambda text, lower: any(n in lower for n in unique)
     compiled = re.compile("|".join(re.escape(n) for n in unique))
     return lambda text, lower: compiled.search(lower) is not None
 
