@@ -994,7 +994,10 @@ class KeyedSecretRecognizer(EntityRecognizer):
             entity = secret_key_entity(text[start:end])
             if entity is None or entity not in wanted:
                 continue
-            found = self._value(text, text[start:end], end, entity)
+            if start > 0 and text[start - 1] == "<" and text.startswith(">", end):
+                found = _element_value(text, end + 1)  # <password>…</password>
+            else:
+                found = self._value(text, text[start:end], end, entity)
             if found is not None:
                 v_start, v_end, score = found
                 out.append(RecognizerResult(entity, v_start, v_end, score))
@@ -1070,6 +1073,16 @@ class KeyedSecretRecognizer(EntityRecognizer):
             # "Pass: 12  Fail: 0" in a test report is a count, not a password.
             return not (key.lower() in ("pass", "pw") and value.isdigit() and len(value) < 6)
         return len(value) >= 8 and _has_mixed_shape(value)
+
+
+def _element_value(text: str, body: int) -> tuple[int, int, float] | None:
+    """The text of an XML/HTML element whose tag names a secret, up to its closing tag."""
+    close = text.find("</", body, body + 256)
+    value = text[body:close].strip() if close > body else ""
+    if not value or "<" in value or "\n" in value or _is_placeholder(value):
+        return None
+    start = text.index(value, body)
+    return start, start + len(value), 0.9
 
 
 def _quoted(text: str, start: int) -> tuple[int, int] | None:
