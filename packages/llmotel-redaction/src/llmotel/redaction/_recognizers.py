@@ -915,7 +915,8 @@ class KeyedSecretRecognizer(EntityRecognizer):
     ``key=value``, ``key: value``, ``"key": "value"`` (also escaped, ``\\"key\\": \\"value\\"``),
     YAML, TOML, ``.env``, ``export KEY=…``, HTTP headers (``X-Api-Key: …``,
     ``Authorization: Bearer …``), URL query parameters, CLI flags (``--password x``,
-    ``--api-key=x``), markdown (``**Password:** x``, table cells) and prose ("my password is …",
+    ``--api-key=x``), markdown (``**Password:** x``, table cells), XML elements
+    (``<password>x</password>``) and prose ("my password is …",
     "the API key for staging is …", "mein Passwort ist …", "パスワードは…").
 
     The name is judged by :func:`secret_key_entity` (``userPassword``, ``DB_PASS``,
