@@ -53,6 +53,115 @@ def test_redacts_each_entity(redactor: Redactor, text: str, expected: str) -> No
     assert redactor.redact_text(text) == expected
 
 
+_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+_AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # JWTs: any header, with or without signature, before a period, in URLs and headers.
+        (f"it expired: {_JWT}.", "it expired: <JWT>."),
+        ("token: eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", "token: <JWT>."),
+        ("unsigned eyJhbGciOiJub25lIn0.e30 here", "unsigned <JWT> here"),
+        (f"/cb?id_token={_JWT}&state=1", "/cb?id_token=<JWT>&state=1"),
+        (f"Authorization: Bearer%20{_JWT}", "Authorization: Bearer%20<JWT>"),
+        (f"'{_JWT}'", "'<JWT>'"),
+        ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0 has no signature", "<JWT> has no signature"),
+        # Authorization headers in any casing and separator.
+        ("AUTHORIZATION: BEARER AbCdEf0123456789xyz", "AUTHORIZATION: BEARER <BEARER_TOKEN>"),
+        ("authorization:bearer AbCdEf0123456789xyz", "authorization:bearer <BEARER_TOKEN>"),
+        (
+            "-H 'authorization: Token 0123456789abcdef0123'",
+            "-H 'authorization: Token <BEARER_TOKEN>'",
+        ),
+        ("Proxy-Authorization: Basic dXNlcjpwYXNz", "Proxy-Authorization: Basic <BEARER_TOKEN>"),
+        (
+            '{"Authorization": "Bearer AbCdEf0123456789"}',
+            '{"Authorization": "Bearer <BEARER_TOKEN>"}',
+        ),
+        ("X-API-Key: 9f8e7d6c5b4a39281706f5e4d3c2b1a0", "X-API-Key: <API_KEY>"),
+        ("x-goog-api-key=Zx81Kq0Lm2Np3Oo4", "x-goog-api-key=<API_KEY>"),
+        ("Cookie: session=abc123DEF456ghi789; theme=dark", "Cookie: <BEARER_TOKEN>"),
+        # AWS secret access keys in every form.
+        (f"export AWS_SECRET_ACCESS_KEY={_AWS_SECRET}", "export AWS_SECRET_ACCESS_KEY=<API_KEY>"),
+        (f'{{"SecretAccessKey": "{_AWS_SECRET}"}}', '{"SecretAccessKey": "<API_KEY>"}'),
+        (f"my aws secret key is {_AWS_SECRET} ok", "my aws secret key is <API_KEY> ok"),
+        (f"creds: AKIAIOSFODNN7EXAMPLE / {_AWS_SECRET}", "creds: <API_KEY> / <API_KEY>"),
+        # Provider keys by prefix, also where a word boundary is missing.
+        (
+            "json?address=x&key=AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+            "json?address=x&key=<API_KEY>",
+        ),
+        ("key%3DAIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q", "key%3D<API_KEY>"),
+        ("token ghp_abcdefghijklmnopqrstuvwxyzABCDEFGHIJ", "token <API_KEY>"),
+        ("pat github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGH", "pat <API_KEY>"),
+        ("key sk-ant-admin01-Ab3dEf6hIj9kLm2nOp5qRs8tUv", "key <API_KEY>"),
+        ("key sk-svcacct-Ab3dEf6hIj9kLm2nOp5qRs8tUv", "key <API_KEY>"),
+        ("slack xoxp-1234567890-abcdefghijKLMN", "slack <API_KEY>"),
+        ("stripe rk_live_4eC39HqLyjWDarjtT1zdp7dc", "stripe <API_KEY>"),
+        (
+            "The API key for staging is q8Zr2Lk5Vn7Tx1Pw3Ys9.",
+            "The API key for staging is <API_KEY>.",
+        ),
+        # Private keys: PEM, OpenSSH, PGP, and a GCP service-account key file as JSON text.
+        (
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----",
+            "<PRIVATE_KEY>",
+        ),
+        (
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOY\n-----END PGP PRIVATE KEY BLOCK-----",
+            "<PRIVATE_KEY>",
+        ),
+        (
+            '{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQ\\n-----END PRIVATE KEY-----\\n"}',
+            '{"private_key": "<PRIVATE_KEY>\\n"}',
+        ),
+        # Passwords in configs, CLI flags, connection strings and prose, in several languages.
+        ("redis://:hunter2@cache.internal:6379/0", "<CONNECTION_STRING>"),
+        ("mysql -u root -pS3cr3t! shop", "mysql -u root -p<PASSWORD> shop"),
+        ("sshpass -p 'hunter 2' ssh deploy@build", "sshpass -p '<PASSWORD>' ssh deploy@build"),
+        ("curl -u admin:hunter2 https://x", "curl -u admin:<PASSWORD> https://x"),
+        (
+            "./run --password=hunter2 --db-password s3cret",
+            "./run --password=<PASSWORD> --db-password <PASSWORD>",
+        ),
+        ('database:\n  password: "s3cr3t"\n', 'database:\n  password: "<PASSWORD>"\n'),
+        ("userPassword=hunter2", "userPassword=<PASSWORD>"),
+        ("my password is hunter2, ok?", "my password is <PASSWORD>, ok?"),
+        ("The password for the VPN is Tr0ub4dor&3.", "The password for the VPN is <PASSWORD>."),
+        ("pwd: letmein99", "pwd: <PASSWORD>"),
+        ("Mein Passwort ist Sommer2024", "Mein Passwort ist <PASSWORD>"),
+        ("mot de passe : azerty123", "mot de passe : <PASSWORD>"),
+        ("mi contraseña es gato1234", "mi contraseña es <PASSWORD>"),
+        ("パスワードは hunter2 です", "パスワードは <PASSWORD> です"),
+        ("- **Password:** `hunter2`", "- **Password:** `<PASSWORD>`"),
+        ("wifi password: purple monkey dishwasher\nthanks", "wifi password: <PASSWORD>\nthanks"),
+        ("password: hunter2, then log in", "password: <PASSWORD>, then log in"),
+        ("password=hunter(2)", "password=<PASSWORD>"),
+        ("<password>hunter22</password>", "<password><PASSWORD></password>"),
+        ("<ApiKey> q8Zr2Lk5Vn7Tx1Pw3Ys9 </ApiKey>", "<ApiKey> <API_KEY> </ApiKey>"),
+        ("user=admin&pass=letmein123&submit=1", "user=admin&pass=<PASSWORD>&submit=1"),
+        ("password: correct.horse", "password: <PASSWORD>"),
+        ("-e POSTGRES_PASSWORD=mysecretpassword", "-e POSTGRES_PASSWORD=<PASSWORD>"),
+        ("--set auth.rootPassword=R00tpw", "--set auth.rootPassword=<PASSWORD>"),
+        (
+            "AccountName=acme;AccountKey=q1w2e3r4t5y6u7i8o9p0AaBb==;",
+            "AccountName=acme;AccountKey=<API_KEY>;",
+        ),
+        ("X-Auth-Token: 5f2b8c9d0e1f2a3b4c5d6e7f", "X-Auth-Token: <API_KEY>"),
+        # Escaped JSON in text: the escapes are line breaks and quotes, not letters.
+        ('{\\"userPassword\\": \\"hunter2\\"}', '{\\"userPassword\\": \\"<PASSWORD>\\"}'),
+        ("\\nSSN\\n536-90-4399", "\\nSSN\\n<US_SSN>"),
+        # Cards grouped with dots; an address inside text written without spaces.
+        ("card 4111.1111.1111.1111 ok", "card <CREDIT_CARD> ok"),
+        ("メールはjane@example.comまで", "メールは<EMAIL_ADDRESS>まで"),
+    ],
+)
+def test_secret_shapes_and_contexts(redactor: Redactor, text: str, expected: str) -> None:
+    assert redactor.redact_text(text) == expected
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -67,6 +176,29 @@ def test_redacts_each_entity(redactor: Redactor, text: str, expected: str) -> No
         "latency 12.871660 s, price $0.0025 per 1K tokens",
         "see https://docs.example.com/guide/setup?page=3",
         "token based authentication and the password policy",
+        "Your password must be at least 12 characters.",
+        "The password is incorrect. Password is required.",
+        "api_key = os.environ['OPENAI_API_KEY']",
+        "Authorization: Bearer $TOKEN",
+        "Authorization: Bearer <your-token>",
+        "-H 'x-api-key: YOUR_API_KEY'",
+        "max_tokens: 4096, token_type: bearer, tokenizer: cl100k_base",
+        "The secret to good bread is time.",
+        "author: Smith; primary key: id",
+        "Enter your password: ********",
+        "Pass: 12  Fail: 0",
+        "password_reset_url: /account/reset",
+        "Basic Authentication and token based auth",
+        '{"type": "object", "properties": {"password": {"type": "string"}}}',
+        "the passenger passed the passport check",
+        "sha1 3f2a9c1b0d4e5f6a7b8c9d0e1f2a3b4c5d6e7f80 of the aws docs",
+        "password = getpass.getpass()",
+        "def login(username: str, password: Optional[str] = None):",
+        "password = request.form['password']",
+        "self.secret_key = settings.SECRET_KEY",
+        "if password == confirm_password:",
+        "const apiKey = process.env.API_KEY;",
+        "token = tokenizer.encode(text)",
     ],
 )
 def test_leaves_pii_free_text_alone(redactor: Redactor, text: str) -> None:

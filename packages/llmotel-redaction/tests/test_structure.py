@@ -233,3 +233,141 @@ def test_fail_closed_marks_every_analyzable_value(redactor: Redactor) -> None:
         "app.n": 1,
         "app.ns": [1, 2],
     }
+
+
+def _tool_call_message(arguments: object, call_id: str = "call_1", name: str = "login") -> str:
+    part = {"type": "tool_call", "id": call_id, "name": name, "arguments": arguments}
+    return json.dumps([{"role": "assistant", "parts": [part], "finish_reason": "tool_call"}])
+
+
+def test_secret_named_keys_in_tool_call_arguments(redactor: Redactor) -> None:
+    arguments = {
+        "token": "plain words",
+        "userPassword": "correct horse",
+        "Password": "Tr0ub4dor",
+        "apiKey": "abc",
+        "client-secret": "xyz",
+        "pin_password": 123456,
+        "max_tokens": 100,
+        "token_type": "bearer",
+        "user": "bob",
+    }
+    attributes: dict[str, object] = {
+        sc.GEN_AI_OUTPUT_MESSAGES: _tool_call_message(json.dumps(arguments))
+    }
+    redaction = _redact(redactor, attributes)
+    (message,) = json.loads(str(attributes[sc.GEN_AI_OUTPUT_MESSAGES]))
+    assert json.loads(message["parts"][0]["arguments"]) == {
+        "token": "<API_KEY>",
+        "userPassword": "<PASSWORD>",
+        "Password": "<PASSWORD>",
+        "apiKey": "<API_KEY>",
+        "client-secret": "<API_KEY>",
+        "pin_password": "<PASSWORD>",
+        "max_tokens": 100,
+        "token_type": "bearer",
+        "user": "bob",
+    }
+    assert dict(redaction.counts) == {"API_KEY": 3, "PASSWORD": 3}
+
+
+def test_secret_named_keys_follow_the_entity_set() -> None:
+    only_email = Redactor(entities=["EMAIL_ADDRESS"])
+    raw = _tool_call_message({"token": "plain words"})
+    attributes: dict[str, object] = {sc.GEN_AI_OUTPUT_MESSAGES: raw}
+    _redact(only_email, attributes)
+    assert attributes[sc.GEN_AI_OUTPUT_MESSAGES] is raw
+
+
+def test_name_and_id_of_parts_are_analyzed(redactor: Redactor) -> None:
+    raw = _tool_call_message("{}", call_id="jane@example.com", name="notify bob@example.org")
+    attributes: dict[str, object] = {sc.GEN_AI_OUTPUT_MESSAGES: raw}
+    _redact(redactor, attributes)
+    (message,) = json.loads(str(attributes[sc.GEN_AI_OUTPUT_MESSAGES]))
+    assert message == {
+        "role": "assistant",
+        "parts": [
+            {
+                "type": "tool_call",
+                "id": "<EMAIL_ADDRESS>",
+                "name": "notify <EMAIL_ADDRESS>",
+                "arguments": "{}",
+            }
+        ],
+        "finish_reason": "tool_call",
+    }
+
+
+def test_enum_keys_holding_something_else_are_analyzed(redactor: Redactor) -> None:
+    raw = json.dumps(
+        [{"role": "jane@example.com", "parts": [{"type": "x 203.0.113.9", "content": "hi"}]}]
+    )
+    attributes: dict[str, object] = {sc.GEN_AI_INPUT_MESSAGES: raw}
+    _redact(redactor, attributes)
+    assert json.loads(str(attributes[sc.GEN_AI_INPUT_MESSAGES])) == [
+        {"role": "<EMAIL_ADDRESS>", "parts": [{"type": "x <IP_ADDRESS>", "content": "hi"}]}
+    ]
+
+
+def test_json_serialized_twice_inside_a_text_part(redactor: Redactor) -> None:
+    inner = json.dumps({"ssn": "536-90-4399", "note": "line\nbreak 536-90-4399"})
+    content = json.dumps(json.dumps(inner))  # a string holding a string holding JSON
+    raw = json.dumps([{"role": "user", "parts": [{"type": "text", "content": content}]}])
+    attributes: dict[str, object] = {sc.GEN_AI_INPUT_MESSAGES: raw}
+    redaction = _redact(redactor, attributes)
+    out = json.loads(str(attributes[sc.GEN_AI_INPUT_MESSAGES]))[0]["parts"][0]["content"]
+    assert json.loads(json.loads(json.loads(out))) == {
+        "ssn": "<US_SSN>",
+        "note": "line\nbreak <US_SSN>",
+    }
+    assert redaction.counts["US_SSN"] == 2
+
+
+def test_json_in_a_tool_argument_string_in_the_arguments_string(redactor: Redactor) -> None:
+    arguments = json.dumps({"request": json.dumps({"payload": {"email": "a@example.com"}})})
+    attributes: dict[str, object] = {sc.GEN_AI_OUTPUT_MESSAGES: _tool_call_message(arguments)}
+    _redact(redactor, attributes)
+    (message,) = json.loads(str(attributes[sc.GEN_AI_OUTPUT_MESSAGES]))
+    request = json.loads(json.loads(message["parts"][0]["arguments"])["request"])
+    assert request == {"payload": {"email": "<EMAIL_ADDRESS>"}}
+
+
+def test_blob_content_that_is_not_base64_is_analyzed(redactor: Redactor) -> None:
+    raw = json.dumps(
+        [
+            {
+                "role": "user",
+                "parts": [{"type": "blob", "modality": "image", "content": "mail a@example.com"}],
+            }
+        ]
+    )
+    attributes: dict[str, object] = {sc.GEN_AI_INPUT_MESSAGES: raw}
+    _redact(redactor, attributes)
+    part = json.loads(str(attributes[sc.GEN_AI_INPUT_MESSAGES]))[0]["parts"][0]
+    assert part == {"type": "blob", "modality": "image", "content": "mail <EMAIL_ADDRESS>"}
+
+
+def test_name_value_pairs_follow_their_name(redactor: Redactor) -> None:
+    response = {
+        "env": [
+            {"name": "DB_PASSWORD", "value": "hunter2"},
+            {"name": "LOG_LEVEL", "value": "debug"},
+        ],
+        "headers": [{"name": "X-Api-Key", "value": "abcd1234"}, {"name": "Accept", "value": "*/*"}],
+    }
+    part = {"type": "tool_call_response", "id": "call_1", "response": response}
+    attributes: dict[str, object] = {
+        sc.GEN_AI_INPUT_MESSAGES: json.dumps([{"role": "tool", "parts": [part]}])
+    }
+    _redact(redactor, attributes)
+    out = json.loads(str(attributes[sc.GEN_AI_INPUT_MESSAGES]))[0]["parts"][0]["response"]
+    assert out == {
+        "env": [
+            {"name": "DB_PASSWORD", "value": "<PASSWORD>"},
+            {"name": "LOG_LEVEL", "value": "debug"},
+        ],
+        "headers": [
+            {"name": "X-Api-Key", "value": "<API_KEY>"},
+            {"name": "Accept", "value": "*/*"},
+        ],
+    }

@@ -15,10 +15,19 @@ rewritten and the structure stays valid. Three ways in::
 
     # 3. a library
     Redactor().redact_text("mail me at jane@example.com")  # 'mail me at <EMAIL_ADDRESS>'
+
+Importing this package loads no Presidio and no spaCy: they load when the first
+:class:`Redactor` is built (a ``RedactingSpanProcessor`` or ``RedactionStage`` builds one).
 """
 
 from llmotel.redaction._analyzer import DEFAULT_THRESHOLDS, AnalysisTimeout, Finding
 from llmotel.redaction._config import ENV_VARIABLES, redactor_from_env
+from llmotel.redaction._entities import (
+    DEFAULT_ENTITIES,
+    DEFAULT_PHONE_REGIONS,
+    KNOWN_ENTITIES,
+    OPTIONAL_ENTITIES,
+)
 from llmotel.redaction._metrics import (
     MetricRedactor,
     RedactingMetricExporter,
@@ -26,12 +35,6 @@ from llmotel.redaction._metrics import (
 )
 from llmotel.redaction._operators import Drop, Keep, Mask, Operator, Pseudonymize, Replace
 from llmotel.redaction._processors import RedactingLogRecordProcessor, RedactingSpanProcessor
-from llmotel.redaction._recognizers import (
-    DEFAULT_ENTITIES,
-    DEFAULT_PHONE_REGIONS,
-    KNOWN_ENTITIES,
-    OPTIONAL_ENTITIES,
-)
 from llmotel.redaction._redactor import (
     DEFAULT_ALLOW_KEYS,
     DEFAULT_DENY_KEYS,

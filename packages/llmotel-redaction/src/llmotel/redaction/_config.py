@@ -7,16 +7,15 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-import phonenumbers
-
 from llmotel.redaction._analyzer import DEFAULT_THRESHOLDS
-from llmotel.redaction._ner import DEFAULT_NER_ENTITIES, NER_ENTITIES
-from llmotel.redaction._operators import Drop, Keep, Mask, Operator, Pseudonymize, Replace
-from llmotel.redaction._recognizers import (
+from llmotel.redaction._entities import (
     DEFAULT_ENTITIES,
+    DEFAULT_NER_ENTITIES,
     DEFAULT_PHONE_REGIONS,
     KNOWN_ENTITIES,
+    NER_ENTITIES,
 )
+from llmotel.redaction._operators import Drop, Keep, Mask, Operator, Pseudonymize, Replace
 from llmotel.redaction._redactor import DEFAULT_ALLOW_KEYS, DEFAULT_DENY_KEYS, Redactor
 from llmotel.sdk.config import (
     ConfigError,
@@ -138,6 +137,8 @@ def _redactor_from_env(env: Mapping[str, str]) -> Redactor:
     threshold = env_float(
         SCORE_THRESHOLD, DEFAULT_THRESHOLDS["default"], min=0.0, max=1.0, environ=env
     )
+    import phonenumbers  # the region names; loaded with the redactor, not on package import
+
     regions = env_list(
         PHONE_REGIONS,
         DEFAULT_PHONE_REGIONS,

@@ -20,6 +20,14 @@ import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from llmotel.redaction._entities import (
+    DATE_OF_BIRTH,
+    DEFAULT_NER_ENTITIES,
+    LOCATION,
+    NER_ENTITIES,
+    PERSON,
+    STREET_ADDRESS,
+)
 from llmotel.sdk.config import ConfigError
 
 __all__ = [
@@ -32,16 +40,6 @@ __all__ = [
     "SpacyNerRecognizer",
     "ner_recognizer",
 ]
-
-PERSON = "PERSON"
-LOCATION = "LOCATION"
-DATE_OF_BIRTH = "DATE_OF_BIRTH"
-STREET_ADDRESS = "STREET_ADDRESS"
-NER_ENTITIES: tuple[str, ...] = (PERSON, LOCATION, DATE_OF_BIRTH, STREET_ADDRESS)
-"""Every entity type the tier can report."""
-DEFAULT_NER_ENTITIES: tuple[str, ...] = (PERSON, DATE_OF_BIRTH, STREET_ADDRESS)
-"""What the tier reports unless asked otherwise: ``LOCATION`` (cities, countries, landmarks) is
-left out because ordinary prompts are full of places ("the capital of France")."""
 
 # spaCy labels → the entity types we report.
 _LABELS = {"PERSON": PERSON, "PER": PERSON, "GPE": LOCATION, "LOC": LOCATION, "FAC": LOCATION}

@@ -8,17 +8,15 @@ string stays a JSON string, valid, with the same keys and nesting).
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
-
-from presidio_analyzer import EntityRecognizer
+from typing import TYPE_CHECKING, Any
 
 from llmotel.redaction._analyzer import DEFAULT_THRESHOLDS, Analyzer, Finding
-from llmotel.redaction._operators import Operator, Replace
-from llmotel.redaction._recognizers import (
+from llmotel.redaction._entities import (
     API_KEY,
     BEARER_TOKEN,
     CONNECTION_STRING,
@@ -31,9 +29,13 @@ from llmotel.redaction._recognizers import (
     PASSWORD,
     PRIVATE_KEY,
     US_SSN,
-    build_recognizers,
 )
+from llmotel.redaction._operators import Operator, Replace
+from llmotel.redaction._secret_keys import secret_key_entity
 from llmotel.semconv import attributes as sc
+
+if TYPE_CHECKING:
+    from presidio_analyzer import EntityRecognizer
 
 __all__ = [
     "DEFAULT_ALLOW_KEYS",
@@ -101,28 +103,78 @@ SCREENED_ENTITIES: frozenset[str] = frozenset(
 checksum makes a match on an id or a host name very unlikely (e-mail, card, IBAN, SSN, secrets).
 Phone numbers, IP addresses and the like are not looked for there (``server.address`` is an IP)."""
 
-# Keys inside message/tool JSON whose string value is a secret whatever it looks like.
-_SECRET_JSON_KEYS: dict[str, str] = {
-    "password": PASSWORD,
-    "passwd": PASSWORD,
-    "passphrase": PASSWORD,
-    "pwd": PASSWORD,
-    "api_key": API_KEY,
-    "apikey": API_KEY,
-    "api-key": API_KEY,
-    "secret": API_KEY,
-    "client_secret": API_KEY,
-    "access_token": API_KEY,
-    "refresh_token": API_KEY,
-    "auth_token": API_KEY,
-    "authorization": API_KEY,
-    "private_key": API_KEY,
+# In a message or part object (one with "role" or "type"), these keys hold enums: a value that is
+# one of the known ones is structure; anything else is analyzed like content. ``id`` and
+# ``name`` hold whatever the application put there (a tool name, a call id, a user's e-mail)
+# and are always analyzed.
+_ENUM_VALUES: dict[str, frozenset[str]] = {
+    "type": frozenset(
+        {
+            "text",
+            "thinking",
+            "reasoning",
+            "tool_call",
+            "tool_call_response",
+            "server_tool_call",
+            "server_tool_call_response",
+            "blob",
+            "file",
+            "uri",
+            "image",
+            "image_url",
+            "audio",
+            "video",
+            "document",
+            "input_text",
+            "output_text",
+            "input_image",
+            "input_audio",
+            "refusal",
+            "function",
+            "function_call",
+            "function_call_output",
+            "tool_use",
+            "tool_result",
+            "message",
+            "object",
+            "string",
+            "number",
+            "integer",
+            "boolean",
+            "array",
+            "null",
+        }
+    ),
+    "role": frozenset({"system", "user", "assistant", "tool", "developer", "model", "function"}),
+    "finish_reason": frozenset(
+        {
+            "stop",
+            "length",
+            "content_filter",
+            "tool_call",
+            "tool_calls",
+            "function_call",
+            "error",
+            "end_turn",
+            "max_tokens",
+            "stop_sequence",
+            "tool_use",
+            "pause_turn",
+            "refusal",
+        }
+    ),
+    "modality": frozenset({"image", "video", "audio", "text", "document"}),
 }
-# In a message or part object (one with "role" or "type"), these hold enums, ids and tool names.
-_STRUCTURAL_JSON_KEYS = frozenset(
-    {"type", "role", "id", "name", "finish_reason", "mime_type", "modality"}
-)
 _SCREENED_CLEAN_MAX = 4096
+_SECRET_TYPES = frozenset({PASSWORD, API_KEY, BEARER_TOKEN})
+# What Replace and Pseudonymize write by default: <EMAIL_ADDRESS>, <EMAIL_ADDRESS:86a34e419f114244>.
+_MARKER = re.compile(r"<[A-Z][A-Z_]*(?::[0-9a-f]{16})?>")
+# Objects that carry a name and a value in two fields (HAR headers, Kubernetes env entries,
+# form fields): the name field says what the value field holds.
+_PAIR_NAMES = ("name", "key", "Name", "Key", "header")
+_PAIR_VALUES = frozenset({"value", "Value"})
+_MIME_TYPE = re.compile(r"[\w.+-]{1,64}/[\w.+-]{1,64}")
+_BASE64 = re.compile(r"[A-Za-z0-9+/=_\-\s]*")
 DROP: Any = object()
 """Sentinel from :meth:`Redactor.redact_value`: an operator asked to drop the holder."""
 
@@ -175,6 +227,9 @@ class Redactor:
     ) -> None:
         if max_text_length < 1 or max_depth < 1:
             raise ValueError("max_text_length and max_depth must be positive")
+        # Presidio (and spaCy under it) loads here, on first use, not on import.
+        from llmotel.redaction._recognizers import build_recognizers
+
         built = [*build_recognizers(entities, phone_regions), *recognizers]
         self.recognizers: tuple[EntityRecognizer, ...] = tuple(built)
         """Every recognizer this redactor runs (read-only)."""
@@ -195,6 +250,7 @@ class Redactor:
         self._max_text = max_text_length
         self._max_depth = max_depth
         self._drop_binary = drop_binary
+        self._secret_types = frozenset(self._analyzer.entities) & _SECRET_TYPES
         self._analyzer.warm_up()
 
     @property
@@ -254,7 +310,7 @@ class Redactor:
                 elif new is not value:
                     attributes[key] = new
                 continue
-            secret = _SECRET_JSON_KEYS.get(key.rsplit(".", 1)[-1].lower())
+            secret = self._secret_entity(key.rsplit(".", 1)[-1])
             if secret is not None and isinstance(value, str) and value:
                 # "app.db.password": the key says what the value is, whatever it looks like.
                 new = self._secret(secret, value, redaction)
@@ -274,19 +330,9 @@ class Redactor:
         :meth:`redact_attributes` reads as "drop this attribute" when an operator asked for it.
         """
         if isinstance(value, str):
-            stripped = value.lstrip()
-            if stripped[:1] in ("{", "[") and len(value) <= 50 * self._max_text:
-                try:
-                    parsed = json.loads(value)
-                except (ValueError, RecursionError):
-                    parsed = None
-                if isinstance(parsed, dict | list):
-                    new = self._json(parsed, redaction, deadline, depth, None)
-                    if new is DROP:
-                        return DROP
-                    if new is parsed:
-                        return value
-                    return json.dumps(new, ensure_ascii=False)
+            new_value = self._embedded(value, redaction, deadline, depth)
+            if new_value is not None:
+                return new_value
             return self._text(value, redaction, deadline)
         if isinstance(value, bytes):
             text = value.decode("utf-8", "replace")
@@ -338,6 +384,40 @@ class Redactor:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _embedded(
+        self, value: str, redaction: Redaction, deadline: float | None, depth: int
+    ) -> Any:
+        """``value`` redacted as the JSON it holds, or ``None`` when it holds none.
+
+        A string that parses as a JSON object or array is walked; one that parses as a JSON
+        *string* (``"{\\"ssn\\": …}"``: JSON serialized twice) is decoded and redacted as what
+        it holds, then encoded again. Either way it comes back the same object when unchanged.
+        """
+        stripped = value.strip()
+        first = stripped[:1]
+        if first not in ("{", "[", '"') or len(value) > 50 * self._max_text:
+            return None
+        if first == '"' and (len(stripped) < 2 or stripped[-1] != '"'):
+            return None
+        try:
+            parsed = json.loads(value)
+        except (ValueError, RecursionError):
+            return None
+        if isinstance(parsed, str):
+            if depth >= self._max_depth:
+                redaction.counts["DEPTH_LIMIT"] += 1
+                return "<REDACTED:DEPTH>"
+            inner = self.redact_value(parsed, redaction, deadline, depth + 1)
+            if inner is DROP:
+                return DROP
+            return value if inner is parsed else json.dumps(inner, ensure_ascii=False)
+        if not isinstance(parsed, dict | list):
+            return None
+        new = self._json(parsed, redaction, deadline, depth, None)
+        if new is DROP:
+            return DROP
+        return value if new is parsed else json.dumps(new, ensure_ascii=False)
+
     def _json(
         self,
         node: Any,
@@ -352,12 +432,16 @@ class Redactor:
         if isinstance(node, Mapping):
             is_part = "type" in node or "role" in node
             is_blob = node.get("type") == "blob"
+            named = self._named_secret(node)
             out: dict[str, Any] | None = None
             for k, v in node.items():
-                if is_part and k in _STRUCTURAL_JSON_KEYS and not isinstance(v, dict | list):
+                if is_part and _is_structural(k, v):
                     continue
-                if is_blob and k == "content":
+                if is_blob and k == "content" and isinstance(v, str) and _BASE64.fullmatch(v):
                     new: Any = "" if self._drop_binary and v else v
+                elif named is not None and k in _PAIR_VALUES and isinstance(v, str) and v:
+                    # {"name": "DB_PASSWORD", "value": "…"}: a header list, a k8s env entry.
+                    new = self._secret(named, v, redaction)
                 else:
                     new = self._json(v, redaction, deadline, depth + 1, k)
                 if new is DROP:
@@ -381,13 +465,32 @@ class Redactor:
                 return node
             return tuple(items) if isinstance(node, tuple) else items
         if isinstance(node, str):
-            secret = _SECRET_JSON_KEYS.get(key.lower()) if key else None
+            secret = self._secret_entity(key) if key else None
             if secret is not None and node:
+                # {"userPassword": "…"}, {"token": "…"}: the key says what the value is.
                 return self._secret(secret, node, redaction)
             return self.redact_value(node, redaction, deadline, depth)
+        if isinstance(node, bool) or node is None:
+            return node
+        if isinstance(node, int | float) and key and self._secret_entity(key) == PASSWORD:
+            # {"pin_password": 123456}: a numeric password is still a password.
+            return self._secret(PASSWORD, str(node), redaction)
         if isinstance(node, bytes):
             return self.redact_value(node, redaction, deadline, depth)
         return node
+
+    def _named_secret(self, node: Mapping[str, Any]) -> str | None:
+        """The secret type of a name/value pair object's value, from its name field."""
+        for field in _PAIR_NAMES:
+            name = node.get(field)
+            if isinstance(name, str):
+                return self._secret_entity(name)
+        return None
+
+    def _secret_entity(self, key: str) -> str | None:
+        """The secret type ``key`` names, when this redactor detects that type."""
+        entity = secret_key_entity(key)
+        return entity if entity is not None and entity in self._secret_types else None
 
     def _denied(self, value: Any, redaction: Redaction) -> Any:
         if isinstance(value, list | tuple):
@@ -396,6 +499,8 @@ class Redactor:
         return self._secret(SECRET_KEY, _as_text(value), redaction) if value else value
 
     def _secret(self, entity: str, value: str, redaction: Redaction) -> Any:
+        if _MARKER.fullmatch(value):
+            return value  # already one of our replacements: redacting twice changes nothing
         operator = self._operators.get(entity, self._default_operator)
         new = operator.apply(entity, value)
         if new is None:
@@ -446,6 +551,16 @@ class Redactor:
         pieces.append(text[position:])
         pieces.append(tail)
         return "".join(pieces)
+
+
+def _is_structural(key: str, value: Any) -> bool:
+    """Whether ``key: value`` of a message or part object is an enum the schema defines."""
+    if not isinstance(value, str):
+        return False
+    if key == "mime_type":
+        return _MIME_TYPE.fullmatch(value) is not None
+    known = _ENUM_VALUES.get(key)
+    return known is not None and value in known
 
 
 def _as_text(value: Any) -> str:
