@@ -32,7 +32,7 @@ class Variable:
     accepted: str = ""
 
 
-_D = "llmotel-distro"
+_DISTRO = "llmotel-distro"
 
 VARIABLES: tuple[Variable, ...] = (
     Variable(
@@ -40,7 +40,7 @@ VARIABLES: tuple[Variable, ...] = (
         "true",
         "Copy `session.id`, `user.id` and `gen_ai.conversation.id` from context (`using_session` & co.) onto "
         "every span.",
-        _D,
+        _DISTRO,
         "true, false",
     ),
     Variable(
@@ -48,7 +48,7 @@ VARIABLES: tuple[Variable, ...] = (
         "off",
         "Rewrite spans of other conventions (OpenInference, OpenLLMetry, deprecated semconv) to GenAI semconv "
         "before export: `add` the semconv attributes alongside, or `replace` the foreign ones.",
-        _D,
+        _DISTRO,
         "off, add, replace",
     ),
     Variable(
@@ -56,7 +56,7 @@ VARIABLES: tuple[Variable, ...] = (
         "false",
         "Check exported spans against the GenAI semconv registry; violations become the "
         "`llmotel.semconv.violations` metric and debug logs.",
-        _D,
+        _DISTRO,
         "true, false",
     ),
     Variable(
@@ -65,7 +65,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Redact PII and secrets from spans and logs before export. `auto` = on whenever message content is "
         "captured (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` is not `NO_CONTENT`); then "
         "llmotel-redaction must be installed or start-up stops.",
-        _D,
+        _DISTRO,
         "auto, on, off",
     ),
     Variable(
@@ -73,7 +73,7 @@ VARIABLES: tuple[Variable, ...] = (
         "on",
         "Token and USD cost metrics from every finished GenAI span, sampled or not (needs llmotel-metrics; "
         "quietly off when it is not installed and the variable is unset).",
-        _D,
+        _DISTRO,
         "on, off",
     ),
     Variable(
@@ -91,14 +91,14 @@ VARIABLES: tuple[Variable, ...] = (
         "The most the process waits at exit (or in `Providers.shutdown()`) for telemetry: traces are exported "
         "first, then metrics and logs with what is left; an exporter still busy then is stopped and what it "
         "held is counted dropped (`llmotel.pipeline.shed`).",
-        _D,
+        _DISTRO,
         "a duration from 0s to 600s (`500ms`, `5s`, `1m`)",
     ),
     Variable(
         "LLMOTEL_PHOENIX_VENV",
         "~/.cache/llmotel/phoenix",
         "Where `llmotel demo --ui` installs Arize Phoenix (its own virtual environment).",
-        _D,
+        _DISTRO,
     ),
     Variable(
         "LLMOTEL_REDACTION_ENTITIES",

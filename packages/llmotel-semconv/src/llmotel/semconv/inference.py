@@ -50,11 +50,11 @@ from opentelemetry.metrics import (
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
-from llmotel.semconv import attributes as _a
-from llmotel.semconv import events as _e
-from llmotel.semconv import latest as _l
+from llmotel.semconv import attributes as semconv_attrs
+from llmotel.semconv import events as semconv_events
+from llmotel.semconv import latest as semconv_latest
 from llmotel.semconv import messages as _msg
-from llmotel.semconv import metrics as _m
+from llmotel.semconv import metrics as semconv_metrics
 from llmotel.semconv.capture import CaptureSettings, capture_settings_from_env
 from llmotel.semconv.extensions import LLMOTEL_RECORDED_METRICS, LLMOTEL_STREAM_ABANDONED
 
@@ -73,9 +73,9 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 #: Advisory bucket boundaries of the semconv duration histograms (seconds).
-DURATION_BUCKETS: Final = _m.GEN_AI_CLIENT_OPERATION_DURATION_BUCKETS
+DURATION_BUCKETS: Final = semconv_metrics.GEN_AI_CLIENT_OPERATION_DURATION_BUCKETS
 #: Advisory bucket boundaries of the semconv token histograms (powers of 4 up to 4**13).
-TOKEN_BUCKETS: Final = _m.GEN_AI_CLIENT_TOKEN_USAGE_BUCKETS
+TOKEN_BUCKETS: Final = semconv_metrics.GEN_AI_CLIENT_TOKEN_USAGE_BUCKETS
 #: Set (``True``) on the span of a stream that was garbage-collected before it was read to the end.
 STREAM_ABANDONED: Final = LLMOTEL_STREAM_ABANDONED
 
@@ -269,13 +269,16 @@ class InferenceTelemetry:
         # Declared on the tracer's scope: the metrics recorded here, which llmotel-metrics skips.
         recorded = (
             (
-                _l.GEN_AI_CLIENT_INFERENCE_DURATION,
-                _m.GEN_AI_CLIENT_OPERATION_DURATION,
-                _l.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
-                _l.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_DURATION,
+                semconv_metrics.GEN_AI_CLIENT_OPERATION_DURATION,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
             )
             if latest
-            else (_m.GEN_AI_CLIENT_OPERATION_DURATION, _m.GEN_AI_CLIENT_TOKEN_USAGE)
+            else (
+                semconv_metrics.GEN_AI_CLIENT_OPERATION_DURATION,
+                semconv_metrics.GEN_AI_CLIENT_TOKEN_USAGE,
+            )
         )
         self._tracer = trace.get_tracer(
             scope_name,
@@ -291,20 +294,20 @@ class InferenceTelemetry:
         self._content_on_span = self.settings.content.on_span
         self._latest = latest
         self._cache_creation_key = (
-            _l.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS
+            semconv_latest.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS
             if latest
-            else _a.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS
+            else semconv_attrs.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS
         )
         self._duration = meter.create_histogram(
-            _m.GEN_AI_CLIENT_OPERATION_DURATION,
-            unit=_m.GEN_AI_CLIENT_OPERATION_DURATION_UNIT,
-            description=_m.GEN_AI_CLIENT_OPERATION_DURATION_DESCRIPTION,
+            semconv_metrics.GEN_AI_CLIENT_OPERATION_DURATION,
+            unit=semconv_metrics.GEN_AI_CLIENT_OPERATION_DURATION_UNIT,
+            description=semconv_metrics.GEN_AI_CLIENT_OPERATION_DURATION_DESCRIPTION,
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
-        self._ttfc = meter.create_histogram(
-            _l.GEN_AI_CLIENT_INFERENCE_TIME_TO_FIRST_CHUNK
+        self._time_to_first_chunk = meter.create_histogram(
+            semconv_latest.GEN_AI_CLIENT_INFERENCE_TIME_TO_FIRST_CHUNK
             if latest
-            else _m.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+            else semconv_metrics.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
             unit="s",
             description="Time from the request to the first chunk of a streamed response.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
@@ -319,29 +322,29 @@ class InferenceTelemetry:
             callbacks=[_record_pending_chunks],
             description="Never has data: collecting it records the pending chunk-time points.",
         )
-        self._tpoc = meter.create_histogram(
-            _l.GEN_AI_CLIENT_INFERENCE_TIME_PER_OUTPUT_CHUNK
+        self._time_per_output_chunk = meter.create_histogram(
+            semconv_latest.GEN_AI_CLIENT_INFERENCE_TIME_PER_OUTPUT_CHUNK
             if latest
-            else _m.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK,
+            else semconv_metrics.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK,
             unit="s",
             description="Time between chunks of a streamed response, after the first.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         if latest:
             self._inference_duration = meter.create_histogram(
-                _l.GEN_AI_CLIENT_INFERENCE_DURATION,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_DURATION,
                 unit="s",
                 description="Duration of GenAI inference calls.",
                 explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
             )
             self._input_hist = meter.create_histogram(
-                _l.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
                 unit="{token}",
                 description="Input tokens per GenAI inference call.",
                 explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
             )
             self._output_hist = meter.create_histogram(
-                _l.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
+                semconv_latest.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
                 unit="{token}",
                 description="Output tokens per GenAI inference call.",
                 explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
@@ -349,9 +352,9 @@ class InferenceTelemetry:
         else:
             self._inference_duration = self._duration
             self._input_hist = self._output_hist = meter.create_histogram(
-                _m.GEN_AI_CLIENT_TOKEN_USAGE,
-                unit=_m.GEN_AI_CLIENT_TOKEN_USAGE_UNIT,
-                description=_m.GEN_AI_CLIENT_TOKEN_USAGE_DESCRIPTION,
+                semconv_metrics.GEN_AI_CLIENT_TOKEN_USAGE,
+                unit=semconv_metrics.GEN_AI_CLIENT_TOKEN_USAGE_UNIT,
+                description=semconv_metrics.GEN_AI_CLIENT_TOKEN_USAGE_DESCRIPTION,
                 explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
             )
         self._warned: set[str] = set()
@@ -380,7 +383,10 @@ class InferenceTelemetry:
             attributes = getattr(span, "attributes", None)
             if not attributes or not span.is_recording():
                 return False
-            if getattr(span, "kind", None) is _CLIENT and _a.GEN_AI_OPERATION_NAME in attributes:
+            if (
+                getattr(span, "kind", None) is _CLIENT
+                and semconv_attrs.GEN_AI_OPERATION_NAME in attributes
+            ):
                 return True
             return attributes.get(_OPENINFERENCE_KIND) in _LLM_KINDS
         except Exception:  # noqa: BLE001
@@ -391,20 +397,20 @@ class InferenceTelemetry:
         """Start the span of ``inv`` (``{operation} {model}``, CLIENT) and make it current."""
         try:
             attrs: dict[str, AttributeValue] = {
-                _a.GEN_AI_OPERATION_NAME: inv.operation,
-                _a.GEN_AI_PROVIDER_NAME: inv.provider,
+                semconv_attrs.GEN_AI_OPERATION_NAME: inv.operation,
+                semconv_attrs.GEN_AI_PROVIDER_NAME: inv.provider,
             }
             model = inv.request_model
             if model:
-                attrs[_a.GEN_AI_REQUEST_MODEL] = model
+                attrs[semconv_attrs.GEN_AI_REQUEST_MODEL] = model
                 name = f"{inv.operation} {model}"
                 inv._named = True
             else:
                 name = inv.operation
             if inv.server_address:
-                attrs[_a.SERVER_ADDRESS] = inv.server_address
+                attrs[semconv_attrs.SERVER_ADDRESS] = inv.server_address
                 if inv.server_port is not None:
-                    attrs[_a.SERVER_PORT] = inv.server_port
+                    attrs[semconv_attrs.SERVER_PORT] = inv.server_port
             self._request_attributes(inv, attrs)
             if inv.attributes:
                 attrs.update(inv.attributes)
@@ -479,7 +485,7 @@ class InferenceTelemetry:
         try:
             etype = error_type or type(error).__qualname__
             attrs = self._response_attributes(inv)
-            attrs[_a.ERROR_TYPE] = etype
+            attrs[semconv_attrs.ERROR_TYPE] = etype
             if self._content_on_span:
                 self._content_attributes(inv, attrs)
             span.set_attributes(attrs)
@@ -511,59 +517,59 @@ class InferenceTelemetry:
     @staticmethod
     def _request_attributes(inv: Invocation, attrs: dict[str, AttributeValue]) -> None:
         if inv.stream:
-            attrs[_a.GEN_AI_REQUEST_STREAM] = True
+            attrs[semconv_attrs.GEN_AI_REQUEST_STREAM] = True
         if inv.max_tokens is not None:
-            attrs[_a.GEN_AI_REQUEST_MAX_TOKENS] = inv.max_tokens
+            attrs[semconv_attrs.GEN_AI_REQUEST_MAX_TOKENS] = inv.max_tokens
         if inv.choice_count is not None and inv.choice_count != 1:
-            attrs[_a.GEN_AI_REQUEST_CHOICE_COUNT] = inv.choice_count
+            attrs[semconv_attrs.GEN_AI_REQUEST_CHOICE_COUNT] = inv.choice_count
         if inv.temperature is not None:
-            attrs[_a.GEN_AI_REQUEST_TEMPERATURE] = inv.temperature
+            attrs[semconv_attrs.GEN_AI_REQUEST_TEMPERATURE] = inv.temperature
         if inv.top_p is not None:
-            attrs[_a.GEN_AI_REQUEST_TOP_P] = inv.top_p
+            attrs[semconv_attrs.GEN_AI_REQUEST_TOP_P] = inv.top_p
         if inv.top_k is not None:
-            attrs[_a.GEN_AI_REQUEST_TOP_K] = inv.top_k
+            attrs[semconv_attrs.GEN_AI_REQUEST_TOP_K] = inv.top_k
         if inv.stop_sequences is not None:
-            attrs[_a.GEN_AI_REQUEST_STOP_SEQUENCES] = list(inv.stop_sequences)
+            attrs[semconv_attrs.GEN_AI_REQUEST_STOP_SEQUENCES] = list(inv.stop_sequences)
         if inv.frequency_penalty is not None:
-            attrs[_a.GEN_AI_REQUEST_FREQUENCY_PENALTY] = inv.frequency_penalty
+            attrs[semconv_attrs.GEN_AI_REQUEST_FREQUENCY_PENALTY] = inv.frequency_penalty
         if inv.presence_penalty is not None:
-            attrs[_a.GEN_AI_REQUEST_PRESENCE_PENALTY] = inv.presence_penalty
+            attrs[semconv_attrs.GEN_AI_REQUEST_PRESENCE_PENALTY] = inv.presence_penalty
         if inv.seed is not None:
-            attrs[_a.GEN_AI_REQUEST_SEED] = inv.seed
+            attrs[semconv_attrs.GEN_AI_REQUEST_SEED] = inv.seed
         if inv.encoding_formats is not None:
-            attrs[_a.GEN_AI_REQUEST_ENCODING_FORMATS] = list(inv.encoding_formats)
+            attrs[semconv_attrs.GEN_AI_REQUEST_ENCODING_FORMATS] = list(inv.encoding_formats)
         if inv.output_type is not None:
-            attrs[_a.GEN_AI_OUTPUT_TYPE] = inv.output_type
+            attrs[semconv_attrs.GEN_AI_OUTPUT_TYPE] = inv.output_type
         if inv.conversation_id is not None:
-            attrs[_a.GEN_AI_CONVERSATION_ID] = inv.conversation_id
+            attrs[semconv_attrs.GEN_AI_CONVERSATION_ID] = inv.conversation_id
 
     def _response_attributes(self, inv: Invocation) -> dict[str, AttributeValue]:
         attrs: dict[str, AttributeValue] = {}
         if not inv._named and inv.request_model and inv._span is not None:
             # Known only from the response (e.g. retrieving a stored response): name the span now.
             inv._named = True
-            attrs[_a.GEN_AI_REQUEST_MODEL] = inv.request_model
+            attrs[semconv_attrs.GEN_AI_REQUEST_MODEL] = inv.request_model
             inv._span.update_name(f"{inv.operation} {inv.request_model}")
         if inv.response_id is not None:
-            attrs[_a.GEN_AI_RESPONSE_ID] = inv.response_id
+            attrs[semconv_attrs.GEN_AI_RESPONSE_ID] = inv.response_id
         if inv.response_model is not None:
-            attrs[_a.GEN_AI_RESPONSE_MODEL] = inv.response_model
+            attrs[semconv_attrs.GEN_AI_RESPONSE_MODEL] = inv.response_model
         if inv.finish_reasons:
-            attrs[_a.GEN_AI_RESPONSE_FINISH_REASONS] = list(inv.finish_reasons)
+            attrs[semconv_attrs.GEN_AI_RESPONSE_FINISH_REASONS] = list(inv.finish_reasons)
         if inv.input_tokens is not None:
-            attrs[_a.GEN_AI_USAGE_INPUT_TOKENS] = inv.input_tokens
+            attrs[semconv_attrs.GEN_AI_USAGE_INPUT_TOKENS] = inv.input_tokens
         if inv.output_tokens is not None:
-            attrs[_a.GEN_AI_USAGE_OUTPUT_TOKENS] = inv.output_tokens
+            attrs[semconv_attrs.GEN_AI_USAGE_OUTPUT_TOKENS] = inv.output_tokens
         if inv.cache_read_input_tokens is not None:
-            attrs[_a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = inv.cache_read_input_tokens
+            attrs[semconv_attrs.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = inv.cache_read_input_tokens
         if inv.cache_creation_input_tokens is not None:
             attrs[self._cache_creation_key] = inv.cache_creation_input_tokens
         if inv.reasoning_output_tokens is not None:
-            attrs[_a.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = inv.reasoning_output_tokens
+            attrs[semconv_attrs.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = inv.reasoning_output_tokens
         if inv.dimension_count is not None:
-            attrs[_a.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = inv.dimension_count
+            attrs[semconv_attrs.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = inv.dimension_count
         if inv._chunks:
-            attrs[_a.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = inv._first_chunk - inv._start
+            attrs[semconv_attrs.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = inv._first_chunk - inv._start
         if inv.attributes:
             attrs.update(inv.attributes)
         return attrs
@@ -572,33 +578,39 @@ class InferenceTelemetry:
     def _content_attributes(inv: Invocation, attrs: dict[str, AttributeValue]) -> None:
         # On spans the structured values travel as one JSON string (what backends index today).
         if inv.input_messages is not None:
-            attrs[_a.GEN_AI_INPUT_MESSAGES] = _msg.encode_input_messages(inv.input_messages)
+            attrs[semconv_attrs.GEN_AI_INPUT_MESSAGES] = _msg.encode_input_messages(
+                inv.input_messages
+            )
         if inv.output_messages is not None:
-            attrs[_a.GEN_AI_OUTPUT_MESSAGES] = _msg.encode_output_messages(inv.output_messages)
+            attrs[semconv_attrs.GEN_AI_OUTPUT_MESSAGES] = _msg.encode_output_messages(
+                inv.output_messages
+            )
         if inv.system_instructions is not None:
-            attrs[_a.GEN_AI_SYSTEM_INSTRUCTIONS] = _msg.encode_system_instructions(
+            attrs[semconv_attrs.GEN_AI_SYSTEM_INSTRUCTIONS] = _msg.encode_system_instructions(
                 inv.system_instructions
             )
         if inv.tool_definitions is not None:
-            attrs[_a.GEN_AI_TOOL_DEFINITIONS] = _msg.encode_tool_definitions(inv.tool_definitions)
+            attrs[semconv_attrs.GEN_AI_TOOL_DEFINITIONS] = _msg.encode_tool_definitions(
+                inv.tool_definitions
+            )
 
     # -- metrics and event ------------------------------------------------------------------------
 
     def _metric_attributes(self, inv: Invocation, error_type: str | None) -> dict[str, Any]:
         attrs: dict[str, Any] = {
-            _a.GEN_AI_OPERATION_NAME: inv.operation,
-            _a.GEN_AI_PROVIDER_NAME: inv.provider,
+            semconv_attrs.GEN_AI_OPERATION_NAME: inv.operation,
+            semconv_attrs.GEN_AI_PROVIDER_NAME: inv.provider,
         }
         if inv.request_model:
-            attrs[_a.GEN_AI_REQUEST_MODEL] = inv.request_model
+            attrs[semconv_attrs.GEN_AI_REQUEST_MODEL] = inv.request_model
         if inv.response_model:
-            attrs[_a.GEN_AI_RESPONSE_MODEL] = inv.response_model
+            attrs[semconv_attrs.GEN_AI_RESPONSE_MODEL] = inv.response_model
         if inv.server_address:
-            attrs[_a.SERVER_ADDRESS] = inv.server_address
+            attrs[semconv_attrs.SERVER_ADDRESS] = inv.server_address
             if inv.server_port is not None:
-                attrs[_a.SERVER_PORT] = inv.server_port
+                attrs[semconv_attrs.SERVER_PORT] = inv.server_port
         if error_type is not None:
-            attrs[_a.ERROR_TYPE] = error_type
+            attrs[semconv_attrs.ERROR_TYPE] = error_type
         return attrs
 
     def _record(self, inv: Invocation, end: float, error_type: str | None) -> None:
@@ -608,15 +620,15 @@ class InferenceTelemetry:
         else:
             self._duration.record(end - inv._start, attrs)
         if inv._chunks:
-            self._ttfc.record(inv._first_chunk - inv._start, attrs)
+            self._time_to_first_chunk.record(inv._first_chunk - inv._start, attrs)
             gaps = inv._gaps
             if gaps:
                 global _pending_points
                 if _pending_points < _PENDING_LIMIT:
                     _pending_points += len(gaps)
-                    _PENDING_CHUNKS.append((self._tpoc, gaps, attrs))
+                    _PENDING_CHUNKS.append((self._time_per_output_chunk, gaps, attrs))
                 else:  # nothing collects (or not often enough): record now rather than pile up
-                    record = self._tpoc.record
+                    record = self._time_per_output_chunk.record
                     for gap in gaps:
                         record(gap, attrs)
         if error_type is not None:
@@ -625,12 +637,12 @@ class InferenceTelemetry:
         if inv.input_tokens is not None:
             self._input_hist.record(
                 inv.input_tokens,
-                attrs if latest else {**attrs, _a.GEN_AI_TOKEN_TYPE: "input"},
+                attrs if latest else {**attrs, semconv_attrs.GEN_AI_TOKEN_TYPE: "input"},
             )
         if inv.output_tokens is not None:
             self._output_hist.record(
                 inv.output_tokens,
-                attrs if latest else {**attrs, _a.GEN_AI_TOKEN_TYPE: "output"},
+                attrs if latest else {**attrs, semconv_attrs.GEN_AI_TOKEN_TYPE: "output"},
             )
 
     def _emit_event(self, inv: Invocation, error_type: str | None) -> None:
@@ -647,7 +659,7 @@ class InferenceTelemetry:
         ctx = trace.set_span_in_context(inv._span) if inv._span is not None else None
         self._logger.emit(
             LogRecord(
-                event_name=_e.GEN_AI_CLIENT_INFERENCE_OPERATION_DETAILS,
+                event_name=semconv_events.GEN_AI_CLIENT_INFERENCE_OPERATION_DETAILS,
                 attributes=attrs,
                 context=ctx,
             )
@@ -656,21 +668,21 @@ class InferenceTelemetry:
     def _emit_exception(self, inv: Invocation, error: BaseException) -> None:
         # The span's exception event already carries the stack trace: the log record stays small.
         attrs: dict[str, Any] = {
-            _a.EXCEPTION_TYPE: _qualified_name(type(error)),
-            _a.EXCEPTION_MESSAGE: str(error),
+            semconv_attrs.EXCEPTION_TYPE: _qualified_name(type(error)),
+            semconv_attrs.EXCEPTION_MESSAGE: str(error),
         }
         if inv.request_model:
-            attrs[_a.GEN_AI_REQUEST_MODEL] = inv.request_model
+            attrs[semconv_attrs.GEN_AI_REQUEST_MODEL] = inv.request_model
         if inv.input_tokens is not None:
-            attrs[_a.GEN_AI_USAGE_INPUT_TOKENS] = inv.input_tokens
+            attrs[semconv_attrs.GEN_AI_USAGE_INPUT_TOKENS] = inv.input_tokens
         if inv.cache_read_input_tokens is not None:
-            attrs[_a.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = inv.cache_read_input_tokens
+            attrs[semconv_attrs.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = inv.cache_read_input_tokens
         if inv.reasoning_output_tokens is not None:
-            attrs[_a.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = inv.reasoning_output_tokens
+            attrs[semconv_attrs.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = inv.reasoning_output_tokens
         ctx = trace.set_span_in_context(inv._span) if inv._span is not None else None
         self._exception_logger.emit(
             LogRecord(
-                event_name=_e.GEN_AI_CLIENT_OPERATION_EXCEPTION,
+                event_name=semconv_events.GEN_AI_CLIENT_OPERATION_EXCEPTION,
                 severity_number=SeverityNumber.WARN,
                 attributes=attrs,
                 context=ctx,

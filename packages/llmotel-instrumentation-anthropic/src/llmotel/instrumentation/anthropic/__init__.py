@@ -37,7 +37,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 )
 from opentelemetry.instrumentation.utils import unwrap
 
-from llmotel.instrumentation.anthropic import _extract as ex
+from llmotel.instrumentation.anthropic import _extract as extract
 from llmotel.instrumentation.anthropic.package import _instruments
 from llmotel.instrumentation.anthropic.version import __version__
 from llmotel.semconv.inference import (
@@ -57,26 +57,26 @@ SCOPE = "llmotel.instrumentation.anthropic"
 def _invocation(
     telemetry: InferenceTelemetry, instance: Any, kwargs: Mapping[str, Any], stream: bool
 ) -> Invocation:
-    host, port = ex.server_of(getattr(instance, "_client", None))
+    host, port = extract.server_of(getattr(instance, "_client", None))
     model = kwargs.get("model")
     inv = Invocation(
         "chat",
-        ex.PROVIDER,
+        extract.PROVIDER,
         request_model=model if type(model) is str else None,
         server_address=host,
         server_port=port,
         stream=stream,
     )
-    ex.request(inv, kwargs)
+    extract.request(inv, kwargs)
     if telemetry.capture_content:
-        ex.content(inv, kwargs)
+        extract.content(inv, kwargs)
     return inv
 
 
 def _record(telemetry: InferenceTelemetry) -> Callable[[Invocation, Any], None]:
     def record(inv: Invocation, message: Any) -> None:
-        ex.request_id(inv, message)
-        ex.response(inv, message, telemetry.capture_content)
+        extract.request_id(inv, message)
+        extract.response(inv, message, telemetry.capture_content)
 
     return record
 
@@ -85,10 +85,10 @@ def _seen(telemetry: InferenceTelemetry, inv: Invocation, result: Any) -> Accumu
     """Before :func:`complete`: the request id of a stream or raw response, and the accumulator
     of a streamed call."""
     try:
-        ex.request_id(inv, result)
+        extract.request_id(inv, result)
     except Exception:  # noqa: BLE001
         telemetry.warn_once("response")
-    return ex.Events(telemetry.capture_content) if inv.stream else None
+    return extract.Events(telemetry.capture_content) if inv.stream else None
 
 
 def _create_sync(telemetry: InferenceTelemetry) -> Any:

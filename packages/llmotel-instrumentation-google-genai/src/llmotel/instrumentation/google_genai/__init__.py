@@ -34,7 +34,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
     BaseInstrumentor,
 )
 
-from llmotel.instrumentation.google_genai import _extract as ex
+from llmotel.instrumentation.google_genai import _extract as extract
 from llmotel.instrumentation.google_genai.package import _instruments
 from llmotel.instrumentation.google_genai.version import __version__
 from llmotel.semconv.calls import Operation, Patches, call_wrapper, telemetry_of
@@ -45,19 +45,22 @@ SCOPE = "llmotel.instrumentation.google_genai"
 
 _GENERATE = Operation(
     "generate_content",
-    request=ex.generate_request,
-    content=ex.generate_input,
-    response=ex.generate_response,
+    request=extract.generate_request,
+    content=extract.generate_input,
+    response=extract.generate_response,
 )
 _GENERATE_STREAM = Operation(
     "generate_content",
-    request=ex.generate_request,
-    content=ex.generate_input,
-    response=ex.generate_response,
-    accumulator=ex.Chunks,
+    request=extract.generate_request,
+    content=extract.generate_input,
+    response=extract.generate_response,
+    accumulator=extract.Chunks,
 )
 _EMBED = Operation(
-    "embeddings", request=ex.embed_request, content=ex.embed_input, response=ex.embed_response
+    "embeddings",
+    request=extract.embed_request,
+    content=extract.embed_input,
+    response=extract.embed_response,
 )
 
 # (class, method, is_async, operation). The private per-request methods are what the public
@@ -90,7 +93,9 @@ class GoogleGenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         for class_name, method, is_async, op in _TARGETS:
             cls = getattr(module, class_name, None)
             if cls is not None and method in vars(cls):
-                self._patches.wrap(cls, method, call_wrapper(telemetry, op, ex.server_of, is_async))
+                self._patches.wrap(
+                    cls, method, call_wrapper(telemetry, op, extract.server_of, is_async)
+                )
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._patches.restore()

@@ -34,7 +34,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
     BaseInstrumentor,
 )
 
-from llmotel.instrumentation.mistralai import _extract as ex
+from llmotel.instrumentation.mistralai import _extract as extract
 from llmotel.instrumentation.mistralai.package import _instruments
 from llmotel.instrumentation.mistralai.version import __version__
 from llmotel.semconv.calls import Operation, Patches, call_wrapper, telemetry_of
@@ -44,19 +44,21 @@ __all__ = ["MistralAIInstrumentor", "__version__"]
 
 SCOPE = "llmotel.instrumentation.mistralai"
 
-_CHAT = Operation("chat", request=ex.chat_request, content=ex.chat_input, response=ex.chat_response)
+_CHAT = Operation(
+    "chat", request=extract.chat_request, content=extract.chat_input, response=extract.chat_response
+)
 _CHAT_STREAM = Operation(
     "chat",
-    request=ex.chat_request,
-    content=ex.chat_input,
-    response=ex.chat_response,
-    accumulator=ex.ChatEvents,
+    request=extract.chat_request,
+    content=extract.chat_input,
+    response=extract.chat_response,
+    accumulator=extract.ChatEvents,
 )
 _EMBEDDINGS = Operation(
     "embeddings",
-    request=ex.embeddings_request,
-    content=ex.embeddings_input,
-    response=ex.embeddings_response,
+    request=extract.embeddings_request,
+    content=extract.embeddings_input,
+    response=extract.embeddings_response,
 )
 
 # mistralai >= 2 keeps the client in mistralai.client, 1.x at the package root.
@@ -73,7 +75,7 @@ _TARGETS = (
 
 
 def _locate(instance: Any, kwargs: Mapping[str, Any]) -> tuple[str, str | None, int | None]:
-    return (ex.PROVIDER, *ex.server_of(instance, kwargs))
+    return (extract.PROVIDER, *extract.server_of(instance, kwargs))
 
 
 def _skip_sdk_span(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:

@@ -37,7 +37,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 )
 from opentelemetry.instrumentation.utils import unwrap
 
-from llmotel.instrumentation.openai import _extract as ex
+from llmotel.instrumentation.openai import _extract as extract
 from llmotel.instrumentation.openai.package import _instruments
 from llmotel.instrumentation.openai.version import __version__
 from llmotel.semconv.inference import InferenceTelemetry, Invocation, release_peers, settle_peers
@@ -59,7 +59,7 @@ _Response = Callable[[Invocation, Any, bool], None]
 
 
 def _embeddings_response(inv: Invocation, result: Any, content: bool) -> None:
-    ex.embeddings_response(inv, result)
+    extract.embeddings_response(inv, result)
 
 
 class _Operation:
@@ -96,20 +96,26 @@ class _Operation:
 
 _CHAT = _Operation(
     "chat",
-    ex.chat_request,
-    ex.chat_input,
-    ex.chat_response,
-    ex.ChatChunks,
+    extract.chat_request,
+    extract.chat_input,
+    extract.chat_response,
+    extract.ChatChunks,
     True,
     "chat_completions",
 )
 _COMPLETION = _Operation(
-    "text_completion", ex.chat_request, ex.chat_input, ex.chat_response, ex.ChatChunks, True, None
+    "text_completion",
+    extract.chat_request,
+    extract.chat_input,
+    extract.chat_response,
+    extract.ChatChunks,
+    True,
+    None,
 )
 # The embeddings span defines no content attributes: the embedded text is never captured.
 _EMBEDDINGS = _Operation(
     "embeddings",
-    ex.embeddings_request,
+    extract.embeddings_request,
     lambda inv, kw: None,
     _embeddings_response,
     None,
@@ -118,10 +124,10 @@ _EMBEDDINGS = _Operation(
 )
 _RESPONSES = _Operation(
     "chat",
-    ex.responses_request,
-    ex.responses_input,
-    ex.responses_response,
-    lambda content, _hide: ex.ResponseEvents(content),
+    extract.responses_request,
+    extract.responses_input,
+    extract.responses_response,
+    lambda content, _hide: extract.ResponseEvents(content),
     False,
     "responses",
 )
@@ -129,8 +135,8 @@ _RETRIEVE = _Operation(
     "chat",
     lambda inv, kw: None,
     lambda inv, kw: None,
-    ex.responses_response,
-    lambda content, _hide: ex.ResponseEvents(content),
+    extract.responses_response,
+    lambda content, _hide: extract.ResponseEvents(content),
     False,
     "responses",
 )
@@ -166,7 +172,7 @@ class _Call:
 def _prepare(
     telemetry: InferenceTelemetry, op: _Operation, instance: Any, kwargs: dict[str, Any]
 ) -> _Call:
-    provider, host, port = ex.server_of(getattr(instance, "_client", None))
+    provider, host, port = extract.server_of(getattr(instance, "_client", None))
     model = kwargs.get("model")
     stream = kwargs.get("stream") is True
     inv = Invocation(
@@ -178,25 +184,25 @@ def _prepare(
         stream=stream,
     )
     op.request(inv, kwargs)
-    ex.openai_request(inv, kwargs, op.api_type)
+    extract.openai_request(inv, kwargs, op.api_type)
     content = telemetry.capture_content
     if content:
         op.content(inv, kwargs)
     acc = None
     mode = raw_mode(kwargs)
     if stream and op.accumulator is not None:
-        hide = False
+        hide_usage_chunk = False
         # A raw / streaming-response call hands the caller the HTTP stream as is: injecting
         # include_usage there would add a chunk the caller never asked for.
         if op.inject_usage and mode is None:
             options = kwargs.get("stream_options")
             if not isinstance(options, Mapping):
                 kwargs = {**kwargs, "stream_options": {"include_usage": True}}
-                hide = True
+                hide_usage_chunk = True
             elif "include_usage" not in options:
                 kwargs = {**kwargs, "stream_options": {**options, "include_usage": True}}
-                hide = True
-        acc = op.accumulator(content, hide)
+                hide_usage_chunk = True
+        acc = op.accumulator(content, hide_usage_chunk)
     return _Call(inv, kwargs, acc, mode)
 
 

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from llmotel.semconv import attributes as _a
+from llmotel.semconv import attributes as semconv_attrs
 from llmotel.semconv.inference import Invocation
 
 _AZURE = "azure.ai.openai"
@@ -99,9 +99,9 @@ def openai_request(inv: Invocation, kw: Mapping[str, Any], api_type: str | None)
         return
     attrs = inv.attributes = {}
     if api_type is not None:
-        attrs[_a.OPENAI_API_TYPE] = api_type
+        attrs[semconv_attrs.OPENAI_API_TYPE] = api_type
     if type(tier) is str and tier != "auto":  # semconv: required unless absent or 'auto'
-        attrs[_a.OPENAI_REQUEST_SERVICE_TIER] = tier
+        attrs[semconv_attrs.OPENAI_REQUEST_SERVICE_TIER] = tier
 
 
 def _openai_response(inv: Invocation, tier: object, fingerprint: object) -> None:
@@ -111,9 +111,9 @@ def _openai_response(inv: Invocation, tier: object, fingerprint: object) -> None
     if attrs is None:
         attrs = inv.attributes = {}
     if type(tier) is str:
-        attrs[_a.OPENAI_RESPONSE_SERVICE_TIER] = tier
+        attrs[semconv_attrs.OPENAI_RESPONSE_SERVICE_TIER] = tier
     if type(fingerprint) is str:
-        attrs[_a.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = fingerprint
+        attrs[semconv_attrs.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = fingerprint
 
 
 # OpenAI finish reasons → the finish reasons of the semconv output-message schema.
