@@ -153,3 +153,26 @@ def test_stream_cut_mid_way(
     [span] = span_exporter.get_finished_spans()
     assert_semconv(span)
     assert span.status.status_code.name == "ERROR"
+
+
+def test_a_failure_warning_keeps_no_stream_alive(
+    instrumented: OpenAIInstrumentor,
+    client: openai.OpenAI,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A chunk our accumulator cannot read is logged (once, at WARNING, with its traceback) while the
+    # caller goes on; caplog keeps that record for the whole test. The record must not hold the
+    # stream: abandoned, the stream is collected and its span ends.
+    span_exporter.clear()
+    body = 'data: {"id": "x", "choices": true}\n\ndata: {"id": "x", "choices": []}\n\n'
+    llm_stub.enqueue(raw_reply(body, content_type="text/event-stream"))
+    stream = client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+    next(iter(stream))
+    assert any("GenAI telemetry failed in chunk" in r.getMessage() for r in caplog.records)
+    del stream
+    gc.collect()
+    [span] = span_exporter.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes["llmotel.stream.abandoned"] is True

@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import time
+import traceback
 from array import array
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -692,13 +693,20 @@ class InferenceTelemetry:
     def warn_once(self, where: str) -> None:
         """Log that telemetry failed in ``where`` (with the traceback) once at WARNING, then at DEBUG: for
         provider code around an :class:`Invocation`, whose failures must not reach the caller either."""
+        # The traceback goes into the message as text: a record holding exc_info would keep the
+        # failing frames alive (with the caller's stream or response in them) for as long as any
+        # handler keeps the record, and an abandoned stream's span would end only after that.
         if where not in self._warned:
             self._warned.add(where)
             _log.warning(
-                "llmotel: GenAI telemetry failed in %s; the call goes on", where, exc_info=True
+                "llmotel: GenAI telemetry failed in %s; the call goes on\n%s",
+                where,
+                traceback.format_exc().rstrip(),
             )
         else:
-            _log.debug("llmotel: GenAI telemetry failed in %s", where, exc_info=True)
+            _log.debug(
+                "llmotel: GenAI telemetry failed in %s\n%s", where, traceback.format_exc().rstrip()
+            )
 
 
 # -- other instrumentations of the same SDK -------------------------------------------------------
