@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 from google import genai
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from opentelemetry import context
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from llmotel.instrumentation.google_genai import GoogleGenAIInstrumentor
 from llmotel.sdk.validation import assert_semconv
 from llmotel.testing import StubServer, cut_stream_reply, raw_reply, text_reply, tool_call_reply
+from llmotel.testing.faults import FAST, json_bodies, uninstrumented
 
 from .conftest import NO_RETRY
 
@@ -26,24 +26,8 @@ KEYS = [
     "thoughtsTokenCount", "cachedContentTokenCount", "modelVersion", "responseId", "embeddings",
     "values", "x",
 ]  # fmt: skip
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(-3, 2**40)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=8)
-)
-json_values = st.recursive(
-    scalars,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.sampled_from(KEYS), inner, max_size=5),
-    max_leaves=20,
-)
-bodies = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=6) | json_values
+bodies = json_bodies(KEYS)
 MODEL = "gemini-2.5-flash"
-FAST = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
 
 
 def _dump(value: Any) -> Any:
@@ -59,14 +43,6 @@ def outcome(call: Callable[[], Any]) -> tuple[Any, ...]:
         return ("ok", result.__class__.__name__, _dump(result))
     except Exception as exc:
         return ("error", type(exc), str(exc))
-
-
-def uninstrumented(call: Callable[[], Any]) -> tuple[Any, ...]:
-    token = context.attach(context.set_value(context._SUPPRESS_INSTRUMENTATION_KEY, True))
-    try:
-        return outcome(call)
-    finally:
-        context.detach(token)
 
 
 def generate(client: genai.Client, stream: bool) -> Callable[[], Any]:
@@ -93,7 +69,7 @@ def test_well_formed_replies(
     seen = outcome(call)
     llm_stub.reset()  # the same ids for the second call
     llm_stub.enqueue(reply)
-    assert seen == uninstrumented(call)
+    assert seen == uninstrumented(outcome, call)
     [span] = span_exporter.get_finished_spans()
     assert_semconv(span)
 
@@ -110,7 +86,7 @@ def test_random_json_replies(
     span_exporter.clear()
     llm_stub.enqueue(raw_reply(body), raw_reply(body))
     call = generate(client, False)
-    assert outcome(call) == uninstrumented(call)
+    assert outcome(call) == uninstrumented(outcome, call)
     [span] = span_exporter.get_finished_spans()
     assert_semconv(span)
 
@@ -129,7 +105,7 @@ def test_random_stream_chunks(
     reply = raw_reply(sse, content_type="text/event-stream")
     llm_stub.enqueue(reply, reply)
     call = generate(client, True)
-    assert outcome(call) == uninstrumented(call)
+    assert outcome(call) == uninstrumented(outcome, call)
     gc.collect()  # a stream the caller stopped reading (it raised) ends when collected
     [span] = span_exporter.get_finished_spans()
     assert_semconv(span)
@@ -156,7 +132,7 @@ def test_misbehaving_server(
 ) -> None:
     llm_stub.enqueue(reply, reply)
     call = generate(client, stream)
-    assert outcome(call) == uninstrumented(call)
+    assert outcome(call) == uninstrumented(outcome, call)
     gc.collect()
     [span] = span_exporter.get_finished_spans()
     assert_semconv(span)

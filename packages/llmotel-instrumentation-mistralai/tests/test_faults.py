@@ -8,14 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from opentelemetry import context
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from llmotel.instrumentation.mistralai import MistralAIInstrumentor
 from llmotel.sdk.validation import assert_semconv
 from llmotel.testing import StubServer, cut_stream_reply, raw_reply, text_reply, tool_call_reply
+from llmotel.testing.faults import FAST, json_bodies, uninstrumented
 
 KEYS = [
     "id", "model", "object", "created", "choices", "usage", "message", "delta", "content",
@@ -23,24 +23,8 @@ KEYS = [
     "prompt_tokens_details", "cached_tokens", "tool_calls", "function", "name", "arguments",
     "role", "data", "embedding", "x",
 ]  # fmt: skip
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(-3, 2**40)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=8)
-)
-json_values = st.recursive(
-    scalars,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.sampled_from(KEYS), inner, max_size=5),
-    max_leaves=20,
-)
-bodies = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=6) | json_values
+bodies = json_bodies(KEYS)
 MESSAGES: Any = [{"role": "user", "content": "hi"}]
-FAST = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
 
 
 def outcome(call: Callable[[], Any]) -> tuple[Any, ...]:
@@ -51,14 +35,6 @@ def outcome(call: Callable[[], Any]) -> tuple[Any, ...]:
         return ("ok", result.__class__.__name__, result.model_dump())
     except Exception as exc:
         return ("error", type(exc), str(exc))
-
-
-def uninstrumented(call: Callable[[], Any]) -> tuple[Any, ...]:
-    token = context.attach(context.set_value(context._SUPPRESS_INSTRUMENTATION_KEY, True))
-    try:
-        return outcome(call)
-    finally:
-        context.detach(token)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +61,7 @@ def test_well_formed_replies(
     seen = outcome(call)
     llm_stub.reset()  # the same ids and timestamps for the second call
     llm_stub.enqueue(reply)
-    assert seen == uninstrumented(call)
+    assert seen == uninstrumented(outcome, call)
     [span] = span_exporter.get_finished_spans()
     assert_semconv(span)
 
@@ -102,7 +78,7 @@ def test_random_json_replies(
     span_exporter.clear()
     llm_stub.enqueue(raw_reply(body), raw_reply(body))
     call = lambda: client.chat.complete(model="m", messages=MESSAGES)  # noqa: E731
-    assert outcome(call) == uninstrumented(call)
+    assert outcome(call) == uninstrumented(outcome, call)
     [span] = span_exporter.get_finished_spans()
     assert_semconv(span)
 
@@ -119,7 +95,7 @@ def test_random_embedding_replies(
     span_exporter.clear()
     llm_stub.enqueue(raw_reply(body), raw_reply(body))
     call = lambda: client.embeddings.create(model="m", inputs=["x"])  # noqa: E731
-    assert outcome(call) == uninstrumented(call)
+    assert outcome(call) == uninstrumented(outcome, call)
     [span] = span_exporter.get_finished_spans()
     assert_semconv(span)
 
@@ -141,7 +117,7 @@ def test_random_stream_chunks(
     reply = raw_reply(sse, content_type="text/event-stream")
     llm_stub.enqueue(reply, reply)
     call = lambda: client.chat.stream(model="m", messages=MESSAGES)  # noqa: E731
-    assert outcome(call) == uninstrumented(call)
+    assert outcome(call) == uninstrumented(outcome, call)
     gc.collect()  # a stream the caller stopped reading (it raised) ends when collected
     [span] = span_exporter.get_finished_spans()
     assert_semconv(span)
@@ -169,7 +145,7 @@ def test_misbehaving_server(
     llm_stub.enqueue(reply, reply)
     method = client.chat.stream if stream else client.chat.complete
     call = lambda: method(model="m", messages=MESSAGES)  # noqa: E731
-    assert outcome(call) == uninstrumented(call)
+    assert outcome(call) == uninstrumented(outcome, call)
     gc.collect()
     [span] = span_exporter.get_finished_spans()
     assert_semconv(span)

@@ -9,38 +9,22 @@ from typing import Any
 
 import openai
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from opentelemetry import context
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from llmotel.instrumentation.openai import OpenAIInstrumentor
 from llmotel.sdk.validation import assert_semconv
 from llmotel.testing import StubServer, cut_stream_reply, raw_reply
+from llmotel.testing.faults import FAST, json_bodies, uninstrumented
 
 KEYS = [
     "id", "model", "choices", "usage", "message", "delta", "content", "finish_reason", "index",
     "prompt_tokens", "completion_tokens", "prompt_tokens_details", "cached_tokens", "tool_calls",
     "function", "name", "arguments", "object", "x",
 ]  # fmt: skip
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(-3, 2**40)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=8)
-)
-json_values = st.recursive(
-    scalars,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.sampled_from(KEYS), inner, max_size=5),
-    max_leaves=20,
-)
-bodies = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=6) | json_values
+bodies = json_bodies(KEYS)
 MESSAGES: Any = [{"role": "user", "content": "hi"}]
-FAST = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
 
 
 def outcome(call: Callable[[], Any]) -> tuple[Any, ...]:
@@ -51,14 +35,6 @@ def outcome(call: Callable[[], Any]) -> tuple[Any, ...]:
         return ("ok", result.model_dump(warnings=False))
     except Exception as exc:
         return ("error", type(exc), str(exc))
-
-
-def uninstrumented(call: Callable[[], Any]) -> tuple[Any, ...]:
-    token = context.attach(context.set_value(context._SUPPRESS_INSTRUMENTATION_KEY, True))
-    try:
-        return outcome(call)
-    finally:
-        context.detach(token)
 
 
 @FAST
@@ -73,7 +49,7 @@ def test_random_json_replies(
     span_exporter.clear()
     llm_stub.enqueue(raw_reply(body), raw_reply(body))
     call = lambda: client.chat.completions.create(model="m", messages=MESSAGES)  # noqa: E731
-    assert outcome(call) == uninstrumented(call)
+    assert outcome(call) == uninstrumented(outcome, call)
     gc.collect()  # a stream the caller stopped reading (it raised) ends when collected
     [span] = span_exporter.get_finished_spans()
     assert_semconv(span)
@@ -98,7 +74,7 @@ def test_random_stream_chunks(
     call = lambda: client.chat.completions.create(  # noqa: E731
         model="m", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
     )
-    assert outcome(call) == uninstrumented(call)
+    assert outcome(call) == uninstrumented(outcome, call)
     gc.collect()  # a stream the caller stopped reading (it raised) ends when collected
     [span] = span_exporter.get_finished_spans()
     assert_semconv(span)
@@ -132,7 +108,7 @@ def test_misbehaving_server(
             )
         return client.chat.completions.create(model="m", messages=MESSAGES)
 
-    assert outcome(call) == uninstrumented(call)
+    assert outcome(call) == uninstrumented(outcome, call)
     gc.collect()  # a stream the caller stopped reading (it raised) ends when collected
     [span] = span_exporter.get_finished_spans()
     assert_semconv(span)
@@ -149,7 +125,7 @@ def test_stream_cut_mid_way(
     call = lambda: client.chat.completions.create(  # noqa: E731
         model="m", messages=MESSAGES, stream=True
     )
-    assert outcome(call)[0] == uninstrumented(call)[0] == "error"
+    assert outcome(call)[0] == uninstrumented(outcome, call)[0] == "error"
     [span] = span_exporter.get_finished_spans()
     assert_semconv(span)
     assert span.status.status_code.name == "ERROR"

