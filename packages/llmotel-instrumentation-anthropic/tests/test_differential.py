@@ -23,11 +23,9 @@ from llmotel.testing import (
 from llmotel.testing.differential import (
     CallPath,
     Expect,
-    check_span,
-    resolve,
-    run_async,
-    run_sync,
-    sent,
+    compare_async,
+    compare_sync,
+    uncovered,
 )
 
 from .conftest import Instrument
@@ -358,19 +356,6 @@ def _client(stub: StubServer, is_async: bool) -> Any:
     return cls(base_url=stub.anthropic_base_url, api_key="test", max_retries=0)
 
 
-def _resource(path: CallPath, stub: StubServer, is_async: bool) -> Any:
-    resource = resolve(_client(stub, is_async), path.resource, path.method)
-    if resource is None:
-        pytest.skip(f"this anthropic has no {path.resource}.{path.method}")
-    return resource
-
-
-def _reset(stub: StubServer, path: CallPath) -> None:
-    stub.reset()  # ids and the prompt cache restart: both runs get byte-identical replies
-    for reply in path.replies:
-        stub.enqueue(reply)
-
-
 @pytest.mark.parametrize("path", PATHS, ids=str)
 def test_sync_path(
     path: CallPath,
@@ -378,15 +363,13 @@ def test_sync_path(
     llm_stub: StubServer,
     span_exporter: InMemorySpanExporter,
 ) -> None:
-    _reset(llm_stub, path)
-    plain = run_sync(path, _resource(path, llm_stub, False))
-    sent_plain = sent(llm_stub)
-    instrument(capture=CAPTURE)
-    _reset(llm_stub, path)
-    traced = run_sync(path, _resource(path, llm_stub, False))
-    assert traced == plain
-    assert sent(llm_stub) == sent_plain
-    check_span(span_exporter, path.expect, traced)
+    compare_sync(
+        path,
+        lambda: _client(llm_stub, False),
+        lambda: instrument(capture=CAPTURE),
+        llm_stub,
+        span_exporter,
+    )
 
 
 @pytest.mark.parametrize("path", PATHS, ids=str)
@@ -396,30 +379,16 @@ async def test_async_path(
     llm_stub: StubServer,
     span_exporter: InMemorySpanExporter,
 ) -> None:
-    _reset(llm_stub, path)
-    plain = await run_async(path, _resource(path, llm_stub, True))
-    sent_plain = sent(llm_stub)
-    instrument(capture=CAPTURE)
-    _reset(llm_stub, path)
-    traced = await run_async(path, _resource(path, llm_stub, True))
-    assert traced == plain
-    assert sent(llm_stub) == sent_plain
-    check_span(span_exporter, path.expect, traced)
+    await compare_async(
+        path,
+        lambda: _client(llm_stub, True),
+        lambda: instrument(capture=CAPTURE),
+        llm_stub,
+        span_exporter,
+    )
 
 
 def test_every_wrapped_method_has_a_path(instrument: Instrument, llm_stub: StubServer) -> None:
     instrumentor = instrument()
     clients = (_client(llm_stub, False), _client(llm_stub, True))
-    covered = set()
-    for path in PATHS:
-        for client in clients:
-            resource = resolve(client, path.resource, path.method)
-            if resource is not None:
-                covered.add((type(resource), path.method))
-    wrapped = {
-        (owner, name)
-        for owner, name in instrumentor._wrapped
-        if isinstance(owner, type) and owner.__module__.startswith("anthropic.resources.")
-    }
-    assert wrapped
-    assert wrapped <= covered, sorted(f"{c.__qualname__}.{m}" for c, m in wrapped - covered)
+    assert uncovered(PATHS, clients, instrumentor._wrapped, "anthropic") == []

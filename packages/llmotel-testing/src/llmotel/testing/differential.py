@@ -18,10 +18,11 @@ Adding a path to the table puts it through both checks.
 from __future__ import annotations
 
 import gc
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
@@ -34,11 +35,14 @@ __all__ = [
     "Expect",
     "Outcome",
     "check_span",
+    "compare_async",
+    "compare_sync",
     "observe",
     "resolve",
     "run_async",
     "run_sync",
     "sent",
+    "uncovered",
 ]
 
 # Response headers that differ between two identical calls.
@@ -158,6 +162,91 @@ async def run_async(path: CallPath, resource: Any) -> Outcome:
     if path.expect.abandoned:
         gc.collect()
     return outcome
+
+
+def _resource(path: CallPath, client: Any) -> Any:
+    resource = resolve(client, path.resource, path.method)
+    if resource is None:
+        pytest.skip(f"this SDK version has no {path.resource}.{path.method}")
+    return resource
+
+
+def _reset(stub: StubServer, path: CallPath) -> None:
+    stub.reset()  # ids (and the prompt cache) restart: both runs get byte-identical replies
+    for reply in path.replies:
+        stub.enqueue(reply)
+
+
+def _compare(
+    path: CallPath,
+    stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+    plain: Outcome,
+    sent_plain: list[Any],
+    traced: Outcome,
+) -> None:
+    assert traced == plain
+    if not path.expect.rewrites_request:
+        assert sent(stub) == sent_plain
+    check_span(span_exporter, path.expect, traced)
+
+
+def compare_sync(
+    path: CallPath,
+    client: Callable[[], Any],
+    instrument: Callable[[], object],
+    stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    """Run ``path`` on a fresh sync ``client()`` uninstrumented, then ``instrument()`` and run it
+    again: the caller and the server see the same, and the call left exactly its span."""
+    _reset(stub, path)
+    plain = run_sync(path, _resource(path, client()))
+    sent_plain = sent(stub)
+    instrument()
+    _reset(stub, path)
+    traced = run_sync(path, _resource(path, client()))
+    _compare(path, stub, span_exporter, plain, sent_plain, traced)
+
+
+async def compare_async(
+    path: CallPath,
+    client: Callable[[], Any],
+    instrument: Callable[[], object],
+    stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    """:func:`compare_sync` on an async client."""
+    _reset(stub, path)
+    plain = await run_async(path, _resource(path, client()))
+    sent_plain = sent(stub)
+    instrument()
+    _reset(stub, path)
+    traced = await run_async(path, _resource(path, client()))
+    _compare(path, stub, span_exporter, plain, sent_plain, traced)
+
+
+def uncovered(
+    paths: Iterable[CallPath],
+    clients: Iterable[Any],
+    wrapped: Iterable[tuple[object, str]],
+    sdk_module: str,
+) -> list[str]:
+    """The methods an instrumentor wrapped (``(owner, name)`` pairs; classes of ``sdk_module``'s
+    resources) that no path of ``paths`` reaches on ``clients``, as ``Class.method``."""
+    covered = set()
+    for client in clients:
+        for path in paths:
+            resource = resolve(client, path.resource, path.method)
+            if resource is not None:
+                covered.add((type(resource), path.method))
+    ours = {
+        (owner, name)
+        for owner, name in wrapped
+        if isinstance(owner, type) and owner.__module__.startswith(f"{sdk_module}.resources.")
+    }
+    assert ours, f"the instrumentor wrapped no {sdk_module} resource"
+    return sorted(f"{c.__qualname__}.{m}" for c, m in ours - covered)
 
 
 def sent(stub: StubServer) -> list[Any]:
