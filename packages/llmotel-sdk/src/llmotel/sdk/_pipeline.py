@@ -28,6 +28,7 @@ from llmotel.sdk._content import (
     is_event_content_attribute,
 )
 from llmotel.sdk._records import MutableLogRecord, MutableSpan
+from llmotel.sdk.spans import finished_attributes
 from llmotel.sdk.version import __version__
 from llmotel.semconv import extensions as ext
 
@@ -669,7 +670,7 @@ def _attributes_size(attributes: Mapping[str, object] | None) -> int:
     if not attributes:
         return 0
     # The SDK's BoundedAttributes takes a lock per item read; its copy() is one C-level dict copy.
-    copy = getattr(attributes, "copy", None)
+    copy = None if type(attributes) is dict else getattr(attributes, "copy", None)
     plain: Mapping[str, object] = copy() if copy is not None else attributes
     size = 40 * len(plain)  # key and slot; numbers and booleans count no more
     for value in plain.values():
@@ -682,7 +683,8 @@ def _attributes_size(attributes: Mapping[str, object] | None) -> int:
 
 def _span_size(span: ReadableSpan) -> int:
     """An estimate of what ``span`` holds in memory: its text plus a fixed cost per part."""
-    size = 256 + len(span.name) + _attributes_size(span.attributes)
+    # Runs on the thread that ends the span: the attributes are read through the one SDK adapter.
+    size = 256 + len(span.name) + _attributes_size(finished_attributes(span))
     for event in span.events:
         size += 64 + _attributes_size(event.attributes)
     return size
