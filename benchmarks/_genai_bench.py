@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import hashlib
 import json
 import os
 import pathlib
@@ -245,7 +246,12 @@ def _venv(spec: Spec, name: str, sdk: str) -> pathlib.Path | None:
     installs our distributions editable, so it always runs this checkout); ``None`` when it can't
     be made."""
     uv = shutil.which("uv")
-    root = pathlib.Path(tempfile.gettempdir()) / "llmotel-bench-peers" / f"{sdk}-{name}"
+    repo = pathlib.Path(__file__).resolve().parent.parent
+    # Ours is an editable install of one checkout: its venv is that checkout's alone.
+    key = (
+        f"{name}-{hashlib.sha1(str(repo).encode()).hexdigest()[:8]}" if name == "llmotel" else name
+    )
+    root = pathlib.Path(tempfile.gettempdir()) / "llmotel-bench-peers" / f"{sdk}-{key}"
     python = root / "bin" / "python"
     if python.exists():
         return python
@@ -254,7 +260,6 @@ def _venv(spec: Spec, name: str, sdk: str) -> pathlib.Path | None:
         return None
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     if name == "llmotel":
-        repo = pathlib.Path(__file__).resolve().parent.parent
         own = [arg for path in spec.local for arg in ("-e", str(repo / path))]
     else:
         own = spec.peers[name][0]
