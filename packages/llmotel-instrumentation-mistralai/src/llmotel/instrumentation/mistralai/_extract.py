@@ -29,8 +29,12 @@ def server_of(sdk: Any, kw: Mapping[str, Any]) -> tuple[str | None, int | None]:
     url = kw.get("server_url")
     if type(url) is not str:
         config = getattr(sdk, "sdk_configuration", None)
-        details = config.get_server_details() if config is not None else None
-        url = details[0] if isinstance(details, tuple) and details else None
+        # the client's own server_url when it has one (what get_server_details() returns, less
+        # a trailing "/", which names the same host and port), else the named server's
+        url = getattr(config, "server_url", None)
+        if type(url) is not str or not url:
+            details = config.get_server_details() if config is not None else None
+            url = details[0] if isinstance(details, tuple) and details else None
     return server_of_url(url)
 
 
