@@ -203,7 +203,9 @@ def call_wrapper(
             _seen(telemetry, op, inv, result)
             if op.raw:
                 mode, acc = _raw(telemetry, op, inv, kwargs)
-                return await acomplete(telemetry, inv, result, mode, acc, record)
+                if mode == "raw" and acc is None:  # parse() may be a coroutine
+                    return await acomplete(telemetry, inv, result, mode, acc, record)
+                return complete(telemetry, inv, result, mode, acc, record)
             return _complete(telemetry, op, inv, result)
 
         return async_wrapper
