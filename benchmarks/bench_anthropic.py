@@ -9,8 +9,9 @@ Peers: OpenLLMetry (``opentelemetry-instrumentation-anthropic``), OpenInference
 (``opentelemetry-instrumentation-genai-anthropic``). Timed calls, the real SDK over HTTP to the
 stub: ``messages.create``, ``messages.create(stream=True)`` of a ~50-event reply read to the end,
 ``AsyncAnthropic().messages.create`` and the ``messages.stream(...)`` helper (entered, read to the
-end). In situ, the three ``create`` calls return a recorded answer under every wrapper; the helper,
-whose request is made inside the SDK's stream manager, stays over HTTP. How it measures:
+end). In situ, the three ``create`` calls and the client's ``post`` (which the helper's stream
+manager calls) return a recorded answer under every wrapper: the helper still builds its
+``MessageStream`` from the recorded events in both halves of a pair. How it measures:
 ``benchmarks/_genai_bench.py``.
 """
 
@@ -40,6 +41,7 @@ def _clients(base_url: str) -> tuple[Any, Any]:
 def in_situ(base_url: str) -> list[tuple[Any, str, Callable[..., Any]]]:
     """One real answer per kind of ``create`` call, and fakes that return it (a fresh stream of
     the recorded events each time, with the recorded response's headers)."""
+    from anthropic._base_client import SyncAPIClient
     from anthropic.resources.messages import AsyncMessages, Messages
 
     client, _ = _clients(base_url)
@@ -78,7 +80,16 @@ def in_situ(base_url: str) -> list[tuple[Any, str, Callable[..., Any]]]:
     async def create_async(self: Any, *args: Any, **kwargs: Any) -> Any:
         return answer
 
-    return [(Messages, "create", create), (AsyncMessages, "create", create_async)]
+    def post(self: Any, *args: Any, stream: bool = False, **kwargs: Any) -> Any:
+        # The helper's manager makes its request with the client's post (bound when the
+        # client's messages resource is made, on its first use: after the fakes are in place).
+        return Replay() if stream else answer
+
+    return [
+        (Messages, "create", create),
+        (AsyncMessages, "create", create_async),
+        (SyncAPIClient, "post", post),
+    ]
 
 
 def calls(base_url: str) -> Mapping[str, Callable[[], Any]]:
