@@ -154,13 +154,19 @@ class ChatEvents:
         choices = getattr(chunk, "choices", None)
         if not isinstance(choices, list):
             return False
+        content = self.content
         for choice in choices:
+            # Without content only a choice's finish reason counts, and most chunks have none.
+            reason = getattr(choice, "finish_reason", None)
+            if reason is None and not content:
+                continue
             index = getattr(choice, "index", 0)
             index = index if type(index) is int else 0
-            reason = _reason(choice)
             if reason is not None:
-                self.reasons[index] = reason
-            if self.content:
+                reason = getattr(reason, "value", reason)
+                if type(reason) is str:
+                    self.reasons[index] = reason
+            if content:
                 delta = getattr(choice, "delta", None)
                 text = getattr(delta, "content", None)
                 if type(text) is str:
