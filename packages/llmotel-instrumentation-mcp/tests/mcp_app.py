@@ -1,8 +1,6 @@
 """The FastMCP server every test talks to: tools, a resource template, a prompt. Run as a script it
 serves stdio (the subprocess the stdio tests start)."""
 
-from __future__ import annotations
-
 import anyio
 from mcp.server.fastmcp import FastMCP
 

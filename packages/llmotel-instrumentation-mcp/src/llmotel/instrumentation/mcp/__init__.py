@@ -150,34 +150,43 @@ class _TransportScope:
         return await self._inner.__aexit__(*exc)
 
 
-def _transport_wrapper(make: Callable[[tuple[Any, ...], dict[str, Any], Any], _Link]) -> Any:
+_Make = Callable[[Any, tuple[Any, ...], dict[str, Any], Any], _Link]
+
+
+def _transport_wrapper(make: _Make) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         return _TransportScope(
-            wrapped(*args, **kwargs), lambda streams: make(args, kwargs, streams)
+            wrapped(*args, **kwargs), lambda streams: make(instance, args, kwargs, streams)
         )
 
     return wrapper
 
 
-def _pipe(args: Any, kwargs: Any, streams: Any) -> _Link:
+def _pipe(instance: Any, args: Any, kwargs: Any, streams: Any) -> _Link:
     return _Link(_PIPE)
 
 
-def _http(args: Any, kwargs: Any, streams: Any) -> _Link:
+def _http_client(instance: Any, args: Any, kwargs: Any, streams: Any) -> _Link:
     address, port = server_of_url(args[0] if args else kwargs.get("url"))
     get_id = streams[2] if isinstance(streams, tuple) and len(streams) > 2 else None
     return _Link(_TCP, address, port, get_id if callable(get_id) else None)
 
 
-# mcp 1.x's transports: (module, function, what it tells). A module that binds a transport at import
+def _http_server(instance: Any, args: Any, kwargs: Any, streams: Any) -> _Link:
+    # StreamableHTTPServerTransport.connect(): one transport per MCP session.
+    return _Link(_TCP, session_id=lambda: getattr(instance, "mcp_session_id", None))
+
+
+# mcp 1.x's transports: (module, [class.]function, what it tells). A module that binds a transport at import
 # (FastMCP's server module) is patched too, so FastMCP.run() sees the wrapped one.
 _TRANSPORTS = (
     ("mcp.client.stdio", "stdio_client", _pipe),
     ("mcp", "stdio_client", _pipe),
-    ("mcp.client.streamable_http", "streamablehttp_client", _http),
-    ("mcp.client.streamable_http", "streamable_http_client", _http),
+    ("mcp.client.streamable_http", "streamablehttp_client", _http_client),
+    ("mcp.client.streamable_http", "streamable_http_client", _http_client),
     ("mcp.server.stdio", "stdio_server", _pipe),
     ("mcp.server.fastmcp.server", "stdio_server", _pipe),
+    ("mcp.server.streamable_http", "StreamableHTTPServerTransport.connect", _http_server),
 )
 
 
@@ -364,6 +373,11 @@ class _Telemetry:
         link = _LINK.get()
         if link is not None:
             attrs[A.NETWORK_TRANSPORT] = link.transport
+            if link.transport == _TCP:
+                attrs[A.NETWORK_PROTOCOL_NAME] = "http"
+            session_id = link.session_id() if link.session_id is not None else None
+            if isinstance(session_id, str) and session_id:
+                attrs[A.MCP_SESSION_ID] = session_id
 
     # -- both: the outcome -------------------------------------------------------------------------
 
@@ -498,10 +512,13 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             cls = getattr(_module(module_name), class_name, None)
             if cls is not None and method in vars(cls):
                 self._patches.wrap(cls, method, wrapper)
-        for module_name, function, make in _TRANSPORTS:
-            module = _module(module_name)
-            if module is not None and callable(getattr(module, function, None)):
-                self._patches.wrap(module, function, _transport_wrapper(make))
+        for module_name, path, make in _TRANSPORTS:
+            owner: Any = _module(module_name)
+            *classes, function = path.split(".")
+            for name in classes:
+                owner = getattr(owner, name, None)
+            if owner is not None and callable(getattr(owner, function, None)):
+                self._patches.wrap(owner, function, _transport_wrapper(make))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._patches.restore()
