@@ -198,16 +198,24 @@ def _sdk_traces_itself() -> bool:
         return False
 
 
+_versions: tuple[Any, str | None] | None = None
+
+
 def _negotiated(requested: Any) -> str | None:
     # What ServerSession answers to initialize: the client's version when supported, else latest.
-    try:
-        from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
-        from mcp.types import LATEST_PROTOCOL_VERSION
-    except ImportError:
-        return None
-    if isinstance(requested, str) and requested in SUPPORTED_PROTOCOL_VERSIONS:
+    global _versions
+    if _versions is None:
+        try:
+            from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
+            from mcp.types import LATEST_PROTOCOL_VERSION
+        except ImportError:
+            _versions = ((), None)
+        else:
+            _versions = (tuple(SUPPORTED_PROTOCOL_VERSIONS), str(LATEST_PROTOCOL_VERSION))
+    supported, latest = _versions
+    if isinstance(requested, str) and requested in supported:
         return requested
-    return str(LATEST_PROTOCOL_VERSION)
+    return latest
 
 
 class _Telemetry:

@@ -6,9 +6,10 @@ model of their own through ``send_request``) and returns ``None`` for what it ca
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Mapping
 from typing import Any
+
+import wrapt
 
 from llmotel.semconv import attributes as A
 
@@ -66,52 +67,40 @@ def meta_carrier(root: Any) -> dict[str, Any] | None:
         return None
     if isinstance(meta, Mapping):
         return dict(meta)
+    extra = getattr(meta, "__pydantic_extra__", None)  # where unknown keys like traceparent live
+    if isinstance(extra, dict):
+        return extra
     dump = getattr(meta, "model_dump", None)
     return dump() if callable(dump) else None
 
 
-def _params_class(root: Any) -> Any:
-    # The model class of the request's ``params`` field (e.g. PaginatedRequestParams), so that a
-    # request sent without params gets params of its own type.
-    field = type(root).model_fields.get("params")
-    if field is None:
-        return None
-    annotation = field.annotation
-    for arg in (annotation, *typing.get_args(annotation)):
-        if isinstance(arg, type) and hasattr(arg, "model_validate"):
-            return arg
-    return None
+class _WithMeta(wrapt.ObjectProxy):  # type: ignore[misc]
+    """The request, as the session sends it: ``model_dump`` (what ``send_request`` serializes) adds
+    the carrier to ``params._meta``. Everything else, ``isinstance`` included, is the request's own,
+    and the caller's request object is never changed."""
+
+    __slots__ = ("_self_carrier",)
+
+    def __init__(self, request: Any, carrier: Mapping[str, str]) -> None:
+        super().__init__(request)
+        self._self_carrier = carrier
+
+    def model_dump(self, *args: Any, **kwargs: Any) -> Any:
+        data = self.__wrapped__.model_dump(*args, **kwargs)
+        if isinstance(data, dict):
+            params = data.get("params")
+            if not isinstance(params, dict):
+                params = data["params"] = {}
+            key = "_meta" if kwargs.get("by_alias") else "meta"
+            meta = params.get(key)
+            params[key] = (
+                {**meta, **self._self_carrier}
+                if isinstance(meta, dict)
+                else dict(self._self_carrier)
+            )
+        return data
 
 
 def with_meta(request: Any, carrier: Mapping[str, str]) -> Any:
-    """A copy of ``request`` whose ``params._meta`` also holds ``carrier`` (the caller's request is
-    left as it was); ``request`` itself when it cannot carry one."""
-    if not carrier:
-        return request
-    root = root_of(request)
-    params = getattr(root, "params", None)
-    if params is None:
-        cls = _params_class(root)
-        if cls is None:
-            return request
-        new_params = cls.model_validate({"_meta": dict(carrier)})
-    else:
-        meta = getattr(params, "meta", None)
-        fields = getattr(type(params), "model_fields", {})
-        meta_field = fields.get("meta")
-        if meta_field is None:
-            return request
-        old = meta.model_dump(by_alias=True, exclude_none=True) if meta is not None else {}
-        meta_cls = next(
-            (
-                a
-                for a in (meta_field.annotation, *typing.get_args(meta_field.annotation))
-                if isinstance(a, type) and hasattr(a, "model_validate")
-            ),
-            None,
-        )
-        merged = {**old, **carrier}
-        new_meta = meta_cls.model_validate(merged) if meta_cls is not None else merged
-        new_params = params.model_copy(update={"meta": new_meta})
-    new_root = root.model_copy(update={"params": new_params})
-    return type(request)(new_root) if root is not request else new_root
+    """``request`` as it goes out with ``carrier`` (the W3C trace context) in ``params._meta``."""
+    return _WithMeta(request, carrier) if carrier else request
