@@ -74,7 +74,7 @@ def meta_carrier(root: Any) -> dict[str, Any] | None:
     return dump() if callable(dump) else None
 
 
-class _WithMeta(wrapt.ObjectProxy):  # type: ignore[misc]
+class _WithMeta(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]
     """The request, as the session sends it: ``model_dump`` (what ``send_request`` serializes) adds
     the carrier to ``params._meta``. Everything else, ``isinstance`` included, is the request's own,
     and the caller's request object is never changed."""
