@@ -438,15 +438,15 @@ class _Telemetry:
         owner: Any,
     ) -> None:
         result = extract.root_of(result)
-        code = getattr(result, "code", None)
-        if isinstance(code, int) and hasattr(result, "message"):  # ErrorData the server answered
+        code = extract.field(result, "code")
+        if isinstance(code, int):  # the ErrorData a server answered with
             outcome[A.ERROR_TYPE] = outcome[A.RPC_RESPONSE_STATUS_CODE] = str(code)
-            span.set_status(StatusCode.ERROR, str(result.message))
+            span.set_status(StatusCode.ERROR, str(extract.field(result, "message")))
         elif attrs[A.MCP_METHOD_NAME] == "tools/call" and extract.is_tool_error(result):
             outcome[A.ERROR_TYPE] = extract.TOOL_ERROR
             span.set_status(StatusCode.ERROR)
         elif attrs[A.MCP_METHOD_NAME] == "initialize":
-            version = getattr(result, "protocolVersion", None)
+            version = extract.field(result, "protocolVersion")
             if isinstance(version, str):
                 outcome[A.MCP_PROTOCOL_VERSION] = version
                 if owner is not None:

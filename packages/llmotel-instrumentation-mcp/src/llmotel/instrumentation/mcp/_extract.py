@@ -17,9 +17,20 @@ _EXECUTE_TOOL = A.GenAiOperationNameValues.EXECUTE_TOOL.value
 TOOL_ERROR = "tool_error"  # error.type of a tools/call whose result has isError (semconv mcp)
 
 
+def field(model: Any, name: str) -> Any:
+    """Field ``name`` of a pydantic model (``None`` if it has none), read from the instance dict:
+    ``getattr`` of a missing name goes through pydantic's slow ``__getattr__``."""
+    try:
+        return vars(model).get(name)
+    except TypeError:  # no instance dict: not a model
+        return None
+
+
 def root_of(request: Any) -> Any:
-    """The request model inside a ``ClientRequest`` / ``ServerRequest`` root model."""
-    return getattr(request, "root", request)
+    """The model inside a ``ClientRequest`` / ``ServerResult`` … root model; ``request`` itself
+    when it is not one."""
+    root = field(request, "root")
+    return request if root is None else root
 
 
 def method_of(root: Any) -> str | None:
@@ -28,7 +39,7 @@ def method_of(root: Any) -> str | None:
 
 
 def param(root: Any, name: str) -> Any:
-    return getattr(getattr(root, "params", None), name, None)
+    return field(field(root, "params"), name)
 
 
 def request_attributes(root: Any, method: str) -> tuple[str, dict[str, Any]]:
@@ -54,10 +65,10 @@ def request_attributes(root: Any, method: str) -> tuple[str, dict[str, Any]]:
 
 def is_tool_error(result: Any) -> bool:
     """Whether a result is a ``CallToolResult`` with ``isError`` (the model or its wire dict)."""
-    result = getattr(result, "root", result)
+    result = root_of(result)
     if isinstance(result, Mapping):
         return result.get("isError") is True
-    return getattr(result, "isError", None) is True
+    return field(result, "isError") is True
 
 
 def meta_carrier(root: Any) -> dict[str, Any] | None:
