@@ -421,8 +421,9 @@ class _Telemetry:
                 session_id = session_of.session_id()
                 if isinstance(session_id, str) and session_id:
                     outcome[A.MCP_SESSION_ID] = session_id
-            span.set_attributes(outcome)
-            attrs.update(outcome)
+            if outcome:
+                span.set_attributes(outcome)
+                attrs.update(outcome)
             histogram.record(elapsed, {k: attrs[k] for k in _METRIC_KEYS if k in attrs})
         except Exception:  # noqa: BLE001
             self.failed("end")
