@@ -2,7 +2,8 @@
 serves stdio (the subprocess the stdio tests start)."""
 
 import anyio
-from mcp.server.fastmcp import FastMCP
+from mcp.server.fastmcp import Context, FastMCP
+from mcp.types import SamplingMessage, TextContent
 
 
 def build() -> FastMCP:
@@ -24,6 +25,15 @@ def build() -> FastMCP:
         """Answers after ``seconds``."""
         await anyio.sleep(seconds)
         return "done"
+
+    @app.tool()
+    async def ask(ctx: Context) -> str:
+        """Asks the client to sample (a request from the server to the client)."""
+        reply = await ctx.session.create_message(
+            [SamplingMessage(role="user", content=TextContent(type="text", text="hi"))],
+            max_tokens=5,
+        )
+        return str(getattr(reply.content, "text", ""))
 
     @app.resource("note://{name}")
     def note(name: str) -> str:

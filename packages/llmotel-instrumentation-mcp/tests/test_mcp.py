@@ -12,6 +12,7 @@ import mcp_app
 import pytest
 from mcp.shared.exceptions import McpError
 from mcp.shared.memory import create_connected_server_and_client_session
+from mcp.types import CreateMessageResult, TextContent
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -150,7 +151,7 @@ async def test_list_methods(
         await session.list_resources()
         templates = await session.list_resource_templates()
         prompts = await session.list_prompts()
-    assert {t.name for t in tools.tools} == {"add", "fail", "slow"}
+    assert {t.name for t in tools.tools} == {"add", "ask", "fail", "slow"}
     assert templates.resourceTemplates[0].uriTemplate == "note://{name}"
     assert prompts.prompts[0].name == "greet"
     for method in ("tools/list", "resources/list", "resources/templates/list", "prompts/list"):
@@ -242,3 +243,31 @@ async def test_uninstrument_restores_the_sdk(
         await session.call_tool("add", {"a": 1, "b": 2})
     assert span_exporter.get_finished_spans() == ()
     instrumentor.instrument()  # the fixture uninstruments it again at teardown
+
+
+async def test_server_requests_to_the_client(
+    instrumented: MCPInstrumentor, span_exporter: InMemorySpanExporter
+) -> None:
+    # A tool that asks the client to sample: the server's CLIENT span nests under its tools/call
+    # SERVER span, and the client serves it as a SERVER span in the same trace.
+    server = mcp_app.build()
+
+    async def sample(context: Any, params: Any) -> CreateMessageResult:
+        text = TextContent(type="text", text="sampled")
+        return CreateMessageResult(role="assistant", content=text, model="m")
+
+    async with create_connected_server_and_client_session(
+        server._mcp_server, sampling_callback=sample
+    ) as session:
+        result = await session.call_tool("ask", {})
+    assert result.content[0].text == "sampled"  # type: ignore[union-attr]
+    tool_client, tool_server = pair(span_exporter, "tools/call ask")
+    asked, answered = pair(span_exporter, "sampling/createMessage")
+    assert asked.parent is not None
+    assert asked.parent.span_id == tool_server.context.span_id
+    assert_linked(asked, answered)
+    assert answered.context.trace_id == tool_client.context.trace_id
+    assert (
+        answered.attributes["mcp.protocol.version"]
+        == tool_client.attributes["mcp.protocol.version"]
+    )

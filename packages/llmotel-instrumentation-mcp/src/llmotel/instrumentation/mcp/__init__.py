@@ -20,7 +20,8 @@ Usage::
 Instrumented (mcp 1.x): every request a session sends (``BaseSession.send_request``: the client's
 ``initialize``, ``tools/call``, ``tools/list``, ``resources/read``, ``prompts/get``, ``ping`` …, and
 the server's requests to the client) as a CLIENT span, and every request the low-level ``Server``
-(so ``FastMCP``) handles, ``initialize`` included, as a SERVER span. mcp 2.x emits spans of its own
+(so ``FastMCP``) handles, ``initialize`` included, and every server request a ``ClientSession``
+answers (sampling, roots) as a SERVER span. mcp 2.x emits spans of its own
 (``mcp.shared._otel``) and propagates through ``_meta`` itself: this instrumentation leaves it alone
 there (see the README's "The SDK's own spans"). Under ``opentelemetry-instrument`` it loads by
 itself (entry point ``llmotel_mcp``); ``LLMOTEL_INSTRUMENTATION_CONFLICT`` decides between it and
@@ -307,6 +308,15 @@ class _Telemetry:
             return await wrapped(*args, **kwargs)
         return await self._serve(wrapped, args, kwargs, responder, req, instance)
 
+    async def client_received_request(
+        self, wrapped: Any, instance: Any, args: Any, kwargs: Any
+    ) -> Any:
+        # ClientSession._received_request(responder): the server's requests (sampling, roots,
+        # elicitation), which the client serves.
+        responder = args[0] if args else kwargs.get("responder")
+        req = extract.root_of(getattr(responder, "request", None))
+        return await self._serve(wrapped, args, kwargs, responder, req, instance)
+
     async def respond(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         reply = _REPLY.get()
         if reply is not None and reply.request_id == getattr(instance, "request_id", None):
@@ -330,8 +340,11 @@ class _Telemetry:
             if method == "initialize":
                 version = _negotiated(extract.param(req, "protocolVersion"))
             else:
-                params = getattr(session, "client_params", None)
-                version = _negotiated(getattr(params, "protocolVersion", None)) if params else None
+                params = getattr(session, "client_params", None)  # a ServerSession's
+                if params is not None:
+                    version = _negotiated(getattr(params, "protocolVersion", None))
+                else:  # a ClientSession serving its server's request
+                    version = self._versions.get(session)
             if version is not None:
                 attrs[A.MCP_PROTOCOL_VERSION] = version
             parent = None
@@ -515,6 +528,12 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 "ServerSession",
                 "_received_request",
                 telemetry.received_request,
+            ),
+            (
+                "mcp.client.session",
+                "ClientSession",
+                "_received_request",
+                telemetry.client_received_request,
             ),
         )
         for module_name, class_name, method, wrapper in targets:
