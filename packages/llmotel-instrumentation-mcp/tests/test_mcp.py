@@ -4,6 +4,8 @@ CLIENT and one SERVER span per request, the server's the child of the client's t
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -271,3 +273,23 @@ async def test_server_requests_to_the_client(
         answered.attributes["mcp.protocol.version"]
         == tool_client.attributes["mcp.protocol.version"]
     )
+
+
+@pytest.mark.parametrize("capture", ["SPAN_ONLY", "NO_CONTENT"])
+async def test_tool_content_is_opt_in(
+    instrument: Callable[..., MCPInstrumentor],
+    span_exporter: InMemorySpanExporter,
+    capture: str,
+) -> None:
+    instrument(capture=capture)
+    async with connect() as session:
+        result = await session.call_tool("add", {"a": 1, "b": 2})
+    for span in pair(span_exporter, "tools/call add"):
+        if capture == "NO_CONTENT":
+            assert "gen_ai.tool.call.arguments" not in span.attributes
+            assert "gen_ai.tool.call.result" not in span.attributes
+        else:
+            assert json.loads(span.attributes["gen_ai.tool.call.arguments"]) == {"a": 1, "b": 2}
+            sent = json.loads(span.attributes["gen_ai.tool.call.result"])
+            assert sent["content"] == [{"type": "text", "text": "3"}]
+    assert result.isError is False

@@ -55,6 +55,7 @@ from llmotel.instrumentation.mcp.version import __version__
 from llmotel.semconv import attributes as A
 from llmotel.semconv import metrics as M
 from llmotel.semconv.calls import Patches, server_of_url
+from llmotel.semconv.capture import content_capture_from_env
 from llmotel.semconv.inference import release_peers, settle_peers
 
 __all__ = ["MCPInstrumentor", "__version__"]
@@ -222,8 +223,11 @@ def _negotiated(requested: Any) -> str | None:
 class _Telemetry:
     """Makes the spans and duration points of MCP requests, on both sides."""
 
-    def __init__(self, tracer: trace.Tracer, client: Histogram, server: Histogram) -> None:
+    def __init__(
+        self, tracer: trace.Tracer, client: Histogram, server: Histogram, content: bool
+    ) -> None:
         self._tracer = tracer
+        self._content = content  # tool arguments and results on the spans (opt-in)
         self._client = client
         self._server = server
         # The protocol version each session agreed on (client side: from the initialize result).
@@ -250,7 +254,7 @@ class _Telemetry:
             method = extract.method_of(root)
             if method is None:
                 return await wrapped(*args, **kwargs)
-            name, attrs = extract.request_attributes(root, method)
+            name, attrs = extract.request_attributes(root, method, self._content)
             request_id = getattr(instance, "_request_id", None)  # the id send_request assigns
             if request_id is not None:
                 attrs[A.JSONRPC_REQUEST_ID] = str(request_id)
@@ -332,7 +336,7 @@ class _Telemetry:
             method = extract.method_of(req)
             if method is None:
                 return await wrapped(*args, **kwargs)
-            name, attrs = extract.request_attributes(req, method)
+            name, attrs = extract.request_attributes(req, method, self._content)
             request_id = getattr(message, "request_id", None)
             if request_id is not None:
                 attrs[A.JSONRPC_REQUEST_ID] = str(request_id)
@@ -456,9 +460,14 @@ class _Telemetry:
         if isinstance(code, int):  # the ErrorData a server answered with
             outcome[A.ERROR_TYPE] = outcome[A.RPC_RESPONSE_STATUS_CODE] = str(code)
             span.set_status(StatusCode.ERROR, str(extract.field(result, "message")))
-        elif attrs[A.MCP_METHOD_NAME] == "tools/call" and extract.is_tool_error(result):
-            outcome[A.ERROR_TYPE] = extract.TOOL_ERROR
-            span.set_status(StatusCode.ERROR)
+        elif attrs[A.MCP_METHOD_NAME] == "tools/call":
+            if extract.is_tool_error(result):
+                outcome[A.ERROR_TYPE] = extract.TOOL_ERROR
+                span.set_status(StatusCode.ERROR)
+            if self._content:
+                text = extract.tool_result(result)
+                if text is not None:
+                    span.set_attribute(A.GEN_AI_TOOL_CALL_RESULT, text)
         elif attrs[A.MCP_METHOD_NAME] == "initialize":
             version = extract.field(result, "protocolVersion")
             if isinstance(version, str):
@@ -518,6 +527,7 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 M.MCP_SERVER_OPERATION_DURATION_DESCRIPTION,
                 M.MCP_SERVER_OPERATION_DURATION_BUCKETS,
             ),
+            content_capture_from_env().on_span,
         )
         targets = (
             ("mcp.shared.session", "BaseSession", "send_request", telemetry.send_request),

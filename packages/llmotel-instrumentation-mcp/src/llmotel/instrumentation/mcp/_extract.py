@@ -6,6 +6,7 @@ model of their own through ``send_request``) and returns ``None`` for what it ca
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,9 +43,10 @@ def param(root: Any, name: str) -> Any:
     return field(field(root, "params"), name)
 
 
-def request_attributes(root: Any, method: str) -> tuple[str, dict[str, Any]]:
+def request_attributes(root: Any, method: str, content: bool) -> tuple[str, dict[str, Any]]:
     """``(span name, attributes)`` of a request: ``{mcp.method.name} {target}`` where the target is
-    the tool or prompt name (never the resource URI: unbounded cardinality)."""
+    the tool or prompt name (never the resource URI: unbounded cardinality). With ``content``, a
+    tool call's arguments too (``gen_ai.tool.call.arguments``, JSON)."""
     attrs: dict[str, Any] = {A.MCP_METHOD_NAME: method}
     target = None
     if method == "tools/call":
@@ -52,6 +54,10 @@ def request_attributes(root: Any, method: str) -> tuple[str, dict[str, Any]]:
         attrs[A.GEN_AI_OPERATION_NAME] = _EXECUTE_TOOL
         if isinstance(name, str):
             attrs[A.GEN_AI_TOOL_NAME] = target = name
+        if content:
+            attrs[A.GEN_AI_TOOL_CALL_ARGUMENTS] = json.dumps(
+                param(root, "arguments") or {}, default=str
+            )
     elif method == "prompts/get":
         name = param(root, "name")
         if isinstance(name, str):
@@ -61,6 +67,15 @@ def request_attributes(root: Any, method: str) -> tuple[str, dict[str, Any]]:
         if uri is not None:
             attrs[A.MCP_RESOURCE_URI] = str(uri)
     return (f"{method} {target}" if target else method), attrs
+
+
+def tool_result(result: Any) -> str | None:
+    """A ``CallToolResult`` as the JSON it goes over the wire as (``gen_ai.tool.call.result``)."""
+    result = root_of(result)
+    if isinstance(result, Mapping):
+        return json.dumps(result, default=str)
+    dump = getattr(type(result), "model_dump_json", None)
+    return dump(result, by_alias=True, exclude_none=True) if callable(dump) else None
 
 
 def is_tool_error(result: Any) -> bool:
