@@ -12,7 +12,7 @@ from typing import Any
 
 import anyio
 from mcp import ClientSession, StdioServerParameters
-from mcp.client import stdio, streamable_http
+from mcp.client import sse, stdio, streamable_http
 from mcp.shared.session import RequestResponder
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -134,3 +134,16 @@ async def test_streamable_http(
     # The HTTP request reaches the server's handlers from mcp 1.1x on (RequestResponder.message_metadata).
     hands_request = "message_metadata" in inspect.signature(RequestResponder.__init__).parameters
     assert server.attributes.get("client.address") == ("127.0.0.1" if hands_request else None)
+
+
+async def test_http_with_sse(
+    instrumented: MCPInstrumentor, span_exporter: InMemorySpanExporter, sse_url: str
+) -> None:
+    async with sse.sse_client(sse_url) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        await session.call_tool("add", {"a": 2, "b": 3})
+    client, server = pair(span_exporter, "tools/call add")
+    assert_linked(client, server)
+    assert client.attributes["network.transport"] == "tcp"
+    assert client.attributes["server.port"] == int(sse_url.rsplit(":", 1)[1].split("/")[0])
+    assert server.attributes["network.transport"] == "tcp"

@@ -179,6 +179,10 @@ def _http_server(instance: Any, args: Any, kwargs: Any, streams: Any) -> _Link:
     return _Link(_TCP, session_id=lambda: getattr(instance, "mcp_session_id", None))
 
 
+def _http_sse_server(instance: Any, args: Any, kwargs: Any, streams: Any) -> _Link:
+    return _Link(_TCP)
+
+
 # mcp 1.x's transports: (module, [class.]function, what it tells). A module that binds a transport at import
 # (FastMCP's server module) is patched too, so FastMCP.run() sees the wrapped one.
 _TRANSPORTS = (
@@ -189,6 +193,8 @@ _TRANSPORTS = (
     ("mcp.server.stdio", "stdio_server", _pipe),
     ("mcp.server.fastmcp.server", "stdio_server", _pipe),
     ("mcp.server.streamable_http", "StreamableHTTPServerTransport.connect", _http_server),
+    ("mcp.client.sse", "sse_client", _http_client),
+    ("mcp.server.sse", "SseServerTransport.connect_sse", _http_sse_server),
 )
 
 
