@@ -254,6 +254,7 @@ class _Telemetry:
     async def send_request(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         if not is_instrumentation_enabled():
             return await wrapped(*args, **kwargs)
+        span: trace.Span | None = None
         try:
             request = args[0] if args else kwargs["request"]
             root = extract.root_of(request)
@@ -289,6 +290,8 @@ class _Telemetry:
             started = time.perf_counter()
         except Exception:  # noqa: BLE001
             self.failed("send_request")
+            if span is not None:
+                span.end()
             return await wrapped(*args, **kwargs)
         try:
             result = await wrapped(*args, **kwargs)
