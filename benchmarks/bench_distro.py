@@ -202,7 +202,7 @@ def _table(results: dict[str, Any]) -> str:
     lines = [
         f"distro path, CPU µs per call (median of {results['rounds']} rounds of {results['calls']} calls; "
         f"before = {results['before'] or '-'}, after = this tree)",
-        f"  {'variant':44} {'app thread':>10} {'export thread':>13} {'process':>9}",
+        f"  {'variant':52} {'app thread':>10} {'export thread':>13} {'process':>9}",
     ]
     for name in VARIANTS:
         for tree in ("before", "after"):
@@ -210,7 +210,7 @@ def _table(results: dict[str, Any]) -> str:
             if row is not None:
                 label = f"{name} [{tree}]"
                 lines.append(
-                    f"  {label:44} {row['app_us']:10.1f} {row['export_us']:13.1f} {row['process_us']:9.1f}"
+                    f"  {label:52} {row['app_us']:10.1f} {row['export_us']:13.1f} {row['process_us']:9.1f}"
                 )
     bare = rows.get("bare SDK (BatchSpanProcessor) [after]")
     for name in VARIANTS:
