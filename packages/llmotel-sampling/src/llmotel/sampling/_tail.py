@@ -126,7 +126,9 @@ class TailSamplingProcessor(SpanProcessor):
     ``next_processor.on_end`` carrying ``llmotel.sampling.policy`` (the policy's name) and, when
     known, ``llmotel.sampling.rate`` (the probability the trace had of being kept: 1.0 for
     error/latency/tokens/cost/attribute, the ratio for the probabilistic baseline). Traces no
-    policy keeps are dropped. Each trace is decided once: spans that end after its decision
+    policy keeps are dropped. A kept span is forwarded as a ``SpanCopy`` made for
+    ``next_processor`` alone (``SpanCopy.hand_to``), which a ``PipelineSpanProcessor`` edits and
+    exports itself. Each trace is decided once: spans that end after its decision
     follow it. Unsampled spans (``RECORD_ONLY``) are passed through untouched, exporting
     processors ignore them.
 

@@ -15,7 +15,7 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.status import Status
 from opentelemetry.util.types import AnyValue, Attributes
 
-from llmotel.sdk.spans import SpanCopy
+from llmotel.sdk.spans import SpanCopy, finished_attributes
 
 __all__ = ["MutableEvent", "MutableLink", "MutableLogRecord", "MutableSpan"]
 
@@ -108,7 +108,7 @@ class MutableSpan:
     @classmethod
     def from_span(cls, span: ReadableSpan) -> MutableSpan:
         """Copy ``span``'s editable parts (dicts and lists are new; values are shared)."""
-        return cls(span, span.name, _copy(span.attributes))
+        return cls(span, span.name, dict(finished_attributes(span)))
 
     @classmethod
     def editing(cls, span: SpanCopy) -> MutableSpan:
