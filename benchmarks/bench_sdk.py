@@ -4,7 +4,8 @@
 
 Export thread: one batch of 512 finished spans is exported over and over, to an exporter that
 discards it, directly (baseline) and through ``PipelineSpanExporter`` with: no stage; one no-op
-stage (the cost of the mutable copy and the new ``ReadableSpan``); the ConventionNormalizer on
+stage (the cost of the mutable copy and the new ``ReadableSpan``); three no-op stages, plain (the
+pipeline snapshots the record before each) and ``atomic`` (no snapshot: llmotel's own stages); the ConventionNormalizer on
 spans that are already GenAI semconv (its fast path); and the ConventionNormalizer on real
 OpenInference spans (``packages/llmotel-sdk/tests/fixtures``). Application thread: spans
 started and ended on a ``TracerProvider`` with a no-op processor (baseline) and with
@@ -173,11 +174,24 @@ def run(rounds: int) -> dict[str, Any]:
     def noop(record: MutableSpan) -> MutableSpan:
         return record
 
+    class _Plain:
+        def __call__(self, record: MutableSpan) -> MutableSpan:
+            return record
+
+    class _Atomic(_Plain):
+        atomic = True
+
     export_variants: dict[str, Callable[[], float]] = {
         "baseline (exporter alone)": lambda: _time_export(sink, semconv, 10),
         "empty pipeline": lambda: _time_export(PipelineSpanExporter([], sink), semconv, 10),
         "one no-op stage": lambda: _time_export(
             PipelineSpanExporter([content_sensitive(noop)], sink), semconv, 10
+        ),
+        "3 plain no-op stages (a snapshot each)": lambda: _time_export(
+            PipelineSpanExporter([_Plain(), _Plain(), _Plain()], sink), semconv, 10
+        ),
+        "3 atomic no-op stages (no snapshot)": lambda: _time_export(
+            PipelineSpanExporter([_Atomic(), _Atomic(), _Atomic()], sink), semconv, 10
         ),
         "normalizer, semconv spans": lambda: _time_export(
             PipelineSpanExporter([ConventionNormalizer()], sink), semconv, 10

@@ -110,3 +110,27 @@ def test_limits_must_be_given_and_positive() -> None:
         RateLimitPolicy(traces_per_second=0)
     with pytest.raises(ValueError, match="traces_per_second"):
         RateLimitingSpanProcessor(SimpleSpanProcessor(InMemorySpanExporter()))
+
+
+def test_the_limiter_remembers_its_last_decisions_in_the_decision_table(
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    clock = _Clock()
+    limiter = RateLimitingSpanProcessor(
+        SimpleSpanProcessor(span_exporter), traces_per_second=1, decision_cache_size=4, clock=clock
+    )
+    _, tracer = _provider(limiter)
+    admitted = tracer.start_span("admitted")
+    refused = [tracer.start_span(f"refused-{i}") for i in range(3)]
+    for span in (admitted, *refused):
+        tracer.start_span("child", context=set_span_in_context(span)).end()
+    clock.now += 10.0  # the bucket is full again: only remembered decisions refuse
+    for span in (admitted, *refused):
+        span.end()
+    assert sorted(s.name for s in span_exporter.get_finished_spans()) == ["admitted", "child"]
+    for i in range(4):  # four more traces push the first four out of the table (capacity 4)
+        _trace(tracer, f"later-{i}", children=0)
+        clock.now += 1.0
+    span_exporter.clear()
+    tracer.start_span("child", context=set_span_in_context(refused[0])).end()
+    assert [s.name for s in span_exporter.get_finished_spans()] == ["child"]

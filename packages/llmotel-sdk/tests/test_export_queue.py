@@ -16,7 +16,7 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -28,6 +28,7 @@ from llmotel.sdk.pipeline import (
     PipelineSpanProcessor,
     content_sensitive,
 )
+from llmotel.sdk.spans import estimate_bytes
 from llmotel.semconv.attributes import GEN_AI_INPUT_MESSAGES, GEN_AI_OUTPUT_MESSAGES
 from llmotel.testing import metric_points
 
@@ -216,6 +217,24 @@ def test_the_byte_bound_holds_whatever_the_count() -> None:
     queued = processor.export_stats()
     assert queued.queued_bytes <= 20_000
     assert queued.queued + queued.dropped["queue_full"] == 100
+    exporter.release.set()
+    provider.shutdown()
+
+
+def test_the_queue_counts_spans_with_the_one_size_estimate() -> None:
+    exporter = BlockingExporter()
+    processor = PipelineSpanProcessor([], exporter, schedule_delay_millis=60_000)
+    seen: list[ReadableSpan] = []
+
+    class Seen(SpanProcessor):
+        def on_end(self, span: ReadableSpan) -> None:
+            seen.append(span)
+
+    provider = TracerProvider()
+    provider.add_span_processor(Seen())
+    provider.add_span_processor(processor)
+    _chat_spans(provider, 3)
+    assert processor.export_stats().queued_bytes == sum(estimate_bytes(s) for s in seen)
     exporter.release.set()
     provider.shutdown()
 

@@ -183,6 +183,55 @@ def test_plain_stage_failure_passes_record_unchanged(
     assert stats["after"].records_in == 2
 
 
+class _Atomic:
+    """An atomic stage: it tags the record when the price is known, and raises before changing anything
+    when it is not (or, ``contract_broken``, after a change: what no atomic stage may do)."""
+
+    atomic = True
+
+    def __init__(self, *, contract_broken: bool = False) -> None:
+        self.contract_broken = contract_broken
+        self.records: list[MutableSpan] = []
+
+    def __call__(self, record: MutableSpan) -> MutableSpan:
+        self.records.append(record)
+        if "price" not in record.attributes:
+            if self.contract_broken:
+                record.attributes["half"] = True
+            raise LookupError("no price")
+        record.attributes["tagged"] = True
+        return record
+
+
+def test_an_atomic_stage_edits_the_record_in_place_and_a_failing_one_passes_it_on(
+    pipeline_provider: Any, span_exporter: InMemorySpanExporter
+) -> None:
+    stage = _Atomic()
+    provider, pipeline = pipeline_provider([stage])
+    make_span(provider, price=1.0)
+    span = chat_span(span_exporter)
+    assert span.attributes is not None
+    assert span.attributes["tagged"] is True
+    span_exporter.clear()
+    make_span(provider)
+    span = chat_span(span_exporter)
+    assert span.attributes is not None
+    assert "tagged" not in span.attributes
+    assert span.attributes["gen_ai.operation.name"] == "chat"
+    assert pipeline.stats().stages["_Atomic"].failed == 3  # the unpriced chat span and both "other"
+
+
+def test_an_atomic_stage_gets_no_snapshot(
+    pipeline_provider: Any, span_exporter: InMemorySpanExporter
+) -> None:
+    # What tells atomic from plain stages: a plain one's half-done change is undone, an atomic one's stays.
+    provider, _ = pipeline_provider([_Atomic(contract_broken=True)])
+    make_span(provider)
+    span = chat_span(span_exporter)
+    assert span.attributes is not None
+    assert span.attributes["half"] is True
+
+
 def test_wrong_return_type_is_a_failure(
     pipeline_provider: Any, span_exporter: InMemorySpanExporter
 ) -> None:

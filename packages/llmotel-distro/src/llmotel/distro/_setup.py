@@ -57,6 +57,10 @@ __all__ = ["Providers", "configure"]
 _logger = logging.getLogger(__name__)
 
 _LOGGING_HANDLER_VAR = "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED"
+# Shares of the shutdown budget: traces (with what the tail sampler still holds) may use this much of it, and
+# metrics leave the logs theirs; each signal also gets what the ones before it left unused.
+_TRACES_SHARE = 0.6
+_METRICS_SHARE = 0.2
 # Loggers of the telemetry machinery itself (exporters, SDK batch processors, llmotel's pipeline): their records
 # never enter the log pipeline, which may be the very thing failing.
 _TELEMETRY_LOGGERS = ("opentelemetry", "llmotel")
@@ -66,8 +70,9 @@ _TELEMETRY_LOGGERS = ("opentelemetry", "llmotel")
 class Providers:
     """The providers :func:`configure` built; ``shutdown()`` flushes and stops all three.
 
-    ``shutdown_timeout`` (seconds, from ``LLMOTEL_SHUTDOWN_TIMEOUT``) bounds the whole shutdown: traces first, then
-    metrics and logs with what is left. :func:`configure` registers it to run at exit.
+    ``shutdown_timeout`` (seconds, from ``LLMOTEL_SHUTDOWN_TIMEOUT``) bounds the whole shutdown: traces first, with
+    at most 60 % of it, then metrics, which leave the logs 20 %, then the logs with what is left. :func:`configure`
+    registers it to run at exit.
     """
 
     tracer_provider: TracerProvider
@@ -94,10 +99,21 @@ class Providers:
             logging.getLogger().removeHandler(self.log_handler)
             self.log_handler.close()  # and out of logging's own flush at exit
         # The tail sampler forwards what it holds to the span processor when the tracer provider shuts down, so the
-        # span processor's own bound (its shutdown_timeout_millis) is the whole budget; the rest gets what is left.
+        # span processor's own bound (its shutdown_timeout_millis, the traces' share) bounds the traces.
+        logs_share_ms = (
+            (1 - _TRACES_SHARE - _METRICS_SHARE) * self.shutdown_timeout * 1000
+            if self.log_processor is not None
+            else 0.0
+        )
+        metrics_share_ms = _METRICS_SHARE * self.shutdown_timeout * 1000
+
+        def metrics_ms() -> float:
+            # Its share even when the traces overran theirs: a zero timeout makes the SDK fail every reader.
+            return max(left_ms() - logs_share_ms, metrics_share_ms)
+
         steps: list[tuple[str, Callable[[], object]]] = [
             ("traces", self.tracer_provider.shutdown),
-            ("metrics", lambda: self.meter_provider.shutdown(timeout_millis=left_ms())),
+            ("metrics", lambda: self.meter_provider.shutdown(timeout_millis=metrics_ms())),
         ]
         if self.log_processor is not None:
             log_processor = self.log_processor
@@ -255,7 +271,7 @@ def configure(*, set_global: bool = False, resource: Resource | None = None) -> 
             stages,
             [exporter_class() for exporter_class in span_exporters.values()],
             meter_provider=meter_provider,
-            shutdown_timeout_millis=shutdown_timeout * 1000,
+            shutdown_timeout_millis=shutdown_timeout * _TRACES_SHARE * 1000,
         )
         tracer_provider.add_span_processor(
             _export_processor(span_processor, meter_provider, span_cost)

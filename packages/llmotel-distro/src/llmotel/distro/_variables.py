@@ -89,8 +89,8 @@ VARIABLES: tuple[Variable, ...] = (
         "LLMOTEL_SHUTDOWN_TIMEOUT",
         "5s",
         "The most the process waits at exit (or in `Providers.shutdown()`) for telemetry: traces are exported "
-        "first, then metrics and logs with what is left; an exporter still busy then is stopped and what it "
-        "held is counted dropped (`llmotel.pipeline.shed`).",
+        "first, in at most 60 % of it, then metrics, which leave the logs 20 %, then logs with what is left; "
+        "an exporter still busy then is stopped and what it held is counted dropped (`llmotel.pipeline.shed`).",
         _DISTRO,
         "a duration from 0s to 600s (`500ms`, `5s`, `1m`)",
     ),

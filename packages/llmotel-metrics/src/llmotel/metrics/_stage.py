@@ -27,6 +27,8 @@ class CostAttributeStage:
     overrides and the costs it already computed: a span the processor priced is not priced again.
     """
 
+    atomic = True  # one attribute, set once the price is known: a failure changes nothing
+
     def __init__(self, pricing: Pricing | None = None) -> None:
         self._pricing = Pricing() if pricing is None else pricing
 

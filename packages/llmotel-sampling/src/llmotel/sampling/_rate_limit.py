@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 from opentelemetry.context import Context
@@ -14,8 +13,12 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from llmotel.sampling import _names
 from llmotel.sampling._bucket import TokenBucket
+from llmotel.sampling._record import DecisionRecord
+from llmotel.sdk.spans import SpanCopy
 
 _logger = logging.getLogger(__name__)
+
+_REFUSED, _ADMITTED = 0, 1
 
 
 class RateLimitingSpanProcessor(SpanProcessor):
@@ -26,7 +29,8 @@ class RateLimitingSpanProcessor(SpanProcessor):
     is forwarded, paying one span token each (the span bucket may go into debt rather than split a
     trace). Spans of refused traces are dropped and counted in
     ``llmotel.sampling.rate_limited.spans`` when a ``meter_provider`` is given. The last
-    ``decision_cache_size`` trace decisions are remembered. Unsampled spans pass through untouched.
+    ``decision_cache_size`` trace decisions (rounded up to a power of two) are remembered, in the
+    tail sampler's fixed decision table (28 bytes a trace). Unsampled spans pass through untouched.
 
     Wrap the exporting processor with it (or a ``TailSamplingProcessor``)::
 
@@ -56,8 +60,7 @@ class RateLimitingSpanProcessor(SpanProcessor):
         self._spans = (
             TokenBucket(spans_per_second, clock=clock) if spans_per_second is not None else None
         )
-        self._admitted: OrderedDict[int, bool] = OrderedDict()
-        self._cache_size = decision_cache_size
+        self._decisions = DecisionRecord(decision_cache_size)
         self._lock = threading.Lock()
         self._limited = (
             meter_provider.get_meter(_names.METER_NAME).create_counter(
@@ -78,6 +81,8 @@ class RateLimitingSpanProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         try:
             if self._admit(span):
+                if type(span) is SpanCopy and span.owned_by(self):
+                    span.hand_to(self._next)  # a copy made for us alone goes on to one processor
                 self._next.on_end(span)
             elif self._limited is not None:
                 self._limited.add(1)
@@ -90,16 +95,16 @@ class RateLimitingSpanProcessor(SpanProcessor):
             return True
         trace_id = context.trace_id
         with self._lock:
-            admitted = self._admitted.get(trace_id)
-            if admitted is None:
+            code = self._decisions.get(trace_id)
+            if code < 0:
                 admitted = (self._traces is None or self._traces.available()) and (
                     self._spans is None or self._spans.available()
                 )
                 if admitted and self._traces is not None:
                     self._traces.take(1)
-                self._admitted[trace_id] = admitted
-                if len(self._admitted) > self._cache_size:
-                    self._admitted.popitem(last=False)
+                self._decisions.add(trace_id, _ADMITTED if admitted else _REFUSED)
+            else:
+                admitted = code == _ADMITTED
             if admitted and self._spans is not None:
                 self._spans.take(1)
             return admitted

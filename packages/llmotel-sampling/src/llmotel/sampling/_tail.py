@@ -74,12 +74,12 @@ class _Outcome:
     reason: str | None = None  # forced decisions: "ordinary" or "matched"
 
 
-def _forwarded(span: ReadableSpan, mark: dict[str, AttributeValue]) -> SpanCopy:
-    """The span as forwarded (finished spans are frozen): a copy, or the buffered copy itself,
-    with ``mark`` added."""
+def _forwarded(span: ReadableSpan, mark: dict[str, AttributeValue], to: SpanProcessor) -> SpanCopy:
+    """The span as forwarded to ``to`` (finished spans are frozen): a copy, or the buffered copy
+    itself, with ``mark`` added; made for ``to`` alone, so ``to`` owns it and may edit it in place."""
     copy = span if type(span) is SpanCopy else SpanCopy(span)
     copy.own_attributes.update(mark)
-    return copy
+    return copy.hand_to(to)
 
 
 def _open_longer_than(spans: Sequence[ReadableSpan], threshold_ns: int, now_ns: int) -> bool:
@@ -126,7 +126,9 @@ class TailSamplingProcessor(SpanProcessor):
     ``next_processor.on_end`` carrying ``llmotel.sampling.policy`` (the policy's name) and, when
     known, ``llmotel.sampling.rate`` (the probability the trace had of being kept: 1.0 for
     error/latency/tokens/cost/attribute, the ratio for the probabilistic baseline). Traces no
-    policy keeps are dropped. Each trace is decided once: spans that end after its decision
+    policy keeps are dropped. A kept span is forwarded as a ``SpanCopy`` made for
+    ``next_processor`` alone (``SpanCopy.hand_to``), which a ``PipelineSpanProcessor`` edits and
+    exports itself. Each trace is decided once: spans that end after its decision
     follow it. Unsampled spans (``RECORD_ONLY``) are passed through untouched, exporting
     processors ignore them.
 
@@ -480,10 +482,11 @@ class TailSamplingProcessor(SpanProcessor):
             mark = outcome.mark
             if mark is not None:
                 # _forward inlined: this loop runs for every kept span.
-                on_end = self._next.on_end
+                next_processor = self._next
+                on_end = next_processor.on_end
                 for span in outcome.spans:
                     try:
-                        on_end(_forwarded(span, mark))
+                        on_end(_forwarded(span, mark, next_processor))
                     except Exception:
                         _logger.exception("next span processor failed in on_end")
             if self._telemetry is not None:
@@ -491,7 +494,7 @@ class TailSamplingProcessor(SpanProcessor):
 
     def _forward(self, span: ReadableSpan, mark: dict[str, AttributeValue] | None) -> None:
         try:
-            self._next.on_end(span if mark is None else _forwarded(span, mark))
+            self._next.on_end(span if mark is None else _forwarded(span, mark, self._next))
         except Exception:
             _logger.exception("next span processor failed in on_end")
 

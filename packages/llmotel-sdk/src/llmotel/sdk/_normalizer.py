@@ -276,6 +276,8 @@ class ConventionNormalizer:
     """
 
     name = "ConventionNormalizer"
+    # Its changes are collected first and applied at the end: a failure leaves the record as it was.
+    atomic = True
 
     def __init__(self, mode: NormalizeMode = "add") -> None:
         if mode not in ("add", "replace"):

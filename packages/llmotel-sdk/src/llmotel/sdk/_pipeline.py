@@ -28,7 +28,7 @@ from llmotel.sdk._content import (
     is_event_content_attribute,
 )
 from llmotel.sdk._records import MutableLogRecord, MutableSpan
-from llmotel.sdk.spans import finished_attributes
+from llmotel.sdk.spans import SpanCopy, estimate_bytes
 from llmotel.sdk.version import __version__
 from llmotel.semconv import extensions as ext
 
@@ -58,6 +58,10 @@ _X = TypeVar("_X", SpanExporter, LogRecordExporter)
 SpanStage = Callable[[MutableSpan], MutableSpan | None]
 #: A log stage: gets a :class:`MutableLogRecord`, returns it or ``None`` to drop.
 LogStage = Callable[[MutableLogRecord], MutableLogRecord | None]
+# A stage that raises passes its record on as it was before the stage: the pipeline snapshots the record
+# before each stage to undo what a failing one half did. A stage with ``atomic = True`` computes its changes
+# first and applies them only when nothing can fail any more, so a failing one has changed nothing and gets
+# no snapshot (llmotel's own stages are atomic: a record is then edited in place, never copied per stage).
 
 # Metric attribute keys (llmotel's own namespace; not semantic conventions).
 _SIGNAL = ext.LLMOTEL_PIPELINE_SIGNAL
@@ -166,6 +170,7 @@ class _Stage:
     call: Callable[[Any], Any]
     batch: Callable[[list[Any]], Any] | None
     sensitive: bool
+    atomic: bool
     shed: Callable[[Any], Any] | None
     records_in: int = 0
     records_out: int = 0
@@ -206,6 +211,7 @@ class _Pipeline(Generic[_R]):
                     call=stage,
                     batch=batch if callable(batch) else None,
                     sensitive=sensitive,
+                    atomic=getattr(stage, "atomic", False) is True,
                     shed=shed if callable(shed) else None,
                 )
             )
@@ -280,8 +286,11 @@ class _Pipeline(Generic[_R]):
         out: list[_R] = []
         failed = stripped = 0
         sensitive = stage.sensitive
+        # A snapshot undoes what a failing stage half did; a content-sensitive stage strips instead,
+        # an atomic one has changed nothing when it raises.
+        snapshots = not (sensitive or stage.atomic)
         for record in records:
-            snapshot = None if sensitive else record._snapshot()
+            snapshot = record._snapshot() if snapshots else None
             try:
                 result = call(record)
             except Exception as exc:  # noqa: BLE001 - a stage must never break export
@@ -299,13 +308,14 @@ class _Pipeline(Generic[_R]):
                     stripped += 1
                     out.append(record)
             else:
-                record._restore(cast("tuple[Any, ...]", snapshot))
+                if snapshot is not None:
+                    record._restore(snapshot)
                 out.append(record)
         return out, failed, stripped
 
     def _run_batch(self, stage: _Stage, records: list[_R]) -> tuple[list[_R], int, int]:
         assert stage.batch is not None
-        snapshots = None if stage.sensitive else [r._snapshot() for r in records]
+        snapshots = None if stage.sensitive or stage.atomic else [r._snapshot() for r in records]
         try:
             result = stage.batch(list(records))
             if not isinstance(result, list | tuple) or not all(
@@ -316,9 +326,10 @@ class _Pipeline(Generic[_R]):
             self._report(stage, exc)
         else:
             return list(result), 0, 0
-        if snapshots is not None:
-            for record, snapshot in zip(records, snapshots, strict=True):
-                record._restore(snapshot)
+        if not stage.sensitive:
+            if snapshots is not None:
+                for record, snapshot in zip(records, snapshots, strict=True):
+                    record._restore(snapshot)
             return records, len(records), 0
         out = [r for r in records if self._strip(r, stage.name)]
         return out, len(records), len(out)
@@ -681,15 +692,6 @@ def _attributes_size(attributes: Mapping[str, object] | None) -> int:
     return size
 
 
-def _span_size(span: ReadableSpan) -> int:
-    """An estimate of what ``span`` holds in memory: its text plus a fixed cost per part."""
-    # Runs on the thread that ends the span: the attributes are read through the one SDK adapter.
-    size = 256 + len(span.name) + _attributes_size(finished_attributes(span))
-    for event in span.events:
-        size += 64 + _attributes_size(event.attributes)
-    return size
-
-
 def _log_size(record: ReadableLogRecord) -> int:
     log = record.log_record
     return 256 + _value_size(log.body) + _attributes_size(log.attributes)
@@ -783,9 +785,9 @@ class PipelineSpanProcessor(SpanProcessor):
         self._queue: ExportQueue[ReadableSpan] = _batching_queue(
             pipeline,
             self._exporters,
-            MutableSpan.from_span,
+            self._record,
             MutableSpan.to_span,
-            size_of=_span_size,
+            size_of=estimate_bytes,
             success=SpanExportResult.SUCCESS,
             variables="OTEL_BSP",
             default_delay_millis=5000,
@@ -819,6 +821,13 @@ class PipelineSpanProcessor(SpanProcessor):
         context = span.context
         if context is not None and context.trace_flags.sampled:
             self._queue.put(span)
+
+    def _record(self, span: ReadableSpan) -> MutableSpan:
+        """The stages' record of a queued span: the span itself when it is a copy handed to this
+        processor (made for it alone, by the tail sampler), otherwise a copy."""
+        if type(span) is SpanCopy and span.owned_by(self):
+            return MutableSpan.editing(span)
+        return MutableSpan.from_span(span)
 
     def shutdown(self, timeout_millis: float | None = None) -> None:
         """Export what is queued and shut the exporters down, within ``timeout_millis`` (default: the

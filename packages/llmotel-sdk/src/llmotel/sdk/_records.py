@@ -15,6 +15,8 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.status import Status
 from opentelemetry.util.types import AnyValue, Attributes
 
+from llmotel.sdk.spans import SpanCopy, finished_attributes
+
 __all__ = ["MutableEvent", "MutableLink", "MutableLogRecord", "MutableSpan"]
 
 
@@ -66,12 +68,14 @@ class MutableSpan:
     """A finished span as pipeline stages see it.
 
     Stages may change ``name``, ``attributes``, ``events``, ``links``, ``status`` and ``resource``
-    in place (or replace them). Everything else is read-only; ``source`` is the span as the SDK finished it,
-    which the pipeline never changes. Attribute values may be primitives, sequences or, as SDK 1.45
+    in place (or replace them). Everything else is read-only; ``source`` is the span the record was made
+    from: the span as the SDK finished it, which the pipeline never changes, or the tail sampler's copy the
+    record edits (:meth:`editing`). Attribute values may be primitives, sequences or, as SDK 1.45
     accepts, structured (mappings/lists of mappings); a stage must not assume one shape.
     """
 
     __slots__ = (
+        "_edits_source",
         "_events",
         "_links",
         "_source",
@@ -91,6 +95,7 @@ class MutableSpan:
         status: Status | None = None,
     ) -> None:
         self._source = source
+        self._edits_source = False
         self.name = name
         self.attributes = attributes
         # Events and links are copied on first access: most stages never look at them, and the
@@ -103,7 +108,19 @@ class MutableSpan:
     @classmethod
     def from_span(cls, span: ReadableSpan) -> MutableSpan:
         """Copy ``span``'s editable parts (dicts and lists are new; values are shared)."""
-        return cls(span, span.name, _copy(span.attributes))
+        return cls(span, span.name, dict(finished_attributes(span)))
+
+    @classmethod
+    def editing(cls, span: SpanCopy) -> MutableSpan:
+        """A record that edits ``span`` itself: a copy its caller owns (see ``SpanCopy.claim``).
+
+        Its attribute dict is the copy's own, and :meth:`to_span` puts the edits back into the copy
+        and returns it, so the span is copied once on its way to the exporter (by whoever made the
+        ``SpanCopy``). Unlike a :meth:`from_span` record, ``source`` is then edited too.
+        """
+        record = cls(span, span.name, span.own_attributes)
+        record._edits_source = True
+        return record
 
     @property
     def events(self) -> list[MutableEvent]:
@@ -135,7 +152,7 @@ class MutableSpan:
 
     @property
     def source(self) -> ReadableSpan:
-        """The finished span this record was copied from (never modified)."""
+        """The finished span this record was copied from (never modified), or the copy it edits."""
         return self._source
 
     @property
@@ -163,8 +180,18 @@ class MutableSpan:
         return self._source.end_time
 
     def to_span(self) -> ReadableSpan:
-        """A new ``ReadableSpan`` with this record's values (dropped counts carried over)."""
+        """A ``ReadableSpan`` with this record's values (dropped counts carried over): a new one, or
+        for an :meth:`editing` record the copy it edits."""
         src = self._source
+        if self._edits_source:
+            return cast("SpanCopy", src).update(
+                name=self.name,
+                attributes=self.attributes,
+                events=src.events if self._events is None else _events(self._events),
+                links=src.links if self._links is None else _links(self._links),
+                status=self.status,
+                resource=self.resource,
+            )
         return _PipelineSpan(
             src,
             name=self.name,
@@ -172,14 +199,8 @@ class MutableSpan:
             parent=src.parent,
             resource=self.resource,
             attributes=cast("Attributes", self.attributes),
-            events=src.events
-            if self._events is None
-            else [
-                Event(e.name, cast("Attributes", e.attributes), e.timestamp) for e in self._events
-            ],
-            links=src.links
-            if self._links is None
-            else [Link(k.context, cast("Attributes", k.attributes)) for k in self._links],
+            events=src.events if self._events is None else _events(self._events),
+            links=src.links if self._links is None else _links(self._links),
             kind=src.kind,
             status=self.status,
             start_time=src.start_time,
@@ -220,6 +241,14 @@ class MutableSpan:
 
     def __repr__(self) -> str:
         return f"MutableSpan(name={self.name!r}, attributes={self.attributes!r})"
+
+
+def _events(events: list[MutableEvent]) -> list[Event]:
+    return [Event(e.name, cast("Attributes", e.attributes), e.timestamp) for e in events]
+
+
+def _links(links: list[MutableLink]) -> list[Link]:
+    return [Link(k.context, cast("Attributes", k.attributes)) for k in links]
 
 
 class _PipelineSpan(ReadableSpan):

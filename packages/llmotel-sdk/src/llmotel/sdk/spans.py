@@ -5,7 +5,9 @@ The public ``ReadableSpan`` properties copy on every access (``attributes`` wrap
 ``links`` build a tuple under a lock): on the tail sampler's hot path that is several times the
 cost of reading the containers the SDK already holds (``benchmarks/bench_sampling.py`` measures
 both). The span processors that run on the application thread for every span — llmotel-sampling's
-tail sampler and policies, llmotel-metrics' token/cost processor — read spans through here. For
+tail sampler and policies, llmotel-metrics' token/cost processor, the export queue's size estimate —
+read spans through here; :class:`SpanCopy` is the one copy of a span the tail sampler forwards and
+the export pipeline edits and exports. For
 spans the SDK built, these functions read ``BoundedAttributes._dict``, ``BoundedList._dq`` and the
 ``ReadableSpan`` fields; any other span, or an SDK whose containers look different, goes through
 the public properties, so an SDK change costs speed, never correctness. Tested on the oldest and
@@ -15,12 +17,14 @@ pinned in llmotel-sdk's ``pyproject.toml``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.sdk.trace import ReadableSpan, Span
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span
+from opentelemetry.trace import Link, Status
 from opentelemetry.util.types import AttributeValue
 
 __all__ = ["SPAN_BYTES", "SpanCopy", "estimate_bytes", "finished_attributes"]
@@ -55,7 +59,9 @@ def finished_attributes(span: ReadableSpan) -> Mapping[str, AttributeValue]:
 def estimate_bytes(span: ReadableSpan) -> int:
     """A cheap upper estimate of the memory a finished SDK span holds on to.
 
-    Runs for every buffered span on the application thread: the reads above are inlined. A
+    The one span-size estimate: the tail sampler's ``max_bytes`` and the export queue's
+    ``max_queue_bytes`` both count spans with it. Runs for every buffered or queued span on the
+    application thread: the reads above are inlined. A
     container without the SDK's inner one is read as it is (every one is a mapping or sequence).
     """
     size = SPAN_BYTES
@@ -89,11 +95,17 @@ class SpanCopy(ReadableSpan):
     Shares the context, status, resource, scope, events and links with the original (tuples of
     them: no lock, no bounded containers) and carries its dropped counts. An SDK span's fields are
     read directly (the properties cost half the copy); any other span through the properties.
+
+    Whoever makes a copy for exactly one processor can :meth:`hand_to` it: that processor owns the
+    copy and may edit it in place (the export pipeline then uses it as its record and as the span it
+    exports: one copy of the span on its way to the exporter). A copy nobody owns, or owned by
+    another, is read only: a processor that edits it copies it first.
     """
 
     own_attributes: dict[str, AttributeValue]
     """The copy's attributes: the processor adds its marks here before forwarding the copy."""
     _dropped_counts: tuple[int, int, int]
+    _owner: object = None
 
     def __init__(self, span: ReadableSpan) -> None:
         # What the SDK hands to on_end (a ReadableSpan sharing the span's containers), or a span.
@@ -145,6 +157,35 @@ class SpanCopy(ReadableSpan):
             end_time=span.end_time,
             instrumentation_scope=span.instrumentation_scope,
         )
+
+    def hand_to(self, owner: object) -> SpanCopy:
+        """Make ``owner`` (the one processor this copy goes to) its owner; returns the copy."""
+        self._owner = owner
+        return self
+
+    def owned_by(self, owner: object) -> bool:
+        """Whether the copy was handed to ``owner``."""
+        return self._owner is owner
+
+    def update(
+        self,
+        *,
+        name: str,
+        attributes: dict[str, AttributeValue],
+        events: Sequence[Event],
+        links: Sequence[Link],
+        status: Status,
+        resource: Resource,
+    ) -> SpanCopy:
+        """Give the copy these contents (its owner's edits) and return it; context, times and scope stay."""
+        self.own_attributes = attributes
+        self._name = name
+        self._attributes = attributes
+        self._events = events
+        self._links = links
+        self._status = status
+        self._resource = resource
+        return self
 
     @property
     def dropped_attributes(self) -> int:

@@ -250,6 +250,7 @@ class SemconvValidator:
     """
 
     name = "SemconvValidator"
+    atomic = True  # it only reads the record
 
     def __init__(self, *, meter_provider: MeterProvider | None = None) -> None:
         self.violation_count = 0
