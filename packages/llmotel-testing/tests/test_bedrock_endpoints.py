@@ -76,7 +76,7 @@ def test_a_corrupt_message_fails_botocore_crc_check() -> None:
     data[-6] ^= 0xFF
     buffer = EventStreamBuffer()
     buffer.add_data(bytes(data))
-    with pytest.raises(Exception, match="(?i)checksum|crc"):
+    with pytest.raises(Exception, match=r"(?i)checksum|crc"):
         list(buffer)
 
 
@@ -163,11 +163,11 @@ def test_converse_stream_tool_use(client: Any, llm_stub: StubServer) -> None:
 def test_converse_stream_error_event(client: Any, llm_stub: StubServer) -> None:
     llm_stub.enqueue(stream_error_reply(2, "Too many tokens", status=429))
     stream = client.converse_stream(modelId=CLAUDE, messages=MESSAGES)["stream"]
-    seen = []
+    events = iter(stream)
+    seen = [next(events), next(events)]
     with pytest.raises(EventStreamError) as caught:
-        for event in stream:
-            seen.append(event)
-    assert len(seen) == 2
+        next(events)
+    assert [next(iter(e)) for e in seen] == ["messageStart", "contentBlockDelta"]
     assert caught.value.response["Error"] == {
         "Code": "throttlingException",
         "Message": "Too many tokens",
@@ -176,9 +176,15 @@ def test_converse_stream_error_event(client: Any, llm_stub: StubServer) -> None:
 
 @pytest.mark.parametrize(
     ("status", "code"),
-    [(400, "ValidationException"), (429, "ThrottlingException"), (503, "ServiceUnavailableException")],
+    [
+        (400, "ValidationException"),
+        (429, "ThrottlingException"),
+        (503, "ServiceUnavailableException"),
+    ],
 )
-def test_errors_are_client_errors(client: Any, llm_stub: StubServer, status: int, code: str) -> None:
+def test_errors_are_client_errors(
+    client: Any, llm_stub: StubServer, status: int, code: str
+) -> None:
     llm_stub.enqueue(error_reply(status, "Nope"))
     with pytest.raises(ClientError) as caught:
         client.converse(modelId=CLAUDE, messages=MESSAGES)
@@ -226,17 +232,23 @@ def test_invoke_families(client: Any) -> None:
     assert titan["results"][0]["completionReason"] == "FINISH"
     assert titan["inputTextTokenCount"] == 1
     nova = _invoke(
-        client, "us.amazon.nova-lite-v1:0", {"messages": [{"role": "user", "content": [{"text": "Hi"}]}]}
+        client,
+        "us.amazon.nova-lite-v1:0",
+        {"messages": [{"role": "user", "content": [{"text": "Hi"}]}]},
     )
     assert nova["stopReason"] == "end_turn"
     assert nova["usage"]["inputTokens"] == 1
-    mistral = _invoke(client, "mistral.mistral-7b-instruct-v0:2", {"prompt": "<s>[INST] Hi [/INST]"})
+    mistral = _invoke(
+        client, "mistral.mistral-7b-instruct-v0:2", {"prompt": "<s>[INST] Hi [/INST]"}
+    )
     assert mistral["outputs"][0]["stop_reason"] == "stop"
     chat = _invoke(
         client, "mistral.mistral-large-2407-v1:0", {"messages": [{"role": "user", "content": "Hi"}]}
     )
     assert chat["choices"][0]["message"]["content"].endswith(": Hi")
-    embedding = _invoke(client, "amazon.titan-embed-text-v2:0", {"inputText": "Hi", "dimensions": 256})
+    embedding = _invoke(
+        client, "amazon.titan-embed-text-v2:0", {"inputText": "Hi", "dimensions": 256}
+    )
     assert len(embedding["embedding"]) == 256
     assert embedding["inputTextTokenCount"] == 1
 
@@ -245,7 +257,11 @@ def test_invoke_streams(client: Any) -> None:
     claude = _chunks(
         client,
         CLAUDE,
-        {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 9, "messages": [{"role": "user", "content": "Hi"}]},
+        {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 9,
+            "messages": [{"role": "user", "content": "Hi"}],
+        },
     )
     assert [c["type"] for c in claude][:2] == ["message_start", "content_block_start"]
     assert claude[-1]["type"] == "message_stop"
@@ -255,7 +271,11 @@ def test_invoke_streams(client: Any) -> None:
     assert llama[-1]["stop_reason"] == "stop"
     titan = _chunks(client, "amazon.titan-text-express-v1", {"inputText": "Hi"})
     assert titan[-1]["completionReason"] == "FINISH"
-    nova = _chunks(client, "amazon.nova-micro-v1:0", {"messages": [{"role": "user", "content": [{"text": "Hi"}]}]})
+    nova = _chunks(
+        client,
+        "amazon.nova-micro-v1:0",
+        {"messages": [{"role": "user", "content": [{"text": "Hi"}]}]},
+    )
     assert nova[-1]["metadata"]["usage"]["inputTokens"] == 1
 
 

@@ -60,8 +60,14 @@ AWS_TEST_ENV = {
 _TITAN_DIMENSIONS = 1024  # amazon.titan-embed-text-v2's default
 
 _ERROR_CODES: dict[int, tuple[str, str]] = {
-    400: ("ValidationException", "Malformed input request, please reformat your input and try again."),
-    403: ("AccessDeniedException", "You don't have access to the model with the specified model ID."),
+    400: (
+        "ValidationException",
+        "Malformed input request, please reformat your input and try again.",
+    ),
+    403: (
+        "AccessDeniedException",
+        "You don't have access to the model with the specified model ID.",
+    ),
     404: ("ResourceNotFoundException", "The requested resource could not be found."),
     408: ("ModelTimeoutException", "Model has timed out in processing the request."),
     424: ("ModelErrorException", "The model returned an error."),
@@ -583,7 +589,10 @@ class _Invoke:
             return out
         if self.family == "nova":
             out = [{"messageStart": {"role": "assistant"}}]
-            out += [{"contentBlockDelta": {"delta": {"text": p}, "contentBlockIndex": 0}} for p in pieces]
+            out += [
+                {"contentBlockDelta": {"delta": {"text": p}, "contentBlockIndex": 0}}
+                for p in pieces
+            ]
             out.append({"contentBlockStop": {"contentBlockIndex": 0}})
             out.append({"messageStop": {"stopReason": self.reason}})
             out.append({"metadata": {"usage": self.nova_usage()}})
