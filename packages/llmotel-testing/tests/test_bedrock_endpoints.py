@@ -22,6 +22,8 @@ from llmotel.testing import (
     Usage,
     count_tokens,
     error_reply,
+    event_stream,
+    raw_reply,
     stream_error_reply,
     text_reply,
     tool_call_reply,
@@ -294,3 +296,12 @@ def test_invoke_error(client: Any, llm_stub: StubServer) -> None:
     with pytest.raises(ClientError) as caught:
         client.invoke_model(modelId=CLAUDE, body=b"{}")
     assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_event_stream_body_as_a_raw_reply(client: Any, llm_stub: StubServer) -> None:
+    body = event_stream(
+        [("messageStart", {"role": "assistant"}), ("messageStop", {"stopReason": "x"})]
+    )
+    llm_stub.enqueue(raw_reply(body, content_type="application/vnd.amazon.eventstream"))
+    events = list(client.converse_stream(modelId=CLAUDE, messages=MESSAGES)["stream"])
+    assert events == [{"messageStart": {"role": "assistant"}}, {"messageStop": {"stopReason": "x"}}]

@@ -15,7 +15,7 @@ from llmotel.testing._assertions import (
     metric_points,
     span_tree,
 )
-from llmotel.testing._bedrock import AWS_TEST_ENV
+from llmotel.testing._bedrock import AWS_TEST_ENV, event_stream
 from llmotel.testing._instrument import run_instrumented
 from llmotel.testing._replies import (
     Reply,
@@ -46,6 +46,7 @@ __all__ = [
     "count_tokens",
     "cut_stream_reply",
     "error_reply",
+    "event_stream",
     "find_span",
     "find_spans",
     "metric_points",

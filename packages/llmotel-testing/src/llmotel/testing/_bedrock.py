@@ -143,6 +143,13 @@ def encode_event(event: SseEvent) -> bytes:
     return encode_message(headers, payload)
 
 
+def event_stream(events: list[tuple[str, Any]]) -> bytes:
+    """``(event type, JSON payload)`` pairs framed as an ``application/vnd.amazon.eventstream``
+    body, for a :func:`~llmotel.testing.raw_reply` (a type ending in ``Exception`` is an exception
+    message)."""
+    return b"".join(encode_event(event) for event in events)
+
+
 def _error_event(error: StreamError) -> SseEvent:
     code, message = _code(error.status, error.type or error.code)
     # The stream's exception members are the error names in lower camel case; a model's failure
