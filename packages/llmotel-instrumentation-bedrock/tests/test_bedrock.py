@@ -669,3 +669,28 @@ def test_cost_from_genai_prices(
     total = sum(p.value for _, p in metric_points(metric_reader, COST_METRIC))
     assert total > 0
     assert total == pytest.approx(float(expected), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("model", "body"),
+    [
+        (CLAUDE, {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50, "messages": []}),
+        ("amazon.nova-micro-v1:0", {"messages": [{"role": "user", "content": [{"text": "Hi"}]}]}),
+    ],
+)
+def test_invoke_stream_without_content_skips_deltas(
+    instrumented: BedrockInstrumentor,
+    client: Any,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+    model: str,
+    body: dict[str, Any],
+) -> None:
+    llm_stub.enqueue(text_reply("one two three", usage=Usage(input_tokens=4, output_tokens=3)))
+    response = client.invoke_model_with_response_stream(modelId=model, body=json.dumps(body))
+    assert len(list(response["body"])) > 3
+    attrs = dict(only_span(span_exporter).attributes or {})
+    assert attrs["gen_ai.usage.input_tokens"] == 4
+    assert attrs["gen_ai.usage.output_tokens"] == 3
+    assert attrs["gen_ai.response.finish_reasons"] == ("end_turn",)
+    assert "gen_ai.output.messages" not in attrs

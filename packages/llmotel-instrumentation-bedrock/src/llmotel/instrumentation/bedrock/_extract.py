@@ -322,7 +322,7 @@ def _joined(blocks: Mapping[int, dict[str, Any]]) -> list[dict[str, Any]]:
 class Family:
     """How one model family's InvokeModel body maps onto an invocation."""
 
-    __slots__ = ("chunks", "content", "name", "operation", "request", "response")
+    __slots__ = ("chunks", "content", "delta", "name", "operation", "request", "response")
 
     def __init__(
         self,
@@ -333,6 +333,7 @@ class Family:
         content: Callable[[Invocation, Mapping[str, Any]], None],
         response: Callable[[Invocation, Mapping[str, Any], bool], None],
         chunks: Callable[[bool], Any] | None = None,
+        delta: bytes | None = None,
     ) -> None:
         self.name = name
         self.operation = operation
@@ -340,6 +341,8 @@ class Family:
         self.content = content
         self.response = response
         self.chunks = chunks
+        # What a stream chunk that only carries content starts with: not parsed without content.
+        self.delta = delta
 
 
 # Anthropic Claude (the Messages API body, anthropic_version bedrock-2023-05-31).
@@ -781,6 +784,7 @@ ANTHROPIC = Family(
     content=_anthropic_input,
     response=_anthropic_response,
     chunks=_AnthropicChunks,
+    delta=b"content_block_delta",
 )
 LLAMA = Family(
     "llama",
@@ -871,15 +875,18 @@ class InvokeChunks:
     """Accumulates InvokeModelWithResponseStream's ``chunk`` events: each one's ``bytes`` is the
     model family's own chunk JSON."""
 
-    __slots__ = ("reader",)
+    __slots__ = ("reader", "skip")
 
     def __init__(self, family: Family | None, content: bool) -> None:
         chunks = family.chunks if family is not None and family.chunks is not None else _MetricsOnly
         self.reader = chunks(content)
+        self.skip = None if content or family is None else family.delta
 
     def process(self, event: Any) -> bool:
         data = _get(_get(event, "chunk"), "bytes")
-        if isinstance(data, bytes | bytearray | str):
+        if type(data) is bytes:
+            if self.skip is not None and self.skip in data[:32]:
+                return False
             self.reader.process(json.loads(data))
         return False
 
