@@ -44,7 +44,7 @@ from llmotel.instrumentation.bedrock import _extract as extract
 from llmotel.instrumentation.bedrock.package import _instruments
 from llmotel.instrumentation.bedrock.version import __version__
 from llmotel.semconv.attributes import AWS_BEDROCK_GUARDRAIL_ID
-from llmotel.semconv.calls import Patches, server_of_url, telemetry_of
+from llmotel.semconv.calls import Patches, read_field, server_of_url, telemetry_of
 from llmotel.semconv.inference import InferenceTelemetry, Invocation
 from llmotel.semconv.streams import SyncStream
 
@@ -134,7 +134,7 @@ def _start(
         server_port=port,
         stream=operation in (_CONVERSE_STREAM, _INVOKE_STREAM),
     )
-    guardrail = params.get("guardrailIdentifier") or extract._get(
+    guardrail = params.get("guardrailIdentifier") or read_field(
         params.get("guardrailConfig"), "guardrailIdentifier"
     )
     if type(guardrail) is str:

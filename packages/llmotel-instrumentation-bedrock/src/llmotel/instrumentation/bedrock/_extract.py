@@ -248,7 +248,7 @@ class ConverseEvents:
         self.blocks: dict[int, dict[str, Any]] = {}
 
     def process(self, event: Any) -> bool:
-        if not isinstance(event, Mapping):
+        if type(event) is not dict:  # botocore parses each event into a dict
             return False
         if "contentBlockDelta" in event:
             if self.content:
@@ -505,12 +505,14 @@ class _AnthropicChunks(_Chunks):
                 part["content"] = [part.get("content") or ""]
             self.blocks[_int(chunk.get("index")) or 0] = part
         elif kind == "content_block_delta":
-            part = self.blocks.get(_int(chunk.get("index")) or 0)
+            open_part = self.blocks.get(_int(chunk.get("index")) or 0)
             delta = chunk.get("delta")
             piece = _get(delta, "text") or _get(delta, "partial_json") or _get(delta, "thinking")
-            key = "arguments" if part is not None and part["type"] == "tool_call" else "content"
-            if part is not None and type(piece) is str and isinstance(part.get(key), list):
-                part[key].append(piece)
+            if open_part is None or type(piece) is not str:
+                return
+            key = "arguments" if open_part["type"] == "tool_call" else "content"
+            if isinstance(open_part.get(key), list):
+                open_part[key].append(piece)
 
     def finish(self, inv: Invocation) -> None:
         inv.response_id = self.id
