@@ -694,3 +694,28 @@ def test_invoke_stream_without_content_skips_deltas(
     assert attrs["gen_ai.usage.output_tokens"] == 3
     assert attrs["gen_ai.response.finish_reasons"] == ("end_turn",)
     assert "gen_ai.output.messages" not in attrs
+
+
+def test_invoke_body_that_fails_to_read(
+    instrumented: BedrockInstrumentor,
+    client: Any,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    from llmotel.testing import raw_reply
+
+    llm_stub.enqueue(raw_reply({"generation": "a long enough reply"}, truncate_at=10))
+    response = client.invoke_model(modelId="meta.llama3-8b-instruct-v1:0", body=b'{"prompt": "Hi"}')
+    span = only_span(span_exporter)  # ended: the reply could not be read
+    assert span.status.status_code is StatusCode.ERROR
+    with pytest.raises(Exception) as caught:
+        response["body"].read()  # the caller's own read fails as it would have
+    assert (span.attributes or {})["error.type"] == type(caught.value).__qualname__
+
+
+def test_stream_is_still_an_event_stream(instrumented: BedrockInstrumentor, client: Any) -> None:
+    from botocore.eventstream import EventStream
+
+    stream = client.converse_stream(modelId=CLAUDE, messages=MESSAGES)["stream"]
+    assert isinstance(stream, EventStream)
+    stream.close()
