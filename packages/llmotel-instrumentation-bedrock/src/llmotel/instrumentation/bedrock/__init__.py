@@ -45,10 +45,10 @@ from llmotel.instrumentation.bedrock.package import _instruments
 from llmotel.instrumentation.bedrock.version import __version__
 from llmotel.semconv.attributes import AWS_BEDROCK_GUARDRAIL_ID
 from llmotel.semconv.calls import Patches, read_field, server_of_url, telemetry_of
-from llmotel.semconv.inference import InferenceTelemetry, Invocation
+from llmotel.semconv.inference import InferenceTelemetry, Invocation, release_peers, settle_peers
 from llmotel.semconv.streams import SyncStream
 
-__all__ = ["BedrockInstrumentor", "__version__"]
+__all__ = ["PEERS", "BedrockInstrumentor", "__version__"]
 
 SCOPE = "llmotel.instrumentation.bedrock"
 _SERVICE = "bedrock-runtime"
@@ -59,6 +59,11 @@ _CONVERSE_STREAM = "ConverseStream"
 _INVOKE = "InvokeModel"
 _INVOKE_STREAM = "InvokeModelWithResponseStream"
 _OPERATIONS = frozenset({_CONVERSE, _CONVERSE_STREAM, _INVOKE, _INVOKE_STREAM})
+#: The other instrumentations of Bedrock Runtime that ``LLMOTEL_INSTRUMENTATION_CONFLICT`` settles.
+PEERS = (
+    ("opentelemetry.instrumentation.bedrock", "BedrockInstrumentor"),  # OpenLLMetry
+    ("openinference.instrumentation.bedrock", "BedrockInstrumentor"),  # OpenInference
+)
 
 
 class EventStream(SyncStream):
@@ -259,9 +264,12 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         from botocore.client import BaseClient
 
         self._patches = Patches()
+        if not settle_peers("bedrock-runtime", PEERS):
+            return
         self._patches.wrap(
             BaseClient, "_make_api_call", _wrapper(telemetry_of(SCOPE, __version__, kwargs))
         )
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._patches.restore()
+        release_peers(PEERS)
