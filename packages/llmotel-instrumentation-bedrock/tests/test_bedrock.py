@@ -719,3 +719,36 @@ def test_stream_is_still_an_event_stream(instrumented: BedrockInstrumentor, clie
     stream = client.converse_stream(modelId=CLAUDE, messages=MESSAGES)["stream"]
     assert isinstance(stream, EventStream)
     stream.close()
+
+
+def test_event_only_content(
+    instrument: Instrument,
+    client: Any,
+    span_exporter: InMemorySpanExporter,
+    log_exporter: InMemoryLogRecordExporter,
+) -> None:
+    instrument(capture="EVENT_ONLY")
+    client.converse(modelId=CLAUDE, messages=MESSAGES)
+    attrs = dict(only_span(span_exporter).attributes or {})
+    assert "gen_ai.input.messages" not in attrs
+    [event] = [r.log_record for r in log_exporter.get_finished_logs() if r.log_record.event_name]
+    assert event.event_name == "gen_ai.client.inference.operation.details"
+    assert "Say hello" in json.dumps(dict(event.attributes or {}), default=str)
+
+
+def test_invoke_with_a_file_body(
+    instrumented: BedrockInstrumentor,
+    client: Any,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    import io
+
+    body = io.BytesIO(b'{"prompt": "Hi", "max_gen_len": 20}')
+    response = client.invoke_model(modelId="meta.llama3-8b-instruct-v1:0", body=body)
+    assert json.loads(response["body"].read())["generation"].endswith(": Hi")
+    assert llm_stub.requests[-1].json == {"prompt": "Hi", "max_gen_len": 20}  # sent whole
+    attrs = dict(only_span(span_exporter).attributes or {})
+    assert attrs["gen_ai.operation.name"] == "text_completion"
+    assert "gen_ai.request.max_tokens" not in attrs  # a file is not read ahead of botocore
+    assert attrs["gen_ai.usage.input_tokens"] == 1
