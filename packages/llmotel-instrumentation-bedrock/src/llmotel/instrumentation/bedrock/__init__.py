@@ -90,7 +90,11 @@ class EventStream(SyncStream):
         except BaseException as exc:
             self._self_end(exc)
             raise
-        self._self_chunk(event)
+        self._self_telemetry.chunk(self._self_inv)
+        try:
+            self._self_acc.process(event)
+        except Exception:  # noqa: BLE001
+            self._self_telemetry.warn_once("chunk")
         return event
 
 
