@@ -74,6 +74,8 @@ class EventStream(SyncStream):
     ) -> None:
         super().__init__(wrapped, telemetry, inv, acc)
         self._self_events: Any = None
+        # What each event calls, looked up once: (note the chunk, the invocation, read the event).
+        self._self_hooks = (telemetry.chunk, inv, acc.process)
 
     def __iter__(self) -> EventStream:
         return self
@@ -90,9 +92,10 @@ class EventStream(SyncStream):
         except BaseException as exc:
             self._self_end(exc)
             raise
-        self._self_telemetry.chunk(self._self_inv)
+        chunk, inv, process = self._self_hooks
+        chunk(inv)
         try:
-            self._self_acc.process(event)
+            process(event)
         except Exception:  # noqa: BLE001
             self._self_telemetry.warn_once("chunk")
         return event

@@ -250,10 +250,11 @@ class ConverseEvents:
     def process(self, event: Any) -> bool:
         if type(event) is not dict:  # botocore parses each event into a dict
             return False
-        if "contentBlockDelta" in event:
+        if "contentBlockDelta" in event:  # most events: only content
             if self.content:
                 self._delta(event["contentBlockDelta"])
-        elif "contentBlockStart" in event:
+            return False
+        if "contentBlockStart" in event:
             if self.content:
                 start = event["contentBlockStart"]
                 use = _get(_get(start, "start"), "toolUse")
