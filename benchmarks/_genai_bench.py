@@ -1,4 +1,5 @@
-"""What the per-SDK overhead benchmarks share (``bench_mistralai.py``, ``bench_google_genai.py``).
+"""What the per-SDK overhead benchmarks share (``bench_anthropic.py``, ``bench_mistralai.py``,
+``bench_google_genai.py``).
 
 A benchmark script describes its SDK (a :class:`Spec`: the SDK pin, our instrumentor, the peers and
 the calls to time) and hands it to :func:`main`. Each contender runs in a worker process (this
@@ -6,9 +7,10 @@ Python for llmotel; for a peer, a venv created once with ``uv`` under the system
 one stub server in a process of its own. For every call kind the worker times single calls in
 alternating order, one with instrumentation suppressed (``_SUPPRESS_INSTRUMENTATION_KEY``: a
 wrapper returns at its first check) and one instrumented, and reports the median of the paired
-differences with their interquartile range — wall time and CPU time of the calling thread. A
-contender that ignores suppression is measured with blocks of calls between ``instrument()`` and
-``uninstrument()`` instead. It also counts the spans one call makes (a contender that makes none
+differences with their interquartile range — wall time and CPU time of the calling thread — and
+the CPU a call costs later, when the metric reader collects (counted in the "incl. collection"
+ratio). A contender that ignores suppression is measured with blocks of calls between
+``instrument()`` and ``uninstrument()`` instead. It also counts the spans one call makes (a contender that makes none
 has nothing to compare). Every contender runs with its default settings.
 
 Only the standard library is imported at the top: the workers import this module in the peers'
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import hashlib
 import json
 import os
 import pathlib
@@ -163,6 +166,25 @@ def _blocks(call: Call, instrument: Call, uninstrument: Call, n: int) -> dict[st
     return _summary(on, off)
 
 
+def _collect_cost(call: Call, reader: Any, n: int = 20) -> float:
+    """CPU µs per call spent later, when the metric reader collects (llmotel records a stream's
+    time-per-output-chunk points then): one collection after ``n`` calls minus one after none."""
+    reader.get_metrics_data()
+
+    def collect() -> int:
+        c0 = time.thread_time_ns()
+        reader.get_metrics_data()
+        return time.thread_time_ns() - c0
+
+    idle = statistics.median(collect() for _ in range(5))
+    costs = []
+    for _ in range(5):
+        for _ in range(n):
+            call()
+        costs.append(collect() - idle)
+    return max(0.0, statistics.median(costs) / n / 1000)
+
+
 def _innermost(owner: Any, name: str, fake: Callable[..., Any]) -> None:
     """Make ``fake`` what the wrappers of ``owner.name`` (if any) finally call."""
     import wrapt
@@ -192,7 +214,8 @@ def worker(spec: Spec, name: str, base_url: str, scale: float, in_situ: bool) ->
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(BatchSpanProcessor(_Drop()))  # type: ignore[arg-type]
     tracer_provider.add_span_processor(Count())
-    meter_provider = MeterProvider([InMemoryMetricReader()])
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider([reader])
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
     module, cls = spec.ours if name == "llmotel" else spec.peers[name][1:]
@@ -231,8 +254,11 @@ def worker(spec: Spec, name: str, base_url: str, scale: float, in_situ: bool) ->
         result[kind] = (
             _pairs(call, n) if honours else _blocks(call, instrument, inst.uninstrument, n)
         )
-    if honours:
-        inst.uninstrument()
+    if not honours:
+        instrument()
+    for kind, call in calls.items():
+        result[kind]["collect_cpu_us"] = _collect_cost(call, reader)
+    inst.uninstrument()
     loop.close()
     return result
 
@@ -245,7 +271,12 @@ def _venv(spec: Spec, name: str, sdk: str) -> pathlib.Path | None:
     installs our distributions editable, so it always runs this checkout); ``None`` when it can't
     be made."""
     uv = shutil.which("uv")
-    root = pathlib.Path(tempfile.gettempdir()) / "llmotel-bench-peers" / f"{sdk}-{name}"
+    repo = pathlib.Path(__file__).resolve().parent.parent
+    # Ours is an editable install of one checkout: its venv is that checkout's alone.
+    key = (
+        f"{name}-{hashlib.sha1(str(repo).encode()).hexdigest()[:8]}" if name == "llmotel" else name
+    )
+    root = pathlib.Path(tempfile.gettempdir()) / "llmotel-bench-peers" / f"{sdk}-{key}"
     python = root / "bin" / "python"
     if python.exists():
         return python
@@ -254,7 +285,6 @@ def _venv(spec: Spec, name: str, sdk: str) -> pathlib.Path | None:
         return None
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     if name == "llmotel":
-        repo = pathlib.Path(__file__).resolve().parent.parent
         own = [arg for path in spec.local for arg in ("-e", str(repo / path))]
     else:
         own = spec.peers[name][0]
@@ -309,6 +339,21 @@ def _table(results: list[dict[str, Any]]) -> str:
             lines.append(
                 f"{sdk}: llmotel / lightest peer ({label}; target ≤ 0.50): {', '.join(ratios)}"
             )
+        later = ", ".join(f"{k} {ours[k].get('collect_cpu_us', 0.0):.0f}" for k in kinds)
+        lines.append(f"{sdk}: llmotel CPU spent later, at metric collection (µs per call): {later}")
+        ratios = []
+        for kind in kinds:
+            values = [
+                p[kind]["added_cpu_us"] + p[kind].get("collect_cpu_us", 0.0)
+                for p in peers
+                if p["spans_per_call"][kind] and p[kind]["added_cpu_us"] > 0
+            ]
+            total = ours[kind]["added_cpu_us"] + ours[kind].get("collect_cpu_us", 0.0)
+            ratios.append(f"{kind} {total / min(values):.2f}" if values else f"{kind} n/a")
+        lines.append(
+            f"{sdk}: llmotel / lightest peer (CPU incl. collection; target ≤ 0.50): "
+            + ", ".join(ratios)
+        )
         baseline = ", ".join(f"{k} {ours[k]['baseline_wall_us']:.0f} µs" for k in kinds)
         lines.append(f"{sdk}: uninstrumented call (llmotel run): {baseline}")
     return "\n".join(lines)

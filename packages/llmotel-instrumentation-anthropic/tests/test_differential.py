@@ -391,4 +391,4 @@ async def test_async_path(
 def test_every_wrapped_method_has_a_path(instrument: Instrument, llm_stub: StubServer) -> None:
     instrumentor = instrument()
     clients = (_client(llm_stub, False), _client(llm_stub, True))
-    assert uncovered(PATHS, clients, instrumentor._wrapped, "anthropic") == []
+    assert uncovered(PATHS, clients, instrumentor._patches, "anthropic") == []

@@ -13,7 +13,10 @@ keyword arguments and result map onto an :class:`~llmotel.semconv.inference.Invo
 :func:`telemetry_of` makes the emitter from ``instrument()``'s keyword arguments and
 :class:`Patches` remembers what was wrapped, for ``uninstrument()``. The wrapper skips the call when :meth:`~InferenceTelemetry.should_skip` says so, starts the span,
 ends it as failed when the SDK raises, and otherwise records the result — or, for a stream, hands
-the caller a :mod:`llmotel.semconv.streams` proxy that ends the span when the stream ends. Nothing
+the caller a :mod:`llmotel.semconv.streams` proxy that ends the span when the stream ends. For a
+Stainless-generated SDK (``Operation(raw=True)``: anthropic) a result is handed to
+:func:`~llmotel.semconv.streams.complete`, which also proxies the raw responses of
+``with_raw_response`` / ``with_streaming_response``. Nothing
 in it raises into the caller: a reader that fails is logged once and the call goes on untouched.
 
 Needs ``wrapt`` (through :mod:`llmotel.semconv.streams`): the ``llmotel-semconv[instrumentation]``
@@ -23,14 +26,21 @@ extra.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import wrapt
 
 from llmotel.semconv.inference import InferenceTelemetry, Invocation
-from llmotel.semconv.streams import Accumulator, AsyncStream, SyncStream
+from llmotel.semconv.streams import (
+    Accumulator,
+    AsyncStream,
+    SyncStream,
+    acomplete,
+    complete,
+    raw_mode,
+)
 
 __all__ = [
     "Locate",
@@ -63,9 +73,16 @@ class Operation:
         response: ``(inv, result, content)`` sets the response fields of a non-streamed result.
         accumulator: for a method that returns a stream, makes the stream's
             :class:`~llmotel.semconv.streams.Accumulator` (given whether content is captured).
+        streamed: for a method that streams only when asked (``stream=True``): whether the
+            keyword arguments ask; without it a method with an ``accumulator`` always streams.
+        seen: ``(inv, result)`` reads what the SDK returned before anything else does (a
+            request id in the headers of a stream or raw response).
+        raw: the SDK is Stainless-generated (openai, anthropic): a call its
+            ``with_raw_response`` / ``with_streaming_response`` wrappers marked returns a raw
+            response, which :func:`~llmotel.semconv.streams.complete` proxies.
     """
 
-    __slots__ = ("accumulator", "content", "name", "request", "response")
+    __slots__ = ("accumulator", "content", "name", "raw", "request", "response", "seen", "streamed")
 
     def __init__(
         self,
@@ -75,12 +92,18 @@ class Operation:
         content: _Read,
         response: _Response,
         accumulator: Callable[[bool], Accumulator] | None = None,
+        streamed: Callable[[Mapping[str, Any]], bool] | None = None,
+        seen: Callable[[Invocation, Any], None] | None = None,
+        raw: bool = False,
     ) -> None:
         self.name = name
         self.request = request
         self.content = content
         self.response = response
         self.accumulator = accumulator
+        self.streamed = streamed
+        self.seen = seen
+        self.raw = raw
 
 
 def _invocation(
@@ -98,7 +121,7 @@ def _invocation(
         request_model=model if type(model) is str else None,
         server_address=host,
         server_port=port,
-        stream=op.accumulator is not None,
+        stream=op.accumulator is not None and (op.streamed is None or op.streamed(kwargs)),
     )
     op.request(inv, kwargs)
     if telemetry.capture_content:
@@ -117,12 +140,20 @@ class _AsyncGeneratorStream(AsyncStream):
             self._self_end(None)
 
 
+def _seen(telemetry: InferenceTelemetry, op: Operation, inv: Invocation, result: Any) -> None:
+    if op.seen is not None:
+        try:
+            op.seen(inv, result)
+        except Exception:  # noqa: BLE001
+            telemetry.warn_once("response")
+
+
 def _complete(telemetry: InferenceTelemetry, op: Operation, inv: Invocation, result: Any) -> Any:
     """Record ``result`` and return what the caller gets (``result`` itself, or a stream proxy)."""
     try:
-        if op.accumulator is not None:
+        if inv.stream:
             telemetry.detach(inv)
-            acc = op.accumulator(telemetry.capture_content)
+            acc = op.accumulator(telemetry.capture_content)  # type: ignore[misc]
             if inspect.isasyncgen(result):
                 return _AsyncGeneratorStream(result, telemetry, inv, acc)
             if hasattr(result, "__aiter__"):
@@ -135,10 +166,22 @@ def _complete(telemetry: InferenceTelemetry, op: Operation, inv: Invocation, res
     return result
 
 
+def _raw(
+    telemetry: InferenceTelemetry, op: Operation, inv: Invocation, kwargs: Mapping[str, Any]
+) -> tuple[str | None, Accumulator | None]:
+    """The raw-response mode and the accumulator of a Stainless SDK's call."""
+    acc = op.accumulator(telemetry.capture_content) if inv.stream else None  # type: ignore[misc]
+    return raw_mode(kwargs), acc
+
+
 def call_wrapper(
     telemetry: InferenceTelemetry, op: Operation, locate: Locate, is_async: bool = False
 ) -> Any:
     """The ``wrapt`` wrapper of an SDK method (a coroutine function when ``is_async``)."""
+
+    def record(inv: Invocation, parsed: Any) -> None:
+        op.response(inv, parsed, telemetry.capture_content)
+
     if is_async:
 
         async def async_wrapper(
@@ -157,6 +200,12 @@ def call_wrapper(
             except BaseException as exc:
                 telemetry.fail(inv, exc)
                 raise
+            _seen(telemetry, op, inv, result)
+            if op.raw:
+                mode, acc = _raw(telemetry, op, inv, kwargs)
+                if mode == "raw" and acc is None:  # parse() may be a coroutine
+                    return await acomplete(telemetry, inv, result, mode, acc, record)
+                return complete(telemetry, inv, result, mode, acc, record)
             return _complete(telemetry, op, inv, result)
 
         return async_wrapper
@@ -175,6 +224,10 @@ def call_wrapper(
         except BaseException as exc:
             telemetry.fail(inv, exc)
             raise
+        _seen(telemetry, op, inv, result)
+        if op.raw:
+            mode, acc = _raw(telemetry, op, inv, kwargs)
+            return complete(telemetry, inv, result, mode, acc, record)
         return _complete(telemetry, op, inv, result)
 
     return wrapper
@@ -199,6 +252,10 @@ class Patches:
 
     def __init__(self) -> None:
         self._wrapped: list[tuple[Any, str]] = []
+
+    def __iter__(self) -> Iterator[tuple[Any, str]]:
+        """The ``(owner, name)`` of each wrapped function, first wrapped first."""
+        return iter(self._wrapped)
 
     def wrap(self, owner: Any, name: str, wrapper: Any) -> None:
         """``wrapt.wrap_function_wrapper(owner, name, wrapper)``, remembered."""

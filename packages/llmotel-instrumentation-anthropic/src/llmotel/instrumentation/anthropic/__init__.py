@@ -31,136 +31,68 @@ import importlib
 from collections.abc import Callable, Collection, Coroutine, Generator, Mapping
 from typing import Any
 
-import wrapt
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
-from opentelemetry.instrumentation.utils import unwrap
 
 from llmotel.instrumentation.anthropic import _extract as extract
 from llmotel.instrumentation.anthropic.package import _instruments
 from llmotel.instrumentation.anthropic.version import __version__
+from llmotel.semconv.calls import Operation, Patches, call_wrapper, telemetry_of
 from llmotel.semconv.inference import (
     InferenceTelemetry,
-    Invocation,
     inference_in_progress,
     release_peers,
     settle_peers,
 )
-from llmotel.semconv.streams import Accumulator, acomplete, complete, raw_mode
 
 __all__ = ["AnthropicInstrumentor", "__version__"]
 
 SCOPE = "llmotel.instrumentation.anthropic"
 
 
-def _invocation(
-    telemetry: InferenceTelemetry, instance: Any, kwargs: Mapping[str, Any], stream: bool
-) -> Invocation:
-    host, port = extract.server_of(getattr(instance, "_client", None))
-    model = kwargs.get("model")
-    inv = Invocation(
-        "chat",
-        extract.PROVIDER,
-        request_model=model if type(model) is str else None,
-        server_address=host,
-        server_port=port,
-        stream=stream,
-    )
-    extract.request(inv, kwargs)
-    if telemetry.capture_content:
-        extract.content(inv, kwargs)
-    return inv
+def _streamed(kwargs: Mapping[str, Any]) -> bool:
+    return kwargs.get("stream") is True
 
 
-def _record(telemetry: InferenceTelemetry) -> Callable[[Invocation, Any], None]:
-    def record(inv: Invocation, message: Any) -> None:
-        extract.request_id(inv, message)
-        extract.response(inv, message, telemetry.capture_content)
-
-    return record
-
-
-def _seen(telemetry: InferenceTelemetry, inv: Invocation, result: Any) -> Accumulator | None:
-    """Before :func:`complete`: the request id of a stream or raw response, and the accumulator
-    of a streamed call."""
-    try:
-        extract.request_id(inv, result)
-    except Exception:  # noqa: BLE001
-        telemetry.warn_once("response")
-    return extract.Events(telemetry.capture_content) if inv.stream else None
-
-
-def _create_sync(telemetry: InferenceTelemetry) -> Any:
-    record = _record(telemetry)
-
-    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-        if telemetry.should_skip():
-            return wrapped(*args, **kwargs)
-        try:
-            inv = _invocation(telemetry, instance, kwargs, kwargs.get("stream") is True)
-            telemetry.start(inv)
-        except Exception:  # noqa: BLE001
-            telemetry.warn_once("request")
-            return wrapped(*args, **kwargs)
-        try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            telemetry.fail(inv, exc)
-            raise
-        acc = _seen(telemetry, inv, result)
-        return complete(telemetry, inv, result, raw_mode(kwargs), acc, record)
-
-    return wrapper
+# messages.create: plain or stream=True, also through with_raw_response / with_streaming_response.
+_CREATE = Operation(
+    "chat",
+    request=extract.request,
+    content=extract.content,
+    response=extract.response,
+    accumulator=extract.Events,
+    streamed=_streamed,
+    seen=extract.request_id,
+    raw=True,
+)
+# The request that the messages.stream(...) helper's manager makes when it is entered.
+_HELPER = Operation(
+    "chat",
+    request=extract.request,
+    content=extract.content,
+    response=extract.response,
+    accumulator=extract.Events,
+    seen=extract.request_id,
+)
 
 
-def _create_async(telemetry: InferenceTelemetry) -> Any:
-    record = _record(telemetry)
-
-    async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-        if telemetry.should_skip():
-            return await wrapped(*args, **kwargs)
-        try:
-            inv = _invocation(telemetry, instance, kwargs, kwargs.get("stream") is True)
-            telemetry.start(inv)
-        except Exception:  # noqa: BLE001
-            telemetry.warn_once("request")
-            return await wrapped(*args, **kwargs)
-        try:
-            result = await wrapped(*args, **kwargs)
-        except BaseException as exc:
-            telemetry.fail(inv, exc)
-            raise
-        acc = _seen(telemetry, inv, result)
-        return await acomplete(telemetry, inv, result, raw_mode(kwargs), acc, record)
-
-    return wrapper
+def _locate(instance: Any, kwargs: Mapping[str, Any]) -> tuple[str, str | None, int | None]:
+    return (extract.PROVIDER, *extract.server_of(getattr(instance, "_client", None)))
 
 
 def _stream_sync(telemetry: InferenceTelemetry) -> Any:
     """``messages.stream(...)`` returns a manager whose ``__enter__`` makes the request: the span
     covers that request and the reading of the stream."""
-    record = _record(telemetry)
+    traced = call_wrapper(telemetry, _HELPER, _locate)
     attr = "_MessageStreamManager__api_request"
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         manager = wrapped(*args, **kwargs)
         try:
             api_request = getattr(manager, attr)
-
-            def request() -> Any:
-                if telemetry.should_skip():
-                    return api_request()
-                inv = _invocation(telemetry, instance, kwargs, True)
-                telemetry.start(inv)
-                try:
-                    result = api_request()
-                except BaseException as exc:
-                    telemetry.fail(inv, exc)
-                    raise
-                return complete(telemetry, inv, result, None, _seen(telemetry, inv, result), record)
-
-            setattr(manager, attr, request)
+            # the manager calls it without arguments; the span reads the helper's kwargs
+            setattr(manager, attr, lambda: traced(lambda **_: api_request(), instance, (), kwargs))
         except Exception:  # noqa: BLE001
             telemetry.warn_once("stream helper")
         return manager
@@ -182,27 +114,18 @@ class _Deferred:
 
 
 def _stream_async(telemetry: InferenceTelemetry) -> Any:
-    record = _record(telemetry)
+    traced = call_wrapper(telemetry, _HELPER, _locate, is_async=True)
     attr = "_AsyncMessageStreamManager__api_request"
 
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         manager = wrapped(*args, **kwargs)
         try:
             api_request = getattr(manager, attr)
-
-            async def request() -> Any:
-                if telemetry.should_skip():
-                    return await api_request
-                inv = _invocation(telemetry, instance, kwargs, True)
-                telemetry.start(inv)
-                try:
-                    result = await api_request
-                except BaseException as exc:
-                    telemetry.fail(inv, exc)
-                    raise
-                return complete(telemetry, inv, result, None, _seen(telemetry, inv, result), record)
-
-            setattr(manager, attr, _Deferred(request))
+            setattr(
+                manager,
+                attr,
+                _Deferred(lambda: traced(lambda **_: api_request, instance, (), kwargs)),
+            )
         except Exception:  # noqa: BLE001
             telemetry.warn_once("stream helper")
         return manager
@@ -236,39 +159,29 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        self._wrapped: list[tuple[Any, str]] = []
+        self._patches = Patches()
         self._telemetry: InferenceTelemetry | None = None
         if not settle_peers("anthropic", PEERS):
             return
-        telemetry = self._telemetry = InferenceTelemetry(
-            SCOPE,
-            __version__,
-            tracer_provider=kwargs.get("tracer_provider"),
-            meter_provider=kwargs.get("meter_provider"),
-            logger_provider=kwargs.get("logger_provider"),
-        )
+        telemetry = self._telemetry = telemetry_of(SCOPE, __version__, kwargs)
         module = importlib.import_module("anthropic.resources.messages")
-        for cls_name, create, stream in (
-            ("Messages", _create_sync, _stream_sync),
-            ("AsyncMessages", _create_async, _stream_async),
+        for cls_name, is_async, stream in (
+            ("Messages", False, _stream_sync),
+            ("AsyncMessages", True, _stream_async),
         ):
             cls = getattr(module, cls_name)
-            self._wrap(cls, "create", create(telemetry))
+            self._patches.wrap(cls, "create", call_wrapper(telemetry, _CREATE, _locate, is_async))
             if "stream" in vars(cls):
-                self._wrap(cls, "stream", stream(telemetry))
+                self._patches.wrap(cls, "stream", stream(telemetry))
         base = importlib.import_module("anthropic._base_client")
         if callable(getattr(base, "start_api_call_span", None)):
-            self._wrap(base, "start_api_call_span", _skip_sdk_span)
-
-    def _wrap(self, owner: Any, name: str, wrapper: Any) -> None:
-        wrapt.wrap_function_wrapper(owner, name, wrapper)
-        self._wrapped.append((owner, name))
+            self._patches.wrap(base, "start_api_call_span", _skip_sdk_span)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         telemetry = getattr(self, "_telemetry", None)
         if telemetry is not None:
             telemetry.active = False
-        for owner, name in getattr(self, "_wrapped", ()):
-            unwrap(owner, name)
-        self._wrapped = []
+        patches = getattr(self, "_patches", None)
+        if patches is not None:
+            patches.restore()
         release_peers(PEERS)

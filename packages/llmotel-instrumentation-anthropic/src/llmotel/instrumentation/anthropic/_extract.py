@@ -31,6 +31,7 @@ ANTHROPIC_CACHE_CREATION_5M = "anthropic.usage.cache_creation.ephemeral_5m_input
 ANTHROPIC_CACHE_CREATION_1H = "anthropic.usage.cache_creation.ephemeral_1h_input_tokens"
 _REQUEST_ID_HEADER = "request-id"
 _DEFAULT_PORTS = {"https": 443, "http": 80}
+_servers: dict[int, tuple[Any, str, int | None]] = {}
 # Anthropic stop reasons → the finish reasons of the semconv output-message schema.
 _FINISH = {
     "end_turn": "stop",
@@ -42,13 +43,21 @@ _FINISH = {
 
 
 def server_of(client: Any) -> tuple[str | None, int | None]:
-    """``(server.address, server.port)`` of an SDK client, from its base URL."""
+    """``(server.address, server.port)`` of an SDK client, from its base URL (cached per URL
+    object: a client keeps one until its base URL is set anew)."""
     url = getattr(client, "base_url", None)
+    found = _servers.get(id(url))
+    if found is not None and found[0] is url:
+        return found[1], found[2]
     host = getattr(url, "host", None)
     if not isinstance(host, str) or not host:
         return None, None
     port = getattr(url, "port", None)
-    return host, port if port is not None else _DEFAULT_PORTS.get(getattr(url, "scheme", ""))
+    port = port if port is not None else _DEFAULT_PORTS.get(getattr(url, "scheme", ""))
+    if len(_servers) > 256:
+        _servers.clear()
+    _servers[id(url)] = (url, host, port)  # holding the URL keeps its id from being reused
+    return host, port
 
 
 def request(inv: Invocation, kw: Mapping[str, Any]) -> None:
@@ -99,42 +108,37 @@ def request_id(inv: Invocation, result: Any) -> None:
         _attributes(inv)[ANTHROPIC_REQUEST_ID] = rid
 
 
-_USAGE_FIELDS = (
-    "input_tokens",
-    "cache_read_input_tokens",
-    "cache_creation_input_tokens",
-    "output_tokens",
-)
-
-
 def usage(inv: Invocation, *reports: Any) -> None:
     """Token counts from ``Usage`` reports; a later report's counts win where it has them (a
     stream's ``message_delta`` usage completes the ``message_start`` one)."""
-    counts: dict[str, int] = {}
+    uncached = read = created = output = None
+    extra: dict[str, Any] = {}
     for report in reports:
         if report is None:
             continue
-        for name in _USAGE_FIELDS:
-            value = _int(getattr(report, name, None))
-            if value is not None:
-                counts[name] = value
-    extra: dict[str, Any] = {}
-    for report in reports:
-        if report is not None:
-            _usage_extra(report, extra)
-            thinking = _int(
-                getattr(getattr(report, "output_tokens_details", None), "thinking_tokens", None)
-            )
+        value = _int(getattr(report, "input_tokens", None))
+        if value is not None:
+            uncached = value
+        value = _int(getattr(report, "cache_read_input_tokens", None))
+        if value is not None:
+            read = value
+        value = _int(getattr(report, "cache_creation_input_tokens", None))
+        if value is not None:
+            created = value
+        value = _int(getattr(report, "output_tokens", None))
+        if value is not None:
+            output = value
+        _usage_extra(report, extra)
+        details = getattr(report, "output_tokens_details", None)
+        if details is not None:
+            thinking = _int(getattr(details, "thinking_tokens", None))
             if thinking is not None:
                 inv.reasoning_output_tokens = thinking
-    read = counts.get("cache_read_input_tokens")
-    created = counts.get("cache_creation_input_tokens")
-    uncached = counts.get("input_tokens")
     if uncached is not None:
         inv.input_tokens = uncached + (read or 0) + (created or 0)
     inv.cache_read_input_tokens = read
     inv.cache_creation_input_tokens = created
-    inv.output_tokens = counts.get("output_tokens")
+    inv.output_tokens = output
     if extra:
         _attributes(inv).update(extra)
 

@@ -29,8 +29,12 @@ def server_of(sdk: Any, kw: Mapping[str, Any]) -> tuple[str | None, int | None]:
     url = kw.get("server_url")
     if type(url) is not str:
         config = getattr(sdk, "sdk_configuration", None)
-        details = config.get_server_details() if config is not None else None
-        url = details[0] if isinstance(details, tuple) and details else None
+        # the client's own server_url when it has one (what get_server_details() returns, less
+        # a trailing "/", which names the same host and port), else the named server's
+        url = getattr(config, "server_url", None)
+        if type(url) is not str or not url:
+            details = config.get_server_details() if config is not None else None
+            url = details[0] if isinstance(details, tuple) and details else None
     return server_of_url(url)
 
 
@@ -150,13 +154,19 @@ class ChatEvents:
         choices = getattr(chunk, "choices", None)
         if not isinstance(choices, list):
             return False
+        content = self.content
         for choice in choices:
+            # Without content only a choice's finish reason counts, and most chunks have none.
+            reason = getattr(choice, "finish_reason", None)
+            if reason is None and not content:
+                continue
             index = getattr(choice, "index", 0)
             index = index if type(index) is int else 0
-            reason = _reason(choice)
             if reason is not None:
-                self.reasons[index] = reason
-            if self.content:
+                reason = getattr(reason, "value", reason)
+                if type(reason) is str:
+                    self.reasons[index] = reason
+            if content:
                 delta = getattr(choice, "delta", None)
                 text = getattr(delta, "content", None)
                 if type(text) is str:
