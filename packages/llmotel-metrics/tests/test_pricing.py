@@ -133,6 +133,9 @@ def test_time_dependent_prices_follow_the_call_time() -> None:
         ("gcp.gemini", "gemini-2.5-flash"),
         ("azure.ai.openai", "gpt-4o"),
         ("aws.bedrock", "anthropic.claude-3-5-sonnet-20240620-v1:0"),
+        # what llmotel-instrumentation-bedrock names the models (cross-region prefixes dropped)
+        ("aws.bedrock", "meta.llama3-8b-instruct-v1:0"),
+        ("aws.bedrock", "amazon.nova-lite-v1:0"),
         ("mistral_ai", "mistral-large-latest"),
         ("moonshot_ai", "kimi-k2-0711-preview"),
         ("azure.ai.inference", "gpt-4o-mini"),

@@ -1,7 +1,7 @@
-"""A local LLM stub server (OpenAI, Anthropic, Mistral AI and Google Gen AI HTTP APIs) and pytest
+"""A local LLM stub server (OpenAI, Anthropic, Mistral AI, Google Gen AI and Bedrock HTTP APIs) and pytest
 fixtures for in-memory telemetry capture.
 
-``StubServer`` answers the real ``openai``, ``anthropic``, ``mistralai`` and ``google-genai`` SDKs
+``StubServer`` answers the real ``openai``, ``anthropic``, ``mistralai``, ``google-genai`` and ``boto3`` SDKs
 over HTTP with deterministic,
 scriptable replies; the pytest plugin (``llmotel.testing.pytest_plugin``, loaded automatically)
 provides the ``llm_stub``, ``span_exporter``/``tracer_provider``,
@@ -15,6 +15,7 @@ from llmotel.testing._assertions import (
     metric_points,
     span_tree,
 )
+from llmotel.testing._bedrock import AWS_TEST_ENV, event_stream
 from llmotel.testing._instrument import run_instrumented
 from llmotel.testing._replies import (
     Reply,
@@ -33,6 +34,7 @@ from llmotel.testing._tokens import count_tokens
 from llmotel.testing.version import __version__
 
 __all__ = [
+    "AWS_TEST_ENV",
     "RecordedRequest",
     "Reply",
     "StreamError",
@@ -44,6 +46,7 @@ __all__ = [
     "count_tokens",
     "cut_stream_reply",
     "error_reply",
+    "event_stream",
     "find_span",
     "find_spans",
     "metric_points",

@@ -10,6 +10,9 @@ from typing import Any
 
 from llmotel.testing._replies import Reply, StreamError, ToolCall
 
+# The endpoints that stream by their path (Bedrock's), not by a body field.
+_STREAMED_PATHS = ("/converse-stream", "/invoke-with-response-stream")
+
 # A fixed clock keeps every response byte-for-byte reproducible: created = CREATED_BASE + request
 # number.
 CREATED_BASE = 1_750_000_000
@@ -31,6 +34,9 @@ class StreamResponse:
     events: list[SseEvent]
     # Renders the provider's in-stream error event for a scripted StreamError.
     error_event: Callable[[StreamError], SseEvent]
+    content_type: str = "text/event-stream; charset=utf-8"
+    # Frames one event for the wire; None: server-sent events (``event:`` / ``data:`` lines).
+    encode: Callable[[SseEvent], bytes] | None = None
 
 
 Rendered = JsonResponse | StreamResponse
@@ -71,7 +77,8 @@ class Call:
 
     @property
     def stream(self) -> bool:
-        return self.json.get("stream") is True
+        # Bedrock says it in the path (converse-stream, invoke-with-response-stream), the rest in the body.
+        return self.json.get("stream") is True or self.path.endswith(_STREAMED_PATHS)
 
     def tool_calls(self) -> tuple[ToolCall, ...]:
         return self.reply.tool_calls if self.reply is not None else ()

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from llmotel.testing import _anthropic, _google_genai, _mistral, _openai
+from llmotel.testing import _anthropic, _bedrock, _google_genai, _mistral, _openai
 from llmotel.testing._common import Call, JsonResponse, Rendered, SseEvent, StreamResponse
 from llmotel.testing._replies import Reply
 
@@ -40,8 +40,9 @@ class RecordedRequest:
 
 class StubServer:
     """A local LLM stub server: OpenAI (chat completions, completions, embeddings, Responses),
-    Anthropic (messages), Mistral AI (chat, embeddings; under ``/mistral``) and Google Gen AI
-    (generateContent, embeddings; Gemini API and Vertex AI paths) over real HTTP, with
+    Anthropic (messages), Mistral AI (chat, embeddings; under ``/mistral``), Google Gen AI
+    (generateContent, embeddings; Gemini API and Vertex AI paths) and Amazon Bedrock Runtime
+    (Converse, InvokeModel, both streamed too; under ``/bedrock``) over real HTTP, with
     deterministic default answers and scriptable replies.
 
     Usage::
@@ -163,6 +164,12 @@ class StubServer:
         and Vertex AI clients); it appends ``/v1/models/{model}:generateContent`` and the like."""
         return self.url
 
+    @property
+    def bedrock_base_url(self) -> str:
+        """``<url>/bedrock`` — botocore's ``endpoint_url`` for a ``bedrock-runtime`` client; it
+        appends ``/model/{modelId}/converse`` and the like."""
+        return self.url + _bedrock.PREFIX
+
     # scripting
     # -----------------------------------------------------------------------------------------
     def enqueue(self, *replies: Reply) -> None:
@@ -223,7 +230,7 @@ class StubServer:
 
 
 # API families the stub tells apart by the whole request path (they own their error format too).
-_ROUTED: dict[str, Any] = {m.FAMILY: m for m in (_mistral, _google_genai)}
+_ROUTED: dict[str, Any] = {m.FAMILY: m for m in (_mistral, _google_genai, _bedrock)}
 
 
 def _family(path: str) -> str:
@@ -341,7 +348,9 @@ class _Handler(BaseHTTPRequestHandler):
         if delay > 0:
             time.sleep(delay)
         family = _family(split.path)
-        request_id_header = "request-id" if family == "anthropic" else "x-request-id"
+        request_id_header = getattr(_ROUTED.get(family), "REQUEST_ID_HEADER", None) or (
+            "request-id" if family == "anthropic" else "x-request-id"
+        )
         base_headers = {request_id_header: f"req_stub_{seq:06d}"}
         try:
             if reply is not None and reply.kind == "raw":
@@ -439,7 +448,7 @@ class _Handler(BaseHTTPRequestHandler):
         base_headers: Mapping[str, str],
     ) -> None:
         self.send_response(200)
-        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("content-type", stream.content_type)
         self.send_header("cache-control", "no-cache")
         self.send_header("transfer-encoding", "chunked")
         for name, value in base_headers.items():
@@ -447,29 +456,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         cut = reply.cut_after if reply is not None else None
         error = reply.stream_error if reply is not None else None
+        encode = stream.encode or _sse
         for index, event in enumerate(stream.events):
             if error is not None and error.after_events == index:
-                self._write_event(stream.error_event(error))
+                self._write_chunk(encode(stream.error_event(error)))
                 break
             if cut is not None and cut == index:
                 self._abort()
                 return
-            self._write_event(event)
+            self._write_chunk(encode(event))
             if chunk_delay > 0:
                 time.sleep(chunk_delay)
         else:
             if error is not None:
-                self._write_event(stream.error_event(error))
+                self._write_chunk(encode(stream.error_event(error)))
             elif cut is not None:
                 self._abort()
                 return
         self.wfile.write(b"0\r\n\r\n")
 
-    def _write_event(self, event: SseEvent) -> None:
-        name, data = event
-        payload = data if isinstance(data, str) else json.dumps(data)
-        text = (f"event: {name}\n" if name else "") + f"data: {payload}\n\n"
-        encoded = text.encode()
+    def _write_chunk(self, encoded: bytes) -> None:
         self.wfile.write(f"{len(encoded):x}\r\n".encode() + encoded + b"\r\n")
 
     def _abort(self) -> None:
@@ -480,6 +486,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+def _sse(event: SseEvent) -> bytes:
+    name, data = event
+    payload = data if isinstance(data, str) else json.dumps(data)
+    return ((f"event: {name}\n" if name else "") + f"data: {payload}\n\n").encode()
 
 
 def _error(family: str, status: int, reply: Reply, seq: int, request: Any) -> JsonResponse:

@@ -1,0 +1,282 @@
+"""OpenTelemetry instrumentation for Amazon Bedrock Runtime (``boto3`` / ``botocore``), following
+the GenAI semantic conventions.
+
+Usage::
+
+    import boto3
+    from llmotel.instrumentation.bedrock import BedrockInstrumentor
+
+    BedrockInstrumentor().instrument()   # or instrument(tracer_provider=..., meter_provider=...,
+                                         #               logger_provider=...)
+    client = boto3.client("bedrock-runtime", region_name="us-east-1")
+    client.converse(
+        modelId="us.anthropic.claude-3-5-haiku-20241022-v1:0",
+        messages=[{"role": "user", "content": [{"text": "Hi"}]}],
+    )
+    # → one CLIENT span "chat anthropic.claude-3-5-haiku-20241022-v1:0" (gen_ai.provider.name
+    #   "aws.bedrock") with usage and finish reasons, gen_ai.client.operation.duration and
+    #   gen_ai.client.token.usage points.
+
+    BedrockInstrumentor().uninstrument()  # botocore is exactly as before
+
+Instrumented: ``converse``, ``converse_stream``, ``invoke_model`` and
+``invoke_model_with_response_stream`` of ``bedrock-runtime`` clients, whenever they were made.
+The hook is botocore's ``BaseClient._make_api_call``, which every client method goes through: a
+call of any other service or operation passes straight through, and no client object is changed.
+``invoke_model``'s ``body`` is read (to record the reply) and handed back as a fresh
+``StreamingBody`` of the same bytes; a stream's ``EventStream`` comes back proxied, and its span
+ends when it is read to the end, fails, is closed or is garbage-collected unread. Under
+``opentelemetry-instrument`` it loads by itself (entry point ``llmotel_bedrock``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
+    BaseInstrumentor,
+)
+
+from llmotel.instrumentation.bedrock import _extract as extract
+from llmotel.instrumentation.bedrock.package import _instruments
+from llmotel.instrumentation.bedrock.version import __version__
+from llmotel.semconv.attributes import AWS_BEDROCK_GUARDRAIL_ID
+from llmotel.semconv.calls import Patches, read_field, server_of_url, telemetry_of
+from llmotel.semconv.inference import InferenceTelemetry, Invocation, release_peers, settle_peers
+from llmotel.semconv.streams import SyncStream
+
+__all__ = ["PEERS", "BedrockInstrumentor", "__version__"]
+
+SCOPE = "llmotel.instrumentation.bedrock"
+_SERVICE = "bedrock-runtime"
+# botocore names a client's class after its service: a cheap first test before the service model's.
+_CLASS_NAME = "BedrockRuntime"
+_CONVERSE = "Converse"
+_CONVERSE_STREAM = "ConverseStream"
+_INVOKE = "InvokeModel"
+_INVOKE_STREAM = "InvokeModelWithResponseStream"
+_OPERATIONS = frozenset({_CONVERSE, _CONVERSE_STREAM, _INVOKE, _INVOKE_STREAM})
+#: The other instrumentations of Bedrock Runtime that ``LLMOTEL_INSTRUMENTATION_CONFLICT`` settles.
+PEERS = (
+    ("opentelemetry.instrumentation.bedrock", "BedrockInstrumentor"),  # OpenLLMetry
+    ("openinference.instrumentation.bedrock", "BedrockInstrumentor"),  # OpenInference
+)
+
+
+class EventStream(SyncStream):
+    """botocore's ``EventStream`` (iterable, with ``close()``), reporting each event as it is read."""
+
+    def __init__(
+        self, wrapped: Any, telemetry: InferenceTelemetry, inv: Invocation, acc: Any
+    ) -> None:
+        super().__init__(wrapped, telemetry, inv, acc)
+        self._self_events: Any = None
+        # What each event calls, looked up once: (note the chunk, the invocation, read the event).
+        self._self_hooks = (telemetry.chunk, inv, acc.process)
+
+    def __iter__(self) -> EventStream:
+        return self
+
+    def __next__(self) -> Any:
+        events = self._self_events
+        if events is None:
+            events = self._self_events = iter(self.__wrapped__)
+        try:
+            event = next(events)
+        except StopIteration:
+            self._self_end(None)
+            raise
+        except BaseException as exc:
+            self._self_end(exc)
+            raise
+        chunk, inv, process = self._self_hooks
+        chunk(inv)
+        try:
+            process(event)
+        except Exception:  # noqa: BLE001
+            self._self_telemetry.warn_once("chunk")
+        return event
+
+
+class _FailedRead(io.RawIOBase):
+    """The body of a reply whose reading failed: reading it again raises the same error."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        raise self.error
+
+
+def _body(params: Mapping[str, Any]) -> dict[str, Any]:
+    body = params.get("body")
+    if isinstance(body, bytes | bytearray | str):  # not a file: reading it would consume it
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
+
+
+def _start(
+    telemetry: InferenceTelemetry, operation: str, client: Any, params: Mapping[str, Any]
+) -> tuple[Invocation, extract.Family | None]:
+    model = extract.model_of(params.get("modelId"))
+    host, port = server_of_url(getattr(client.meta, "endpoint_url", None))
+    family = None
+    if operation in (_CONVERSE, _CONVERSE_STREAM):
+        name = "chat"
+        body: Mapping[str, Any] = params
+    else:
+        body = _body(params)
+        family = extract.family_of(model, body)
+        name = family.operation if family is not None else "chat"
+    inv = Invocation(
+        name,
+        extract.PROVIDER,
+        request_model=model,
+        server_address=host,
+        server_port=port,
+        stream=operation in (_CONVERSE_STREAM, _INVOKE_STREAM),
+    )
+    guardrail = params.get("guardrailIdentifier") or read_field(
+        params.get("guardrailConfig"), "guardrailIdentifier"
+    )
+    if type(guardrail) is str:
+        inv.attributes = {AWS_BEDROCK_GUARDRAIL_ID: guardrail}
+    if family is None:
+        if operation in (_CONVERSE, _CONVERSE_STREAM):
+            extract.converse_request(inv, params)
+            if telemetry.capture_content:
+                extract.converse_input(inv, params)
+    else:
+        family.request(inv, body)
+        if telemetry.capture_content:
+            family.content(inv, body)
+    return inv, family
+
+
+def _read_body(
+    telemetry: InferenceTelemetry,
+    inv: Invocation,
+    family: extract.Family | None,
+    result: dict[str, Any],
+) -> None:
+    from botocore.response import StreamingBody
+
+    body = result.get("body")
+    if not callable(getattr(body, "read", None)):
+        return
+    try:
+        data = body.read()  # type: ignore[union-attr]
+    except Exception as exc:  # noqa: BLE001 - the caller's own read() gets the same error
+        result["body"] = StreamingBody(_FailedRead(exc), None)
+        telemetry.fail(inv, exc)
+        return
+    result["body"] = StreamingBody(io.BytesIO(data), len(data))
+    if family is not None:
+        reply = json.loads(data)
+        if isinstance(reply, dict):
+            family.response(inv, reply, telemetry.capture_content)
+    extract.header_usage(inv, result)
+
+
+def _complete(
+    telemetry: InferenceTelemetry,
+    operation: str,
+    inv: Invocation,
+    family: extract.Family | None,
+    result: Any,
+) -> Any:
+    """Record ``result`` and return it (with its body or stream replaced by ours)."""
+    try:
+        if not isinstance(result, dict):
+            pass
+        elif operation == _CONVERSE:
+            extract.converse_response(inv, result, telemetry.capture_content)
+        elif operation == _INVOKE:
+            _read_body(telemetry, inv, family, result)
+        else:
+            key = "stream" if operation == _CONVERSE_STREAM else "body"
+            stream = result.get(key)
+            if stream is not None and hasattr(stream, "__iter__"):
+                acc: Any = (
+                    extract.ConverseEvents(telemetry.capture_content)
+                    if operation == _CONVERSE_STREAM
+                    else extract.InvokeChunks(family, telemetry.capture_content)
+                )
+                telemetry.detach(inv)
+                result[key] = EventStream(stream, telemetry, inv, acc)
+                return result
+    except Exception:  # noqa: BLE001
+        telemetry.warn_once("response")
+    telemetry.finish(inv)
+    return result
+
+
+def _is_runtime(client: Any) -> bool:
+    if type(client).__name__ != _CLASS_NAME:
+        return False
+    try:
+        return bool(client.meta.service_model.service_name == _SERVICE)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _wrapper(telemetry: InferenceTelemetry) -> Any:
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        # botocore calls _make_api_call(operation_name, api_params), positionally.
+        if (
+            len(args) != 2
+            or args[0] not in _OPERATIONS
+            or not _is_runtime(instance)
+            or telemetry.should_skip()
+        ):
+            return wrapped(*args, **kwargs)
+        operation, params = args
+        try:
+            inv, family = _start(telemetry, operation, instance, params)
+            telemetry.start(inv)
+        except Exception:  # noqa: BLE001
+            telemetry.warn_once("request")
+            return wrapped(*args, **kwargs)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            telemetry.fail(inv, exc)
+            raise
+        return _complete(telemetry, operation, inv, family, result)
+
+    return wrapper
+
+
+class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments ``bedrock-runtime`` clients of botocore (see the module docstring).
+
+    ``instrument()`` accepts ``tracer_provider``, ``meter_provider`` and ``logger_provider`` (default:
+    the global ones). Content capture and the semconv opt-in are read from the environment then.
+    """
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        from botocore.client import BaseClient
+
+        self._patches = Patches()
+        if not settle_peers("bedrock-runtime", PEERS):
+            return
+        self._patches.wrap(
+            BaseClient, "_make_api_call", _wrapper(telemetry_of(SCOPE, __version__, kwargs))
+        )
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        self._patches.restore()
+        release_peers(PEERS)
