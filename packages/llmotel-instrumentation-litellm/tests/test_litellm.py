@@ -9,6 +9,7 @@ from typing import Any
 
 import litellm
 import pytest
+from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -115,15 +116,16 @@ def test_completion_anthropic_cache_tokens(
         cache_creation_input_tokens=30,
     )
     llm_stub.enqueue(text_reply("Hi", usage=usage))
-    litellm.completion(**route(ANTHROPIC_MODEL), messages=MESSAGES, max_tokens=50)
+    response = litellm.completion(**route(ANTHROPIC_MODEL), messages=MESSAGES, max_tokens=50)
     assert llm_stub.requests[-1].path == "/v1/messages"  # LiteLLM's own client, not the SDK
     attrs = dict(only_span(span_exporter).attributes or {})
     assert attrs["gen_ai.provider.name"] == "anthropic"
     assert attrs["gen_ai.request.model"] == "claude-sonnet-4-20250514"
     assert attrs["gen_ai.request.max_tokens"] == 50
     assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
-    # LiteLLM reports prompt_tokens with the cached tokens included, as semconv counts them.
-    assert attrs["gen_ai.usage.input_tokens"] == 150
+    # LiteLLM's prompt_tokens include the cache reads (and, since about 1.100, the cache writes).
+    assert attrs["gen_ai.usage.input_tokens"] == response.usage.prompt_tokens
+    assert response.usage.prompt_tokens in (120, 150)
     assert attrs["gen_ai.usage.cache_read.input_tokens"] == 100
     assert attrs["gen_ai.usage.cache_creation.input_tokens"] == 30
     assert attrs["gen_ai.usage.output_tokens"] == 4
@@ -235,6 +237,12 @@ def test_stream_without_usage_sends_what_the_caller_sent(
     assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
 
 
+STREAM_CLOSE = pytest.mark.skipif(
+    not hasattr(CustomStreamWrapper, "close"), reason="LiteLLM < 1.108 streams have no close/with"
+)
+
+
+@STREAM_CLOSE
 def test_stream_break_then_close(
     instrumented: LiteLLMInstrumentor,
     route: Route,
@@ -252,6 +260,7 @@ def test_stream_break_then_close(
     assert "llmotel.stream.abandoned" not in (span.attributes or {})
 
 
+@STREAM_CLOSE
 def test_stream_context_exit(
     instrumented: LiteLLMInstrumentor,
     route: Route,
@@ -264,6 +273,7 @@ def test_stream_context_exit(
     only_span(span_exporter)
 
 
+@pytest.mark.skipif(not hasattr(CustomStreamWrapper, "aclose"), reason="no aclose")
 async def test_async_stream_aclose(
     instrumented: LiteLLMInstrumentor,
     route: Route,
