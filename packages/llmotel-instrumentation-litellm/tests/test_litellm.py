@@ -10,8 +10,9 @@ from typing import Any
 import litellm
 import pytest
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
+from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
@@ -480,3 +481,45 @@ def test_uninstrument_restores_litellm(
     litellm.completion(**route(OPENAI_MODEL), messages=MESSAGES)
     kept(**route(OPENAI_MODEL), messages=MESSAGES)
     assert span_exporter.get_finished_spans() == ()
+
+
+@pytest.mark.parametrize(
+    ("model", "provider_id"),
+    [
+        (ANTHROPIC_MODEL, "anthropic"),
+        (OPENAI_MODEL, "openai"),
+        ("mistral/mistral-small-latest", "mistral"),
+    ],
+)
+def test_cost_by_the_provider_underneath(
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    metric_reader: InMemoryMetricReader,
+    route: Route,
+    llm_stub: StubServer,
+    model: str,
+    provider_id: str,
+) -> None:
+    from genai_prices import Usage as PricesUsage
+    from genai_prices import calc_price
+
+    from llmotel.metrics import COST_METRIC, TokenCostMetricsProcessor
+
+    tracer_provider.add_span_processor(
+        TokenCostMetricsProcessor(meter_provider, latest_experimental=False)
+    )
+    instrumentor = LiteLLMInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    try:
+        llm_stub.enqueue(text_reply("Hi", usage=Usage(input_tokens=1000, output_tokens=500)))
+        litellm.completion(**route(model), messages=MESSAGES)
+    finally:
+        instrumentor.uninstrument()
+    expected = calc_price(
+        PricesUsage(input_tokens=1000, output_tokens=500),
+        model.split("/", 1)[1],
+        provider_id=provider_id,
+    ).total_price
+    total = sum(p.value for _, p in metric_points(metric_reader, COST_METRIC))
+    assert total > 0
+    assert total == pytest.approx(float(expected), rel=1e-12)
