@@ -32,7 +32,9 @@ MESSAGES: Any = [{"role": "user", "content": "hi"}]
 # LiteLLM fills in the id and created time itself when a reply lacks them (a uuid, the clock),
 # and its error messages may quote the response object it was building.
 _MADE_UP = ("id", "created")
-_MADE_UP_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\b1\d{9}\b")
+_MADE_UP_TEXT = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\b1\d{9}\b"
+)
 
 
 def _dump(model: Any) -> Any:
