@@ -72,9 +72,10 @@ _TARGETS = (
 _resolved: dict[tuple[Any, ...], tuple[str, str | None]] = {}
 
 
-class LiteLLMStream(SyncStream, AsyncStream):
+class LiteLLMStream(SyncStream, AsyncStream):  # type: ignore[misc]
     """LiteLLM's ``CustomStreamWrapper`` (iterated with ``for`` after ``completion`` and with
-    ``async for`` after ``acompletion``), reporting to the call's span as it is read."""
+    ``async for`` after ``acompletion``), reporting to the call's span as it is read. Its
+    ``close()`` is SyncStream's (LiteLLM's is synchronous); ``aclose()`` is the async one."""
 
     async def aclose(self) -> None:
         try:
