@@ -105,3 +105,13 @@ def test_no_network(llm_stub: StubServer) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-1] == "4"
+
+
+def test_an_app_without_litellm_does_not_import_it() -> None:
+    # litellm takes seconds to import: it is patched when the application imports it, not before.
+    done = run_instrumented(
+        "import sys; print('litellm' in sys.modules)",
+        {"OTEL_PYTHON_DISTRO": "llmotel", "OTEL_PYTHON_CONFIGURATOR": "llmotel"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "False"

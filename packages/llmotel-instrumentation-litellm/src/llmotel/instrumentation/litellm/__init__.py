@@ -26,7 +26,8 @@ unread) and ``litellm.embedding`` / ``aembedding``. Anything that calls them thr
 One logical call, one span: while the LiteLLM span is current (and while its stream is read), the
 llmotel openai / anthropic / mistralai instrumentations see it and make no span for the provider
 SDK call LiteLLM makes underneath, and LiteLLM's own retries stay inside it. Under
-``opentelemetry-instrument`` it loads by itself (entry point ``llmotel_litellm``).
+``opentelemetry-instrument`` it loads by itself (entry point ``llmotel_litellm``); litellm is
+patched when the application imports it, so a process that never does pays nothing for it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+import wrapt
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
@@ -229,14 +231,19 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        import litellm
+        telemetry = self._telemetry = telemetry_of(SCOPE, __version__, kwargs)
+        patches = self._patches = Patches()
 
-        self._telemetry = telemetry_of(SCOPE, __version__, kwargs)
-        self._patches = Patches()
-        for name, is_async, op, names in _TARGETS:
-            if callable(getattr(litellm, name, None)):
-                wrapper = _wrapper(self._telemetry, litellm, op, names, is_async)
-                self._patches.wrap(litellm, name, wrapper)
+        def patch(litellm: Any) -> None:
+            if not telemetry.active or patches is not self._patches:
+                return  # uninstrumented (or instrumented again) before litellm was imported
+            for name, is_async, op, names in _TARGETS:
+                if callable(getattr(litellm, name, None)):
+                    patches.wrap(litellm, name, _wrapper(telemetry, litellm, op, names, is_async))
+
+        # Importing litellm takes seconds (and fetches its cost map unless told not to): patch it
+        # now if the application has imported it, else when it does.
+        wrapt.register_post_import_hook(patch, "litellm")
 
     def _uninstrument(self, **kwargs: Any) -> None:
         telemetry = getattr(self, "_telemetry", None)
