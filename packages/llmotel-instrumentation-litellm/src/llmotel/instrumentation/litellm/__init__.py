@@ -44,7 +44,7 @@ from llmotel.instrumentation.litellm import _extract as extract
 from llmotel.instrumentation.litellm.package import _instruments
 from llmotel.instrumentation.litellm.version import __version__
 from llmotel.semconv.calls import Operation, Patches, read_str, telemetry_of
-from llmotel.semconv.inference import InferenceTelemetry, Invocation
+from llmotel.semconv.inference import InferenceTelemetry, Invocation, release_peers, settle_peers
 from llmotel.semconv.streams import AsyncStream, SyncStream
 
 __all__ = ["LiteLLMInstrumentor", "__version__"]
@@ -219,6 +219,14 @@ def _wrapper(
     return wrapper
 
 
+# The other instrumentations of litellm (module, BaseInstrumentor class):
+# LLMOTEL_INSTRUMENTATION_CONFLICT picks one; `llmotel doctor` reads this to say which.
+PEERS = (
+    ("opentelemetry.instrumentation.litellm", "LiteLLMInstrumentor"),  # OpenLLMetry
+    ("openinference.instrumentation.litellm", "LiteLLMInstrumentor"),  # OpenInference
+)
+
+
 class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments LiteLLM's ``completion``/``acompletion``/``embedding``/``aembedding`` (see the
     module docstring for what and how).
@@ -231,8 +239,11 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
+        self._telemetry: InferenceTelemetry | None = None
+        self._patches = patches = Patches()
+        if not settle_peers("litellm", PEERS):
+            return
         telemetry = self._telemetry = telemetry_of(SCOPE, __version__, kwargs)
-        patches = self._patches = Patches()
 
         def patch(litellm: Any) -> None:
             if not telemetry.active or patches is not self._patches:
@@ -252,3 +263,4 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         patches = getattr(self, "_patches", None)
         if patches is not None:
             patches.restore()
+        release_peers(PEERS)
