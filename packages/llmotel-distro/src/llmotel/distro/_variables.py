@@ -79,10 +79,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "LLMOTEL_INSTRUMENTATION_CONFLICT",
         "llmotel",
-        "When another instrumentation of the openai or anthropic SDK is installed too (upstream, "
-        "OpenLLMetry, OpenInference): `llmotel` instruments the SDK and switches the other off, "
-        "`peer` leaves the SDK to it. One call, one span either way; logged once.",
-        "llmotel-instrumentation-openai, llmotel-instrumentation-anthropic",
+        "When another instrumentation of the openai or anthropic SDK or of litellm is installed too "
+        "(upstream, OpenLLMetry, OpenInference): `llmotel` instruments the library and switches the "
+        "other off, `peer` leaves the library to it. One call, one span either way; logged once.",
+        "llmotel-instrumentation-openai, llmotel-instrumentation-anthropic, "
+        "llmotel-instrumentation-litellm",
         "llmotel, peer",
     ),
     Variable(
