@@ -523,3 +523,20 @@ def test_cost_by_the_provider_underneath(
     total = sum(p.value for _, p in metric_points(metric_reader, COST_METRIC))
     assert total > 0
     assert total == pytest.approx(float(expected), rel=1e-12)
+
+
+async def test_router_calls_are_covered(
+    instrumented: LiteLLMInstrumentor,
+    route: Route,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    router = litellm.Router(
+        model_list=[{"model_name": "fast", "litellm_params": route(OPENAI_MODEL)}]
+    )
+    llm_stub.enqueue(text_reply("Hello!"), text_reply("Hello again!"))
+    router.completion(model="fast", messages=MESSAGES)
+    await router.acompletion(model="fast", messages=MESSAGES)
+    spans = span_exporter.get_finished_spans()
+    assert [s.name for s in spans] == ["chat gpt-4o-mini", "chat gpt-4o-mini"]
+    assert [(s.attributes or {})["gen_ai.provider.name"] for s in spans] == ["openai", "openai"]
