@@ -260,3 +260,22 @@ def test_rates_are_recomputed_when_genai_prices_data_changes() -> None:
     finally:
         data_snapshot.set_custom_snapshot(None)
     assert pricing.cost("openai", "gpt-4o", input_tokens=10**6) == before
+
+
+@pytest.mark.parametrize(
+    ("litellm_provider", "model"),
+    [
+        ("together_ai", "Gryphe/MythoMax-L2-13b"),
+        ("fireworks_ai", "accounts/fireworks/models/deepseek-v3-0324"),
+        ("voyage", "voyage-3"),
+        ("openrouter", "ai21/jamba-1-5-large"),
+    ],
+)
+def test_litellm_provider_ids_are_priced(litellm_provider: str, model: str) -> None:
+    # llmotel-instrumentation-litellm names a provider semconv has no value for by LiteLLM's id.
+    usage = {"input_tokens": 1000, "output_tokens": 100}
+    cost = Pricing().cost(litellm_provider, model, **usage)
+    assert cost is not None
+    provider_id = PROVIDER_ALIASES.get(litellm_provider, litellm_provider)
+    expected = calc_price(Usage(**usage), model, provider_id=provider_id)
+    assert cost.total == pytest.approx(float(expected.total_price), rel=1e-12)

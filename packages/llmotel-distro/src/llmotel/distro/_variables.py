@@ -79,12 +79,13 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "LLMOTEL_INSTRUMENTATION_CONFLICT",
         "llmotel",
-        "When another instrumentation of the openai, anthropic or mcp SDK or of Bedrock Runtime "
-        "is installed too (upstream, OpenLLMetry, OpenInference): `llmotel` instruments the SDK and "
-        "switches the other off, `peer` leaves the SDK to it. One call, one span either way; logged "
-        "once.",
+        "When another instrumentation of the openai, anthropic, mcp or litellm library or of "
+        "Bedrock Runtime is installed too (upstream, OpenLLMetry, OpenInference): `llmotel` "
+        "instruments the library and switches the other off, `peer` leaves the library to it. One "
+        "call, one span either way; logged once.",
         "llmotel-instrumentation-openai, llmotel-instrumentation-anthropic, "
-        "llmotel-instrumentation-bedrock, llmotel-instrumentation-mcp",
+        "llmotel-instrumentation-bedrock, llmotel-instrumentation-litellm, "
+        "llmotel-instrumentation-mcp",
         "llmotel, peer",
     ),
     Variable(

@@ -62,6 +62,10 @@ PROVIDER_ALIASES: Final[Mapping[str, str]] = {
     "aws.bedrock": "aws",
     "mistral_ai": "mistral",
     "moonshot_ai": "moonshotai",
+    # LiteLLM's ids of providers semconv has no name for (llmotel-instrumentation-litellm uses them).
+    "together_ai": "together",
+    "fireworks_ai": "fireworks",
+    "voyage": "voyageai",
     # genai-prices has no watsonx entry: its models are priced by name only (often unpriced).
     "ibm.watsonx.ai": "",
 }

@@ -1,0 +1,266 @@
+"""OpenTelemetry instrumentation for `LiteLLM <https://github.com/BerriAI/litellm>`_, following the
+GenAI semantic conventions.
+
+Usage::
+
+    import litellm
+    from llmotel.instrumentation.litellm import LiteLLMInstrumentor
+
+    LiteLLMInstrumentor().instrument()   # or instrument(tracer_provider=..., meter_provider=...,
+                                         #               logger_provider=...)
+    litellm.completion(
+        model="anthropic/claude-sonnet-4-20250514", messages=[{"role": "user", "content": "Hi"}]
+    )
+    # → one CLIENT span "chat anthropic/claude-sonnet-4-20250514" whose gen_ai.provider.name is
+    #   the provider LiteLLM called ("anthropic"), with usage, finish reasons and the
+    #   gen_ai.client.* metrics.
+
+    LiteLLMInstrumentor().uninstrument()  # litellm is exactly as before
+
+Instrumented: ``litellm.completion`` / ``acompletion`` (``stream=True`` too: the span ends when
+the stream is read to the end, fails, is closed, leaves its ``with`` block or is garbage-collected
+unread) and ``litellm.embedding`` / ``aembedding``. Anything that calls them through the
+``litellm`` module (``Router``, ``completion_with_retries``) is covered; a function imported with
+``from litellm import completion`` before ``instrument()`` is not.
+
+One logical call, one span: while the LiteLLM span is current (and while its stream is read), the
+llmotel openai / anthropic / mistralai instrumentations see it and make no span for the provider
+SDK call LiteLLM makes underneath, and LiteLLM's own retries stay inside it. Under
+``opentelemetry-instrument`` it loads by itself (entry point ``llmotel_litellm``); litellm is
+patched when the application imports it, so a process that never does pays nothing for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+import wrapt
+from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
+    BaseInstrumentor,
+)
+
+from llmotel.instrumentation.litellm import _extract as extract
+from llmotel.instrumentation.litellm.package import _instruments
+from llmotel.instrumentation.litellm.version import __version__
+from llmotel.semconv.calls import Operation, Patches, read_str, telemetry_of
+from llmotel.semconv.inference import InferenceTelemetry, Invocation, release_peers, settle_peers
+from llmotel.semconv.streams import AsyncStream, SyncStream
+
+__all__ = ["LiteLLMInstrumentor", "__version__"]
+
+SCOPE = "llmotel.instrumentation.litellm"
+
+_CHAT = Operation(
+    "chat",
+    request=extract.chat_request,
+    content=extract.chat_input,
+    response=extract.chat_response,
+    accumulator=extract.ChatChunks,
+)
+_EMBEDDINGS = Operation(
+    "embeddings",
+    request=extract.embeddings_request,
+    content=extract.embeddings_input,
+    response=extract.embeddings_response,
+)
+# (litellm function, is_async, operation, names of its leading positional parameters)
+_TARGETS = (
+    ("completion", False, _CHAT, ("model", "messages")),
+    ("acompletion", True, _CHAT, ("model", "messages")),
+    ("embedding", False, _EMBEDDINGS, ("model", "input")),
+    ("aembedding", True, _EMBEDDINGS, ("model", "input")),
+)
+_resolved: dict[tuple[Any, ...], tuple[str, str | None]] = {}
+
+
+class LiteLLMStream(SyncStream, AsyncStream):  # type: ignore[misc]
+    """LiteLLM's ``CustomStreamWrapper`` (iterated with ``for`` after ``completion`` and with
+    ``async for`` after ``acompletion``), reporting to the call's span as it is read. Its
+    ``close()`` is SyncStream's (LiteLLM's is synchronous); ``aclose()`` is the async one."""
+
+    async def aclose(self) -> None:
+        try:
+            await self.__wrapped__.aclose()
+        finally:
+            self._self_end(None)
+
+
+def _resolve(litellm: Any, kw: Mapping[str, Any]) -> tuple[str, str | None]:
+    """``(gen_ai.provider.name, gen_ai.request.model)`` of the call from LiteLLM's own resolution
+    (``get_llm_provider``: ``"anthropic/claude-…"`` → ``("anthropic", "claude-…")``), cached per
+    model, ``custom_llm_provider`` and ``api_base``. A model LiteLLM cannot place gives
+    :data:`~extract.UNRESOLVED` without asking LiteLLM (which would print its provider-list hint a
+    second time); the call then fails with LiteLLM's own error."""
+    model = kw.get("model")
+    custom = kw.get("custom_llm_provider")
+    api_base = kw.get("api_base")
+    key = (model, custom, api_base)
+    found = _resolved.get(key)
+    if found is not None:
+        return found
+    found = (extract.UNRESOLVED, model if type(model) is str else None)
+    if type(model) is str and (
+        type(custom) is str
+        or model.split("/", 1)[0] in litellm.provider_list
+        or model in litellm.model_cost
+    ):
+        try:
+            name, provider = litellm.get_llm_provider(
+                model=model,
+                custom_llm_provider=custom if type(custom) is str else None,
+                api_base=api_base if type(api_base) is str else None,
+            )[:2]
+            found = (extract.provider_name(provider) or found[0], read_str(name) or model)
+        except Exception:  # noqa: BLE001  # LiteLLM raises the same error in the call itself
+            pass
+    if len(_resolved) > 1024:
+        _resolved.clear()
+    _resolved[key] = found
+    return found
+
+
+def _invocation(
+    telemetry: InferenceTelemetry, litellm: Any, op: Operation, kw: Mapping[str, Any]
+) -> Invocation:
+    host, port = extract.server_of(kw)
+    provider, model = _resolve(litellm, kw)
+    inv = Invocation(
+        op.name,
+        provider,
+        request_model=model,
+        server_address=host,
+        server_port=port,
+        stream=op.accumulator is not None and kw.get("stream") is True,
+    )
+    op.request(inv, kw)
+    if telemetry.capture_content:
+        op.content(inv, kw)
+    return inv
+
+
+def _arguments(
+    names: tuple[str, ...], args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """The call's arguments by name, for reading (the call itself gets them as given)."""
+    if not args:
+        return kwargs
+    return {**dict(zip(names, args, strict=False)), **kwargs}
+
+
+def _complete(telemetry: InferenceTelemetry, op: Operation, inv: Invocation, result: Any) -> Any:
+    """Record ``result`` and return what the caller gets (``result`` itself, or a stream proxy)."""
+    try:
+        if inv.stream and op.accumulator is not None and hasattr(result, "__next__"):
+            telemetry.detach(inv)
+            extract.resolved_provider(inv, getattr(result, "custom_llm_provider", None))
+            return LiteLLMStream(result, telemetry, inv, op.accumulator(telemetry.capture_content))
+        op.response(inv, result, telemetry.capture_content)
+    except Exception:  # noqa: BLE001
+        telemetry.warn_once("response")
+    telemetry.finish(inv)
+    return result
+
+
+def _fail(telemetry: InferenceTelemetry, inv: Invocation, error: BaseException) -> None:
+    try:
+        extract.error_provider(inv, error)
+    except Exception:  # noqa: BLE001
+        telemetry.warn_once("error")
+    telemetry.fail(inv, error)
+
+
+def _wrapper(
+    telemetry: InferenceTelemetry,
+    litellm: Any,
+    op: Operation,
+    names: tuple[str, ...],
+    is_async: bool,
+) -> Callable[..., Any]:
+    """The ``wrapt`` wrapper of one LiteLLM function (a coroutine function when ``is_async``)."""
+    if is_async:
+
+        async def async_wrapper(
+            wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]
+        ) -> Any:
+            if telemetry.should_skip():
+                return await wrapped(*args, **kwargs)
+            try:
+                inv = _invocation(telemetry, litellm, op, _arguments(names, args, kwargs))
+                telemetry.start(inv)
+            except Exception:  # noqa: BLE001
+                telemetry.warn_once("request")
+                return await wrapped(*args, **kwargs)
+            try:
+                result = await wrapped(*args, **kwargs)
+            except BaseException as exc:
+                _fail(telemetry, inv, exc)
+                raise
+            return _complete(telemetry, op, inv, result)
+
+        return async_wrapper
+
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        if telemetry.should_skip():
+            return wrapped(*args, **kwargs)
+        try:
+            inv = _invocation(telemetry, litellm, op, _arguments(names, args, kwargs))
+            telemetry.start(inv)
+        except Exception:  # noqa: BLE001
+            telemetry.warn_once("request")
+            return wrapped(*args, **kwargs)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _fail(telemetry, inv, exc)
+            raise
+        return _complete(telemetry, op, inv, result)
+
+    return wrapper
+
+
+# The other instrumentations of litellm (module, BaseInstrumentor class):
+# LLMOTEL_INSTRUMENTATION_CONFLICT picks one; `llmotel doctor` reads this to say which.
+PEERS = (
+    ("opentelemetry.instrumentation.litellm", "LiteLLMInstrumentor"),  # OpenLLMetry
+    ("openinference.instrumentation.litellm", "LiteLLMInstrumentor"),  # OpenInference
+)
+
+
+class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments LiteLLM's ``completion``/``acompletion``/``embedding``/``aembedding`` (see the
+    module docstring for what and how).
+
+    ``instrument()`` accepts ``tracer_provider``, ``meter_provider`` and ``logger_provider`` (default:
+    the global ones). Content capture and the semconv opt-in are read from the environment then.
+    """
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        self._telemetry: InferenceTelemetry | None = None
+        self._patches = patches = Patches()
+        if not settle_peers("litellm", PEERS):
+            return
+        telemetry = self._telemetry = telemetry_of(SCOPE, __version__, kwargs)
+
+        def patch(litellm: Any) -> None:
+            if not telemetry.active or patches is not self._patches:
+                return  # uninstrumented (or instrumented again) before litellm was imported
+            for name, is_async, op, names in _TARGETS:
+                if callable(getattr(litellm, name, None)):
+                    patches.wrap(litellm, name, _wrapper(telemetry, litellm, op, names, is_async))
+
+        # Importing litellm takes seconds (and fetches its cost map unless told not to): patch it
+        # now if the application has imported it, else when it does.
+        wrapt.register_post_import_hook(patch, "litellm")
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        telemetry = getattr(self, "_telemetry", None)
+        if telemetry is not None:
+            telemetry.active = False  # a function imported while instrumented passes calls through
+        patches = getattr(self, "_patches", None)
+        if patches is not None:
+            patches.restore()
+        release_peers(PEERS)
