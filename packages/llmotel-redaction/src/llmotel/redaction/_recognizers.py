@@ -698,8 +698,33 @@ _CODE_WORDS = (
     r"|verificação|seguridad|segurança|acceso|acesso|confirmación)|認証コード|验证码|驗證碼)"
 )
 # ("security code" is not among them: with no card near, it is as often a reference number.)
+_CODE_NEEDLES = (
+    "code",
+    "pin",
+    "otp",
+    "one-time",
+    "one time",
+    "コード",
+    "验证码",
+    "驗證碼",
+    "código",
+)
+_FOUR_DIGITS = re.compile(r"\d\d\d[ \t-]?\d")
 # 4-10 digits, optionally in groups ("482 913", "4829-1357").
-_CODE_VALUE = r"(?:\d[ \t-]?){3,9}\d(?![\w-])"
+_CODE_CANDIDATE = re.compile(r"(?<![\w-])(?:\d[ \t-]?){3,9}\d(?![\w-])")
+# The code's name right before it ("Passcode ", "my PIN is ", "OTP: ", "- **PIN:** `") ...
+_NAME_THEN_CODE = re.compile(
+    r"(?<![\w-])" + _CODE_WORDS + r"[*`\"']{0,2}(?:[ \t]*(?:[:=#\uff1a]|is|was|lautet|est|es"
+    r"|é|は)[ \t]*|[ \t]+)(?:now[ \t]+|still[ \t]+)?[*`\"' \t]{0,4}$",
+    re.IGNORECASE,
+)
+# ... or right after it (" is your verification code", " is your Slack login code").
+_CODE_THEN_NAME = re.compile(
+    r"[*`\"']{0,2}[ \t]+(?:is|was)[ \t]+(?:your|the|my|our)[ \t]+(?:[\w-]+[ \t]+)?"
+    + _CODE_WORDS
+    + r"(?!\w)",
+    re.IGNORECASE,
+)
 
 
 class SpokenCredentialRecognizer(_LeanPatterns, PatternRecognizer):
@@ -710,23 +735,6 @@ class SpokenCredentialRecognizer(_LeanPatterns, PatternRecognizer):
     login pair (``creds: bob/hunter2!``). Reported as ``PASSWORD``."""
 
     PATTERNS = [
-        Pattern(
-            "code after its name",
-            r"(?<![\w-])"
-            + _CODE_WORDS
-            + r"[*`\"']{0,2}(?:[ \t]*(?:[:=#\uff1a]|is|was|lautet|est|es"
-            r"|é|は)[ \t]*|[ \t]+)(?:now[ \t]+|still[ \t]+)?[*`\"' \t]{0,4}\K" + _CODE_VALUE,
-            0.85,
-        ),
-        Pattern(
-            "code before its name",
-            r"(?<![\w-])"
-            + _CODE_VALUE[: -len(r"(?![\w-])")]
-            + r"(?=[*`\"']{0,2}[ \t]+(?:is|was)[ \t]+(?:your|the|my|our)[ \t]+(?:new[ \t]+)?"
-            + _CODE_WORDS
-            + r"(?!\w))",
-            0.85,
-        ),
         Pattern(
             "password named after it",
             r"(?<![\w-])(?:use|try|type|enter|it's|its|with)[ \t]+[*`\"']{0,2}\K"
@@ -771,9 +779,29 @@ class SpokenCredentialRecognizer(_LeanPatterns, PatternRecognizer):
             name="SpokenCredentialRecognizer",
         )
 
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        lower = text.lower()
+        if not any(n in lower for n in _CODE_NEEDLES) or _FOUR_DIGITS.search(text) is None:
+            return results
+        # Codes: each digit run, then its name just before or just after it (much cheaper than
+        # searching the whole text for every spelling of every name).
+        for code in _CODE_CANDIDATE.finditer(text):
+            start, end = code.span()
+            if (
+                _NAME_THEN_CODE.search(text, max(0, start - 48), start) is not None
+                or _CODE_THEN_NAME.match(text, end) is not None
+            ):
+                results.append(RecognizerResult(PASSWORD, start, end, 0.85))
+        return results
+
     def validate_result(self, pattern_text: str) -> bool | None:
-        if pattern_text.isdigit() or not _LETTER.search(pattern_text):
-            return None  # a code
         # A named-after password or a login pair's password: a credential's shape, not a word.
         lowered = pattern_text.lower().rstrip(".,;:")
         if _is_placeholder(pattern_text) or lowered in _PROSE_STOPWORDS:

@@ -38,8 +38,6 @@ _SIGNAL = ext.LLMOTEL_REDACTION_SIGNAL
 
 _R = TypeVar("_R", MutableSpan, MutableLogRecord)
 _CLEAN_NAMES_MAX = 4096
-# Records whose redaction took at least this long release the GIL afterwards (see __call__).
-_YIELD_AFTER_S = 50e-6
 
 
 def entity_count_attribute(entity_type: str) -> str:
@@ -141,18 +139,12 @@ class RedactionStage:
         except Exception:  # noqa: BLE001 - fail closed, never raise into the export thread
             _logger.warning("redaction failed; content replaced", exc_info=True)
             redaction.failed = "error"
-        elapsed = time.monotonic() - started
         try:
-            self._summarize(record, redaction, signal, elapsed)
+            self._summarize(record, redaction, signal, time.monotonic() - started)
         except Exception:  # noqa: BLE001 - a broken summary must not leak content
             _logger.warning("redaction summary failed", exc_info=True)
             redaction.failed = redaction.failed or "error"
             self._fail_closed(record)
-        if elapsed >= _YIELD_AFTER_S:
-            # Analysis is pure Python and holds the GIL. An application thread back from its
-            # I/O (the LLM call) waits for it, up to the interpreter's 5 ms switch interval;
-            # releasing it between records lets that thread in after one record instead.
-            time.sleep(0)
         return record
 
     def process_batch(self, records: list[_R]) -> list[_R]:
