@@ -213,7 +213,20 @@ class CardSecurityCodeRecognizer(_LeanPatterns, PatternRecognizer):
             0.5,
         ),
     ]
-    NEEDLES = ("cvv", "cvc", "cvn", "cv2", "cav2", "cvd", "card", "cid", "csc", "security code")
+    NEEDLES = (
+        "cvv",
+        "cvc",
+        "cvn",
+        "cv2",
+        "cav2",
+        "cvd",
+        "cid",
+        "csc",
+        "security code",
+        "verification",
+    )
+    # On long texts: windows around the names, wide enough before them for the card check.
+    WINDOW = (re.compile("cv[vcn2d]|cav2|cid|csc|security code|verification"), 170, 48)
 
     def __init__(self) -> None:
         super().__init__(
@@ -769,6 +782,14 @@ class SpokenCredentialRecognizer(_LeanPatterns, PatternRecognizer):
         "creds",
         "credentials",
         "u/p",
+    )
+    # On long texts: windows around the words (a code's name, "password", the login words).
+    WINDOW = (
+        re.compile(
+            "pass|pw|pin|otp|code|login|log in|creds|credential|u/p|one.time|コード|验证码|驗證碼|código"
+        ),
+        100,
+        100,
     )
 
     def __init__(self) -> None:
