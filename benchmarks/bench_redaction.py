@@ -7,8 +7,9 @@ Plain Presidio = ``AnalyzerEngine`` (no-op NLP engine, default registry) + ``Ano
 applied to each attribute value as text. llmotel = ``RedactionStage`` on a copy of a real SDK span
 (structure-aware: message JSON is parsed and only text leaves are analyzed). Reports throughput
 and its ratio, recall per planted type for both, over-redaction on PII-free text, per-KB cost on
-20-50 KB documents and the cost added to the application thread per span by
-``RedactingSpanProcessor``.
+20-50 KB documents, the cost ``RedactingSpanProcessor`` adds to the application thread's
+``on_end`` (collector time and CPU apart), and what the caller pays in GIL waits while the worker
+redacts.
 
     python benchmarks/bench_redaction.py --out results.json [--records 150] [--seed 1234]
 """
