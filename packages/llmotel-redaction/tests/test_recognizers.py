@@ -191,6 +191,10 @@ _AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
             "Authorization: Bearer 9fQx2LmZ8r\n  Tq4WvK1pYs7Hd3\nAccept: */*",
             "Authorization: Bearer <BEARER_TOKEN>\nAccept: */*",
         ),
+        (
+            "Authorization: Bearer 9fQx2LmZ8rTq4WvK1pYs\nHTTP/1.1 200 OK",
+            "Authorization: Bearer <BEARER_TOKEN>\nHTTP/1.1 200 OK",
+        ),
     ],
 )
 def test_secret_shapes_and_contexts(redactor: Redactor, text: str, expected: str) -> None:

@@ -614,7 +614,7 @@ class BearerTokenRecognizer(_LeanPatterns, PatternRecognizer):
             r"(?<![$\w])(?:bearer|token)(?:[ \t]*\r?\n[ \t]+|[ \t]+|%20|\+"
             r"|[ \t]*[:=][ \t]*)\K"
             r"[A-Za-z0-9\-._~+/]{7,}[A-Za-z0-9\-_~+/]=*"
-            r"(?:\r?\n[ \t]*[A-Za-z0-9\-._~+/]+=*(?=[\s\"'`,;)\]}]|$))*"
+            r"(?:\r?\n[ \t]*[A-Za-z0-9\-._~+/]+=*(?=[\r\n\"'`,;)\]}]|$))*"
             r"(?![A-Za-z0-9\-_~+/=])",
             0.9,
         ),
@@ -657,8 +657,8 @@ class BearerTokenRecognizer(_LeanPatterns, PatternRecognizer):
             breaks = list(_LINE_BREAK.finditer(text, result.start, result.end))
             if not breaks:
                 continue
-            # The pattern took every following line that could continue the token; keep those
-            # that look like one (a wrapped token's rest, not the next line's word).
+            # The pattern took every following line made only of token characters; keep those
+            # that look like a token's rest (not the next line's word).
             end = breaks[0].start()
             for i, line_break in enumerate(breaks):
                 stop = breaks[i + 1].start() if i + 1 < len(breaks) else result.end
