@@ -159,6 +159,7 @@ _AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
         # Passwords in prose, the closing "!" with them; after a dash; named after the value.
         ("my password is hunter2!", "my password is <PASSWORD>"),
         ("pw: hunter2", "pw: <PASSWORD>"),
+        ("pw: 48291", "pw: <PASSWORD>"),
         ("pw 48291x!", "pw <PASSWORD>"),
         ("my password's Tr0ub4dor&3", "my password's <PASSWORD>"),
         ("Password - hunter2!", "Password - <PASSWORD>"),
