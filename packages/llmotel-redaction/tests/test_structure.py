@@ -384,6 +384,7 @@ def test_card_codes_pins_and_one_time_codes_under_their_keys(redactor: Redactor)
         "status_code": 200,
         "error_code": "E1045",
         "pin_count": 3,
+        "gpio": {"pin": 17, "state": "high"},
     }
     attributes: dict[str, object] = {"gen_ai.tool.call.arguments": json.dumps(arguments)}
     redaction = _redact(redactor, attributes)
@@ -397,5 +398,6 @@ def test_card_codes_pins_and_one_time_codes_under_their_keys(redactor: Redactor)
         "status_code": 200,
         "error_code": "E1045",
         "pin_count": 3,
+        "gpio": {"pin": 17, "state": "high"},
     }
     assert redaction.counts == {"CREDIT_CARD": 3, "PASSWORD": 3}

@@ -474,8 +474,9 @@ class Redactor:
             return node
         if isinstance(node, int | float) and key:
             secret = self._secret_entity(key)
-            if secret in (PASSWORD, CREDIT_CARD):
-                # {"pin": 4821}, {"cvv": 123}: a numeric password or code is still one.
+            if secret == CREDIT_CARD or (secret == PASSWORD and abs(node) >= 1000):
+                # {"pin": 4821}, {"cvv": 123}: a numeric password or code is still one; a
+                # one- to three-digit number under "pin" is a pin of a board ({"pin": 17}).
                 return self._secret(secret, str(node), redaction)
         if isinstance(node, bytes):
             return self.redact_value(node, redaction, deadline, depth)
