@@ -33,6 +33,8 @@ TARGETS: dict[str, float] = {
     "JWT": 0.99,
     "BEARER_TOKEN": 0.99,
     "PASSWORD": 0.99,
+    "ACCESS_CODE": 0.99,
+    "CARD_SECURITY_CODE": 0.99,
 }
 
 
@@ -215,13 +217,53 @@ class Generator:
             return kind, v, f"{s} The session token was {v} when it expired."
         if kind == "BEARER_TOKEN":
             v = self.bearer()
+            if self.rng.random() < 0.2:
+                # A folded header: the token on the next, indented line.
+                return kind, v, f"{s}\nAuthorization: Bearer\n {v}\nAccept: */*"
             return kind, v, f"{s} curl -H 'Authorization: Bearer {v}' https://api.example.com/v1"
+        if kind == "ACCESS_CODE":
+            v = self._rand(string.digits, self.rng.choice((4, 6, 8)))
+            return (
+                kind,
+                v,
+                self.rng.choice(
+                    [
+                        f"{s} Passcode {v}",
+                        f"{s} my PIN is {v}, don't share it.",
+                        f"{s} OTP: {v}",
+                        f"{s} {v} is your verification code.",
+                    ]
+                ),
+            )
+        if kind == "CARD_SECURITY_CODE":
+            card = self.card()
+            v = self._rand(string.digits, 3)
+            while v in card:
+                v = self._rand(string.digits, 3)
+            expiry = f"{self.rng.randint(1, 12):02d}/{self.rng.randint(27, 31)}"
+            return (
+                kind,
+                v,
+                self.rng.choice(
+                    [
+                        f"{s} Card {card} CVV {v}.",
+                        f"{s} Use {card}, exp {expiry}, cvc: {v}.",
+                        f"{s} {card} {expiry} {v}",
+                    ]
+                ),
+            )
         v = self.password()
-        style = self.rng.randrange(3)
+        style = self.rng.randrange(6)
         if style == 0:
             return kind, v, f"{s} password: {v}"
         if style == 1:
             return kind, v, f'{s} config = {{"user": "admin", "password": "{v}"}}'
+        if style == 2:
+            return kind, v, f"{s} my password is {v}! Thanks."
+        if style == 3:
+            return kind, v, f"{s} pw: {v}"
+        if style == 4:
+            return kind, v, f"{s} use {v} as the password"
         return kind, v, f"{s} DB_PASSWORD={v} in the .env file"
 
     def records(self, n: int) -> list[Record]:

@@ -156,6 +156,46 @@ _AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
         # Cards grouped with dots; an address inside text written without spaces.
         ("card 4111.1111.1111.1111 ok", "card <CREDIT_CARD> ok"),
         ("メールはjane@example.comまで", "メールは<EMAIL_ADDRESS>まで"),
+        # Passwords in prose, the closing "!" with them; after a dash; named after the value.
+        ("my password is hunter2!", "my password is <PASSWORD>"),
+        ("pw: hunter2", "pw: <PASSWORD>"),
+        ("pw: 48291", "pw: <PASSWORD>"),
+        ("pw 48291x!", "pw <PASSWORD>"),
+        ("my password's Tr0ub4dor&3", "my password's <PASSWORD>"),
+        ("Password - hunter2!", "Password - <PASSWORD>"),
+        ("my new password will be hunter2", "my new password will be <PASSWORD>"),
+        ("Your password has been reset to Xk9#mQ2p", "Your password has been reset to <PASSWORD>"),
+        ("pw for the router: hunter2!", "pw for the router: <PASSWORD>"),
+        ("use hunter2! as the password", "use <PASSWORD> as the password"),
+        ("creds: bob/hunter2!", "creds: bob/<PASSWORD>"),
+        # PINs, passcodes and one-time codes near their words.
+        ("Passcode 482913", "Passcode <PASSWORD>"),
+        ("my PIN is 4821", "my PIN is <PASSWORD>"),
+        ("- **PIN:** `4821`", "- **PIN:** `<PASSWORD>`"),
+        ("OTP: 739204", "OTP: <PASSWORD>"),
+        ("Your one-time code is 739 204.", "Your one-time code is <PASSWORD>."),
+        ("739204 is your verification code", "<PASSWORD> is your verification code"),
+        ("Ihr Bestätigungscode lautet 482913", "Ihr Bestätigungscode lautet <PASSWORD>"),
+        # A card's security code, named or after the card and its expiry date.
+        ("Card 4111 1111 1111 1111 CVV 123", "Card <CREDIT_CARD> CVV <CREDIT_CARD>"),
+        ("4111111111111111, 12/27, 123", "<CREDIT_CARD>, 12/27, <CREDIT_CARD>"),
+        (
+            "visa 4111111111111111 security code: 987",
+            "visa <CREDIT_CARD> security code: <CREDIT_CARD>",
+        ),
+        # A bearer token on a folded header line, or wrapped by a log.
+        (
+            "Authorization: Bearer\r\n 9fQx2LmZ8rTq4WvK1pYs",
+            "Authorization: Bearer\r\n <BEARER_TOKEN>",
+        ),
+        (
+            "Authorization: Bearer 9fQx2LmZ8r\n  Tq4WvK1pYs7Hd3\nAccept: */*",
+            "Authorization: Bearer <BEARER_TOKEN>\nAccept: */*",
+        ),
+        (
+            "Authorization: Bearer 9fQx2LmZ8rTq4WvK1pYs\nHTTP/1.1 200 OK",
+            "Authorization: Bearer <BEARER_TOKEN>\nHTTP/1.1 200 OK",
+        ),
     ],
 )
 def test_secret_shapes_and_contexts(redactor: Redactor, text: str, expected: str) -> None:
@@ -199,6 +239,14 @@ def test_secret_shapes_and_contexts(redactor: Redactor, text: str, expected: str
         "if password == confirm_password:",
         "const apiKey = process.env.API_KEY;",
         "token = tokenizer.encode(text)",
+        "Enter the 6-digit verification code we sent you.",
+        "GPIO pin 17 drives the LED",
+        "Error code 1045: access denied",
+        "The CVV is the 3-digit number on the back of the card.",
+        "security code 4021 of the building permit",
+        "use this as the password",
+        "Use the login page / settings menu.",
+        "Authorization: Bearer $TOKEN\nContent-Type: application/json",
     ],
 )
 def test_leaves_pii_free_text_alone(redactor: Redactor, text: str) -> None:

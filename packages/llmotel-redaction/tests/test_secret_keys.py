@@ -53,6 +53,13 @@ def test_split_key(key: str, words: list[str]) -> None:
         ("auth_token", "API_KEY"),
         ("Authorization", "BEARER_TOKEN"),
         ("cookie", "BEARER_TOKEN"),
+        ("pin", "PASSWORD"),
+        ("card_pin", "PASSWORD"),
+        ("otp", "PASSWORD"),
+        ("verification_code", "PASSWORD"),
+        ("mfaCode", "PASSWORD"),
+        ("cvv", "CREDIT_CARD"),
+        ("card_cvc", "CREDIT_CARD"),
     ],
 )
 def test_secret_names(key: str, entity: str) -> None:
@@ -84,6 +91,14 @@ def test_secret_names(key: str, entity: str) -> None:
         "expires_in",
         "auth_method",
         "token_provider",
+        "pinned",
+        "shipping",
+        "pin_count",
+        "otp_length",
+        "status_code",
+        "error_code",
+        "zip_code",
+        "cvv_required",
     ],
 )
 def test_names_about_secrets_or_not_secrets(key: str) -> None:

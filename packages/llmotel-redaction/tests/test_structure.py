@@ -371,3 +371,33 @@ def test_name_value_pairs_follow_their_name(redactor: Redactor) -> None:
             {"name": "Accept", "value": "*/*"},
         ],
     }
+
+
+def test_card_codes_pins_and_one_time_codes_under_their_keys(redactor: Redactor) -> None:
+    arguments = {
+        "card_number": "4111111111111111",
+        "cvv": 123,
+        "card_cvc": "987",
+        "pin": "4821",
+        "otp": 739204,
+        "verification_code": "482913",
+        "status_code": 200,
+        "error_code": "E1045",
+        "pin_count": 3,
+        "gpio": {"pin": 17, "state": "high"},
+    }
+    attributes: dict[str, object] = {"gen_ai.tool.call.arguments": json.dumps(arguments)}
+    redaction = _redact(redactor, attributes)
+    assert json.loads(str(attributes["gen_ai.tool.call.arguments"])) == {
+        "card_number": "<CREDIT_CARD>",
+        "cvv": "<CREDIT_CARD>",
+        "card_cvc": "<CREDIT_CARD>",
+        "pin": "<PASSWORD>",
+        "otp": "<PASSWORD>",
+        "verification_code": "<PASSWORD>",
+        "status_code": 200,
+        "error_code": "E1045",
+        "pin_count": 3,
+        "gpio": {"pin": 17, "state": "high"},
+    }
+    assert redaction.counts == {"CREDIT_CARD": 3, "PASSWORD": 3}

@@ -54,6 +54,9 @@ TARGETS: dict[str, float] = dict.fromkeys(
         "CONNECTION_STRING",
         "SECRET_JSON_KEY",
         "PART_NAME_OR_ID",
+        "ACCESS_CODE",
+        "CARD_SECURITY_CODE",
+        "WRAPPED_BEARER_TOKEN",
     ),
     0.99,
 )
@@ -108,6 +111,9 @@ class TrafficGenerator:
             "PRIVATE_KEY": self._pem,
             "PASSWORD": self._password,
             "CONNECTION_STRING": self._connection,
+            "ACCESS_CODE": self._access_code,
+            "CARD_SECURITY_CODE": self._card_security_code,
+            "WRAPPED_BEARER_TOKEN": self._wrapped_bearer,
         }
 
     # -- helpers -------------------------------------------------------------------------------
@@ -210,6 +216,87 @@ class TrafficGenerator:
             ]
         )
         return value, text
+
+    def _card_security_code(self) -> tuple[str, str]:
+        card, _ = self._card()
+        amex = len(card.replace(" ", "").replace("-", "").replace(".", "")) == 15
+        expiry = f"{self.rng.randint(1, 12):02d}/{self._pick(['27', '28', '29', '2030', '2031'])}"
+        name = self._pick(["CVV", "cvv", "CVC", "cvc", "CVV2", "CVC2", "security code", "CID"])
+        template = self._pick(
+            [
+                "Card {card} CVV {code}",
+                "card {card} exp {expiry} {name} {code}",
+                "{card}, {expiry}, {code}",
+                "{card} | {expiry} | {code}",
+                "number {card}, expiry {expiry}, {name}: {code}",
+                "Visa {card} (exp {expiry}) {name} {code}",
+                "Kartennummer {card}, gültig bis {expiry}, CVC {code}",
+                "card: {card}\nexp: {expiry}\n{name}: {code}",
+                "pay with {card} {expiry} {code} please",
+            ]
+        )
+        while True:
+            code = self._rand(string.digits, 4 if amex else 3)
+            text = template.format(card=card, expiry=expiry, name=name, code=code)
+            if text.count(code) == 1:  # the planted code is not also inside the card or date
+                return code, text
+
+    def _access_code(self) -> tuple[str, str]:
+        digits = self._rand(string.digits, self.rng.choice((4, 6, 6, 8)))
+        if len(digits) == 6 and self.rng.random() < 0.2:
+            digits = f"{digits[:3]} {digits[3:]}"
+        text = self._pick(
+            [
+                f"Passcode {digits}",
+                f"Your passcode is {digits}.",
+                f"PIN {digits}",
+                f"my PIN is {digits}",
+                f"pin: {digits}",
+                f"PIN-Code: {digits}",
+                f"OTP: {digits}",
+                f"Use OTP {digits} to sign in",
+                f"Your one-time code is {digits}",
+                f"verification code {digits}",
+                f"{digits} is your verification code",
+                f"{digits} is your login code",
+                f"2FA code: {digits}",
+                f"the door code is {digits}",
+                f"Ihr Bestätigungscode lautet {digits}",
+                f"Votre code de vérification est {digits}",
+                f"Tu código de verificación es {digits}",
+                f"認証コード: {digits}",
+                f"- **PIN:** `{digits}`",
+            ]
+        )
+        return digits, text
+
+    def _wrapped_bearer(self) -> tuple[tuple[str, ...], str]:
+        """A token cut by a line break: a folded header (the token on the next, indented line)
+        or a log wrapped in the middle of the token; every piece must go."""
+        token = self._rand(_ALNUM, self.rng.randint(32, 64)) + self._pick(["", "-x9", "_Q2"])
+        cut = self.rng.randint(10, len(token) - 12)
+        head, tail = token[:cut], token[cut:]
+        header = self._case("Authorization")
+        scheme = self._pick(["Bearer", "bearer", "BEARER"])
+        indent = self._pick(["", " ", "    ", "\t"])
+        folded = self.rng.random() < 0.3
+        if folded:
+            return (token,), self._pick(
+                [
+                    f"{header}: {scheme}\r\n {token}",
+                    f"{header}: {scheme}\n\t{token}",
+                ]
+            )
+        text = self._pick(
+            [
+                f"{header}: {scheme} {head}\n{indent}{tail}",
+                f"{header}: {scheme} {head}\r\n{indent}{tail}\r\nAccept: */*",
+                f"DEBUG send: headers={{'{header}': '{scheme} {head}\n{tail}', 'Accept': '*/*'}}",
+                f"curl -H '{header}: {scheme} {head}\n{indent}{tail}' https://api.example.com/v1",
+                f"{header}: {scheme} {head}\n{tail}\nHost: api.example.com",
+            ]
+        )
+        return (head, tail), text
 
     def _iban(self) -> tuple[str, str]:
         country, bban = self._pick(
@@ -591,6 +678,16 @@ class TrafficGenerator:
                 f"パスワードは {v} です",
                 f"- **Password:** `{v}`",
                 f"| user | admin |\n| password | {v} |",
+                f"my password is {v}!",
+                f"My password is {v}! Can you log in for me?",
+                f"pw: {v}",
+                f"PW: {v}",
+                f"Password - {v}",
+                f"my password's {v}",
+                f"my new password will be {v}",
+                f"Your password has been reset to {v}",
+                f"use {v} as the password",
+                f"pw for the router: {v}",
             ]
         )
         return v, text
@@ -775,7 +872,8 @@ class TrafficGenerator:
                 continue
             value, text = self._makers[kind]()
             key, attr = self._wrap(text)
-            out.append(Record(key, attr, [(kind, value)]))
+            pieces = value if isinstance(value, tuple) else (value,)
+            out.append(Record(key, attr, [(kind, piece) for piece in pieces]))
         return out
 
     # -- PII-free traffic ---------------------------------------------------------------------
@@ -825,6 +923,16 @@ class TrafficGenerator:
             lambda: "def connect(user: str, password: Optional[str] = None, token: str = ''):",
             lambda: "const apiKey = process.env.API_KEY; headers['Authorization'] = `Bearer ${apiKey}`",
             lambda: "self.secret_key = settings.SECRET_KEY\ntoken = tokenizer.encode(text)",
+            lambda: "Enter the 6-digit verification code we sent you. The code expires in 10 minutes.",
+            lambda: f"GPIO pin {r(2, 40)} drives the LED; the header has {r(20, 40)} pins.",
+            lambda: f"Error code {r(1000, 9999)}: access denied for user 'app'",
+            lambda: "The CVV is the 3-digit number on the back of the card.",
+            lambda: f"PIN entry failed {r(2, 5)} times; OTP length: 6",
+            lambda: "Authorization: Bearer $TOKEN\nContent-Type: application/json",
+            lambda: "Authorization: Bearer <token>\n  Accept: */*",
+            lambda: f"Card ending in {r(1000, 9999)}, expires {r(1, 12):02d}/{r(27, 31)}",
+            lambda: f"status code {r(200, 599)}; retry code {r(1000, 9999)} is not an error",
+            lambda: "Use the login page / settings menu to change it.",
         ]
         out = []
         for _ in range(n):

@@ -162,6 +162,101 @@ class LlmotelCreditCardRecognizer(_LeanPatterns, CreditCardRecognizer):
             name="LlmotelCreditCardRecognizer",
         )
 
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        """Cards, and the bare security code written after a card and its expiry date
+        (``4111 1111 1111 1111, 12/27, 123``): it goes with the card."""
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        for card in list(results):
+            code = _CODE_AFTER_EXPIRY.match(text, card.end)
+            if code is not None:
+                results.append(
+                    RecognizerResult(CREDIT_CARD, code.start(1), code.end(1), card.score)
+                )
+        return results
+
+
+# After a card number: its expiry date (MM/YY, MM/YYYY, "exp 12/27"), then a 3-4 digit code.
+_CODE_AFTER_EXPIRY = re.compile(
+    r"[ \t]*[,;|/]?[ \t]*\(?(?:(?:exp(?:iry|iration|ires|\.)?|valid[ \t]+(?:thru|through|until))"
+    r"[ \t]*[:=]?[ \t]*)?(?:0[1-9]|1[0-2])[ \t]*[/\-][ \t]*(?:20)?\d\d(?!\d)\)?[ \t]*[,;|/]?[ \t]*"
+    r"(?:(?:cvv2?|cvc2?|cvn|cv2|cid|csc|security[ \t]+code|code)[ \t]*[:=#]?[ \t]*)?"
+    r"(\d{3,4})(?!\d)",
+    re.IGNORECASE,
+)
+
+
+class CardSecurityCodeRecognizer(_LeanPatterns, PatternRecognizer):
+    """Card security codes (CVV, CVC, CVN, CID) after their name: ``CVV 123``, ``cvc: 456``,
+    ``CVV2=7890``. ``CID``, ``CSC`` and "security code" also name other things, so they count
+    only with a card nearby (a card-length digit run or a card word). Reported as
+    ``CREDIT_CARD``: the code is part of the card. The code written after a card's expiry date
+    without a name is found by :class:`LlmotelCreditCardRecognizer`."""
+
+    PATTERNS = [
+        Pattern(
+            "named code",
+            r"(?<![\w])(?:cvv2?|cvc2?|cvn2?|cv2|cav2|cvd|card[ \t]+(?:security|verification)"
+            r"[ \t]+(?:code|value|number))(?:[ \t]*/[ \t]*cv[vc]2?)?"
+            r"(?:[ \t]*(?:[:=#\-]|is|code|number|no\.?)[ \t]*|[ \t]+)[*`\"']{0,2}\K\d{3,4}(?!\d)",
+            1.0,
+        ),
+        Pattern(
+            "ambiguous name",
+            r"(?<![\w])(?:cid|csc|security[ \t]+code)"
+            r"(?:[ \t]*(?:[:=#\-]|is)[ \t]*|[ \t]+)[*`\"']{0,2}\K\d{3,4}(?!\d)",
+            0.5,
+        ),
+    ]
+    NEEDLES = (
+        "cvv",
+        "cvc",
+        "cvn",
+        "cv2",
+        "cav2",
+        "cvd",
+        "cid",
+        "csc",
+        "security code",
+        "verification",
+    )
+    # On long texts: windows around the names, wide enough before them for the card check.
+    WINDOW = (re.compile("cv[vcn2d]|cav2|cid|csc|security code|verification"), 170, 48)
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity=CREDIT_CARD,
+            patterns=list(self.PATTERNS),
+            global_regex_flags=_FLAGS,
+            name="CardSecurityCodeRecognizer",
+        )
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return [
+            r
+            for r in results
+            if r.score >= 1.0 or _CARD_NEARBY.search(text, max(0, r.start - 160), r.start)
+        ]
+
+
+_CARD_NEARBY = re.compile(
+    r"\d{4}[ .\-]?\d{4}[ .\-]?\d{4}[ .\-]?\d{1,4}|\d{4}[ .\-]?\d{6}[ .\-]?\d{5}"
+    r"|card|visa|master|amex|discover|expir|\bexp\b",
+    re.IGNORECASE,
+)
+
 
 class LlmotelEmailRecognizer(_LeanPatterns, EmailRecognizer):
     """Presidio's email recognizer, validated on tldextract's bundled suffix list (no network),
@@ -516,8 +611,11 @@ class BearerTokenRecognizer(_LeanPatterns, PatternRecognizer):
     PATTERNS = [
         Pattern(
             "bearer",
-            r"(?<![$\w])(?:bearer|token)(?:[ \t]+|%20|\+|[ \t]*[:=][ \t]*)\K"
-            r"[A-Za-z0-9\-._~+/]{7,}[A-Za-z0-9\-_~+/]=*(?![A-Za-z0-9\-_~+/=])",
+            r"(?<![$\w])(?:bearer|token)(?:[ \t]*\r?\n[ \t]+|[ \t]+|%20|\+"
+            r"|[ \t]*[:=][ \t]*)\K"
+            r"[A-Za-z0-9\-._~+/]{7,}[A-Za-z0-9\-_~+/]=*"
+            r"(?:\r?\n[ \t]*[A-Za-z0-9\-._~+/]+=*(?=[\r\n\"'`,;)\]}]|$))*"
+            r"(?![A-Za-z0-9\-_~+/=])",
             0.9,
         ),
         Pattern(
@@ -545,6 +643,36 @@ class BearerTokenRecognizer(_LeanPatterns, PatternRecognizer):
             None if _has_mixed_shape(pattern_text) and not _is_placeholder(pattern_text) else False
         )
 
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        """Tokens, each with the rest of it when a log or terminal wrapped it onto the next
+        lines (``Bearer abc…`` / ``…xyz``)."""
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        for result in results:
+            breaks = list(_LINE_BREAK.finditer(text, result.start, result.end))
+            if not breaks:
+                continue
+            # The pattern took every following line made only of token characters; keep those
+            # that look like a token's rest (not the next line's word).
+            end = breaks[0].start()
+            for i, line_break in enumerate(breaks):
+                stop = breaks[i + 1].start() if i + 1 < len(breaks) else result.end
+                tail = text[line_break.end() : stop]
+                if not (len(tail) >= 16 or _has_mixed_shape(tail)) or _is_placeholder(tail):
+                    break
+                end = stop
+            result.end = end
+        return results
+
+
+# A line break in a wrapped token, with the next line's indentation (a folded header).
+_LINE_BREAK = re.compile(r"\r?\n[ \t]*")
+
 
 class PrivateKeyRecognizer(_LeanPatterns, PatternRecognizer):
     """PEM, OpenSSH and PGP private key blocks, from the BEGIN line to the END line (or to the
@@ -571,6 +699,135 @@ class PrivateKeyRecognizer(_LeanPatterns, PatternRecognizer):
             global_regex_flags=regex.DOTALL,
             name="PrivateKeyRecognizer",
         )
+
+
+_CODE_WORDS = (
+    r"(?:pass[ \t-]?code|pin(?:[ \t-]?(?:code|number|no\.?))?|otp|totp|one[ \t-]time"
+    r"(?:[ \t-](?:pass[ \t-]?code|password|code|pin|pw))?|(?:verification|verify"
+    r"|confirmation|login|log-in|sign[ \t-]?in|auth(?:entication|orization)?|access|sms|2fa|mfa"
+    r"|two[ \t-]factor|backup|recovery|unlock|door|alarm|gate|entry)[ \t-]code"
+    r"|bestätigungscode|verifizierungscode|sicherheitscode|code[ \t]+(?:de[ \t]+)?"
+    r"(?:vérification|confirmation|sécurité|pin)|código(?:[ \t]+de)?[ \t]+(?:verificación"
+    r"|verificação|seguridad|segurança|acceso|acesso|confirmación)|認証コード|验证码|驗證碼)"
+)
+# ("security code" is not among them: with no card near, it is as often a reference number.)
+_CODE_NEEDLES = (
+    "code",
+    "pin",
+    "otp",
+    "one-time",
+    "one time",
+    "コード",
+    "验证码",
+    "驗證碼",
+    "código",
+)
+_FOUR_DIGITS = re.compile(r"\d\d\d[ \t-]?\d")
+# 4-10 digits, optionally in groups ("482 913", "4829-1357").
+_CODE_CANDIDATE = re.compile(r"(?<![\w-])(?:\d[ \t-]?){3,9}\d(?![\w-])")
+# The code's name right before it ("Passcode ", "my PIN is ", "OTP: ", "- **PIN:** `") ...
+_NAME_THEN_CODE = re.compile(
+    r"(?<![\w-])" + _CODE_WORDS + r"[*`\"']{0,2}(?:[ \t]*(?:[:=#\uff1a]|is|was|lautet|est|es"
+    r"|é|は)[ \t]*|[ \t]+)(?:now[ \t]+|still[ \t]+)?[*`\"' \t]{0,4}$",
+    re.IGNORECASE,
+)
+# ... or right after it (" is your verification code", " is your Slack login code").
+_CODE_THEN_NAME = re.compile(
+    r"[*`\"']{0,2}[ \t]+(?:is|was)[ \t]+(?:your|the|my|our)[ \t]+(?:[\w-]+[ \t]+)?"
+    + _CODE_WORDS
+    + r"(?!\w)",
+    re.IGNORECASE,
+)
+
+
+class SpokenCredentialRecognizer(_LeanPatterns, PatternRecognizer):
+    """Credentials said in a sentence without a key the other recognizers read: PINs,
+    passcodes and one-time codes after their name (``Passcode 482913``, ``my PIN is 4821``,
+    ``OTP: 739204``, "Ihr Bestätigungscode lautet 4820") or before it ("739204 is your
+    verification code"), a password named after it ("use hunter2! as the password") and a
+    login pair (``creds: bob/hunter2!``). Reported as ``PASSWORD``."""
+
+    PATTERNS = [
+        Pattern(
+            "password named after it",
+            r"(?<![\w-])(?:use|try|type|enter|it's|its|with)[ \t]+[*`\"']{0,2}\K"
+            r"[^\s\"'`]{4,64}?(?=[*`\"']{0,2}[ \t]+as[ \t]+(?:the|my|your|a|our)?[ \t]*"
+            r"(?:new[ \t]+|temporary[ \t]+|temp[ \t]+)?(?:password|passcode|passphrase|pw|pwd|pin)\b)",
+            0.75,
+        ),
+        Pattern(
+            "login pair",
+            r"(?<![\w-])(?:login|log[ \t]+in[ \t]+with|creds|credentials|user/pass(?:word)?|u/p)"
+            r"[ \t]*[:=]?[ \t]*[\w.@+\-]{1,64}[ \t]*[/:][ \t]*\K[^\s\"'`/]{4,64}",
+            0.75,
+        ),
+    ]
+    PATTERN_NEEDLES = {
+        "password named after it": (" as ",),
+        "login pair": ("login", "log in", "creds", "credentials", "user/pass", "u/p"),
+    }
+    NEEDLES = (
+        "code",
+        "pin",
+        "otp",
+        "one-time",
+        "one time",
+        "コード",
+        "验证码",
+        "驗證碼",
+        "código",
+        " as ",
+        "login",
+        "log in",
+        "creds",
+        "credentials",
+        "u/p",
+    )
+    # On long texts: windows around the words (a code's name, "password", the login words).
+    WINDOW = (
+        re.compile(
+            "pass|pw|pin|otp|code|login|log in|creds|credential|u/p|one.time|コード|验证码|驗證碼|código"
+        ),
+        100,
+        100,
+    )
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity=PASSWORD,
+            patterns=list(self.PATTERNS),
+            global_regex_flags=_FLAGS,
+            name="SpokenCredentialRecognizer",
+        )
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        lower = text.lower()
+        if not any(n in lower for n in _CODE_NEEDLES) or _FOUR_DIGITS.search(text) is None:
+            return results
+        # Codes: each digit run, then its name just before or just after it (much cheaper than
+        # searching the whole text for every spelling of every name).
+        for code in _CODE_CANDIDATE.finditer(text):
+            start, end = code.span()
+            if (
+                _NAME_THEN_CODE.search(text, max(0, start - 48), start) is not None
+                or _CODE_THEN_NAME.match(text, end) is not None
+            ):
+                results.append(RecognizerResult(PASSWORD, start, end, 0.85))
+        return results
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        # A named-after password or a login pair's password: a credential's shape, not a word.
+        lowered = pattern_text.lower().rstrip(".,;:")
+        if _is_placeholder(pattern_text) or lowered in _PROSE_STOPWORDS:
+            return False
+        return None if _has_mixed_shape(pattern_text) else False
 
 
 class CliPasswordRecognizer(_LeanPatterns, PatternRecognizer):
@@ -884,10 +1141,18 @@ _KEY_VALUE_SEPARATOR = re.compile(
     r"""[ \t]?(?:\\*["'`])?\*{0,2}
     (?:
         (?P<assign>[ \t]*(?::=|=>|->|=(?!=)|:|\uff1a|\|)[ \t]*)
-      | (?P<prose>[ \t]+(?:(?:for|of|on|to|de|für|pour|para|per|voor|del|do|da)
+      | (?P<dash>[ \t]+[-\u2013\u2014][ \t]+)
+      | (?P<prose>(?:[ \t]+(?:(?:for|of|on|to|de|für|pour|para|per|voor|del|do|da)
             (?:[ \t]+[^\s:=\uff1a.,;]{1,30}){1,3}[ \t]+)?
-            (?:is|was|are|ist|lautet|war|est|était|es|era|é|è|är|jest|to|wordt|está)(?!\w)
-            [ \t]*:?[ \t]*(?:now[ \t]+|still[ \t]+|set[ \t]+to[ \t]+|changed[ \t]+to[ \t]+)?)
+            (?:is|was|are|ist|lautet|war|est|était|es|era|é|è|är|jest|to|wordt|está
+              |(?:will|would|should|shall|must|can)[ \t]+be
+              |(?:has|have|had)[ \t]+been[ \t]+(?:re)?(?:set|changed|updated)[ \t]+to
+              |(?:re)?set[ \t]+to|changed[ \t]+to)(?!\w)
+          | ['\u2019]s
+          | [ \t]+(?:for|of|on|to|für|pour|para|per|voor)(?:[ \t]+[^\s:=\uff1a.,;]{1,30}){1,3}
+            [ \t]*(?=[:=\uff1a]))
+            [ \t]*[:=\uff1a]?[ \t]*
+            (?:now[ \t]+|still[ \t]+|(?:re)?set[ \t]+to[ \t]+|changed[ \t]+to[ \t]+)?)
       | (?P<cjk>[ \t]*(?:は|是|为|為|\uff1a)[ \t]*)
       | (?P<space>[ \t]+)
     )
@@ -925,7 +1190,7 @@ class KeyedSecretRecognizer(EntityRecognizer):
     password or the sentence is prose, must look like a credential.
     """
 
-    SCORES = {"assign": 0.9, "space": 0.85, "cjk": 0.85, "prose": 0.75}
+    SCORES = {"assign": 0.9, "space": 0.85, "cjk": 0.85, "prose": 0.75, "dash": 0.75}
     NEEDLES = (
         "pass",
         "pwd",
@@ -1024,8 +1289,10 @@ class KeyedSecretRecognizer(EntityRecognizer):
         span = _quoted(text, start)
         quoted = span is not None
         if span is None:
-            if kind == "space" and not is_flag:
-                return None  # "password reset": a value after a bare space must be quoted
+            if kind == "space" and not is_flag and not _spaced_password(text, start, entity):
+                # "password reset": a value after a bare space must be quoted, or be a
+                # password's shape ("pw hunter2!", "temp password Xk9#mQ2p").
+                return None
             if text[start] in "{[":
                 return None  # a structure, walked elsewhere
             if line_mode:
@@ -1039,7 +1306,12 @@ class KeyedSecretRecognizer(EntityRecognizer):
                 bare = _BARE_VALUE.match(text, start)
                 if bare is None:
                     return None
-                span = _trim_bare(text, *bare.span(), sentence=kind == "prose")
+                span = _trim_bare(
+                    text,
+                    *bare.span(),
+                    sentence=kind in ("prose", "dash", "space"),
+                    keep=_PASSWORD_TAIL if entity == PASSWORD else "",
+                )
                 if entity == PASSWORD and kind == "assign":
                     span = (span[0], _passphrase_end(text, span[1]))
         v_start, v_end = span
@@ -1064,7 +1336,7 @@ class KeyedSecretRecognizer(EntityRecognizer):
     @staticmethod
     def _plausible(value: str, entity: str, kind: str, quoted: bool, key: str) -> bool:
         lowered = value.lower()
-        if kind == "prose" and not quoted:
+        if kind in ("prose", "dash") and not quoted:
             if lowered.rstrip(".,!?") in _PROSE_STOPWORDS:
                 return False
             if entity == PASSWORD and value.isalpha() and value.islower():
@@ -1072,7 +1344,7 @@ class KeyedSecretRecognizer(EntityRecognizer):
                 return len(value) >= 4 and not lowered.endswith(("ed", "ly", "ing", "ble"))
         if entity == PASSWORD:
             # "Pass: 12  Fail: 0" in a test report is a count, not a password.
-            return not (key.lower() in ("pass", "pw") and value.isdigit() and len(value) < 6)
+            return not (key.lower() == "pass" and value.isdigit() and len(value) < 6)
         return len(value) >= 8 and _has_mixed_shape(value)
 
 
@@ -1124,6 +1396,24 @@ _CODE_REFERENCE = re.compile(
     r"|(?:self|cls|settings|config|conf|cfg|os|process|env|request|args|opts|options|params"
     r"|secrets|vault|app|ctx|context)(?:\.[A-Za-z_]\w*)+"
 )
+# Punctuation a password ends with as often as a sentence does ("my password is hunter2!"):
+# kept in the value, so the whole password goes even when it ends the sentence.
+_PASSWORD_TAIL = "!?"
+# A password written after its name and a bare space ("pw hunter2!", "pwd Xk9#mQ2p"): 6+
+# characters mixing letters with digits or symbols, not a flag, path, URL or file name.
+_SPACED_PASSWORD = re.compile(
+    r"(?=[^\s]*[^\W\d_])(?=[^\s]*[\d!@#$%^&*+=?~])(?![-/.])[^\s/\\\"'`<>]{6,64}(?=[\s.,;)]|$)"
+)
+_FILE_LIKE = re.compile(r"[\w-]+\.[a-z]{2,4}", re.IGNORECASE)
+
+
+def _spaced_password(text: str, start: int, entity: str) -> bool:
+    if entity != PASSWORD:
+        return False
+    match = _SPACED_PASSWORD.match(text, start)
+    return match is not None and _FILE_LIKE.fullmatch(match.group()) is None
+
+
 # "wifi password: purple monkey dishwasher": a few plain words up to the end of the line.
 _PASSPHRASE_TAIL = re.compile(r"(?:[ \t]+[^\W_]{2,24}){1,4}[ \t]*(?=\n|\r|\\n|$)")
 
@@ -1135,10 +1425,13 @@ def _passphrase_end(text: str, end: int) -> int:
     return tail.end() if tail is not None else end
 
 
-def _trim_bare(text: str, start: int, end: int, *, sentence: bool) -> tuple[int, int]:
+def _trim_bare(
+    text: str, start: int, end: int, *, sentence: bool, keep: str = ""
+) -> tuple[int, int]:
     """A bare value without the closing bracket and the period or comma after it (in a
-    sentence, without any closing punctuation)."""
-    while end - start > 1 and text[end - 1] in (".,:!?" if sentence else ".,"):
+    sentence, without any closing punctuation but the characters in ``keep``)."""
+    trailing = "".join(c for c in (".,:!?" if sentence else ".,") if c not in keep)
+    while end - start > 1 and text[end - 1] in trailing:
         end -= 1
     for opener, closer in (("(", ")"), ("[", "]"), ("{", "}")):
         while end - start > 1 and text[end - 1] == closer and opener not in text[start:end]:
@@ -1153,7 +1446,7 @@ def build_recognizers(
     factories: dict[str, Callable[[], list[EntityRecognizer]]] = {
         EMAIL_ADDRESS: lambda: [LlmotelEmailRecognizer()],
         PHONE_NUMBER: lambda: [LlmotelPhoneRecognizer(phone_regions)],
-        CREDIT_CARD: lambda: [LlmotelCreditCardRecognizer()],
+        CREDIT_CARD: lambda: [LlmotelCreditCardRecognizer(), CardSecurityCodeRecognizer()],
         IBAN_CODE: lambda: [IbanRecognizer()],
         US_SSN: lambda: [LlmotelUsSsnRecognizer()],
         IP_ADDRESS: lambda: [LlmotelIpRecognizer()],
@@ -1166,7 +1459,7 @@ def build_recognizers(
         JWT: lambda: [JwtRecognizer()],
         BEARER_TOKEN: lambda: [BearerTokenRecognizer()],
         PRIVATE_KEY: lambda: [PrivateKeyRecognizer()],
-        PASSWORD: lambda: [CliPasswordRecognizer()],
+        PASSWORD: lambda: [CliPasswordRecognizer(), SpokenCredentialRecognizer()],
         CONNECTION_STRING: lambda: [ConnectionStringRecognizer()],
         MAC_ADDRESS: lambda: [MacAddressRecognizer()],
         URL: lambda: [UrlRecognizer()],

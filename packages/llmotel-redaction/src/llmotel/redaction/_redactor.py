@@ -166,7 +166,7 @@ _ENUM_VALUES: dict[str, frozenset[str]] = {
     "modality": frozenset({"image", "video", "audio", "text", "document"}),
 }
 _SCREENED_CLEAN_MAX = 4096
-_SECRET_TYPES = frozenset({PASSWORD, API_KEY, BEARER_TOKEN})
+_SECRET_TYPES = frozenset({PASSWORD, API_KEY, BEARER_TOKEN, CREDIT_CARD})
 # What Replace and Pseudonymize write by default: <EMAIL_ADDRESS>, <EMAIL_ADDRESS:86a34e419f114244>.
 _MARKER = re.compile(r"<[A-Z][A-Z_]*(?::[0-9a-f]{16})?>")
 # Objects that carry a name and a value in two fields (HAR headers, Kubernetes env entries,
@@ -472,9 +472,12 @@ class Redactor:
             return self.redact_value(node, redaction, deadline, depth)
         if isinstance(node, bool) or node is None:
             return node
-        if isinstance(node, int | float) and key and self._secret_entity(key) == PASSWORD:
-            # {"pin_password": 123456}: a numeric password is still a password.
-            return self._secret(PASSWORD, str(node), redaction)
+        if isinstance(node, int | float) and key:
+            secret = self._secret_entity(key)
+            if secret == CREDIT_CARD or (secret == PASSWORD and abs(node) >= 1000):
+                # {"pin": 4821}, {"cvv": 123}: a numeric password or code is still one; a
+                # one- to three-digit number under "pin" is a pin of a board ({"pin": 17}).
+                return self._secret(secret, str(node), redaction)
         if isinstance(node, bytes):
             return self.redact_value(node, redaction, deadline, depth)
         return node

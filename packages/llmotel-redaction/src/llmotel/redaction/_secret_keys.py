@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from llmotel.redaction._entities import API_KEY, BEARER_TOKEN, PASSWORD
+from llmotel.redaction._entities import API_KEY, BEARER_TOKEN, CREDIT_CARD, PASSWORD
 
 __all__ = ["secret_key_entity", "split_key"]
 
@@ -42,7 +42,36 @@ _PASSWORD_PARTS = (
     "密码",
     "密碼",
 )
-_PASSWORD_WORDS = frozenset({"pass", "pwd", "pw", "pword", "passe", "mdp", "pswd", "psw"})
+_PASSWORD_WORDS = frozenset(
+    {"pass", "pwd", "pw", "pword", "passe", "mdp", "pswd", "psw", "pin", "otp", "totp", "hotp"}
+)
+# Words that make the word after them a one-time or access code when it is "code".
+_CODE_QUALIFIERS = frozenset(
+    {
+        "verification",
+        "verify",
+        "security",
+        "confirmation",
+        "mfa",
+        "2fa",
+        "sms",
+        "otp",
+        "time",
+        "login",
+        "signin",
+        "auth",
+        "authorization",
+        "authentication",
+        "recovery",
+        "backup",
+        "unlock",
+        "access",
+        "pin",
+        "door",
+    }
+)
+# A card's security code: it goes with the card.
+_CARD_CODE_WORDS = frozenset({"cvv", "cvc", "cvv2", "cvc2", "cvn", "csc", "cav2", "cvd"})
 # Words that make the word after them a secret when it is "key".
 _KEY_QUALIFIERS = frozenset(
     {
@@ -208,6 +237,10 @@ def _word_entity(words: list[str], i: int) -> str | None:
     word = words[i]
     if word in _PASSWORD_WORDS or any(p in word for p in _PASSWORD_PARTS):
         return PASSWORD
+    if word in ("code", "codes") and i > 0 and words[i - 1] in _CODE_QUALIFIERS:
+        return PASSWORD
+    if word in _CARD_CODE_WORDS:
+        return CREDIT_CARD
     if word in _BEARER_WORDS:
         return BEARER_TOKEN
     if "secret" in word and not word.startswith("secretar"):
@@ -226,7 +259,7 @@ def _word_entity(words: list[str], i: int) -> str | None:
 # cached (JSON keys can be user data).
 _HINT = re.compile(
     r"pass|pw|ps|secret|token|key|credential|auth|bearer|cookie|kennwort|wachtwoord|contrase|"
-    r"senha|has|senord|salasana|пароль|パスワード|密|mdp",
+    r"senha|has|senord|salasana|пароль|パスワード|密|mdp|pin|otp|code|cv[vcnd]|cav2",
     re.IGNORECASE,
 )
 
@@ -291,8 +324,9 @@ _PLAIN_KEYS = frozenset(
 
 
 def secret_key_entity(key: str) -> str | None:
-    """The entity type a value under ``key`` holds (``PASSWORD``, ``API_KEY``, ``BEARER_TOKEN``),
-    or ``None`` when the name does not say it is a secret."""
+    """The entity type a value under ``key`` holds (``PASSWORD``, also for PINs and one-time
+    codes; ``API_KEY``; ``BEARER_TOKEN``; ``CREDIT_CARD`` for a card's security code), or
+    ``None`` when the name does not say it is a secret."""
     if key in _PLAIN_KEYS or _HINT.search(key) is None:
         return None
     words = split_key(key)
@@ -304,7 +338,11 @@ def secret_key_entity(key: str) -> str | None:
         entity = _word_entity(words, i)
         if entity is not None:
             # The strongest word wins: a password beats a token beats an auth header.
-            if found is None or entity == PASSWORD or (entity == API_KEY and found != PASSWORD):
+            if (
+                found is None
+                or entity == PASSWORD
+                or (entity == API_KEY and found not in (PASSWORD, CREDIT_CARD))
+            ):
                 found = entity
             last = i
     if found is None or any(w in _QUALIFIER_TAIL for w in words[last + 1 :]):
