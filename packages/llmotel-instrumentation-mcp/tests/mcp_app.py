@@ -1,9 +1,29 @@
 """The FastMCP server every test talks to: tools, a resource template, a prompt. Run as a script it
 serves stdio (the subprocess the stdio tests start)."""
 
+import importlib.metadata
+import os
+import pathlib
+import sys
+from typing import Any
+
 import anyio
-from mcp.server.fastmcp import Context, FastMCP
+from mcp import StdioServerParameters
 from mcp.types import SamplingMessage, TextContent
+
+try:
+    from mcp.server.fastmcp import Context, FastMCP
+except ImportError:  # mcp 2.x: FastMCP is MCPServer
+    from mcp.server.mcpserver import (  # type: ignore[import-not-found,no-redef]
+        Context,
+    )
+    from mcp.server.mcpserver import (
+        MCPServer as FastMCP,
+    )
+
+# The installed SDK's major version: the 1.x suite instruments it, the 2.x one (test_mcp2.py) checks
+# that llmotel stands aside and normalizes the SDK's own spans.
+MAJOR = int(importlib.metadata.version("mcp").split(".")[0])
 
 
 def build() -> FastMCP:
@@ -48,6 +68,29 @@ def build() -> FastMCP:
         return f"Hello {name}"
 
     return app
+
+
+def server_params(receiver: Any, **env: str) -> StdioServerParameters:
+    """This script as a stdio server under ``opentelemetry-instrument`` (the llmotel distro),
+    exporting its spans over OTLP to ``receiver`` (an ``llmotel.testing.otlp.OtlpReceiver``)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLMOTEL_"))}
+    clean.update(
+        {
+            "OTEL_PYTHON_DISTRO": "llmotel",
+            "OTEL_PYTHON_CONFIGURATOR": "llmotel",
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+            "OTEL_BSP_SCHEDULE_DELAY": "50",
+            **env,
+        }
+    )
+    instrument = pathlib.Path(sys.executable).parent / "opentelemetry-instrument"
+    return StdioServerParameters(
+        command=str(instrument), args=[sys.executable, str(pathlib.Path(__file__))], env=clean
+    )
 
 
 if __name__ == "__main__":
