@@ -21,19 +21,24 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from llmotel.sdk import ConventionNormalizer, PipelineSpanExporter
 from llmotel.testing.otlp import OtlpReceiver
 
 SDK_SCOPE = "mcp-python-sdk"
 SERVER_KIND = 2  # OTLP's SPAN_KIND_SERVER
 
-# The SDK's tracer is the global one: one global provider for this module.
+# The SDK's tracer is the global one: one global provider for this module, feeding the spans as
+# they are (RAW) and through the llmotel pipeline's normalizer (NORMALIZED).
 RAW = InMemorySpanExporter()
+NORMALIZED = InMemorySpanExporter()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def global_provider() -> Iterator[None]:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(RAW))
+    pipeline = PipelineSpanExporter([ConventionNormalizer()], NORMALIZED)
+    provider.add_span_processor(SimpleSpanProcessor(pipeline))
     trace.set_tracer_provider(provider)
     yield
     provider.shutdown()
@@ -42,6 +47,7 @@ def global_provider() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _clear() -> None:
     RAW.clear()
+    NORMALIZED.clear()
 
 
 def spans(exporter: InMemorySpanExporter, name: str, kind: SpanKind) -> list[ReadableSpan]:
@@ -152,6 +158,29 @@ async def test_in_process_direct_has_server_spans_only() -> None:
     [served] = spans(RAW, "tools/call add", SpanKind.SERVER)
     assert served.parent is not None
     assert served.parent.span_id == caller.get_span_context().span_id
+
+
+async def test_normalized_client_spans_follow_the_mcp_conventions() -> None:
+    async with legacy() as client:
+        await client.call_tool("add", {"a": 1, "b": 2})
+        await client.get_prompt("greet", {"name": "Ada"})
+    finished = NORMALIZED.get_finished_spans()
+    assert len(finished) == len(RAW.get_finished_spans())
+    [tool] = [s for s in finished if s.name == "tools/call add" and s.kind is SpanKind.CLIENT]
+    attributes = dict(tool.attributes or {})
+    assert attributes.pop("jsonrpc.request.id").isdigit()
+    assert attributes == {
+        "mcp.method.name": "tools/call",
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "add",
+    }
+    [prompt] = [s for s in finished if s.name == "prompts/get greet" and s.kind is SpanKind.CLIENT]
+    assert prompt.attributes["gen_ai.prompt.name"] == "greet"
+    assert not [s for s in finished if s.name.startswith("MCP send ")]
+    # The server's spans already follow the conventions: they pass unchanged.
+    [served] = [s for s in finished if s.name == "tools/call add" and s.kind is SpanKind.SERVER]
+    [raw] = spans(RAW, "tools/call add", SpanKind.SERVER)
+    assert dict(served.attributes or {}) == dict(raw.attributes or {})
 
 
 async def test_streamable_http(http_url: str) -> None:

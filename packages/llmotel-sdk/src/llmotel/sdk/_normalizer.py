@@ -125,6 +125,11 @@ _TRIGGERS = frozenset(
 )
 _INDEXED = re.compile(r"^(\d+)\.(.+)$")
 
+# The mcp SDK 2.x (mcp.shared._otel, scope "mcp-python-sdk") names its CLIENT spans
+# "MCP send {mcp.method.name}[ {target}]" and gives them mcp.method.name and jsonrpc.request.id only;
+# its SERVER spans already follow the MCP conventions. The target is the request's params.name.
+MCP_SDK_CLIENT_PREFIX = "MCP send "
+
 
 def _indexed(attributes: Mapping[str, Any], prefix: str) -> dict[int, dict[str, Any]]:
     """``{prefix}{i}.{rest}`` keys grouped as ``{i: {rest: value}}``."""
@@ -285,6 +290,8 @@ class ConventionNormalizer:
     def __call__(self, record: MutableSpan) -> MutableSpan:
         attributes = record.attributes
         if attributes.keys().isdisjoint(_TRIGGERS) and not _TL_SPAN_NAME.match(record.name):
+            if record.name.startswith(MCP_SDK_CLIENT_PREFIX):
+                _mcp_sdk_client(record)
             return record
         rewrite = _Rewrite(attributes)
         foreign = False
@@ -580,6 +587,25 @@ def _oi_messages(
             message["finish_reason"] = _finish(finish)
         messages.append(message)
     return messages
+
+
+def _mcp_sdk_client(record: MutableSpan) -> None:
+    """``MCP send tools/call add`` -> ``tools/call add`` with ``gen_ai.operation.name`` execute_tool
+    and ``gen_ai.tool.name`` add (``gen_ai.prompt.name`` for prompts/get), as the MCP conventions
+    name client spans; attributes the span already has are kept."""
+    attributes = record.attributes
+    method = attributes.get(A.MCP_METHOD_NAME)
+    rest = record.name[len(MCP_SDK_CLIENT_PREFIX) :]
+    if not isinstance(method, str) or not (rest == method or rest.startswith(method + " ")):
+        return
+    target = rest[len(method) + 1 :]
+    if method == "tools/call":
+        attributes.setdefault(A.GEN_AI_OPERATION_NAME, "execute_tool")
+        if target:
+            attributes.setdefault(A.GEN_AI_TOOL_NAME, target)
+    elif method == "prompts/get" and target:
+        attributes.setdefault(A.GEN_AI_PROMPT_NAME, target)
+    record.name = rest
 
 
 def _span_name(attributes: Mapping[str, Any]) -> str | None:
