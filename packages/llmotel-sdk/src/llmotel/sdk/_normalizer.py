@@ -264,8 +264,9 @@ class ConventionNormalizer:
     Recognizes OpenInference (``openinference.span.kind``, ``llm.*`` indexed messages, token
     counts, invocation parameters, tools), OpenLLMetry (legacy indexed ``gen_ai.prompt.{i}.*`` /
     ``gen_ai.completion.{i}.*``, ``llm.request.type``, ``llm.usage.total_tokens``; and the
-    non-standard names its current releases still use) and deprecated semconv names
-    (``gen_ai.system``, ``gen_ai.usage.prompt_tokens`` ...). It adds the semconv attributes a
+    non-standard names its current releases still use), the mcp SDK 2.x's own CLIENT spans
+    (``MCP send tools/call add`` -> ``tools/call add`` with ``gen_ai.tool.name``) and deprecated
+    semconv names (``gen_ai.system``, ``gen_ai.usage.prompt_tokens`` ...). It adds the semconv attributes a
     span lacks — never overwriting one it has — and renames the span ``{operation} {model}``
     (``execute_tool {tool}``, ``invoke_agent {agent}``) when it has recognized a foreign span.
 
