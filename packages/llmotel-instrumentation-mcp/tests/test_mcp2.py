@@ -6,6 +6,7 @@ CLIENT spans the MCP conventions' way and adds the ``gen_ai.*`` attributes."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -206,3 +207,26 @@ async def test_stdio_one_trace_across_processes() -> None:
     assert served.scope == SDK_SCOPE
     assert served.trace_id == format(client.context.trace_id, "032x")
     assert served.parent_span_id == format(client.context.span_id, "016x")
+
+
+def test_normalized_under_opentelemetry_instrument() -> None:
+    """The distro with ``LLMOTEL_NORMALIZE=add``: the SDK's CLIENT spans leave the process named
+    and attributed as the MCP conventions say."""
+    with OtlpReceiver() as receiver:
+        env = mcp_app.instrumented_env(receiver, LLMOTEL_NORMALIZE="add")
+        command = mcp_app.instrumented_command("client")
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        # The process has exited: the distro exported everything at shutdown.
+        assert receiver.wait_for(lambda r: bool(r.spans()), timeout=30)
+        received = receiver.spans()
+    client_kind = 3  # OTLP's SPAN_KIND_CLIENT
+    [tool] = [s for s in received if s.name == "tools/call add" and s.kind == client_kind]
+    assert tool.scope == SDK_SCOPE
+    assert tool.attributes["gen_ai.operation.name"] == "execute_tool"
+    assert tool.attributes["gen_ai.tool.name"] == "add"
+    [prompt] = [s for s in received if s.name == "prompts/get greet" and s.kind == client_kind]
+    assert prompt.attributes["gen_ai.prompt.name"] == "greet"
+    assert not [s for s in received if s.name.startswith("MCP send ")]
+    [served] = [s for s in received if s.name == "tools/call add" and s.kind == SERVER_KIND]
+    assert served.parent_span_id == tool.span_id
