@@ -129,6 +129,7 @@ _INDEXED = re.compile(r"^(\d+)\.(.+)$")
 # "MCP send {mcp.method.name}[ {target}]" and gives them mcp.method.name and jsonrpc.request.id only;
 # its SERVER spans already follow the MCP conventions. The target is the request's params.name.
 MCP_SDK_CLIENT_PREFIX = "MCP send "
+_TRIGGERS_OR_MCP = _TRIGGERS | {A.MCP_METHOD_NAME}
 
 
 def _indexed(attributes: Mapping[str, Any], prefix: str) -> dict[int, dict[str, Any]]:
@@ -290,9 +291,12 @@ class ConventionNormalizer:
 
     def __call__(self, record: MutableSpan) -> MutableSpan:
         attributes = record.attributes
+        if attributes.keys().isdisjoint(_TRIGGERS_OR_MCP) and not _TL_SPAN_NAME.match(record.name):
+            return record
+        if A.MCP_METHOD_NAME in attributes and record.name.startswith(MCP_SDK_CLIENT_PREFIX):
+            _mcp_sdk_client(record)
+            return record
         if attributes.keys().isdisjoint(_TRIGGERS) and not _TL_SPAN_NAME.match(record.name):
-            if record.name.startswith(MCP_SDK_CLIENT_PREFIX):
-                _mcp_sdk_client(record)
             return record
         rewrite = _Rewrite(attributes)
         foreign = False
