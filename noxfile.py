@@ -13,7 +13,8 @@ may set ``pythons`` (default 3.11 and 3.12), ``no-deps`` (requirements installed
 dependency tree, e.g. llmgine, whose declared dependencies are huge but whose bus needs only two),
 ``oldest`` (pins of the oldest supported library versions: adds a ``tests-<pkg>-oldest`` session; a
 bare name is pinned to its floor in the root ``[tool.llmotel.floors]``, the one table of floors that
-tests/test_floors.py holds every pyproject to) and ``apt`` (``{executable = "debian-package"}``: tools
+tests/test_floors.py holds every pyproject to), ``newest`` (requirements of a newer line than the test
+group pins, e.g. the next major: adds a ``tests-<pkg>-newest`` session) and ``apt`` (``{executable = "debian-package"}``: tools
 its tests run; when one is missing, the package is downloaded and unpacked into the cache folder, not
 installed).
 
@@ -98,6 +99,7 @@ class Package:
         self.no_deps: list[str] = own.get("no-deps", [])
         self.import_names: list[str] = own.get("imports", [_default_import(self.name)])
         self.oldest: list[str] = [_pin_floor(req) for req in own.get("oldest", [])]
+        self.newest: list[str] = own.get("newest", [])
         self.apt: dict[str, str] = own.get("apt", {})
 
 
@@ -222,19 +224,22 @@ def _make_tests_session(pkg: Package) -> None:
 
     tests.__doc__ = f"Unit tests of {pkg.name}."
     nox.session(name=f"tests-{pkg.short}", python=pkg.pythons, tags=["suite", "tests"])(tests)
-    if not pkg.oldest:
-        return
+    for which, pins in (("oldest", pkg.oldest), ("newest", pkg.newest)):
+        if pins:
+            _make_pinned_session(pkg, which, pins)
 
-    def oldest(session: nox.Session) -> None:
+
+def _make_pinned_session(pkg: Package, which: str, pins: list[str]) -> None:
+    def pinned(session: nox.Session) -> None:
         _ensure_tools(session, pkg.apt)
         _install(session, [pkg.name, *BASE_TEST_REQS, *pkg.test_requires])
-        # A second install moves the pinned libraries down to the oldest versions we support.
-        session.install(*pkg.oldest)
+        # A second install moves the pinned libraries to the oldest (or newest) versions we support.
+        session.install(*pins)
         _pytest(session, pkg.path / "tests")
 
-    oldest.__doc__ = f"Unit tests of {pkg.name} on the oldest supported: {', '.join(pkg.oldest)}."
-    nox.session(name=f"tests-{pkg.short}-oldest", python=pkg.pythons[0], tags=["suite", "tests"])(
-        oldest
+    pinned.__doc__ = f"Unit tests of {pkg.name} on the {which} supported: {', '.join(pins)}."
+    nox.session(name=f"tests-{pkg.short}-{which}", python=pkg.pythons[0], tags=["suite", "tests"])(
+        pinned
     )
 
 

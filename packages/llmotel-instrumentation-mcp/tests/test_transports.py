@@ -5,23 +5,19 @@ server's span continues the client's trace (W3C trace context in ``params._meta`
 from __future__ import annotations
 
 import inspect
-import os
-import pathlib
-import sys
 from typing import Any
 
 import anyio
-from mcp import ClientSession, StdioServerParameters
+from mcp import ClientSession
 from mcp.client import sse, stdio, streamable_http
 from mcp.shared.session import RequestResponder
+from mcp_app import server_params
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from test_mcp import assert_linked, pair
 
 from llmotel.instrumentation.mcp import MCPInstrumentor
 from llmotel.testing.otlp import OtlpReceiver
-
-HERE = pathlib.Path(__file__).parent
 
 
 def http_client(url: str) -> Any:
@@ -32,27 +28,6 @@ def http_client(url: str) -> Any:
 
 
 SERVER_KIND = 2  # OTLP's SPAN_KIND_SERVER
-
-
-def server_params(receiver: OtlpReceiver, **env: str) -> StdioServerParameters:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLMOTEL_"))}
-    clean.update(
-        {
-            "OTEL_PYTHON_DISTRO": "llmotel",
-            "OTEL_PYTHON_CONFIGURATOR": "llmotel",
-            "OTEL_TRACES_EXPORTER": "otlp",
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-            "OTEL_METRICS_EXPORTER": "none",
-            "OTEL_LOGS_EXPORTER": "none",
-            "OTEL_BSP_SCHEDULE_DELAY": "50",
-            **env,
-        }
-    )
-    instrument = pathlib.Path(sys.executable).parent / "opentelemetry-instrument"
-    return StdioServerParameters(
-        command=str(instrument), args=[sys.executable, str(HERE / "mcp_app.py")], env=clean
-    )
 
 
 async def test_stdio_one_trace_across_processes(

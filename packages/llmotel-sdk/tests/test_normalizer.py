@@ -197,6 +197,53 @@ def test_semconv_span_passes_untouched() -> None:
     assert record.name == "chat gpt-4o"
 
 
+def mcp_sdk_span(name: str, attributes: dict[str, Any]) -> MutableSpan:
+    """A span as the mcp SDK 2.x's client makes it (its real ones are tested in
+    llmotel-instrumentation-mcp's test_mcp2.py)."""
+    span = TracerProvider().get_tracer("mcp-python-sdk").start_span(name, attributes=attributes)
+    span.end()
+    return MutableSpan.from_span(span)
+
+
+@pytest.mark.parametrize("mode", ["add", "replace"])
+@pytest.mark.parametrize(
+    ("name", "method", "renamed", "added"),
+    [
+        (
+            "MCP send tools/call add",
+            "tools/call",
+            "tools/call add",
+            {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "add"},
+        ),
+        (
+            "MCP send prompts/get greet",
+            "prompts/get",
+            "prompts/get greet",
+            {"gen_ai.prompt.name": "greet"},
+        ),
+        ("MCP send resources/read", "resources/read", "resources/read", {}),
+        ("MCP send tools/list", "tools/list", "tools/list", {}),
+        # The name does not start with the method: not the SDK's span, left as it is.
+        ("MCP send tools/call add", "tools/list", "MCP send tools/call add", {}),
+        ("MCP send tools/callx", "tools/call", "MCP send tools/callx", {}),
+    ],
+)
+def test_mcp_sdk_client_span(
+    name: str, method: str, renamed: str, added: dict[str, str], mode: Any
+) -> None:
+    original = {"mcp.method.name": method, "jsonrpc.request.id": "2"}
+    record = ConventionNormalizer(mode)(mcp_sdk_span(name, original))
+    assert record.name == renamed
+    assert record.attributes == {**original, **added}
+
+
+def test_mcp_sdk_client_span_keeps_what_it_has() -> None:
+    attributes = {"mcp.method.name": "tools/call", "gen_ai.tool.name": "kept"}
+    record = ConventionNormalizer()(mcp_sdk_span("MCP send tools/call add", attributes))
+    assert record.attributes["gen_ai.tool.name"] == "kept"
+    assert record.name == "tools/call add"
+
+
 def test_mode_is_checked() -> None:
     assert ConventionNormalizer().mode == "add"
     with pytest.raises(ValueError, match="mode must be 'add' or 'replace', not 'both'"):

@@ -125,6 +125,12 @@ _TRIGGERS = frozenset(
 )
 _INDEXED = re.compile(r"^(\d+)\.(.+)$")
 
+# The mcp SDK 2.x (mcp.shared._otel, scope "mcp-python-sdk") names its CLIENT spans
+# "MCP send {mcp.method.name}[ {target}]" and gives them mcp.method.name and jsonrpc.request.id only;
+# its SERVER spans already follow the MCP conventions. The target is the request's params.name.
+MCP_SDK_CLIENT_PREFIX = "MCP send "
+_TRIGGERS_OR_MCP = _TRIGGERS | {A.MCP_METHOD_NAME}
+
 
 def _indexed(attributes: Mapping[str, Any], prefix: str) -> dict[int, dict[str, Any]]:
     """``{prefix}{i}.{rest}`` keys grouped as ``{i: {rest: value}}``."""
@@ -259,8 +265,9 @@ class ConventionNormalizer:
     Recognizes OpenInference (``openinference.span.kind``, ``llm.*`` indexed messages, token
     counts, invocation parameters, tools), OpenLLMetry (legacy indexed ``gen_ai.prompt.{i}.*`` /
     ``gen_ai.completion.{i}.*``, ``llm.request.type``, ``llm.usage.total_tokens``; and the
-    non-standard names its current releases still use) and deprecated semconv names
-    (``gen_ai.system``, ``gen_ai.usage.prompt_tokens`` ...). It adds the semconv attributes a
+    non-standard names its current releases still use), the mcp SDK 2.x's own CLIENT spans
+    (``MCP send tools/call add`` -> ``tools/call add`` with ``gen_ai.tool.name``) and deprecated
+    semconv names (``gen_ai.system``, ``gen_ai.usage.prompt_tokens`` ...). It adds the semconv attributes a
     span lacks — never overwriting one it has — and renames the span ``{operation} {model}``
     (``execute_tool {tool}``, ``invoke_agent {agent}``) when it has recognized a foreign span.
 
@@ -286,6 +293,11 @@ class ConventionNormalizer:
 
     def __call__(self, record: MutableSpan) -> MutableSpan:
         attributes = record.attributes
+        if attributes.keys().isdisjoint(_TRIGGERS_OR_MCP) and not _TL_SPAN_NAME.match(record.name):
+            return record
+        if A.MCP_METHOD_NAME in attributes and record.name.startswith(MCP_SDK_CLIENT_PREFIX):
+            _mcp_sdk_client(record)
+            return record
         if attributes.keys().isdisjoint(_TRIGGERS) and not _TL_SPAN_NAME.match(record.name):
             return record
         rewrite = _Rewrite(attributes)
@@ -582,6 +594,25 @@ def _oi_messages(
             message["finish_reason"] = _finish(finish)
         messages.append(message)
     return messages
+
+
+def _mcp_sdk_client(record: MutableSpan) -> None:
+    """``MCP send tools/call add`` -> ``tools/call add`` with ``gen_ai.operation.name`` execute_tool
+    and ``gen_ai.tool.name`` add (``gen_ai.prompt.name`` for prompts/get), as the MCP conventions
+    name client spans; attributes the span already has are kept."""
+    attributes = record.attributes
+    method = attributes.get(A.MCP_METHOD_NAME)
+    rest = record.name[len(MCP_SDK_CLIENT_PREFIX) :]
+    if not isinstance(method, str) or not (rest == method or rest.startswith(method + " ")):
+        return
+    target = rest[len(method) + 1 :]
+    if method == "tools/call":
+        attributes.setdefault(A.GEN_AI_OPERATION_NAME, "execute_tool")
+        if target:
+            attributes.setdefault(A.GEN_AI_TOOL_NAME, target)
+    elif method == "prompts/get" and target:
+        attributes.setdefault(A.GEN_AI_PROMPT_NAME, target)
+    record.name = rest
 
 
 def _span_name(attributes: Mapping[str, Any]) -> str | None:
