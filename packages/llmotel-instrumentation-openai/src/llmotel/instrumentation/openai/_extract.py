@@ -124,14 +124,22 @@ _FINISH = {"tool_calls": "tool_call", "function_call": "tool_call"}
 
 def chat_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
     """Request parameters of ``chat.completions.create/parse`` and legacy ``completions.create``."""
+    # Most calls set few of these: an absent one costs a dict lookup, not a reader call.
     get = kw.get
-    inv.max_tokens = _int(get("max_completion_tokens")) or _int(get("max_tokens"))
-    inv.choice_count = _int(get("n"))
-    inv.temperature = _num(get("temperature"))
-    inv.top_p = _num(get("top_p"))
-    inv.frequency_penalty = _num(get("frequency_penalty"))
-    inv.presence_penalty = _num(get("presence_penalty"))
-    inv.seed = _int(get("seed"))
+    if (v := get("max_completion_tokens")) is not None or (v := get("max_tokens")) is not None:
+        inv.max_tokens = _int(v) or _int(get("max_tokens"))
+    if (v := get("n")) is not None:
+        inv.choice_count = _int(v)
+    if (v := get("temperature")) is not None:
+        inv.temperature = _num(v)
+    if (v := get("top_p")) is not None:
+        inv.top_p = _num(v)
+    if (v := get("frequency_penalty")) is not None:
+        inv.frequency_penalty = _num(v)
+    if (v := get("presence_penalty")) is not None:
+        inv.presence_penalty = _num(v)
+    if (v := get("seed")) is not None:
+        inv.seed = _int(v)
     if "stop" in kw:
         inv.stop_sequences = _stop(kw["stop"])
     if "response_format" in kw:
