@@ -5,7 +5,8 @@ Shared by every llmotel instrumentation of a Stainless-generated SDK (openai, an
 ends when the stream is exhausted, raises, is closed, leaves its ``with`` block, or is
 garbage-collected unread (then it carries ``llmotel.stream.abandoned``). A raw response
 (``with_raw_response`` / ``with_streaming_response``) is proxied so that what its ``parse()`` returns
-is seen (a stream comes back wrapped) and its ``close()`` ends the span. The proxies are
+is seen (a stream comes back wrapped) and its ``close()`` ends the span, as does closing a streamed
+one's ``http_response`` directly. The proxies are
 ``wrapt.ObjectProxy``s: ``isinstance(stream, openai.Stream)`` and every attribute still work, and
 the caller receives the same objects, chunks and headers as without instrumentation.
 
