@@ -306,8 +306,13 @@ class ChatChunks:
             self.model = _str(getattr(chunk, "model", None))
             self.tier = getattr(chunk, "service_tier", None)
             self.fingerprint = getattr(chunk, "system_fingerprint", None)
-        choices = getattr(chunk, "choices", None)
-        usage = getattr(chunk, "usage", None)
+        # Once per chunk: plain attribute reads (a chunk model has these), getattr() when not.
+        try:
+            choices = chunk.choices
+            usage = chunk.usage
+        except AttributeError:
+            choices = getattr(chunk, "choices", None)
+            usage = getattr(chunk, "usage", None)
         if usage is not None:
             self.usage = usage
         if not choices:
@@ -315,7 +320,10 @@ class ChatChunks:
             return self.hide_usage and usage is not None
         content = self.content
         for choice in choices:
-            reason = getattr(choice, "finish_reason", None)
+            try:
+                reason = choice.finish_reason
+            except AttributeError:
+                reason = None
             if type(reason) is str:  # a malformed chunk may carry anything
                 self.reasons[getattr(choice, "index", 0)] = reason
             if content:
