@@ -227,6 +227,18 @@ async def achat_raw_stream_http_close(r: Any) -> Any:
     return [first, raw.http_response.is_closed]
 
 
+def chat_raw_stream_read_first(r: Any) -> Any:  # body read (httpx closes it), then parsed
+    raw = r.with_raw_response.create(**_create(stream=True))
+    raw.http_response.read()
+    return [raw.headers, list(raw.parse())]
+
+
+async def achat_raw_stream_read_first(r: Any) -> Any:
+    raw = await r.with_raw_response.create(**_create(stream=True))
+    await raw.http_response.aread()
+    return [raw.headers, [c async for c in raw.parse()]]
+
+
 def chat_raw_stream_unread_http_close(r: Any) -> Any:  # closed before parse()
     raw = r.with_raw_response.create(**_create(stream=True))
     raw.http_response.close()
@@ -582,6 +594,14 @@ PATHS = (
         chat_raw_stream_http_close,
         achat_raw_stream_http_close,
         Expect(CHAT_EARLY | STREAMED),
+    ),
+    CallPath(
+        "chat-raw-stream-read-first",
+        _C,
+        "create",
+        chat_raw_stream_read_first,
+        achat_raw_stream_read_first,
+        Expect(RAW_STREAM),
     ),
     CallPath(
         "chat-raw-stream-unread-http-close",

@@ -215,7 +215,10 @@ class RawResponse(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignor
         self._self_finalizer = weakref.finalize(self, _abandon_raw, telemetry, inv, acc)
         self._self_finalizer.atexit = False
         if acc is not None:
-            _end_at_http_close(self)
+            try:
+                _end_at_http_close(self)
+            except Exception:  # noqa: BLE001
+                telemetry.warn_once("raw response")
 
     def _self_http_closed(self) -> None:
         """The caller closed the HTTP response itself (``raw.http_response.close()``): the stream
@@ -284,10 +287,6 @@ class RawResponse(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignor
         return self._self_seen(self.__wrapped__.parse(*args, **kwargs))
 
 
-# httpx's own close once the body is read to the end: whoever reads the body ends the span then.
-_BODY_READERS = frozenset({"iter_raw", "aiter_raw"})
-
-
 def _end_at_http_close(raw: RawResponse) -> None:
     """Make ``raw.http_response``'s ``close()`` / ``aclose()`` end ``raw``'s span too.
 
@@ -300,11 +299,19 @@ def _end_at_http_close(raw: RawResponse) -> None:
     proxy = weakref.ref(raw)
     cls = type(response)
     close, aclose = getattr(cls, "close", None), getattr(cls, "aclose", None)
+    # The HTTP library closes a response itself once its body is read to the end (read(),
+    # iter_bytes(), …); whoever reads the body ends the span then, not this close.
+    library = cls.__module__.partition(".")[0]
 
     def closed() -> None:
         target = proxy()
-        if target is not None and sys._getframe(2).f_code.co_name not in _BODY_READERS:
-            target._self_http_closed()
+        try:
+            caller = str(sys._getframe(2).f_globals.get("__name__"))
+            if target is not None and caller.partition(".")[0] != library:
+                target._self_http_closed()
+        except Exception:  # noqa: BLE001 - never into the caller's close()
+            if target is not None:
+                target._self_telemetry.warn_once("raw response")
 
     if callable(close):
 
