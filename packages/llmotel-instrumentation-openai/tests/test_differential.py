@@ -213,6 +213,44 @@ async def achat_raw_stream_unread(r: Any) -> Any:
     return (await r.with_raw_response.create(**_create(stream=True))).headers
 
 
+def chat_raw_stream_http_close(r: Any) -> Any:  # one chunk, then the HTTP response closed
+    raw = r.with_raw_response.create(**_create(stream=True))
+    first = next(iter(raw.parse()))
+    raw.http_response.close()
+    return [first, raw.http_response.is_closed]
+
+
+async def achat_raw_stream_http_close(r: Any) -> Any:
+    raw = await r.with_raw_response.create(**_create(stream=True))
+    first = await raw.parse().__anext__()
+    await raw.http_response.aclose()
+    return [first, raw.http_response.is_closed]
+
+
+def chat_raw_stream_read_first(r: Any) -> Any:  # body read (httpx closes it), then parsed
+    raw = r.with_raw_response.create(**_create(stream=True))
+    raw.http_response.read()
+    return [raw.headers, list(raw.parse())]
+
+
+async def achat_raw_stream_read_first(r: Any) -> Any:
+    raw = await r.with_raw_response.create(**_create(stream=True))
+    await raw.http_response.aread()
+    return [raw.headers, [c async for c in raw.parse()]]
+
+
+def chat_raw_stream_unread_http_close(r: Any) -> Any:  # closed before parse()
+    raw = r.with_raw_response.create(**_create(stream=True))
+    raw.http_response.close()
+    return [raw.headers, raw.http_response.is_closed]
+
+
+async def achat_raw_stream_unread_http_close(r: Any) -> Any:
+    raw = await r.with_raw_response.create(**_create(stream=True))
+    await raw.http_response.aclose()
+    return [raw.headers, raw.http_response.is_closed]
+
+
 def chat_streaming(r: Any) -> Any:
     with r.with_streaming_response.create(**_create()) as response:
         return [response.headers, response.parse()]
@@ -549,6 +587,30 @@ PATHS = (
         achat_raw_stream_unread,
         Expect(abandoned=True),
     ),
+    CallPath(
+        "chat-raw-stream-http-close",
+        _C,
+        "create",
+        chat_raw_stream_http_close,
+        achat_raw_stream_http_close,
+        Expect(CHAT_EARLY | STREAMED),
+    ),
+    CallPath(
+        "chat-raw-stream-read-first",
+        _C,
+        "create",
+        chat_raw_stream_read_first,
+        achat_raw_stream_read_first,
+        Expect(RAW_STREAM),
+    ),
+    CallPath(
+        "chat-raw-stream-unread-http-close",
+        _C,
+        "create",
+        chat_raw_stream_unread_http_close,
+        achat_raw_stream_unread_http_close,
+        Expect(),
+    ),
     CallPath("chat-streaming", _C, "create", chat_streaming, achat_streaming, Expect(CHAT_FULL)),
     CallPath(
         "chat-streaming-json",
@@ -758,4 +820,4 @@ async def test_async_path(
 def test_every_wrapped_method_has_a_path(instrument: Instrument, llm_stub: StubServer) -> None:
     instrumentor = instrument()
     clients = (_client(llm_stub, False), _client(llm_stub, True))
-    assert uncovered(PATHS, clients, instrumentor._wrapped, "openai") == []
+    assert uncovered(PATHS, clients, instrumentor._patches._wrapped, "openai") == []

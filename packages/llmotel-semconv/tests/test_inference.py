@@ -215,7 +215,8 @@ def test_stream_chunks_and_abandon(
     [(_, ttfc)] = metric_points(metric_reader, "gen_ai.client.operation.time_to_first_chunk")
     [(_, per_chunk)] = metric_points(metric_reader, "gen_ai.client.operation.time_per_output_chunk")
     assert (ttfc.count, per_chunk.count) == (1, 2)  # one point per chunk after the first
-    assert per_chunk.sum == pytest.approx(inv._last_chunk - inv._first_chunk)
+    times = t.chunk_times(inv)
+    assert per_chunk.sum == pytest.approx(times[-1] - times[0])
 
 
 @pytest.mark.parametrize("mode", list(ContentCapture))
@@ -387,3 +388,42 @@ def test_chunk_points_of_a_second_emitter_on_the_same_meter(
         for m in sm.metrics
     }
     assert "llmotel.instrumentation.pending_chunk_points" not in names  # it never has data
+
+
+def test_metric_points_carry_exemplars_of_the_span(
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    logger_provider: LoggerProvider,
+    span_exporter: InMemorySpanExporter,
+    metric_reader: InMemoryMetricReader,
+) -> None:
+    t = telemetry(tracer_provider, meter_provider, logger_provider)
+    inv = Invocation("chat", "openai", request_model="m", stream=True)
+    t.start(inv)
+    t.detach(inv)
+    # gaps 0.005, 0.005, 0.49, 0.005 s: buckets (0, 0.01] and (0.32, 0.64]
+    first = inv._start + 0.1
+    t.chunk_times(inv).extend([first, first + 0.005, first + 0.010, first + 0.5, first + 0.505])
+    respond(inv)
+    t.finish(inv)
+    [span] = span_exporter.get_finished_spans()
+    assert span.context is not None
+    ids = (span.context.trace_id, span.context.span_id)
+    # One collection: a reader hands each exemplar out once.
+    data = metric_reader.get_metrics_data()
+    assert data is not None
+    points = {
+        m.name: list(m.data.data_points)
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+    }
+    [duration] = points["gen_ai.client.operation.duration"]
+    assert [(e.trace_id, e.span_id) for e in duration.exemplars] == [ids]
+    [per_chunk] = points["gen_ai.client.operation.time_per_output_chunk"]
+    assert per_chunk.count == 4
+    # the reservoir keeps the last point of each bucket: the stream's last gap there, with the span
+    exemplars = sorted((round(e.value, 6), e.trace_id, e.span_id) for e in per_chunk.exemplars)
+    assert exemplars == [(0.005, *ids), (0.49, *ids)]
+    tokens = points["gen_ai.client.token.usage"]
+    assert [[(e.trace_id, e.span_id) for e in p.exemplars] for p in tokens] == [[ids], [ids]]

@@ -33,6 +33,7 @@ import os
 import time
 import traceback
 from array import array
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
@@ -48,7 +49,14 @@ from opentelemetry.metrics import (
     Observation,
     get_meter,
 )
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    Span,
+    SpanKind,
+    Status,
+    StatusCode,
+    TracerProvider,
+)
 from opentelemetry.util.types import AttributeValue
 
 from llmotel.semconv import attributes as semconv_attrs
@@ -87,12 +95,38 @@ _LLM_KINDS: Final = frozenset({"LLM", "EMBEDDING"})  # openinference.span.kind o
 _OPENINFERENCE_KIND: Final = "openinference.span.kind"
 
 _CLIENT = SpanKind.CLIENT
-# Chunk points that wait for a collection, at most (8 bytes each: under 1 MB when no reader ever
+# Chunk times that wait for a collection, at most (8 bytes each: under 1 MB when no reader ever
 # collects, e.g. a MeterProvider without readers).
 _PENDING_LIMIT: Final = 100_000
-# (histogram, gaps, attributes) of ended streams, recorded by _record_pending_chunks.
-_PENDING_CHUNKS: deque[tuple[Histogram, array[float], dict[str, Any]]] = deque()
+_PENDING_STREAMS: Final = 10_000  # and streams (each holds its attributes and span context)
+# (histogram, chunk times, attributes, span context) of ended streams, for _record_pending_chunks.
+_PENDING_CHUNKS: deque[tuple[Histogram, array[float], dict[str, Any], Context | None]] = deque()
 _pending_points = 0  # in _PENDING_CHUNKS, roughly (updated without a lock)
+_NO_SPAN: Final = Context()  # a context without a span: the point offers no exemplar of a span
+
+
+def _record_chunk_gaps(
+    histogram: Histogram, times: array[float], attrs: dict[str, Any], ctx: Context | None
+) -> None:
+    """One time-per-output-chunk point per chunk after the first.
+
+    The explicit-bucket histogram's exemplar reservoir keeps the last point offered in each bucket,
+    so only the stream's last gap in each (advisory) bucket is recorded in the span's context; the
+    others are recorded in a context without a span. The exemplars come out as if every point had
+    carried the span, at the cost of a bucket lookup instead of an exemplar offer per point."""
+    record = histogram.record
+    count = len(times) - 1
+    gaps = [times[i + 1] - times[i] for i in range(count)]
+    last_in_bucket: set[int] = set()
+    if ctx is not None:
+        seen: set[int] = set()
+        for i in range(count - 1, -1, -1):
+            bucket = bisect_left(DURATION_BUCKETS, gaps[i])
+            if bucket not in seen:
+                seen.add(bucket)
+                last_in_bucket.add(i)
+    for i, gap in enumerate(gaps):
+        record(gap, attrs, ctx if i in last_in_bucket else _NO_SPAN)
 
 
 def _record_pending_chunks(options: CallbackOptions) -> Iterable[Observation]:
@@ -102,11 +136,9 @@ def _record_pending_chunks(options: CallbackOptions) -> Iterable[Observation]:
     pending = _PENDING_CHUNKS
     try:
         while pending:
-            histogram, gaps, attrs = pending.popleft()
-            _pending_points -= len(gaps)
-            record = histogram.record
-            for gap in gaps:
-                record(gap, attrs)
+            histogram, times, attrs, ctx = pending.popleft()
+            _pending_points -= len(times) - 1
+            _record_chunk_gaps(histogram, times, attrs, ctx)
     except IndexError:  # another reader drained it meanwhile
         pass
     except Exception:  # noqa: BLE001
@@ -114,6 +146,9 @@ def _record_pending_chunks(options: CallbackOptions) -> Iterable[Observation]:
     return ()
 
 
+# (duration and chunk times, input tokens, output tokens) attributes of one call's metric points
+_MetricAttributeSets = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
+_ATTRIBUTE_SETS_LIMIT: Final = 512  # distinct metric attribute sets cached per emitter
 _INFERENCE_OPERATIONS: Final = frozenset({"chat", "text_completion", "generate_content"})
 
 
@@ -142,14 +177,13 @@ class Invocation:
     """
 
     __slots__ = (
-        "_chunks",
+        "_chunk_times",
+        "_context",
         "_ended",
-        "_first_chunk",
-        "_gaps",
-        "_last_chunk",
         "_named",
         "_span",
         "_start",
+        "_start_attributes",
         "_token",
         "attributes",
         "cache_creation_input_tokens",
@@ -228,13 +262,12 @@ class Invocation:
         self.tool_definitions: Sequence[_msg.ToolDefinition | Mapping[str, Any]] | None = None
         self.attributes: dict[str, AttributeValue] | None = None
         self._span: Span | None = None
+        self._context: Context | None = None  # the span's context: the metric points' exemplars
+        self._start_attributes: dict[str, AttributeValue] | None = None
         self._token: object = None
         self._start = 0.0
-        self._first_chunk = 0.0
-        self._last_chunk = 0.0
-        self._gaps: array[float] | None = None
+        self._chunk_times: array[float] | None = None  # perf_counter() of each streamed chunk
         self._named = False
-        self._chunks = 0
         self._ended = False
 
     @property
@@ -293,6 +326,7 @@ class InferenceTelemetry:
         self._exception_logger = get_logger(scope_name, version, logger_provider)
         self._logger = self._exception_logger if self.settings.content.on_event else None
         self._content_on_span = self.settings.content.on_span
+        self._capture_content = self.settings.content.any
         self._latest = latest
         self._cache_creation_key = (
             semconv_latest.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS
@@ -359,6 +393,7 @@ class InferenceTelemetry:
                 explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
             )
         self._warned: set[str] = set()
+        self._metric_attribute_sets: dict[tuple[Any, ...], _MetricAttributeSets] = {}
         # False once the instrumentation is removed: a wrapper the SDK cached (with_raw_response
         # binds the method it wraps once per client) then passes calls through untouched.
         self.active = True
@@ -366,7 +401,7 @@ class InferenceTelemetry:
     @property
     def capture_content(self) -> bool:
         """Whether the provider code should build the message fields of an invocation."""
-        return self.settings.content.any
+        return self._capture_content
 
     # -- the call ---------------------------------------------------------------------------------
 
@@ -417,7 +452,10 @@ class InferenceTelemetry:
                 attrs.update(inv.attributes)
             span = self._tracer.start_span(name, kind=_CLIENT, attributes=attrs)
             inv._span = span
-            ctx = trace.set_span_in_context(span, otel_context.set_value(_IN_PROGRESS_KEY, True))
+            inv._start_attributes = attrs
+            ctx = inv._context = trace.set_span_in_context(
+                span, otel_context.set_value(_IN_PROGRESS_KEY, True)
+            )
             inv._token = otel_context.attach(ctx)
             inv._start = time.perf_counter()
         except Exception:  # noqa: BLE001
@@ -435,19 +473,18 @@ class InferenceTelemetry:
 
     def chunk(self, inv: Invocation) -> None:
         """Note one chunk of a streamed response: the first one sets the time to first chunk, each
-        later one adds a time-per-output-chunk point (recorded when the span ends, so that the
+        later one adds a time-per-output-chunk point (recorded after the span ends, so that the
         points carry the response's attributes)."""
-        now = time.perf_counter()
-        if inv._chunks:
-            gaps = inv._gaps
-            if gaps is None:
-                inv._gaps = array("d", (now - inv._last_chunk,))
-            else:
-                gaps.append(now - inv._last_chunk)
-        else:
-            inv._first_chunk = now
-        inv._last_chunk = now
-        inv._chunks += 1
+        self.chunk_times(inv).append(time.perf_counter())
+
+    @staticmethod
+    def chunk_times(inv: Invocation) -> array[float]:
+        """The array a stream reader appends each chunk's ``time.perf_counter()`` to (what
+        :meth:`chunk` does, without a call per chunk)."""
+        times = inv._chunk_times
+        if times is None:
+            times = inv._chunk_times = array("d")
+        return times
 
     def finish(self, inv: Invocation) -> None:
         """End ``inv``'s span with its response, record the metrics, emit the details event."""
@@ -461,12 +498,14 @@ class InferenceTelemetry:
             return
         try:
             attrs = self._response_attributes(inv)
-            if self._content_on_span:
-                self._content_attributes(inv, attrs)
-            span.set_attributes(attrs)
+            content = self._content(inv)
+            if self._content_on_span and content:
+                span.set_attributes({**attrs, **content})
+            else:
+                span.set_attributes(attrs)
             self._record(inv, end, None)
             if self._logger is not None and inv.operation in _INFERENCE_OPERATIONS:
-                self._emit_event(inv, None)
+                self._emit_event(inv, attrs, content)
         except Exception:  # noqa: BLE001
             self.warn_once("finish")
         finally:
@@ -487,15 +526,17 @@ class InferenceTelemetry:
             etype = error_type or type(error).__qualname__
             attrs = self._response_attributes(inv)
             attrs[semconv_attrs.ERROR_TYPE] = etype
-            if self._content_on_span:
-                self._content_attributes(inv, attrs)
-            span.set_attributes(attrs)
+            content = self._content(inv)
+            if self._content_on_span and content:
+                span.set_attributes({**attrs, **content})
+            else:
+                span.set_attributes(attrs)
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
             self._record(inv, end, etype)
             self._emit_exception(inv, error)
             if self._logger is not None and inv.operation in _INFERENCE_OPERATIONS:
-                self._emit_event(inv, etype)
+                self._emit_event(inv, attrs, content)
         except Exception:  # noqa: BLE001
             self.warn_once("fail")
         finally:
@@ -569,15 +610,20 @@ class InferenceTelemetry:
             attrs[semconv_attrs.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = inv.reasoning_output_tokens
         if inv.dimension_count is not None:
             attrs[semconv_attrs.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = inv.dimension_count
-        if inv._chunks:
-            attrs[semconv_attrs.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = inv._first_chunk - inv._start
+        if inv._chunk_times:
+            attrs[semconv_attrs.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (
+                inv._chunk_times[0] - inv._start
+            )
         if inv.attributes:
             attrs.update(inv.attributes)
         return attrs
 
-    @staticmethod
-    def _content_attributes(inv: Invocation, attrs: dict[str, AttributeValue]) -> None:
-        # On spans the structured values travel as one JSON string (what backends index today).
+    def _content(self, inv: Invocation) -> dict[str, str] | None:
+        """The content attributes as JSON strings, when content is captured (on spans the
+        structured values travel as one JSON string: what backends index today)."""
+        if not self._capture_content:
+            return None
+        attrs: dict[str, str] = {}
         if inv.input_messages is not None:
             attrs[semconv_attrs.GEN_AI_INPUT_MESSAGES] = _msg.encode_input_messages(
                 inv.input_messages
@@ -594,10 +640,25 @@ class InferenceTelemetry:
             attrs[semconv_attrs.GEN_AI_TOOL_DEFINITIONS] = _msg.encode_tool_definitions(
                 inv.tool_definitions
             )
+        return attrs
 
     # -- metrics and event ------------------------------------------------------------------------
 
-    def _metric_attributes(self, inv: Invocation, error_type: str | None) -> dict[str, Any]:
+    def _metric_attributes(self, inv: Invocation, error_type: str | None) -> _MetricAttributeSets:
+        """The attributes of the call's metric points: (duration and chunk times, input tokens,
+        output tokens). Built once per distinct set of values and shared: the SDK copies them."""
+        key = (
+            inv.operation,
+            inv.provider,
+            inv.request_model,
+            inv.response_model,
+            inv.server_address,
+            inv.server_port,
+            error_type,
+        )
+        found = self._metric_attribute_sets.get(key)
+        if found is not None:
+            return found
         attrs: dict[str, Any] = {
             semconv_attrs.GEN_AI_OPERATION_NAME: inv.operation,
             semconv_attrs.GEN_AI_PROVIDER_NAME: inv.provider,
@@ -612,57 +673,70 @@ class InferenceTelemetry:
                 attrs[semconv_attrs.SERVER_PORT] = inv.server_port
         if error_type is not None:
             attrs[semconv_attrs.ERROR_TYPE] = error_type
-        return attrs
+        if self._latest:  # the token histograms are per token type: no gen_ai.token.type
+            found = (attrs, attrs, attrs)
+        else:
+            found = (
+                attrs,
+                {**attrs, semconv_attrs.GEN_AI_TOKEN_TYPE: "input"},
+                {**attrs, semconv_attrs.GEN_AI_TOKEN_TYPE: "output"},
+            )
+        if len(self._metric_attribute_sets) >= _ATTRIBUTE_SETS_LIMIT:
+            self._metric_attribute_sets.clear()
+        self._metric_attribute_sets[key] = found
+        return found
 
     def _record(self, inv: Invocation, end: float, error_type: str | None) -> None:
-        attrs = self._metric_attributes(inv, error_type)
+        attrs, input_attrs, output_attrs = self._metric_attributes(inv, error_type)
+        # In the span's context (it is no longer current): the points' exemplars name the span.
+        ctx = inv._context
         if inv.operation in _INFERENCE_OPERATIONS:
-            self._inference_duration.record(end - inv._start, attrs)
+            self._inference_duration.record(end - inv._start, attrs, ctx)
         else:
-            self._duration.record(end - inv._start, attrs)
-        if inv._chunks:
-            self._time_to_first_chunk.record(inv._first_chunk - inv._start, attrs)
-            gaps = inv._gaps
-            if gaps:
+            self._duration.record(end - inv._start, attrs, ctx)
+        times = inv._chunk_times
+        if times:
+            self._time_to_first_chunk.record(times[0] - inv._start, attrs, ctx)
+            if len(times) > 1:
                 global _pending_points
-                if _pending_points < _PENDING_LIMIT:
-                    _pending_points += len(gaps)
-                    _PENDING_CHUNKS.append((self._time_per_output_chunk, gaps, attrs))
+                if _pending_points < _PENDING_LIMIT and len(_PENDING_CHUNKS) < _PENDING_STREAMS:
+                    _pending_points += len(times) - 1
+                    # The span's identity only: a pending entry must not keep the span alive.
+                    span = inv._span
+                    held = (
+                        trace.set_span_in_context(NonRecordingSpan(span.get_span_context()))
+                        if span is not None
+                        else None
+                    )
+                    _PENDING_CHUNKS.append((self._time_per_output_chunk, times, attrs, held))
                 else:  # nothing collects (or not often enough): record now rather than pile up
-                    record = self._time_per_output_chunk.record
-                    for gap in gaps:
-                        record(gap, attrs)
+                    _record_chunk_gaps(self._time_per_output_chunk, times, attrs, ctx)
         if error_type is not None:
             return
-        latest = self._latest
         if inv.input_tokens is not None:
-            self._input_hist.record(
-                inv.input_tokens,
-                attrs if latest else {**attrs, semconv_attrs.GEN_AI_TOKEN_TYPE: "input"},
-            )
+            self._input_hist.record(inv.input_tokens, input_attrs, ctx)
         if inv.output_tokens is not None:
-            self._output_hist.record(
-                inv.output_tokens,
-                attrs if latest else {**attrs, semconv_attrs.GEN_AI_TOKEN_TYPE: "output"},
-            )
+            self._output_hist.record(inv.output_tokens, output_attrs, ctx)
 
-    def _emit_event(self, inv: Invocation, error_type: str | None) -> None:
+    def _emit_event(
+        self, inv: Invocation, response: dict[str, AttributeValue], content: dict[str, str] | None
+    ) -> None:
+        """The details event, from what the span got: its start attributes, ``response`` (the
+        response attributes :meth:`finish` / :meth:`fail` built) and ``content`` (the JSON strings
+        of the content attributes)."""
         assert self._logger is not None
-        attrs: dict[str, Any] = self._metric_attributes(inv, error_type)
-        self._request_attributes(inv, attrs)
-        attrs.update(self._response_attributes(inv))
-        # On the event the structured values stay structured (log attributes take any value);
-        # the JSON round trip turns whatever an SDK left in tool arguments into plain values.
-        content: dict[str, AttributeValue] = {}
-        self._content_attributes(inv, content)
-        for key, encoded in content.items():
-            attrs[key] = json.loads(str(encoded))
-        ctx = trace.set_span_in_context(inv._span) if inv._span is not None else None
+        attrs: dict[str, Any] = dict(inv._start_attributes or ())
+        attrs.update(response)
+        if content:
+            # On the event the structured values stay structured (log attributes take any value);
+            # decoding the span's JSON turns whatever an SDK left in tool arguments into plain values.
+            for key, encoded in content.items():
+                attrs[key] = json.loads(encoded)
         self._logger.emit(
             LogRecord(
                 event_name=semconv_events.GEN_AI_CLIENT_INFERENCE_OPERATION_DETAILS,
                 attributes=attrs,
-                context=ctx,
+                context=inv._context,
             )
         )
 
@@ -680,13 +754,12 @@ class InferenceTelemetry:
             attrs[semconv_attrs.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = inv.cache_read_input_tokens
         if inv.reasoning_output_tokens is not None:
             attrs[semconv_attrs.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = inv.reasoning_output_tokens
-        ctx = trace.set_span_in_context(inv._span) if inv._span is not None else None
         self._exception_logger.emit(
             LogRecord(
                 event_name=semconv_events.GEN_AI_CLIENT_OPERATION_EXCEPTION,
                 severity_number=SeverityNumber.WARN,
                 attributes=attrs,
-                context=ctx,
+                context=inv._context,
             )
         )
 

@@ -5,7 +5,8 @@ Shared by every llmotel instrumentation of a Stainless-generated SDK (openai, an
 ends when the stream is exhausted, raises, is closed, leaves its ``with`` block, or is
 garbage-collected unread (then it carries ``llmotel.stream.abandoned``). A raw response
 (``with_raw_response`` / ``with_streaming_response``) is proxied so that what its ``parse()`` returns
-is seen (a stream comes back wrapped) and its ``close()`` ends the span. The proxies are
+is seen (a stream comes back wrapped) and its ``close()`` ends the span, as does closing a streamed
+one's ``http_response`` directly. The proxies are
 ``wrapt.ObjectProxy``s: ``isinstance(stream, openai.Stream)`` and every attribute still work, and
 the caller receives the same objects, chunks and headers as without instrumentation.
 
@@ -16,8 +17,10 @@ do); the rest of ``llmotel.semconv`` depends on ``opentelemetry-api`` only.
 from __future__ import annotations
 
 import inspect
+import sys
 import weakref
 from collections.abc import Callable, Mapping
+from time import perf_counter
 from typing import Any, Protocol
 
 import wrapt
@@ -85,6 +88,9 @@ class _Base(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]
         self._self_telemetry = telemetry
         self._self_inv = inv
         self._self_acc = acc
+        # Per chunk: its time (the telemetry's chunk(), without the call) and the accumulator.
+        self._self_mark = telemetry.chunk_times(inv).append
+        self._self_process = acc.process
         self._self_done = False
         self._self_finalizer = weakref.finalize(self, _abandon, telemetry, inv, acc)
         self._self_finalizer.atexit = False
@@ -95,14 +101,6 @@ class _Base(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]
         self._self_done = True
         self._self_finalizer.detach()
         _end(self._self_telemetry, self._self_inv, self._self_acc, error)
-
-    def _self_chunk(self, chunk: Any) -> bool:
-        self._self_telemetry.chunk(self._self_inv)
-        try:
-            return self._self_acc.process(chunk)
-        except Exception:  # noqa: BLE001
-            self._self_telemetry.warn_once("chunk")
-            return False
 
 
 class SyncStream(_Base):
@@ -121,7 +119,12 @@ class SyncStream(_Base):
             except BaseException as exc:
                 self._self_end(exc)
                 raise
-            if not self._self_chunk(chunk):
+            self._self_mark(perf_counter())
+            try:
+                if not self._self_process(chunk):  # True: the chunk we asked for, hidden
+                    return chunk
+            except Exception:  # noqa: BLE001
+                self._self_telemetry.warn_once("chunk")
                 return chunk
 
     def __enter__(self) -> SyncStream:
@@ -157,7 +160,12 @@ class AsyncStream(_Base):
             except BaseException as exc:
                 self._self_end(exc)
                 raise
-            if not self._self_chunk(chunk):
+            self._self_mark(perf_counter())
+            try:
+                if not self._self_process(chunk):  # True: the chunk we asked for, hidden
+                    return chunk
+            except Exception:  # noqa: BLE001
+                self._self_telemetry.warn_once("chunk")
                 return chunk
 
     async def __aenter__(self) -> AsyncStream:
@@ -206,6 +214,24 @@ class RawResponse(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignor
         self._self_done = False
         self._self_finalizer = weakref.finalize(self, _abandon_raw, telemetry, inv, acc)
         self._self_finalizer.atexit = False
+        if acc is not None:
+            try:
+                _end_at_http_close(self)
+            except Exception:  # noqa: BLE001
+                telemetry.warn_once("raw response")
+
+    def _self_http_closed(self) -> None:
+        """The caller closed the HTTP response itself (``raw.http_response.close()``): the stream
+        can give no more chunks, so the span ends now rather than when the proxy is collected."""
+        stream = self._self_stream
+        if stream is not None:
+            iterator = getattr(stream.__wrapped__, "_iterator", None)
+            if getattr(iterator, "gi_running", False) or getattr(iterator, "ag_running", False):
+                return  # the SDK's stream closes it as it ends: the stream proxy sees that end
+        try:
+            self._self_end()
+        except Exception:  # noqa: BLE001
+            self._self_telemetry.warn_once("raw response")
 
     def _self_seen(self, parsed: Any) -> Any:
         """What the caller gets for ``parsed``: a streamed reply wrapped (once), else ``parsed``."""
@@ -259,6 +285,50 @@ class RawResponse(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignor
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         return self._self_seen(self.__wrapped__.parse(*args, **kwargs))
+
+
+def _end_at_http_close(raw: RawResponse) -> None:
+    """Make ``raw.http_response``'s ``close()`` / ``aclose()`` end ``raw``'s span too.
+
+    An attribute of that one response object (the caller keeps the same object, type and result);
+    it holds ``raw`` weakly, so that an unread response is still garbage-collected and abandoned
+    (the response's own reference cycle, through its method, is freed with the SDK stream's)."""
+    response = getattr(raw.__wrapped__, "http_response", None)
+    if response is None or not hasattr(response, "__dict__"):
+        return
+    proxy = weakref.ref(raw)
+    cls = type(response)
+    close, aclose = getattr(cls, "close", None), getattr(cls, "aclose", None)
+    # The HTTP library closes a response itself once its body is read to the end (read(),
+    # iter_bytes(), …); whoever reads the body ends the span then, not this close.
+    library = cls.__module__.partition(".")[0]
+
+    def closed() -> None:
+        target = proxy()
+        try:
+            caller = str(sys._getframe(2).f_globals.get("__name__"))
+            if target is not None and caller.partition(".")[0] != library:
+                target._self_http_closed()
+        except Exception:  # noqa: BLE001 - never into the caller's close()
+            if target is not None:
+                target._self_telemetry.warn_once("raw response")
+
+    if callable(close):
+
+        def close_and_end(*args: Any, **kwargs: Any) -> Any:
+            result = close(response, *args, **kwargs)
+            closed()
+            return result
+
+        response.close = close_and_end
+    if callable(aclose):
+
+        async def aclose_and_end(*args: Any, **kwargs: Any) -> Any:
+            result = await aclose(response, *args, **kwargs)
+            closed()
+            return result
+
+        response.aclose = aclose_and_end
 
 
 class ClosableRawResponse(RawResponse):

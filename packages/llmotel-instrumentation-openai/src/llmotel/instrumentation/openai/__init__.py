@@ -31,15 +31,14 @@ import importlib
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-import wrapt
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
-from opentelemetry.instrumentation.utils import unwrap
 
 from llmotel.instrumentation.openai import _extract as extract
 from llmotel.instrumentation.openai.package import _instruments
 from llmotel.instrumentation.openai.version import __version__
+from llmotel.semconv.calls import Patches, telemetry_of
 from llmotel.semconv.inference import InferenceTelemetry, Invocation, release_peers, settle_peers
 from llmotel.semconv.streams import (
     Accumulator,
@@ -335,30 +334,22 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        self._wrapped: list[tuple[type, str]] = []
+        self._patches = Patches()
         self._telemetry: InferenceTelemetry | None = None
         if not settle_peers("openai", PEERS):
             return
-        telemetry = self._telemetry = InferenceTelemetry(
-            SCOPE,
-            __version__,
-            tracer_provider=kwargs.get("tracer_provider"),
-            meter_provider=kwargs.get("meter_provider"),
-            logger_provider=kwargs.get("logger_provider"),
-        )
+        telemetry = self._telemetry = telemetry_of(SCOPE, __version__, kwargs)
         for cls, method, is_async, op in _targets():
             factory = _async_wrapper if is_async else _sync_wrapper
-            wrapt.wrap_function_wrapper(cls, method, factory(telemetry, op))
-            self._wrapped.append((cls, method))
+            self._patches.wrap(cls, method, factory(telemetry, op))
         for cls, hook in _helper_targets():
-            wrapt.wrap_function_wrapper(cls, "close", hook)
-            self._wrapped.append((cls, "close"))
+            self._patches.wrap(cls, "close", hook)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         telemetry = getattr(self, "_telemetry", None)
         if telemetry is not None:
             telemetry.active = False
-        for cls, method in getattr(self, "_wrapped", ()):
-            unwrap(cls, method)
-        self._wrapped = []
+        patches = getattr(self, "_patches", None)
+        if patches is not None:
+            patches.restore()
         release_peers(PEERS)

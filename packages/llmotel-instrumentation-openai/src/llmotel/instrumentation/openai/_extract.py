@@ -37,29 +37,40 @@ _SUFFIXES = (
     (".cognitiveservices.azure.com", _AZURE),
 )
 _DEFAULT_PORTS = {"https": 443, "http": 80}
-_server_cache: dict[tuple[str, str, int | None, bool], tuple[str, str | None, int | None]] = {}
+# id(base URL object) → (that object, client class, server_of): a client keeps its URL object
+# until base_url is set again; the entry holds it, so the id is not reused meanwhile.
+_url_cache: dict[int, tuple[Any, type, tuple[str, str | None, int | None]]] = {}
 
 
 def server_of(client: Any) -> tuple[str, str | None, int | None]:
     """``(provider name, server.address, server.port)`` of an SDK client, from its base URL."""
     url = getattr(client, "base_url", None)
+    cached = _url_cache.get(id(url))
+    if cached is not None and cached[0] is url and cached[1] is type(client):
+        return cached[2]
+    found = _server_of(client, url)
+    if len(_url_cache) > 256:
+        _url_cache.clear()
+    _url_cache[id(url)] = (url, type(client), found)
+    return found
+
+
+def _server_of(client: Any, url: Any) -> tuple[str, str | None, int | None]:
     host = getattr(url, "host", None)
     if not isinstance(host, str):
         return "openai", None, None
     scheme = getattr(url, "scheme", "https")
     port = getattr(url, "port", None)
-    azure = type(client).__name__ in ("AzureOpenAI", "AsyncAzureOpenAI")
-    key = (host, scheme, port, azure)
-    found = _server_cache.get(key)
-    if found is None:
-        provider = _AZURE if azure else _HOSTS.get(host.lower())
-        if provider is None:
-            provider = next((p for s, p in _SUFFIXES if host.lower().endswith(s)), "openai")
-        if len(_server_cache) > 256:
-            _server_cache.clear()
-        found = (provider, host or None, port if port is not None else _DEFAULT_PORTS.get(scheme))
-        _server_cache[key] = found
-    return found
+    if type(client).__name__ in ("AzureOpenAI", "AsyncAzureOpenAI"):
+        provider = _AZURE
+    else:
+        known = _HOSTS.get(host.lower())
+        provider = (
+            known
+            if known is not None
+            else next((p for s, p in _SUFFIXES if host.lower().endswith(s)), "openai")
+        )
+    return provider, host or None, port if port is not None else _DEFAULT_PORTS.get(scheme)
 
 
 def _stop(v: object) -> list[str] | None:
@@ -113,14 +124,22 @@ _FINISH = {"tool_calls": "tool_call", "function_call": "tool_call"}
 
 def chat_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
     """Request parameters of ``chat.completions.create/parse`` and legacy ``completions.create``."""
+    # Most calls set few of these: an absent one costs a dict lookup, not a reader call.
     get = kw.get
-    inv.max_tokens = _int(get("max_completion_tokens")) or _int(get("max_tokens"))
-    inv.choice_count = _int(get("n"))
-    inv.temperature = _num(get("temperature"))
-    inv.top_p = _num(get("top_p"))
-    inv.frequency_penalty = _num(get("frequency_penalty"))
-    inv.presence_penalty = _num(get("presence_penalty"))
-    inv.seed = _int(get("seed"))
+    if (v := get("max_completion_tokens")) is not None or (v := get("max_tokens")) is not None:
+        inv.max_tokens = _int(v) or _int(get("max_tokens"))
+    if (v := get("n")) is not None:
+        inv.choice_count = _int(v)
+    if (v := get("temperature")) is not None:
+        inv.temperature = _num(v)
+    if (v := get("top_p")) is not None:
+        inv.top_p = _num(v)
+    if (v := get("frequency_penalty")) is not None:
+        inv.frequency_penalty = _num(v)
+    if (v := get("presence_penalty")) is not None:
+        inv.presence_penalty = _num(v)
+    if (v := get("seed")) is not None:
+        inv.seed = _int(v)
     if "stop" in kw:
         inv.stop_sequences = _stop(kw["stop"])
     if "response_format" in kw:
@@ -287,20 +306,28 @@ class ChatChunks:
             self.model = _str(getattr(chunk, "model", None))
             self.tier = getattr(chunk, "service_tier", None)
             self.fingerprint = getattr(chunk, "system_fingerprint", None)
-        choices = getattr(chunk, "choices", None)
-        usage = getattr(chunk, "usage", None)
+        # Once per chunk: plain attribute reads (a chunk model has these), getattr() when not.
+        try:
+            choices = chunk.choices
+            usage = chunk.usage
+        except AttributeError:
+            choices = getattr(chunk, "choices", None)
+            usage = getattr(chunk, "usage", None)
         if usage is not None:
             self.usage = usage
         if not choices:
             # The usage-only chunk exists because we asked for it: the caller never sees it.
             return self.hide_usage and usage is not None
+        content = self.content
         for choice in choices:
-            reason = getattr(choice, "finish_reason", None)
-            index = getattr(choice, "index", 0)
+            try:
+                reason = choice.finish_reason
+            except AttributeError:
+                reason = None
             if type(reason) is str:  # a malformed chunk may carry anything
-                self.reasons[index] = reason
-            if self.content:
-                self._content(index, choice)
+                self.reasons[getattr(choice, "index", 0)] = reason
+            if content:
+                self._content(getattr(choice, "index", 0), choice)
         return False
 
     def _content(self, index: int, choice: Any) -> None:
