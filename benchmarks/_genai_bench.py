@@ -316,7 +316,7 @@ def _table(results: list[dict[str, Any]]) -> str:
     head = "".join(f"{k + ' wall':>18}{k + ' cpu':>11}" for k in kinds)
     lines = [
         "added per call: median of paired differences (IQR), wall / CPU of the calling thread, µs",
-        f"{'contender':<15}{'sdk':<18}{head}  spans/call",
+        f"{'contender':<19}{'sdk':<18}{head}  spans/call",
     ]
     for r in results:
         cells = "".join(
@@ -325,7 +325,7 @@ def _table(results: list[dict[str, Any]]) -> str:
             for k in kinds
         )
         spans = ",".join(str(r["spans_per_call"][k]) for k in kinds)
-        lines.append(f"{r['contender']:<15}{r['sdk']:<18}{cells}  {spans}")
+        lines.append(f"{r['contender']:<19}{r['sdk']:<18}{cells}  {spans}")
     for sdk in dict.fromkeys(r["sdk"] for r in results):
         peers = [r for r in results if not r["contender"].startswith("llmotel") and r["sdk"] == sdk]
         for ours in (

@@ -456,7 +456,7 @@ def _table(results: list[dict[str, Any]]) -> str:
     modes = ("sync", "stream", "async")
     lines = [
         "added per call: median of paired differences (IQR), wall / CPU of the calling thread, µs",
-        f"{'contender':<14}{'sync wall':>18}{'sync cpu':>10}{'stream wall':>20}{'stream cpu':>11}"
+        f"{'contender':<19}{'sync wall':>18}{'sync cpu':>10}{'stream wall':>20}{'stream cpu':>11}"
         f"{'async wall':>18}{'async cpu':>10}{'mem 2000 MiB':>14}{'after unin.':>12}{'RSS MiB':>9}",
     ]
     for r in results:
@@ -467,7 +467,7 @@ def _table(results: list[dict[str, Any]]) -> str:
             cells.append(f"{m['added_cpu_us']:>9.0f}")
         u = r["uninstrument"]
         lines.append(
-            f"{r['contender']:<14}{cells[0]:>18}{cells[1]:>10}{cells[2]:>20}{cells[3]:>11}"
+            f"{r['contender']:<19}{cells[0]:>18}{cells[1]:>10}{cells[2]:>20}{cells[3]:>11}"
             f"{cells[4]:>18}{cells[5]:>10}{r['memory_2000_spans_mib']:>14.1f}"
             f"{u['spans_after_uninstrument']:>5}/{u['spans_after_reinstrument']:<6}"
             f"{r['rss_growth_mib']:>9.1f}"
