@@ -11,7 +11,9 @@ differences with their interquartile range — wall time and CPU time of the cal
 the CPU a call costs later, when the metric reader collects (counted in the "incl. collection"
 ratio). A contender that ignores suppression is measured with blocks of calls between
 ``instrument()`` and ``uninstrument()`` instead. It also counts the spans one call makes (a contender that makes none
-has nothing to compare). Every contender runs with its default settings.
+has nothing to compare). Every contender runs with its default settings. ``llmotel-nometrics`` is
+llmotel given a ``NoOpMeterProvider`` (no metric points recorded), measured in the same run beside
+the default ``llmotel``: the like-for-like figure against peers that record no metrics.
 
 Only the standard library is imported at the top: the workers import this module in the peers'
 venvs, which hold only the SDK, the peer, ``opentelemetry-sdk`` and ``psutil``.
@@ -37,6 +39,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Call = Callable[[], None]
+# llmotel with a NoOpMeterProvider: spans only, like-for-like with peers that record no metrics
+NO_METRICS = "llmotel-nometrics"
 
 
 @dataclass(frozen=True)
@@ -218,11 +222,12 @@ def worker(spec: Spec, name: str, base_url: str, scale: float, in_situ: bool) ->
     meter_provider = MeterProvider([reader])
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
-    module, cls = spec.ours if name == "llmotel" else spec.peers[name][1:]
+    module, cls = spec.ours if name.startswith("llmotel") else spec.peers[name][1:]
     inst = getattr(__import__(module, fromlist=[cls]), cls)()
+    instrumented_meters = metrics.NoOpMeterProvider() if name == NO_METRICS else meter_provider
 
     def instrument() -> None:
-        inst.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+        inst.instrument(tracer_provider=tracer_provider, meter_provider=instrumented_meters)
 
     loop = asyncio.new_event_loop()
     calls: dict[str, Call] = {}
@@ -273,9 +278,8 @@ def _venv(spec: Spec, name: str, sdk: str) -> pathlib.Path | None:
     uv = shutil.which("uv")
     repo = pathlib.Path(__file__).resolve().parent.parent
     # Ours is an editable install of one checkout: its venv is that checkout's alone.
-    key = (
-        f"{name}-{hashlib.sha1(str(repo).encode()).hexdigest()[:8]}" if name == "llmotel" else name
-    )
+    ours = name.startswith("llmotel")
+    key = f"llmotel-{hashlib.sha1(str(repo).encode()).hexdigest()[:8]}" if ours else name
     root = pathlib.Path(tempfile.gettempdir()) / "llmotel-bench-peers" / f"{sdk}-{key}"
     python = root / "bin" / "python"
     if python.exists():
@@ -284,7 +288,7 @@ def _venv(spec: Spec, name: str, sdk: str) -> pathlib.Path | None:
         print(f"  {name}: skipped (uv not found)", file=sys.stderr)
         return None
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-    if name == "llmotel":
+    if ours:
         own = [arg for path in spec.local for arg in ("-e", str(repo / path))]
     else:
         own = spec.peers[name][0]
@@ -312,7 +316,7 @@ def _table(results: list[dict[str, Any]]) -> str:
     head = "".join(f"{k + ' wall':>18}{k + ' cpu':>11}" for k in kinds)
     lines = [
         "added per call: median of paired differences (IQR), wall / CPU of the calling thread, µs",
-        f"{'contender':<15}{'sdk':<18}{head}  spans/call",
+        f"{'contender':<19}{'sdk':<18}{head}  spans/call",
     ]
     for r in results:
         cells = "".join(
@@ -321,42 +325,48 @@ def _table(results: list[dict[str, Any]]) -> str:
             for k in kinds
         )
         spans = ",".join(str(r["spans_per_call"][k]) for k in kinds)
-        lines.append(f"{r['contender']:<15}{r['sdk']:<18}{cells}  {spans}")
+        lines.append(f"{r['contender']:<19}{r['sdk']:<18}{cells}  {spans}")
     for sdk in dict.fromkeys(r["sdk"] for r in results):
-        ours = next((r for r in results if r["contender"] == "llmotel" and r["sdk"] == sdk), None)
-        peers = [r for r in results if r["contender"] != "llmotel" and r["sdk"] == sdk]
-        if ours is None or not peers:
-            continue
-        for key, label in (("added_wall_us", "wall"), ("added_cpu_us", "CPU")):
-            ratios = []
-            for kind in kinds:
-                # The lightest peer that makes a span for this call; a negative median is noise.
-                values = [
-                    p[kind][key] for p in peers if p["spans_per_call"][kind] and p[kind][key] > 0
-                ]
-                ratio = f"{ours[kind][key] / min(values):.2f}" if values else "n/a"
-                ratios.append(f"{kind} {ratio}")
-            lines.append(
-                f"{sdk}: llmotel / lightest peer ({label}; target ≤ 0.50): {', '.join(ratios)}"
-            )
-        later = ", ".join(f"{k} {ours[k].get('collect_cpu_us', 0.0):.0f}" for k in kinds)
-        lines.append(f"{sdk}: llmotel CPU spent later, at metric collection (µs per call): {later}")
+        peers = [r for r in results if not r["contender"].startswith("llmotel") and r["sdk"] == sdk]
+        for ours in (
+            r for r in results if r["contender"].startswith("llmotel") and r["sdk"] == sdk
+        ):
+            if peers:
+                lines += _ratios(ours, peers, kinds, sdk)
+    return "\n".join(lines)
+
+
+def _ratios(
+    ours: Mapping[str, Any], peers: list[dict[str, Any]], kinds: list[str], sdk: str
+) -> list[str]:
+    """The ratio lines of one llmotel row against the lightest peer of each call kind."""
+    name = ours["contender"]
+    lines: list[str] = []
+    for key, label in (("added_wall_us", "wall"), ("added_cpu_us", "CPU")):
         ratios = []
         for kind in kinds:
-            values = [
-                p[kind]["added_cpu_us"] + p[kind].get("collect_cpu_us", 0.0)
-                for p in peers
-                if p["spans_per_call"][kind] and p[kind]["added_cpu_us"] > 0
-            ]
-            total = ours[kind]["added_cpu_us"] + ours[kind].get("collect_cpu_us", 0.0)
-            ratios.append(f"{kind} {total / min(values):.2f}" if values else f"{kind} n/a")
-        lines.append(
-            f"{sdk}: llmotel / lightest peer (CPU incl. collection; target ≤ 0.50): "
-            + ", ".join(ratios)
-        )
-        baseline = ", ".join(f"{k} {ours[k]['baseline_wall_us']:.0f} µs" for k in kinds)
-        lines.append(f"{sdk}: uninstrumented call (llmotel run): {baseline}")
-    return "\n".join(lines)
+            # The lightest peer that makes a span for this call; a negative median is noise.
+            values = [p[kind][key] for p in peers if p["spans_per_call"][kind] and p[kind][key] > 0]
+            ratio = f"{ours[kind][key] / min(values):.2f}" if values else "n/a"
+            ratios.append(f"{kind} {ratio}")
+        lines.append(f"{sdk}: {name} / lightest peer ({label}; target ≤ 0.50): {', '.join(ratios)}")
+    later = ", ".join(f"{k} {ours[k].get('collect_cpu_us', 0.0):.0f}" for k in kinds)
+    lines.append(f"{sdk}: {name} CPU spent later, at metric collection (µs per call): {later}")
+    ratios = []
+    for kind in kinds:
+        values = [
+            p[kind]["added_cpu_us"] + p[kind].get("collect_cpu_us", 0.0)
+            for p in peers
+            if p["spans_per_call"][kind] and p[kind]["added_cpu_us"] > 0
+        ]
+        total = ours[kind]["added_cpu_us"] + ours[kind].get("collect_cpu_us", 0.0)
+        ratios.append(f"{kind} {total / min(values):.2f}" if values else f"{kind} n/a")
+    lines.append(
+        f"{sdk}: {name} / lightest peer (CPU incl. collection; target ≤ 0.50): " + ", ".join(ratios)
+    )
+    baseline = ", ".join(f"{k} {ours[k]['baseline_wall_us']:.0f} µs" for k in kinds)
+    lines.append(f"{sdk}: uninstrumented call ({name} run): {baseline}")
+    return lines
 
 
 def _measure(
@@ -365,7 +375,7 @@ def _measure(
     peers = [p for p in args.peers.split(",") if p]
     contenders: list[tuple[str, str]] = []
     for sdk in dict.fromkeys([spec.sdk, *(spec.peer_sdk.get(p, spec.sdk) for p in peers)]):
-        contenders.append(("llmotel", sdk))
+        contenders += [("llmotel", sdk), (NO_METRICS, sdk)]
         contenders += [(p, sdk) for p in peers if spec.peer_sdk.get(p, spec.sdk) == sdk]
     results = []
     for name, sdk in contenders:

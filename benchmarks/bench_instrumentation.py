@@ -19,7 +19,9 @@ reports the memory added with 2000 calls' spans buffered before one export (RSS)
 many spans calls make after ``uninstrument()`` and after instrumenting again, the CPU a stream
 costs later, when a metric reader collects (llmotel records a stream's per-chunk points then), and
 RSS growth over many calls. Every contender runs with its default settings (OpenLLMetry and OpenInference capture
-message content by default; llmotel and upstream do not).
+message content by default; llmotel and upstream do not). ``llmotel-nometrics`` is llmotel given a
+``NoOpMeterProvider`` (its metric points are not recorded): the same work as a peer that records no
+metrics, measured in the same run as the default ``llmotel`` row.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ PEERS: dict[str, tuple[list[str], str, str]] = {
         "OpenAIInstrumentor",
     ),
 }
+# llmotel with a NoOpMeterProvider: spans only, like-for-like with peers that record no metrics
+NO_METRICS = "llmotel-nometrics"
 MESSAGES: Any = [{"role": "user", "content": "Say something short about telemetry."}]
 STREAM_TEXT = " ".join(f"w{i}" for i in range(49))  # ~50 content chunks
 
@@ -109,7 +113,7 @@ def _providers() -> tuple[Any, Any, Any]:
 
 
 def _instrumentor(name: str) -> Any:
-    if name == "llmotel":
+    if name in ("llmotel", NO_METRICS):
         from llmotel.instrumentation.openai import OpenAIInstrumentor
 
         return OpenAIInstrumentor()
@@ -336,6 +340,10 @@ def worker(name: str, base_url: str, rounds: int, block: int, rss_calls: int) ->
     import openai
 
     providers = _providers()
+    if name == NO_METRICS:
+        from opentelemetry.metrics import NoOpMeterProvider
+
+        providers = (providers[0], NoOpMeterProvider(), providers[2])
     inst = _instrumentor(name)
     client = openai.OpenAI(base_url=base_url, api_key="bench", max_retries=0)
     aclient = openai.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0)
@@ -436,7 +444,11 @@ def _run_worker(python: pathlib.Path | str, name: str, url: str, args: argparse.
 
 def _lightest(results: list[dict[str, Any]], mode: str, key: str) -> float | None:
     """The smallest positive overhead among the peers (a negative median is noise, not a peer)."""
-    values = [r[mode][key] for r in results if r["contender"] != "llmotel" and r[mode][key] > 0]
+    values = [
+        r[mode][key]
+        for r in results
+        if not r["contender"].startswith("llmotel") and r[mode][key] > 0
+    ]
     return min(values, default=None)
 
 
@@ -444,7 +456,7 @@ def _table(results: list[dict[str, Any]]) -> str:
     modes = ("sync", "stream", "async")
     lines = [
         "added per call: median of paired differences (IQR), wall / CPU of the calling thread, µs",
-        f"{'contender':<14}{'sync wall':>18}{'sync cpu':>10}{'stream wall':>20}{'stream cpu':>11}"
+        f"{'contender':<19}{'sync wall':>18}{'sync cpu':>10}{'stream wall':>20}{'stream cpu':>11}"
         f"{'async wall':>18}{'async cpu':>10}{'mem 2000 MiB':>14}{'after unin.':>12}{'RSS MiB':>9}",
     ]
     for r in results:
@@ -455,7 +467,7 @@ def _table(results: list[dict[str, Any]]) -> str:
             cells.append(f"{m['added_cpu_us']:>9.0f}")
         u = r["uninstrument"]
         lines.append(
-            f"{r['contender']:<14}{cells[0]:>18}{cells[1]:>10}{cells[2]:>20}{cells[3]:>11}"
+            f"{r['contender']:<19}{cells[0]:>18}{cells[1]:>10}{cells[2]:>20}{cells[3]:>11}"
             f"{cells[4]:>18}{cells[5]:>10}{r['memory_2000_spans_mib']:>14.1f}"
             f"{u['spans_after_uninstrument']:>5}/{u['spans_after_reinstrument']:<6}"
             f"{r['rss_growth_mib']:>9.1f}"
@@ -470,23 +482,25 @@ def _table(results: list[dict[str, Any]]) -> str:
     ours = next((r for r in results if r["contender"] == "llmotel"), None)
     if ours is None:
         return "\n".join(lines)
-    for key, label in (("added_wall_us", "wall"), ("added_cpu_us", "CPU")):
-        ratios = []
-        for mode in modes:
-            peer = _lightest(results, mode, key)
-            ratio = "n/a" if peer is None else f"{ours[mode][key] / peer:.2f}"
-            ratios.append(f"{mode} {ratio}")
-        lines.append(f"llmotel / lightest peer ({label}; target ≤ 0.50): {', '.join(ratios)}")
     totals = [
         r["stream"]["added_cpu_us"] + r["stream"].get("collect_cpu_us", 0.0)
         for r in results
-        if r["contender"] != "llmotel" and r["stream"]["added_cpu_us"] > 0
+        if not r["contender"].startswith("llmotel") and r["stream"]["added_cpu_us"] > 0
     ]
-    if totals:
-        ours_total = ours["stream"]["added_cpu_us"] + ours["stream"].get("collect_cpu_us", 0.0)
-        lines.append(
-            f"stream CPU incl. collection, llmotel / lightest peer: {ours_total / min(totals):.2f}"
-        )
+    for row in (r for r in results if r["contender"].startswith("llmotel")):
+        name = row["contender"]
+        for key, label in (("added_wall_us", "wall"), ("added_cpu_us", "CPU")):
+            ratios = []
+            for mode in modes:
+                peer = _lightest(results, mode, key)
+                ratio = "n/a" if peer is None else f"{row[mode][key] / peer:.2f}"
+                ratios.append(f"{mode} {ratio}")
+            lines.append(f"{name} / lightest peer ({label}; target ≤ 0.50): {', '.join(ratios)}")
+        if totals:
+            total = row["stream"]["added_cpu_us"] + row["stream"].get("collect_cpu_us", 0.0)
+            lines.append(
+                f"stream CPU incl. collection, {name} / lightest peer: {total / min(totals):.2f}"
+            )
     baseline = ", ".join(f"{m} {ours[m]['baseline_wall_us']:.0f} µs" for m in modes)
     lines.append(f"uninstrumented call (llmotel run): {baseline}")
     return "\n".join(lines)
@@ -524,7 +538,10 @@ def main(argv: list[str] | None = None) -> int:
         assert stub.stdout is not None
         url = stub.stdout.readline().strip() + "/v1"
         results = []
-        contenders: list[tuple[str, pathlib.Path | str | None]] = [("llmotel", sys.executable)]
+        contenders: list[tuple[str, pathlib.Path | str | None]] = [
+            ("llmotel", sys.executable),
+            (NO_METRICS, sys.executable),
+        ]
         contenders += [(p, None) for p in args.peers.split(",") if p]
         for name, python in contenders:
             python = python or _peer_python(name)

@@ -8,6 +8,7 @@ import threading
 import pytest
 from opentelemetry import context, trace
 from opentelemetry._logs import SeverityNumber
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
@@ -16,6 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from llmotel.semconv import inference
 from llmotel.semconv.capture import CaptureSettings, ContentCapture
 from llmotel.semconv.inference import (
     STREAM_ABANDONED,
@@ -217,6 +219,26 @@ def test_stream_chunks_and_abandon(
     assert (ttfc.count, per_chunk.count) == (1, 2)  # one point per chunk after the first
     times = t.chunk_times(inv)
     assert per_chunk.sum == pytest.approx(times[-1] - times[0])
+
+
+def test_no_op_meter_provider_records_nothing_and_queues_nothing(
+    tracer_provider: TracerProvider,
+    logger_provider: LoggerProvider,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    t = telemetry(tracer_provider, NoOpMeterProvider(), logger_provider)  # type: ignore[arg-type]
+    queued = len(inference._PENDING_CHUNKS)
+    inv = Invocation("chat", "openai", request_model="m", stream=True)
+    t.start(inv)
+    t.detach(inv)
+    for _ in range(3):
+        t.chunk(inv)
+    respond(inv)
+    t.finish(inv)
+    [span] = span_exporter.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes["gen_ai.usage.output_tokens"] == 7
+    assert len(inference._PENDING_CHUNKS) == queued  # no chunk times wait for a collection
 
 
 @pytest.mark.parametrize("mode", list(ContentCapture))

@@ -46,6 +46,7 @@ from opentelemetry.metrics import (
     CallbackOptions,
     Histogram,
     MeterProvider,
+    NoOpMeter,
     Observation,
     get_meter,
 )
@@ -321,6 +322,9 @@ class InferenceTelemetry:
             attributes={LLMOTEL_RECORDED_METRICS: recorded},
         )
         meter = get_meter(scope_name, version, meter_provider)
+        # A no-op meter (NoOpMeterProvider, OTEL_SDK_DISABLED) records nothing: skip building the
+        # points (and queueing a stream's chunk times for a collection that never comes).
+        self._metrics_on = not isinstance(meter, NoOpMeter)
         # gen_ai.client.operation.exception is emitted whatever the content capture mode; the
         # details event only when content capture asks for events.
         self._exception_logger = get_logger(scope_name, version, logger_provider)
@@ -687,6 +691,8 @@ class InferenceTelemetry:
         return found
 
     def _record(self, inv: Invocation, end: float, error_type: str | None) -> None:
+        if not self._metrics_on:
+            return
         attrs, input_attrs, output_attrs = self._metric_attributes(inv, error_type)
         # In the span's context (it is no longer current): the points' exemplars name the span.
         ctx = inv._context
