@@ -9,6 +9,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
 
+from llmotel.distro._doctor import diagnose
 from llmotel.distro._setup import McpSdkSpanNames, mcp_sdk_spans
 from llmotel.sdk.pipeline import MutableSpan
 
@@ -43,3 +44,10 @@ def test_other_conventions_left_alone() -> None:
 def test_disabled_mcp_instrumentation_turns_it_off() -> None:
     assert mcp_sdk_spans({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "openai, llmotel_mcp"}) is False
     assert mcp_sdk_spans({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "*"}) is False
+
+
+def test_doctor_says_whether_it_runs() -> None:
+    env = {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "llmotel_mcp"}
+    assert diagnose(env, check_network=False).config["mcp_sdk_span_names"] is False
+    normalized = {"LLMOTEL_NORMALIZE": "add"}
+    assert diagnose(normalized, check_network=False).config["mcp_sdk_span_names"] is False

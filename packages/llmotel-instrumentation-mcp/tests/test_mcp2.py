@@ -253,3 +253,10 @@ def test_mcp_instrumentation_disabled_leaves_the_sdk_names() -> None:
     )
     assert [s for s in received if s.name == "MCP send tools/call add"]
     assert not [s for s in received if s.name == "tools/call add" and s.kind == 3]
+
+
+def test_doctor_says_the_names_are_given() -> None:
+    """``llmotel doctor`` with mcp 2.x installed and normalization off: the mcp mapping runs."""
+    from llmotel.distro._doctor import diagnose
+
+    assert diagnose({}, check_network=False).config["mcp_sdk_span_names"] is True
