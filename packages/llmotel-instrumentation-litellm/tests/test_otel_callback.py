@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,23 +41,37 @@ CALLBACK_LISTS = (
 
 
 class Logged(CustomLogger):  # type: ignore[misc]
-    """Set once LiteLLM has run its success or failure callbacks for a call."""
+    """``done`` is set once LiteLLM has run its success or failure callbacks for a call;
+    ``call_ids`` are the ``litellm_call_id`` of the calls logged."""
 
     def __init__(self) -> None:
         super().__init__()
         self.done = threading.Event()
+        self.call_ids: list[Any] = []
 
-    def log_success_event(self, *args: Any, **kwargs: Any) -> None:
+    def _logged(self, details: Any) -> None:
+        self.call_ids.append(details.get("litellm_call_id"))
         self.done.set()
 
-    def log_failure_event(self, *args: Any, **kwargs: Any) -> None:
-        self.done.set()
+    def log_success_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self._logged(kwargs)
 
-    async def async_log_success_event(self, *args: Any, **kwargs: Any) -> None:
-        self.done.set()
+    def log_failure_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self._logged(kwargs)
 
-    async def async_log_failure_event(self, *args: Any, **kwargs: Any) -> None:
-        self.done.set()
+    async def async_log_success_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self._logged(kwargs)
+
+    async def async_log_failure_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self._logged(kwargs)
 
 
 @pytest.fixture
@@ -79,10 +94,12 @@ def logged(
         setattr(litellm, name, value)
 
 
-def scopes(exporter: InMemorySpanExporter) -> list[tuple[str, str | None]]:
+def scopes(exporter: InMemorySpanExporter, since: int = 0) -> list[tuple[str, str | None]]:
+    """(name, scope) of the spans ended, of calls started from ``since`` (ns) on."""
     return sorted(
         (s.name, s.instrumentation_scope.name if s.instrumentation_scope else None)
         for s in exporter.get_finished_spans()
+        if (s.start_time or 0) >= since
     )
 
 
@@ -181,10 +198,13 @@ async def test_async_call_is_the_one_span(
     span_exporter: InMemorySpanExporter,
 ) -> None:
     llm_stub.enqueue(text_reply("Hello!"))
-    await litellm.acompletion(**route(OPENAI_MODEL), messages=MESSAGES)
+    since = time.time_ns()  # LiteLLM's async logging may still run other tests' calls now
+    await litellm.acompletion(
+        **route(OPENAI_MODEL), messages=MESSAGES, litellm_call_id="async-call"
+    )
     for _ in range(200):  # LiteLLM logs an async call from a task of its own
-        if logged.done.is_set():
+        if "async-call" in logged.call_ids:
             break
         await asyncio.sleep(0.05)
-    assert logged.done.is_set()
-    assert scopes(span_exporter) == [("chat gpt-4o-mini", LLMOTEL)]
+    assert "async-call" in logged.call_ids
+    assert scopes(span_exporter, since) == [("chat gpt-4o-mini", LLMOTEL)]

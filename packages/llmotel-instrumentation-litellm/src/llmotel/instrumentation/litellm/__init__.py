@@ -95,8 +95,10 @@ _COVERED_MAX = 4096
 
 def _cover(telemetry: InferenceTelemetry, kwargs: dict[str, Any]) -> None:
     """Mark the call about to be made with ``kwargs`` as having a llmotel span, by its
-    ``litellm_call_id`` (the caller's, else one given here, as LiteLLM would give one). Only once
-    LiteLLM's OpenTelemetry callback module is loaded: without it there is nothing to skip."""
+    ``litellm_call_id`` (the caller's, else one given here: LiteLLM then does not make its own
+    ``uuid4``, so the call costs one dict entry more). Only once LiteLLM's OpenTelemetry callback
+    module is loaded (LiteLLM 1.110 loads it with ``import litellm``): without it there is nothing
+    to skip."""
     if _OTEL_CALLBACK not in sys.modules:
         return
     try:
