@@ -183,6 +183,44 @@ async def araw_stream_unread(r: Any) -> Any:
     return (await r.with_raw_response.create(**KW, stream=True)).headers
 
 
+def raw_stream_http_close(r: Any) -> Any:  # one event, then the HTTP response closed
+    response = r.with_raw_response.create(**KW, stream=True)
+    first = next(iter(response.parse()))
+    response.http_response.close()
+    return [first, response.http_response.is_closed]
+
+
+async def araw_stream_http_close(r: Any) -> Any:
+    response = await r.with_raw_response.create(**KW, stream=True)
+    first = await (await _aparse(response)).__anext__()
+    await response.http_response.aclose()
+    return [first, response.http_response.is_closed]
+
+
+def raw_stream_read_first(r: Any) -> Any:  # body read (httpx closes it), then parsed
+    response = r.with_raw_response.create(**KW, stream=True)
+    response.http_response.read()
+    return [response.headers, list(response.parse())]
+
+
+async def araw_stream_read_first(r: Any) -> Any:
+    response = await r.with_raw_response.create(**KW, stream=True)
+    await response.http_response.aread()
+    return [response.headers, [e async for e in await _aparse(response)]]
+
+
+def raw_stream_unread_http_close(r: Any) -> Any:  # closed before parse()
+    response = r.with_raw_response.create(**KW, stream=True)
+    response.http_response.close()
+    return [response.headers, response.http_response.is_closed]
+
+
+async def araw_stream_unread_http_close(r: Any) -> Any:
+    response = await r.with_raw_response.create(**KW, stream=True)
+    await response.http_response.aclose()
+    return [response.headers, response.http_response.is_closed]
+
+
 def streaming(r: Any) -> Any:
     with r.with_streaming_response.create(**KW) as response:
         return [response.headers, response.parse()]
@@ -231,6 +269,32 @@ def streaming_stream_break(r: Any) -> Any:
 async def astreaming_stream_break(r: Any) -> Any:
     async with r.with_streaming_response.create(**KW, stream=True) as response:
         return await (await response.parse()).__anext__()
+
+
+def streaming_stream_http_close(r: Any) -> Any:  # one event, then the HTTP response closed
+    with r.with_streaming_response.create(**KW, stream=True) as response:
+        first = next(iter(response.parse()))
+        response.http_response.close()
+        return [first, response.http_response.is_closed]
+
+
+async def astreaming_stream_http_close(r: Any) -> Any:
+    async with r.with_streaming_response.create(**KW, stream=True) as response:
+        first = await (await response.parse()).__anext__()
+        await response.http_response.aclose()
+        return [first, response.http_response.is_closed]
+
+
+def streaming_stream_unread_http_close(r: Any) -> Any:  # closed before parse()
+    with r.with_streaming_response.create(**KW, stream=True) as response:
+        response.http_response.close()
+        return [response.headers, response.http_response.is_closed]
+
+
+async def astreaming_stream_unread_http_close(r: Any) -> Any:
+    async with r.with_streaming_response.create(**KW, stream=True) as response:
+        await response.http_response.aclose()
+        return [response.headers, response.http_response.is_closed]
 
 
 def helper(r: Any) -> Any:
@@ -311,6 +375,30 @@ PATHS = (
         araw_stream_unread,
         Expect(frozenset({"anthropic.request.id"}), abandoned=True),
     ),
+    CallPath(
+        "raw-stream-http-close",
+        _M,
+        "create",
+        raw_stream_http_close,
+        araw_stream_http_close,
+        Expect(EARLY),
+    ),
+    CallPath(
+        "raw-stream-read-first",
+        _M,
+        "create",
+        raw_stream_read_first,
+        araw_stream_read_first,
+        Expect(FULL | STREAMED),
+    ),
+    CallPath(
+        "raw-stream-unread-http-close",
+        _M,
+        "create",
+        raw_stream_unread_http_close,
+        araw_stream_unread_http_close,
+        Expect(frozenset({"anthropic.request.id"})),
+    ),
     CallPath("streaming", _M, "create", streaming, astreaming, Expect(FULL)),
     CallPath("streaming-json", _M, "create", streaming_json, astreaming_json, Expect(FULL)),
     CallPath(
@@ -336,6 +424,22 @@ PATHS = (
         streaming_stream_break,
         astreaming_stream_break,
         Expect(EARLY),
+    ),
+    CallPath(
+        "streaming-stream-http-close",
+        _M,
+        "create",
+        streaming_stream_http_close,
+        astreaming_stream_http_close,
+        Expect(EARLY),
+    ),
+    CallPath(
+        "streaming-stream-unread-http-close",
+        _M,
+        "create",
+        streaming_stream_unread_http_close,
+        astreaming_stream_unread_http_close,
+        Expect(frozenset({"anthropic.request.id"})),
     ),
     CallPath("helper", _M, "stream", helper, ahelper, Expect(FULL | STREAMED)),
     CallPath("helper-break", _M, "stream", helper_break, ahelper_break, Expect(EARLY)),

@@ -209,17 +209,30 @@ async def test_stdio_one_trace_across_processes() -> None:
     assert served.parent_span_id == format(client.context.span_id, "016x")
 
 
-def test_normalized_under_opentelemetry_instrument() -> None:
-    """The distro with ``LLMOTEL_NORMALIZE=add``: the SDK's CLIENT spans leave the process named
-    and attributed as the MCP conventions say."""
+def _client_under_opentelemetry_instrument(**env: str) -> list[Any]:
     with OtlpReceiver() as receiver:
-        env = mcp_app.instrumented_env(receiver, LLMOTEL_NORMALIZE="add")
         command = mcp_app.instrumented_command("client")
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            command,
+            env=mcp_app.instrumented_env(receiver, **env),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         # The process has exited: the distro exported everything at shutdown.
         assert receiver.wait_for(lambda r: bool(r.spans()), timeout=30)
-        received = receiver.spans()
+        return list(receiver.spans())
+
+
+@pytest.mark.parametrize("normalize", [None, "add"], ids=["default", "add"])
+def test_normalized_under_opentelemetry_instrument(normalize: str | None) -> None:
+    """The distro, by default (``LLMOTEL_NORMALIZE`` off: it runs the mcp 2.x mapping alone, since
+    llmotel-instrumentation-mcp is installed) and with ``LLMOTEL_NORMALIZE=add``: the SDK's CLIENT
+    spans leave the process named and attributed as the MCP conventions say."""
+    received = _client_under_opentelemetry_instrument(
+        **({} if normalize is None else {"LLMOTEL_NORMALIZE": normalize})
+    )
     client_kind = 3  # OTLP's SPAN_KIND_CLIENT
     [tool] = [s for s in received if s.name == "tools/call add" and s.kind == client_kind]
     assert tool.scope == SDK_SCOPE
@@ -230,3 +243,20 @@ def test_normalized_under_opentelemetry_instrument() -> None:
     assert not [s for s in received if s.name.startswith("MCP send ")]
     [served] = [s for s in received if s.name == "tools/call add" and s.kind == SERVER_KIND]
     assert served.parent_span_id == tool.span_id
+
+
+def test_mcp_instrumentation_disabled_leaves_the_sdk_names() -> None:
+    """With llmotel_mcp disabled and normalization off, the distro leaves mcp 2.x's spans as the
+    SDK names them."""
+    received = _client_under_opentelemetry_instrument(
+        OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="llmotel_mcp"
+    )
+    assert [s for s in received if s.name == "MCP send tools/call add"]
+    assert not [s for s in received if s.name == "tools/call add" and s.kind == 3]
+
+
+def test_doctor_says_the_names_are_given() -> None:
+    """``llmotel doctor`` with mcp 2.x installed and normalization off: the mcp mapping runs."""
+    from llmotel.distro._doctor import diagnose
+
+    assert diagnose({}, check_network=False).config["mcp_sdk_span_names"] is True

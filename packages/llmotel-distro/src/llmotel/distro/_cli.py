@@ -71,6 +71,8 @@ def _print_configuration(report: Any, out: TextIO, s: Style) -> None:
     resolved = report.config.get("resolved")
     if resolved:
         on = [k for k, v in resolved.items() if v not in (False, "off")]
+        if report.config.get("mcp_sdk_span_names"):
+            on.append("normalize (mcp 2.x span names only)")
         out.write(f"  → enabled: {', '.join(on) or 'nothing'}\n")
 
 

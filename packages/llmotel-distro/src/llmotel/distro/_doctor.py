@@ -332,6 +332,10 @@ def _configuration(env: Mapping[str, str]) -> tuple[dict[str, Any], list[Finding
     checked = check_environment(env)
     if checked.settings is not None:
         config["resolved"] = asdict(checked.settings)
+        from llmotel.distro._setup import mcp_sdk_spans
+
+        # What the pipeline runs for mcp 2.x's own CLIENT spans when normalization is off.
+        config["mcp_sdk_span_names"] = checked.settings.normalize == "off" and mcp_sdk_spans(env)
     findings = [Finding("error", "config", str(e)) for e in checked.errors]
     findings += [Finding("warning", "config", w) for w in checked.warnings]
     return config, findings

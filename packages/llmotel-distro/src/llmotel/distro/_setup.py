@@ -193,10 +193,50 @@ def _metrics_pieces(settings: Settings) -> Any:
     return metrics_from_env()
 
 
+class McpSdkSpanNames:
+    """The normalizer's mcp 2.x mapping alone: ``MCP send tools/call add`` -> ``tools/call add``
+    with ``gen_ai.operation.name`` / ``gen_ai.tool.name`` (``gen_ai.prompt.name`` for
+    ``prompts/get``), as the MCP conventions name client spans. Every other span passes after one
+    ``startswith``. The distro runs it when ``LLMOTEL_NORMALIZE`` is off and
+    llmotel-instrumentation-mcp finds mcp 2.x (which makes its own spans)."""
+
+    name = "McpSdkSpanNames"
+    atomic = True
+
+    def __init__(self) -> None:
+        from llmotel.sdk.normalize import MCP_SDK_CLIENT_PREFIX, ConventionNormalizer
+
+        self._prefix = MCP_SDK_CLIENT_PREFIX
+        self._normalizer = ConventionNormalizer()
+
+    def __call__(self, record: Any) -> Any:
+        if record.name.startswith(self._prefix):
+            return self._normalizer(record)
+        return record
+
+
+def mcp_sdk_spans(env: Mapping[str, str] | None = None) -> bool:
+    """Whether mcp 2.x's own CLIENT spans need their MCP names: mcp 2.x is installed and
+    llmotel-instrumentation-mcp is installed and not disabled (it leaves mcp 2.x to its own spans).
+    Read from the installed distributions' metadata: mcp is not imported."""
+    env = os.environ if env is None else env
+    disabled = {x.strip() for x in env.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")}
+    if "llmotel_mcp" in disabled or "*" in disabled:
+        return False
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        version("llmotel-instrumentation-mcp")
+        return int(version("mcp").split(".", 1)[0]) >= 2
+    except (PackageNotFoundError, ValueError):
+        return False
+
+
 def _span_stages(
     settings: Settings, cost_stage: Callable[..., Any] | None, meter_provider: MeterProvider
 ) -> list[Callable[..., Any]]:
-    """The export-thread stages, in order: normalize, cost, redact (last: it sees everything), validate."""
+    """The export-thread stages, in order: normalize (or mcp 2.x's span names alone), cost, redact
+    (last: it sees everything), validate."""
     stages: list[Callable[..., Any]] = []
     if settings.normalize != "off":
         from llmotel.sdk.normalize import ConventionNormalizer
@@ -204,6 +244,8 @@ def _span_stages(
         stages.append(
             ConventionNormalizer(mode="add" if settings.normalize == "add" else "replace")
         )
+    elif mcp_sdk_spans():
+        stages.append(McpSdkSpanNames())
     if cost_stage is not None:
         stages.append(cost_stage)
     if settings.redaction:

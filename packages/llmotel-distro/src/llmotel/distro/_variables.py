@@ -47,7 +47,9 @@ VARIABLES: tuple[Variable, ...] = (
         "LLMOTEL_NORMALIZE",
         "off",
         "Rewrite spans of other conventions (OpenInference, OpenLLMetry, deprecated semconv) to GenAI semconv "
-        "before export: `add` the semconv attributes alongside, or `replace` the foreign ones.",
+        "before export: `add` the semconv attributes alongside, or `replace` the foreign ones. Off, "
+        "mcp 2.x's own `MCP send ...` CLIENT spans are still renamed to the MCP conventions when mcp 2.x "
+        "and llmotel-instrumentation-mcp are installed and `llmotel_mcp` is not disabled.",
         _DISTRO,
         "off, add, replace",
     ),

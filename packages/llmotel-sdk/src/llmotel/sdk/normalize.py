@@ -4,6 +4,6 @@
 to what.
 """
 
-from llmotel.sdk._normalizer import ConventionNormalizer, NormalizeMode
+from llmotel.sdk._normalizer import MCP_SDK_CLIENT_PREFIX, ConventionNormalizer, NormalizeMode
 
-__all__ = ["ConventionNormalizer", "NormalizeMode"]
+__all__ = ["MCP_SDK_CLIENT_PREFIX", "ConventionNormalizer", "NormalizeMode"]

@@ -25,13 +25,17 @@ unread) and ``litellm.embedding`` / ``aembedding``. Anything that calls them thr
 
 One logical call, one span: while the LiteLLM span is current (and while its stream is read), the
 llmotel openai / anthropic / mistralai instrumentations see it and make no span for the provider
-SDK call LiteLLM makes underneath, and LiteLLM's own retries stay inside it. Under
+SDK call LiteLLM makes underneath, and LiteLLM's own retries stay inside it. LiteLLM's own
+OpenTelemetry callback (``litellm.callbacks = ["otel"]``) makes no span for a call that has a
+llmotel span (its logging hooks skip the call, known by its ``litellm_call_id``). Under
 ``opentelemetry-instrument`` it loads by itself (entry point ``llmotel_litellm``); litellm is
 patched when the application imports it, so a process that never does pays nothing for it.
 """
 
 from __future__ import annotations
 
+import sys
+import uuid
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -72,6 +76,81 @@ _TARGETS = (
     ("aembedding", True, _EMBEDDINGS, ("model", "input")),
 )
 _resolved: dict[tuple[Any, ...], tuple[str, str | None]] = {}
+
+# LiteLLM's own OpenTelemetry callback (``litellm.callbacks = ["otel"]``): its module, and its
+# logging hooks, which make its ``litellm_request`` / ``raw_gen_ai_request`` spans after the call.
+_OTEL_CALLBACK = "litellm.integrations.opentelemetry"
+_CALLBACK_HOOKS = (
+    ("log_success_event", False),
+    ("log_failure_event", False),
+    ("async_log_success_event", True),
+    ("async_log_failure_event", True),
+)
+# The ``litellm_call_id`` of recent calls that have a llmotel span: LiteLLM's OpenTelemetry
+# callback makes no span for them. First in, first out (a stream never read never reaches the
+# callback).
+_covered: dict[str, None] = {}
+_COVERED_MAX = 4096
+
+
+def _cover(telemetry: InferenceTelemetry, kwargs: dict[str, Any]) -> None:
+    """Mark the call about to be made with ``kwargs`` as having a llmotel span, by its
+    ``litellm_call_id`` (the caller's, else one given here: LiteLLM then does not make its own
+    ``uuid4``, so the call costs one dict entry more). Only once LiteLLM's OpenTelemetry callback
+    module is loaded (LiteLLM 1.110 loads it with ``import litellm``): without it there is nothing
+    to skip."""
+    if _OTEL_CALLBACK not in sys.modules:
+        return
+    try:
+        call_id = kwargs.get("litellm_call_id")
+        if type(call_id) is not str:
+            call_id = kwargs["litellm_call_id"] = str(uuid.uuid4())
+        if len(_covered) >= _COVERED_MAX:
+            del _covered[next(iter(_covered))]
+        _covered[call_id] = None
+    except Exception:  # noqa: BLE001
+        telemetry.warn_once("otel callback")
+
+
+def _is_covered(details: Any) -> bool:
+    """Whether LiteLLM's logging details (a callback's ``kwargs``) are of a call with a llmotel span."""
+    if not _covered or not isinstance(details, Mapping):
+        return False
+    call_id = details.get("litellm_call_id")
+    if call_id is None:
+        params = details.get("litellm_params")
+        call_id = params.get("litellm_call_id") if isinstance(params, Mapping) else None
+    return type(call_id) is str and call_id in _covered
+
+
+def _callback_hook(otel_class: type, is_async: bool) -> Callable[..., Any]:
+    """The wrapper of one logging hook of LiteLLM's ``OpenTelemetry`` callback: nothing for a call
+    that has a llmotel span (its span would be the call's second). Subclasses that send to another
+    backend (``langfuse_otel``, ``arize``, ...) are left alone."""
+
+    def covered(instance: Any, args: Any, kwargs: Mapping[str, Any]) -> bool:
+        try:
+            return type(instance) is otel_class and _is_covered(
+                args[0] if args else kwargs.get("kwargs")
+            )
+        except Exception:  # noqa: BLE001
+            return False
+
+    if is_async:
+
+        async def async_hook(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            if covered(instance, args, kwargs):
+                return None
+            return await wrapped(*args, **kwargs)
+
+        return async_hook
+
+    def hook(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        if covered(instance, args, kwargs):
+            return None
+        return wrapped(*args, **kwargs)
+
+    return hook
 
 
 class LiteLLMStream(SyncStream, AsyncStream):  # type: ignore[misc]
@@ -191,6 +270,7 @@ def _wrapper(
             except Exception:  # noqa: BLE001
                 telemetry.warn_once("request")
                 return await wrapped(*args, **kwargs)
+            _cover(telemetry, kwargs)
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as exc:
@@ -209,6 +289,7 @@ def _wrapper(
         except Exception:  # noqa: BLE001
             telemetry.warn_once("request")
             return wrapped(*args, **kwargs)
+        _cover(telemetry, kwargs)
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
@@ -241,6 +322,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         self._telemetry: InferenceTelemetry | None = None
         self._patches = patches = Patches()
+        self._callback_patches = callback_patches = Patches()
         if not settle_peers("litellm", PEERS):
             return
         telemetry = self._telemetry = telemetry_of(SCOPE, __version__, kwargs)
@@ -256,11 +338,25 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         # now if the application has imported it, else when it does.
         wrapt.register_post_import_hook(patch, "litellm")
 
+        def patch_callback(module: Any) -> None:
+            if not telemetry.active or callback_patches is not self._callback_patches:
+                return
+            otel_class = getattr(module, "OpenTelemetry", None)
+            if not isinstance(otel_class, type):
+                return
+            for name, is_async in _CALLBACK_HOOKS:
+                if callable(vars(otel_class).get(name)):
+                    callback_patches.wrap(otel_class, name, _callback_hook(otel_class, is_async))
+
+        wrapt.register_post_import_hook(patch_callback, _OTEL_CALLBACK)
+
     def _uninstrument(self, **kwargs: Any) -> None:
         telemetry = getattr(self, "_telemetry", None)
         if telemetry is not None:
             telemetry.active = False  # a function imported while instrumented passes calls through
-        patches = getattr(self, "_patches", None)
-        if patches is not None:
-            patches.restore()
+        for name in ("_patches", "_callback_patches"):
+            patches = getattr(self, name, None)
+            if patches is not None:
+                patches.restore()
+        _covered.clear()
         release_peers(PEERS)
