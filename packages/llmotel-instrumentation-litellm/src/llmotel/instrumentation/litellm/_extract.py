@@ -7,7 +7,6 @@ defensively: a field may be missing, ``None`` or of another type; such a value i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +16,10 @@ from llmotel.semconv.calls import read_field as _get
 from llmotel.semconv.calls import read_float as _num
 from llmotel.semconv.calls import read_int as _int
 from llmotel.semconv.calls import read_str, server_of_url
+from llmotel.semconv.chat import chat_input as _chat_input
+from llmotel.semconv.chat import embeddings_input as _embeddings_input
+from llmotel.semconv.chat import output_message, stop_sequences
+from llmotel.semconv.chat import output_type as _output_kind
 from llmotel.semconv.inference import Invocation
 
 #: ``gen_ai.provider.name`` of a call whose provider LiteLLM could not resolve (it then fails).
@@ -50,6 +53,7 @@ PROVIDERS: Mapping[str, str] = {
 }
 # OpenAI finish reasons (LiteLLM maps every provider's onto them) → the semconv schema's.
 _FINISH = {"tool_calls": "tool_call", "function_call": "tool_call"}
+_SYSTEM_ROLES = frozenset(("system", "developer"))
 
 
 def provider_name(litellm_provider: object) -> str | None:
@@ -67,23 +71,10 @@ def server_of(kw: Mapping[str, Any]) -> tuple[str | None, int | None]:
     return server_of_url(url)
 
 
-def _stop(v: object) -> list[str] | None:
-    if type(v) is str:
-        return [v]
-    if isinstance(v, list) and all(type(s) is str for s in v):
-        return v
-    return None
-
-
 def _output_type(response_format: object) -> str | None:
     if isinstance(response_format, type):  # a pydantic model class: structured output
         return "json"
-    kind = _get(response_format, "type") if response_format is not None else None
-    if kind in ("json_object", "json_schema"):
-        return "json"
-    if kind == "text":
-        return "text"
-    return None
+    return _output_kind(response_format)
 
 
 def chat_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
@@ -98,7 +89,7 @@ def chat_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
     inv.presence_penalty = _num(get("presence_penalty"))
     inv.seed = _int(get("seed"))
     if "stop" in kw:
-        inv.stop_sequences = _stop(kw["stop"])
+        inv.stop_sequences = stop_sequences(kw["stop"])
     if "response_format" in kw:
         inv.output_type = _output_type(kw["response_format"])
 
@@ -262,101 +253,16 @@ class ChatChunks:
 # -- content --------------------------------------------------------------------------------------
 
 
-def _json_or_text(value: object) -> Any:
-    if type(value) is not str:
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
-
-
-def _parts(content: object) -> list[dict[str, Any]]:
-    if type(content) is str:
-        return [{"type": "text", "content": content}] if content else []
-    parts: list[dict[str, Any]] = []
-    for item in content if isinstance(content, list) else ():
-        kind = _get(item, "type")
-        if kind == "text":
-            parts.append({"type": "text", "content": _get(item, "text")})
-        elif kind == "image_url":
-            image = _get(item, "image_url")
-            url = image if type(image) is str else _get(image, "url")
-            parts.append({"type": "uri", "modality": "image", "uri": url})
-        else:
-            parts.append({"type": str(kind)})
-    return parts
-
-
-def _tool_calls(calls: object) -> list[dict[str, Any]]:
-    parts = []
-    for call in calls if isinstance(calls, list) else ():
-        function = _get(call, "function")
-        parts.append(
-            {
-                "type": "tool_call",
-                "id": _get(call, "id"),
-                "name": _get(function, "name"),
-                "arguments": _json_or_text(_get(function, "arguments")),
-            }
-        )
-    return parts
-
-
 def _output(message: Any, reason: str | None) -> dict[str, Any]:
-    parts: list[dict[str, Any]] = []
-    if message is not None:
-        reasoning = _get(message, "reasoning_content")
-        if type(reasoning) is str and reasoning:
-            parts.append({"type": "reasoning", "content": reasoning})
-        parts += _parts(_get(message, "content")) + _tool_calls(_get(message, "tool_calls"))
-    finish = _FINISH.get(reason, reason) if reason else "error"
-    return {"role": "assistant", "parts": parts, "finish_reason": finish}
+    return output_message(message, reason, _FINISH, reasoning_field="reasoning_content")
 
 
 def chat_input(inv: Invocation, kw: Mapping[str, Any]) -> None:
-    """``gen_ai.input.messages``, ``system_instructions`` and ``tool.definitions`` of a chat call."""
-    messages = kw.get("messages")
-    system: list[dict[str, Any]] = []
-    out: list[dict[str, Any]] = []
-    for message in messages if isinstance(messages, list) else ():
-        role = _get(message, "role")
-        content = _get(message, "content")
-        if role in ("system", "developer"):
-            system.extend(_parts(content))
-        elif role == "tool":
-            part = {
-                "type": "tool_call_response",
-                "id": _get(message, "tool_call_id"),
-                "response": content,
-            }
-            out.append({"role": "tool", "parts": [part]})
-        else:
-            parts = _parts(content) + _tool_calls(_get(message, "tool_calls"))
-            out.append({"role": str(role or "user"), "parts": parts})
-    inv.input_messages = out
-    if system:
-        inv.system_instructions = system
-    tools = kw.get("tools")
-    if isinstance(tools, list) and tools:
-        definitions = []
-        for tool in tools:
-            function = _get(tool, "function")
-            entry: dict[str, Any] = {"type": "function", "name": _get(function, "name")}
-            description = _get(function, "description")
-            if type(description) is str:
-                entry["description"] = description
-            parameters = _get(function, "parameters")
-            if isinstance(parameters, Mapping):
-                entry["parameters"] = dict(parameters)
-            definitions.append(entry)
-        inv.tool_definitions = definitions
+    """``gen_ai.input.messages``, ``system_instructions`` (``system`` and ``developer`` messages)
+    and ``tool.definitions`` of a chat call."""
+    _chat_input(inv, kw, system_roles=_SYSTEM_ROLES)
 
 
 def embeddings_input(inv: Invocation, kw: Mapping[str, Any]) -> None:
-    """The texts an embeddings call embeds, as user messages."""
-    data = kw.get("input")
-    items = data if isinstance(data, list) else [data]
-    inv.input_messages = [
-        {"role": "user", "parts": [{"type": "text", "content": t}]} for t in items if type(t) is str
-    ]
+    """The texts an embeddings call embeds (its ``input``), as user messages."""
+    _embeddings_input(inv, kw.get("input"))
