@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 from llmotel.semconv.chat import (
     chat_input,
+    chat_request,
     content_parts,
     embeddings_input,
     output_message,
@@ -113,3 +114,20 @@ def test_embeddings_input_keeps_strings_only() -> None:
         {"role": "user", "parts": [{"type": "text", "content": "a"}]},
         {"role": "user", "parts": [{"type": "text", "content": "b"}]},
     ]
+
+
+def test_chat_request_keys() -> None:
+    inv = _inv()
+    kw = {"max_completion_tokens": 0, "max_tokens": 9, "random_seed": 4, "seed": 5, "top_k": 3}
+    chat_request(inv, kw, max_tokens=("max_completion_tokens", "max_tokens"), seed="random_seed")
+    assert (inv.max_tokens, inv.seed, inv.top_k) == (9, 4, 3.0)
+    plain = _inv()
+    chat_request(
+        plain, {"max_tokens": 0, "seed": True, "stop": "x", "response_format": {"type": "text"}}
+    )
+    assert (plain.max_tokens, plain.seed, plain.stop_sequences, plain.output_type) == (
+        0,
+        None,
+        ["x"],
+        "text",
+    )

@@ -19,10 +19,13 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from llmotel.semconv.calls import read_field as _get
+from llmotel.semconv.calls import read_float as _num
+from llmotel.semconv.calls import read_int as _int
 from llmotel.semconv.inference import Invocation
 
 __all__ = [
     "chat_input",
+    "chat_request",
     "content_parts",
     "embeddings_input",
     "json_or_text",
@@ -51,6 +54,36 @@ def output_type(response_format: object) -> str | None:
     if kind == "text":
         return "text"
     return None
+
+
+def chat_request(
+    inv: Invocation,
+    kw: Mapping[str, Any],
+    *,
+    max_tokens: tuple[str, ...] = ("max_tokens",),
+    seed: str = "seed",
+) -> None:
+    """The request parameters of a chat call: ``max_tokens`` (the first of those keys that is
+    set and not 0, else the last one's), ``n``, ``temperature``, ``top_p``, ``top_k``, the
+    penalties, the ``seed`` key, ``stop`` and ``response_format``."""
+    get = kw.get
+    tokens = None
+    for key in max_tokens:
+        tokens = _int(get(key))
+        if tokens:
+            break
+    inv.max_tokens = tokens
+    inv.choice_count = _int(get("n"))
+    inv.temperature = _num(get("temperature"))
+    inv.top_p = _num(get("top_p"))
+    inv.top_k = _num(get("top_k"))
+    inv.frequency_penalty = _num(get("frequency_penalty"))
+    inv.presence_penalty = _num(get("presence_penalty"))
+    inv.seed = _int(get(seed))
+    if "stop" in kw:
+        inv.stop_sequences = stop_sequences(kw["stop"])
+    if "response_format" in kw:
+        inv.output_type = output_type(kw["response_format"])
 
 
 def json_or_text(value: object) -> Any:

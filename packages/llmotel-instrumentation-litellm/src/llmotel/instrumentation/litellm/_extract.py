@@ -13,13 +13,12 @@ from typing import Any
 from llmotel.semconv.attributes import GEN_AI_PROVIDER_NAME
 from llmotel.semconv.attributes import GenAiProviderNameValues as Providers
 from llmotel.semconv.calls import read_field as _get
-from llmotel.semconv.calls import read_float as _num
 from llmotel.semconv.calls import read_int as _int
 from llmotel.semconv.calls import read_str, server_of_url
 from llmotel.semconv.chat import chat_input as _chat_input
+from llmotel.semconv.chat import chat_request as _chat_request
 from llmotel.semconv.chat import embeddings_input as _embeddings_input
-from llmotel.semconv.chat import output_message, stop_sequences
-from llmotel.semconv.chat import output_type as _output_kind
+from llmotel.semconv.chat import output_message
 from llmotel.semconv.inference import Invocation
 
 #: ``gen_ai.provider.name`` of a call whose provider LiteLLM could not resolve (it then fails).
@@ -71,27 +70,12 @@ def server_of(kw: Mapping[str, Any]) -> tuple[str | None, int | None]:
     return server_of_url(url)
 
 
-def _output_type(response_format: object) -> str | None:
-    if isinstance(response_format, type):  # a pydantic model class: structured output
-        return "json"
-    return _output_kind(response_format)
-
-
 def chat_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
-    """Request parameters of ``completion`` / ``acompletion``."""
-    get = kw.get
-    inv.max_tokens = _int(get("max_completion_tokens")) or _int(get("max_tokens"))
-    inv.choice_count = _int(get("n"))
-    inv.temperature = _num(get("temperature"))
-    inv.top_p = _num(get("top_p"))
-    inv.top_k = _num(get("top_k"))
-    inv.frequency_penalty = _num(get("frequency_penalty"))
-    inv.presence_penalty = _num(get("presence_penalty"))
-    inv.seed = _int(get("seed"))
-    if "stop" in kw:
-        inv.stop_sequences = stop_sequences(kw["stop"])
-    if "response_format" in kw:
-        inv.output_type = _output_type(kw["response_format"])
+    """Request parameters of ``completion`` / ``acompletion``; a pydantic model class as the
+    ``response_format`` (structured output) is JSON output."""
+    _chat_request(inv, kw, max_tokens=("max_completion_tokens", "max_tokens"))
+    if isinstance(kw.get("response_format"), type):
+        inv.output_type = "json"
 
 
 def embeddings_request(inv: Invocation, kw: Mapping[str, Any]) -> None:

@@ -12,13 +12,13 @@ from typing import Any
 
 from llmotel.semconv.attributes import GenAiProviderNameValues
 from llmotel.semconv.calls import read_field as _get
-from llmotel.semconv.calls import read_float as _num
 from llmotel.semconv.calls import read_int as _int
 from llmotel.semconv.calls import read_str as _str
 from llmotel.semconv.calls import server_of_url
 from llmotel.semconv.chat import chat_input as _chat_input
+from llmotel.semconv.chat import chat_request as _chat_request
 from llmotel.semconv.chat import embeddings_input as _embeddings_input
-from llmotel.semconv.chat import output_message, output_type, stop_sequences
+from llmotel.semconv.chat import output_message
 from llmotel.semconv.inference import Invocation
 
 PROVIDER = GenAiProviderNameValues.MISTRAL_AI.value
@@ -41,20 +41,8 @@ def server_of(sdk: Any, kw: Mapping[str, Any]) -> tuple[str | None, int | None]:
 
 
 def chat_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
-    """Request parameters of ``chat.complete`` / ``chat.stream``."""
-    get = kw.get
-    inv.max_tokens = _int(get("max_tokens"))
-    inv.choice_count = _int(get("n"))
-    inv.temperature = _num(get("temperature"))
-    inv.top_p = _num(get("top_p"))
-    inv.top_k = _num(get("top_k"))
-    inv.frequency_penalty = _num(get("frequency_penalty"))
-    inv.presence_penalty = _num(get("presence_penalty"))
-    inv.seed = _int(get("random_seed"))
-    if "stop" in kw:
-        inv.stop_sequences = stop_sequences(kw["stop"])
-    if "response_format" in kw:
-        inv.output_type = output_type(kw["response_format"])
+    """Request parameters of ``chat.complete`` / ``chat.stream`` (the seed is ``random_seed``)."""
+    _chat_request(inv, kw, seed="random_seed")
 
 
 def embeddings_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
