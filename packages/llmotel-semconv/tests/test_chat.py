@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from llmotel.semconv.chat import (
     chat_input,
     chat_request,
+    chat_response,
     content_parts,
     embeddings_input,
     output_message,
@@ -131,3 +132,37 @@ def test_chat_request_keys() -> None:
         ["x"],
         "text",
     )
+
+
+def test_chat_response_reads_choices_through_the_callers_readers() -> None:
+    reply = SimpleNamespace(
+        id="r1",
+        model="m",
+        usage=SimpleNamespace(prompt_tokens=3),
+        choices=[
+            SimpleNamespace(finish_reason="stop", message={"content": "hi"}),
+            SimpleNamespace(finish_reason=None, message=None),
+        ],
+    )
+    inv = _inv()
+
+    def usage(inv: Invocation, u: object) -> None:
+        inv.input_tokens = getattr(u, "prompt_tokens", None)
+
+    def output(message: object, reason: str | None) -> dict[str, object]:
+        return output_message(message, reason, {})
+
+    chat_response(inv, reply, True, reason=lambda c: c.finish_reason, usage=usage, output=output)
+    assert (inv.response_id, inv.response_model, inv.input_tokens) == ("r1", "m", 3)
+    assert inv.finish_reasons == ["stop"]
+    assert inv.output_messages == [
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": "hi"}],
+            "finish_reason": "stop",
+        },
+        {"role": "assistant", "parts": [], "finish_reason": "error"},
+    ]
+    quiet = _inv()
+    chat_response(quiet, reply, False, reason=lambda c: c.finish_reason, usage=usage, output=output)
+    assert quiet.output_messages is None

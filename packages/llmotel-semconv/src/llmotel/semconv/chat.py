@@ -15,17 +15,19 @@ Needs ``wrapt`` like :mod:`llmotel.semconv.calls` (the ``llmotel-semconv[instrum
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from llmotel.semconv.calls import read_field as _get
 from llmotel.semconv.calls import read_float as _num
 from llmotel.semconv.calls import read_int as _int
+from llmotel.semconv.calls import read_str as _str
 from llmotel.semconv.inference import Invocation
 
 __all__ = [
     "chat_input",
     "chat_request",
+    "chat_response",
     "content_parts",
     "embeddings_input",
     "json_or_text",
@@ -84,6 +86,30 @@ def chat_request(
         inv.stop_sequences = stop_sequences(kw["stop"])
     if "response_format" in kw:
         inv.output_type = output_type(kw["response_format"])
+
+
+def chat_response(
+    inv: Invocation,
+    result: Any,
+    content: bool,
+    *,
+    reason: Callable[[Any], str | None],
+    usage: Callable[[Invocation, Any], None],
+    output: Callable[[Any, str | None], dict[str, Any]],
+) -> None:
+    """A chat completion reply (``id``, ``model``, ``choices``, ``usage``): the response id and
+    model, each choice's finish reason (``reason(choice)``), the usage (``usage(inv,
+    result.usage)``, also when it is ``None``) and, with ``content``, each choice's output message
+    (``output(choice.message, reason)``)."""
+    inv.response_id = _str(getattr(result, "id", None))
+    inv.response_model = _str(getattr(result, "model", None))
+    choices = getattr(result, "choices", None)
+    if isinstance(choices, list):
+        reasons = [r for c in choices if (r := reason(c))]
+        inv.finish_reasons = reasons or None
+    usage(inv, getattr(result, "usage", None))
+    if content and isinstance(choices, list):
+        inv.output_messages = [output(getattr(c, "message", None), reason(c)) for c in choices]
 
 
 def json_or_text(value: object) -> Any:

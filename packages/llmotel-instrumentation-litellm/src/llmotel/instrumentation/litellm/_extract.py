@@ -17,6 +17,7 @@ from llmotel.semconv.calls import read_int as _int
 from llmotel.semconv.calls import read_str, server_of_url
 from llmotel.semconv.chat import chat_input as _chat_input
 from llmotel.semconv.chat import chat_request as _chat_request
+from llmotel.semconv.chat import chat_response as _chat_response
 from llmotel.semconv.chat import embeddings_input as _embeddings_input
 from llmotel.semconv.chat import output_message
 from llmotel.semconv.inference import Invocation
@@ -127,15 +128,7 @@ def _hidden(inv: Invocation, result: Any) -> None:
 def chat_response(inv: Invocation, result: Any, content: bool) -> None:
     """A ``ModelResponse`` of ``completion``."""
     _hidden(inv, result)
-    inv.response_id = read_str(getattr(result, "id", None))
-    inv.response_model = read_str(getattr(result, "model", None))
-    choices = getattr(result, "choices", None)
-    if isinstance(choices, list):
-        reasons = [r for c in choices if (r := _reason(c))]
-        inv.finish_reasons = reasons or None
-    _usage(inv, getattr(result, "usage", None))
-    if content and isinstance(choices, list):
-        inv.output_messages = [_output(getattr(c, "message", None), _reason(c)) for c in choices]
+    _chat_response(inv, result, content, reason=_reason, usage=_usage, output=_output)
 
 
 def embeddings_response(inv: Invocation, result: Any, content: bool) -> None:
