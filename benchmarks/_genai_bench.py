@@ -71,6 +71,27 @@ class Spec:
     in_situ: Callable[[str], list[tuple[Any, str, Callable[..., Any]]]] | None = None
 
 
+def usual_peers(
+    sdk: str, openllmetry: str, openinference: str | None = None
+) -> dict[str, tuple[list[str], str, str]]:
+    """``Spec.peers`` of OpenLLMetry's and OpenInference's instrumentation of ``sdk`` (its name in
+    their distribution and module names, ``-`` / ``_`` as each needs), given their instrumentor
+    classes (``openinference`` defaults to OpenLLMetry's class name)."""
+    dist, module = sdk.replace("_", "-"), sdk.replace("-", "_")
+    return {
+        "openllmetry": (
+            [f"opentelemetry-instrumentation-{dist}"],
+            f"opentelemetry.instrumentation.{module}",
+            openllmetry,
+        ),
+        "openinference": (
+            [f"openinference-instrumentation-{dist}"],
+            f"openinference.instrumentation.{module}",
+            openinference or openllmetry,
+        ),
+    }
+
+
 class _Drop:
     """A span exporter that drops everything: export cost is not what we measure."""
 

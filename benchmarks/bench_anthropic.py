@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from _genai_bench import Spec, main
+from _genai_bench import Spec, main, usual_peers
 
 MODEL = "claude-sonnet-4-5"
 MESSAGES: Any = [{"role": "user", "content": "Say something short about telemetry."}]
@@ -119,16 +119,7 @@ SPEC = Spec(
     sdk="anthropic==2.17.0",
     ours=("llmotel.instrumentation.anthropic", "AnthropicInstrumentor"),
     peers={
-        "openllmetry": (
-            ["opentelemetry-instrumentation-anthropic"],
-            "opentelemetry.instrumentation.anthropic",
-            "AnthropicInstrumentor",
-        ),
-        "openinference": (
-            ["openinference-instrumentation-anthropic"],
-            "openinference.instrumentation.anthropic",
-            "AnthropicInstrumentor",
-        ),
+        **usual_peers("anthropic", "AnthropicInstrumentor"),
         "upstream": (
             ["opentelemetry-instrumentation-genai-anthropic"],
             "opentelemetry.instrumentation.genai.anthropic",

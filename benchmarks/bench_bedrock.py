@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from _genai_bench import Spec, main
+from _genai_bench import Spec, main, usual_peers
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 MESSAGES: Any = [{"role": "user", "content": [{"text": "Say something short about telemetry."}]}]
@@ -187,18 +187,7 @@ def in_situ(base_url: str) -> list[tuple[Any, str, Callable[..., Any]]]:
 SPEC = Spec(
     sdk="boto3==1.43.11",
     ours=("llmotel.instrumentation.bedrock", "BedrockInstrumentor"),
-    peers={
-        "openllmetry": (
-            ["opentelemetry-instrumentation-bedrock"],
-            "opentelemetry.instrumentation.bedrock",
-            "BedrockInstrumentor",
-        ),
-        "openinference": (
-            ["openinference-instrumentation-bedrock"],
-            "openinference.instrumentation.bedrock",
-            "BedrockInstrumentor",
-        ),
-    },
+    peers=usual_peers("bedrock", "BedrockInstrumentor"),
     calls=calls,
     local=(
         "packages/llmotel-semconv[instrumentation]",

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from _genai_bench import Spec, main
+from _genai_bench import Spec, main, usual_peers
 
 # LiteLLM fetches its model cost map at import otherwise (the workers inherit this).
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -56,18 +56,7 @@ def calls(base_url: str) -> Mapping[str, Callable[[], Any]]:
 SPEC = Spec(
     sdk="litellm==1.110.2",
     ours=("llmotel.instrumentation.litellm", "LiteLLMInstrumentor"),
-    peers={
-        "openllmetry": (
-            ["opentelemetry-instrumentation-litellm"],
-            "opentelemetry.instrumentation.litellm",
-            "LiteLLMInstrumentor",
-        ),
-        "openinference": (
-            ["openinference-instrumentation-litellm"],
-            "openinference.instrumentation.litellm",
-            "LiteLLMInstrumentor",
-        ),
-    },
+    peers=usual_peers("litellm", "LiteLLMInstrumentor"),
     calls=calls,
     local=(
         "packages/llmotel-semconv[instrumentation]",

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from _genai_bench import Spec, main
+from _genai_bench import Spec, main, usual_peers
 
 MESSAGES: Any = [{"role": "user", "content": "Say something short about telemetry."}]
 STREAM_TEXT = " ".join(f"w{i}" for i in range(49))  # ~50 content chunks
@@ -76,18 +76,7 @@ def calls(base_url: str) -> Mapping[str, Callable[[], Any]]:
 SPEC = Spec(
     sdk="mistralai==3.7.0",
     ours=("llmotel.instrumentation.mistralai", "MistralAIInstrumentor"),
-    peers={
-        "openllmetry": (
-            ["opentelemetry-instrumentation-mistralai"],
-            "opentelemetry.instrumentation.mistralai",
-            "MistralAiInstrumentor",
-        ),
-        "openinference": (
-            ["openinference-instrumentation-mistralai"],
-            "openinference.instrumentation.mistralai",
-            "MistralAIInstrumentor",
-        ),
-    },
+    peers=usual_peers("mistralai", "MistralAiInstrumentor", "MistralAIInstrumentor"),
     calls=calls,
     local=(
         "packages/llmotel-semconv[instrumentation]",

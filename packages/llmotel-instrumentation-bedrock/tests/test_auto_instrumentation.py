@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
 
 from llmotel.testing import (
     AWS_TEST_ENV,
     StubServer,
-    Usage,
-    console_spans,
-    run_instrumented,
-    text_reply,
+    check_disabled_by_name,
+    check_loads_by_entry_point,
 )
 
 APP = textwrap.dedent(
@@ -27,35 +24,15 @@ APP = textwrap.dedent(
 )
 
 
-def run(stub: StubServer, **env: str) -> subprocess.CompletedProcess[str]:
-    return run_instrumented(
-        APP,
-        {
-            **AWS_TEST_ENV,
-            "BEDROCK_ENDPOINT_URL": stub.bedrock_base_url,
-            "OTEL_PYTHON_DISTRO": "llmotel",
-            "OTEL_PYTHON_CONFIGURATOR": "llmotel",
-            "OTEL_TRACES_EXPORTER": "console",
-            "OTEL_METRICS_EXPORTER": "none",
-            "OTEL_LOGS_EXPORTER": "none",
-            **env,
-        },
-    )
+def env(stub: StubServer) -> dict[str, str]:
+    return {**AWS_TEST_ENV, "BEDROCK_ENDPOINT_URL": stub.bedrock_base_url}
 
 
 def test_loads_by_entry_point(llm_stub: StubServer) -> None:
-    llm_stub.enqueue(text_reply("Hello", usage=Usage(input_tokens=3, output_tokens=1)))
-    done = run(llm_stub)
-    assert done.returncode == 0, done.stderr
-    [span] = console_spans(done.stdout)
-    assert span["name"] == "chat amazon.nova-lite-v1:0"
-    assert span["kind"] == "SpanKind.CLIENT"
-    assert span["attributes"]["gen_ai.provider.name"] == "aws.bedrock"
-    assert span["attributes"]["gen_ai.usage.input_tokens"] == 3
+    check_loads_by_entry_point(
+        llm_stub, APP, env(llm_stub), span_name="chat amazon.nova-lite-v1:0", provider="aws.bedrock"
+    )
 
 
 def test_disabled_by_its_own_name(llm_stub: StubServer) -> None:
-    done = run(llm_stub, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="llmotel_bedrock")
-    assert done.returncode == 0, done.stderr
-    assert len(llm_stub.requests) == 1  # the app made its call, uninstrumented
-    assert console_spans(done.stdout) == []
+    check_disabled_by_name(llm_stub, APP, env(llm_stub), entry_point="llmotel_bedrock")

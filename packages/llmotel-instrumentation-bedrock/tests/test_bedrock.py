@@ -24,6 +24,7 @@ from llmotel.sdk.validation import assert_semconv
 from llmotel.testing import (
     StubServer,
     Usage,
+    check_cost,
     cut_stream_reply,
     error_reply,
     metric_points,
@@ -648,27 +649,14 @@ def test_cost_from_genai_prices(
     client: Any,
     llm_stub: StubServer,
 ) -> None:
-    from genai_prices import Usage as PricesUsage
-    from genai_prices import calc_price
-
-    from llmotel.metrics import COST_METRIC, TokenCostMetricsProcessor
-
-    tracer_provider.add_span_processor(
-        TokenCostMetricsProcessor(meter_provider, latest_experimental=False)
+    check_cost(
+        BedrockInstrumentor(),
+        (tracer_provider, meter_provider, metric_reader),
+        llm_stub,
+        lambda: client.converse(modelId=PROFILE, messages=MESSAGES),
+        model=CLAUDE,
+        provider_id="aws",
     )
-    instrumentor = BedrockInstrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    try:
-        llm_stub.enqueue(text_reply("Hi", usage=Usage(input_tokens=1000, output_tokens=500)))
-        client.converse(modelId=PROFILE, messages=MESSAGES)
-    finally:
-        instrumentor.uninstrument()
-    expected = calc_price(
-        PricesUsage(input_tokens=1000, output_tokens=500), CLAUDE, provider_id="aws"
-    ).total_price
-    total = sum(p.value for _, p in metric_points(metric_reader, COST_METRIC))
-    assert total > 0
-    assert total == pytest.approx(float(expected), rel=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import gc
 import json
 from collections.abc import Callable
 from typing import Any
@@ -11,12 +10,13 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from llmotel.instrumentation.bedrock import BedrockInstrumentor
 from llmotel.sdk.validation import assert_semconv
 from llmotel.testing import StubServer, cut_stream_reply, event_stream, raw_reply, text_reply
-from llmotel.testing.faults import FAST, json_bodies, uninstrumented
+from llmotel.testing.faults import FAST, check_same, json_bodies
 
 from .test_bedrock import NO_GUARDRAIL
 
@@ -58,20 +58,15 @@ def outcome(call: Callable[[], Any]) -> tuple[Any, ...]:
         return ("error", type(exc), str(exc))
 
 
-def same(stub: StubServer, reply: Any, call: Callable[[], Any]) -> None:
-    """``call`` gives the caller the same, instrumented and not, with ``reply`` (ids restart)."""
-    stub.reset()
-    stub.enqueue(reply)
-    seen = outcome(call)
-    stub.reset()
-    stub.enqueue(reply)
-    assert seen == uninstrumented(outcome, call)
-
-
-def check(span_exporter: InMemorySpanExporter) -> None:
-    gc.collect()  # a stream the caller stopped reading (it raised) ends when collected
-    [span] = span_exporter.get_finished_spans()
+def semconv(span: ReadableSpan) -> None:
     assert_semconv(span, allow=NO_GUARDRAIL)
+
+
+def same(
+    stub: StubServer, reply: Any, call: Callable[[], Any], spans: InMemorySpanExporter
+) -> None:
+    """``call`` gives the caller the same, instrumented and not, with ``reply`` (ids restart)."""
+    check_same(outcome, call, spans, semconv, stub=stub, reply=reply, collect=True)
 
 
 @FAST
@@ -83,10 +78,8 @@ def test_random_converse_replies(
     span_exporter: InMemorySpanExporter,
     body: Any,
 ) -> None:
-    span_exporter.clear()
     call = lambda: client.converse(modelId="anthropic.m", messages=MESSAGES)  # noqa: E731
-    same(llm_stub, raw_reply(body), call)
-    check(span_exporter)
+    same(llm_stub, raw_reply(body), call, span_exporter)
 
 
 @FAST
@@ -99,10 +92,8 @@ def test_random_invoke_bodies(
     body: Any,
     model: str,
 ) -> None:
-    span_exporter.clear()
     call = lambda: client.invoke_model(modelId=model, body=b'{"prompt": "hi"}')  # noqa: E731
-    same(llm_stub, raw_reply(body), call)
-    check(span_exporter)
+    same(llm_stub, raw_reply(body), call, span_exporter)
 
 
 @FAST
@@ -114,13 +105,11 @@ def test_random_converse_stream_events(
     span_exporter: InMemorySpanExporter,
     events: list[tuple[str, Any]],
 ) -> None:
-    span_exporter.clear()
     names = ["messageStart", "contentBlockStart", "contentBlockDelta", "messageStop", "metadata"]
     framed = [(names[i % len(names)], payload) for i, (_, payload) in enumerate(events)]
     reply = raw_reply(event_stream(framed), content_type=EVENT_STREAM)
     call = lambda: client.converse_stream(modelId="anthropic.m", messages=MESSAGES)  # noqa: E731
-    same(llm_stub, reply, call)
-    check(span_exporter)
+    same(llm_stub, reply, call, span_exporter)
 
 
 @FAST
@@ -133,14 +122,12 @@ def test_random_invoke_stream_chunks(
     chunks: list[Any],
     model: str,
 ) -> None:
-    span_exporter.clear()
     framed = [
         ("chunk", {"bytes": base64.b64encode(json.dumps(c).encode()).decode()}) for c in chunks
     ]
     reply = raw_reply(event_stream(framed), content_type=EVENT_STREAM)
     call = lambda: client.invoke_model_with_response_stream(modelId=model, body=b"{}")  # noqa: E731
-    same(llm_stub, reply, call)
-    check(span_exporter)
+    same(llm_stub, reply, call, span_exporter)
 
 
 @pytest.mark.parametrize(
@@ -173,5 +160,4 @@ def test_misbehaving_server(
         call = lambda: method(modelId="anthropic.m", messages=MESSAGES)  # noqa: E731
     else:
         call = lambda: method(modelId="anthropic.m", body=b'{"messages": []}')  # noqa: E731
-    same(llm_stub, reply, call)
-    check(span_exporter)
+    same(llm_stub, reply, call, span_exporter)

@@ -8,23 +8,18 @@ clients as botocore makes them, the way OpenLLMetry's and OpenInference's do.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import wrapt
 from botocore.client import ClientCreator
-from opentelemetry import trace
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
 from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
 
 import llmotel.instrumentation.bedrock as llmotel_bedrock
-from llmotel.semconv import inference
+from llmotel.testing import peers
 
 from .conftest import Instrument
 
@@ -32,19 +27,15 @@ MESSAGES: Any = [{"role": "user", "content": [{"text": "Say hello"}]}]
 PEER_SCOPE = "peer.bedrock"
 
 
-class PeerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ("botocore >= 1.0",)
+class PeerInstrumentor(peers.PeerInstrumentor):
+    scope = PEER_SCOPE
+    dependencies = ("botocore >= 1.0",)
 
-    def _instrument(self, **kwargs: Any) -> None:
-        tracer = trace.get_tracer(PEER_SCOPE, tracer_provider=kwargs.get("tracer_provider"))
-
+    def patch(self, span: peers.SpanOf) -> None:
         def traced(method: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(method)
             def call(*args: Any, **kw: Any) -> Any:
-                with tracer.start_as_current_span(
-                    "chat", kind=SpanKind.CLIENT, attributes={"gen_ai.operation.name": "chat"}
-                ):
+                with span():
                     return method(*args, **kw)
 
             return call
@@ -57,23 +48,18 @@ class PeerInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         wrapt.wrap_function_wrapper(ClientCreator, "create_client", create_client)
 
-    def _uninstrument(self, **kwargs: Any) -> None:
+    def unpatch(self) -> None:
         unwrap(ClientCreator, "create_client")
 
 
 @pytest.fixture
 def peer(monkeypatch: pytest.MonkeyPatch) -> Iterator[PeerInstrumentor]:
-    monkeypatch.setattr(llmotel_bedrock, "PEERS", ((__name__, "PeerInstrumentor"),))
-    monkeypatch.setattr(inference, "_settled", set())  # the decision is logged once per process
-    instance = PeerInstrumentor()
-    yield instance
-    vars(instance).pop("instrument", None)
-    instance.uninstrument()
+    yield from peers.as_peer(monkeypatch, llmotel_bedrock, PeerInstrumentor())
 
 
 def _scopes(new_client: Callable[[], Any], span_exporter: InMemorySpanExporter) -> list[str]:
     new_client().converse(modelId="amazon.nova-lite-v1:0", messages=MESSAGES)
-    return [s.instrumentation_scope.name for s in span_exporter.get_finished_spans()]  # type: ignore[union-attr]
+    return peers.scopes(span_exporter)
 
 
 @pytest.mark.parametrize("peer_first", [True, False])
@@ -85,11 +71,7 @@ def test_llmotel_wins_by_default(
     new_client: Callable[[], Any],
     span_exporter: InMemorySpanExporter,
 ) -> None:
-    if peer_first:
-        peer.instrument(tracer_provider=tracer_provider)
-    instrument()
-    if not peer_first:
-        peer.instrument(tracer_provider=tracer_provider)
+    peers.instrument_both(peer, instrument, tracer_provider, peer_first)
     assert _scopes(new_client, span_exporter) == [llmotel_bedrock.SCOPE]
 
 
@@ -104,11 +86,7 @@ def test_peer_rule_leaves_it_to_the_peer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LLMOTEL_INSTRUMENTATION_CONFLICT", "peer")
-    if peer_first:
-        peer.instrument(tracer_provider=tracer_provider)
-    instrument()
-    if not peer_first:
-        peer.instrument(tracer_provider=tracer_provider)
+    peers.instrument_both(peer, instrument, tracer_provider, peer_first)
     assert _scopes(new_client, span_exporter) == [PEER_SCOPE]
 
 
@@ -127,6 +105,4 @@ def test_a_client_the_peer_patched_still_makes_one_span(
     peer.uninstrument()
     instrument()  # llmotel now; the old client keeps the peer's patch
     client.converse(modelId="amazon.nova-lite-v1:0", messages=MESSAGES)
-    assert [s.instrumentation_scope.name for s in span_exporter.get_finished_spans()] == [  # type: ignore[union-attr]
-        PEER_SCOPE
-    ]
+    assert peers.scopes(span_exporter) == [PEER_SCOPE]

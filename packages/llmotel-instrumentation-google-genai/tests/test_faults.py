@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from llmotel.instrumentation.google_genai import GoogleGenAIInstrumentor
 from llmotel.sdk.validation import assert_semconv
 from llmotel.testing import StubServer, cut_stream_reply, raw_reply, text_reply, tool_call_reply
-from llmotel.testing.faults import FAST, json_bodies, uninstrumented
+from llmotel.testing.faults import FAST, check_same, json_bodies, sse_body
 
 from .conftest import NO_RETRY
 
@@ -65,13 +63,7 @@ def test_well_formed_replies(
     stream: bool,
 ) -> None:
     call = generate(client, stream)
-    llm_stub.enqueue(reply)
-    seen = outcome(call)
-    llm_stub.reset()  # the same ids for the second call
-    llm_stub.enqueue(reply)
-    assert seen == uninstrumented(outcome, call)
-    [span] = span_exporter.get_finished_spans()
-    assert_semconv(span)
+    check_same(outcome, call, span_exporter, assert_semconv, stub=llm_stub, reply=reply)
 
 
 @FAST
@@ -83,12 +75,9 @@ def test_random_json_replies(
     span_exporter: InMemorySpanExporter,
     body: Any,
 ) -> None:
-    span_exporter.clear()
     llm_stub.enqueue(raw_reply(body), raw_reply(body))
     call = generate(client, False)
-    assert outcome(call) == uninstrumented(outcome, call)
-    [span] = span_exporter.get_finished_spans()
-    assert_semconv(span)
+    check_same(outcome, call, span_exporter, assert_semconv)
 
 
 @FAST
@@ -100,15 +89,11 @@ def test_random_stream_chunks(
     span_exporter: InMemorySpanExporter,
     chunks: list[Any],
 ) -> None:
-    span_exporter.clear()
-    sse = "".join(f"data: {json.dumps(c)}\r\n\r\n" for c in chunks)
+    sse = sse_body(chunks, eol="\r\n")
     reply = raw_reply(sse, content_type="text/event-stream")
     llm_stub.enqueue(reply, reply)
     call = generate(client, True)
-    assert outcome(call) == uninstrumented(outcome, call)
-    gc.collect()  # a stream the caller stopped reading (it raised) ends when collected
-    [span] = span_exporter.get_finished_spans()
-    assert_semconv(span)
+    check_same(outcome, call, span_exporter, assert_semconv, collect=True)
 
 
 @pytest.mark.parametrize(
@@ -132,8 +117,5 @@ def test_misbehaving_server(
 ) -> None:
     llm_stub.enqueue(reply, reply)
     call = generate(client, stream)
-    assert outcome(call) == uninstrumented(outcome, call)
-    gc.collect()
-    [span] = span_exporter.get_finished_spans()
-    assert_semconv(span)
+    span = check_same(outcome, call, span_exporter, assert_semconv, collect=True)
     assert span.name == f"generate_content {MODEL}"

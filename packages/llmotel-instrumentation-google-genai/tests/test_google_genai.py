@@ -22,6 +22,7 @@ from llmotel.sdk.validation import assert_semconv
 from llmotel.testing import (
     StubServer,
     Usage,
+    check_cost,
     cut_stream_reply,
     error_reply,
     metric_points,
@@ -530,30 +531,15 @@ def test_cost_from_genai_prices(
     client: genai.Client,
     llm_stub: StubServer,
 ) -> None:
-    from genai_prices import Usage as PricesUsage
-    from genai_prices import calc_price
-
-    from llmotel.metrics import COST_METRIC, TokenCostMetricsProcessor
-
-    tracer_provider.add_span_processor(
-        TokenCostMetricsProcessor(meter_provider, latest_experimental=False)
-    )
-    instrumentor = GoogleGenAIInstrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    try:
-        usage = Usage(input_tokens=1000, output_tokens=500, cache_read_input_tokens=400)
-        llm_stub.enqueue(text_reply("Hi", usage=usage))
-        client.models.generate_content(model=MODEL, contents="Say hello")
-    finally:
-        instrumentor.uninstrument()
-    expected = calc_price(
-        PricesUsage(input_tokens=1000, output_tokens=500, cache_read_tokens=400),
-        MODEL,
+    check_cost(
+        GoogleGenAIInstrumentor(),
+        (tracer_provider, meter_provider, metric_reader),
+        llm_stub,
+        lambda: client.models.generate_content(model=MODEL, contents="Say hello"),
+        model=MODEL,
         provider_id="google",
-    ).total_price
-    total = sum(p.value for _, p in metric_points(metric_reader, COST_METRIC))
-    assert total > 0
-    assert total == pytest.approx(float(expected), rel=1e-12)
+        cache_read_tokens=400,
+    )
 
 
 def test_event_only_keeps_content_off_the_span(

@@ -8,7 +8,13 @@ import subprocess
 import sys
 import textwrap
 
-from llmotel.testing import StubServer, Usage, console_spans, run_instrumented, text_reply
+from llmotel.testing import (
+    StubServer,
+    check_disabled_by_name,
+    check_loads_by_entry_point,
+    run_instrumented,
+    text_reply,
+)
 
 APP = textwrap.dedent(
     """
@@ -24,39 +30,25 @@ APP = textwrap.dedent(
 )
 
 
-def run(stub: StubServer, **env: str) -> subprocess.CompletedProcess[str]:
-    return run_instrumented(
-        APP,
-        {
-            "STUB_URL": stub.anthropic_base_url,
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-            "OTEL_PYTHON_DISTRO": "llmotel",
-            "OTEL_PYTHON_CONFIGURATOR": "llmotel",
-            "OTEL_TRACES_EXPORTER": "console",
-            "OTEL_METRICS_EXPORTER": "none",
-            "OTEL_LOGS_EXPORTER": "none",
-            **env,
-        },
-    )
+def env(stub: StubServer) -> dict[str, str]:
+    return {"STUB_URL": stub.anthropic_base_url, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 
 
 def test_loads_by_entry_point(llm_stub: StubServer) -> None:
-    llm_stub.enqueue(text_reply("Hello", usage=Usage(input_tokens=3, output_tokens=1)))
-    done = run(llm_stub)
-    assert done.returncode == 0, done.stderr
-    [span] = [s for s in console_spans(done.stdout) if s["name"].startswith("chat ")]
-    assert span["name"] == "chat claude-sonnet-4-20250514"
-    assert span["kind"] == "SpanKind.CLIENT"
-    assert span["attributes"]["gen_ai.provider.name"] == "anthropic"
-    assert span["attributes"]["gen_ai.usage.input_tokens"] == 3
+    check_loads_by_entry_point(
+        llm_stub,
+        APP,
+        env(llm_stub),
+        span_name="chat claude-sonnet-4-20250514",
+        provider="anthropic",
+        prefix="chat ",
+    )
 
 
 def test_disabled_by_its_own_name(llm_stub: StubServer) -> None:
-    llm_stub.enqueue(text_reply("Hello"))
-    done = run(llm_stub, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="llmotel_litellm")
-    assert done.returncode == 0, done.stderr
-    assert len(llm_stub.requests) == 1  # the app made its call, uninstrumented
-    assert [s for s in console_spans(done.stdout) if s["name"].startswith("chat")] == []
+    check_disabled_by_name(
+        llm_stub, APP, env(llm_stub), entry_point="llmotel_litellm", prefix="chat "
+    )
 
 
 # Any connection that is not to this machine fails the app: LiteLLM must not fetch its cost map

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from llmotel.instrumentation.litellm import LiteLLMInstrumentor
 from llmotel.sdk.validation import assert_semconv
 from llmotel.testing import StubServer, raw_reply
-from llmotel.testing.faults import FAST, json_bodies, uninstrumented
+from llmotel.testing.faults import FAST, check_same, json_bodies, sse_body
 
 KEYS = [
     "id", "model", "object", "created", "choices", "usage", "message", "delta", "content",
@@ -72,12 +70,9 @@ def test_random_json_replies(
     span_exporter: InMemorySpanExporter,
     body: Any,
 ) -> None:
-    span_exporter.clear()
     llm_stub.enqueue(raw_reply(body), raw_reply(body))
     call = lambda: litellm.completion(**route(llm_stub), messages=MESSAGES)  # noqa: E731
-    assert outcome(call) == uninstrumented(outcome, call)
-    [span] = span_exporter.get_finished_spans()
-    assert_semconv(span)
+    check_same(outcome, call, span_exporter, assert_semconv)
 
 
 @QUICK
@@ -88,12 +83,9 @@ def test_random_embedding_replies(
     span_exporter: InMemorySpanExporter,
     body: Any,
 ) -> None:
-    span_exporter.clear()
     llm_stub.enqueue(raw_reply(body), raw_reply(body))
     call = lambda: litellm.embedding(**route(llm_stub), input=["x"])  # noqa: E731
-    assert outcome(call) == uninstrumented(outcome, call)
-    [span] = span_exporter.get_finished_spans()
-    assert_semconv(span)
+    check_same(outcome, call, span_exporter, assert_semconv)
 
 
 @QUICK
@@ -105,17 +97,11 @@ def test_random_stream_chunks(
     chunks: list[Any],
     done: bool,
 ) -> None:
-    span_exporter.clear()
-    sse = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + (
-        "data: [DONE]\n\n" if done else ""
-    )
+    sse = sse_body(chunks, done)
     reply = raw_reply(sse, content_type="text/event-stream")
     llm_stub.enqueue(reply, reply)
     call = lambda: litellm.completion(**route(llm_stub), messages=MESSAGES, stream=True)  # noqa: E731
-    assert outcome(call) == uninstrumented(outcome, call)
-    gc.collect()  # a stream the caller stopped reading (it raised) ends when collected
-    [span] = span_exporter.get_finished_spans()
-    assert_semconv(span)
+    check_same(outcome, call, span_exporter, assert_semconv, collect=True)
 
 
 @pytest.mark.parametrize(
@@ -143,8 +129,5 @@ def test_misbehaving_server(
     if model.startswith("anthropic/"):
         kw["api_base"] = llm_stub.anthropic_base_url
     call = lambda: litellm.completion(**kw, messages=MESSAGES, stream=stream)  # noqa: E731
-    assert outcome(call) == uninstrumented(outcome, call)
-    gc.collect()
-    [span] = span_exporter.get_finished_spans()
-    assert_semconv(span)
+    span = check_same(outcome, call, span_exporter, assert_semconv, collect=True)
     assert span.name == f"chat {model.split('/', 1)[1]}"

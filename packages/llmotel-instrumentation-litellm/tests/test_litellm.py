@@ -21,6 +21,7 @@ from llmotel.sdk.validation import assert_semconv
 from llmotel.testing import (
     StubServer,
     Usage,
+    check_cost,
     cut_stream_reply,
     error_reply,
     metric_points,
@@ -500,29 +501,14 @@ def test_cost_by_the_provider_underneath(
     model: str,
     provider_id: str,
 ) -> None:
-    from genai_prices import Usage as PricesUsage
-    from genai_prices import calc_price
-
-    from llmotel.metrics import COST_METRIC, TokenCostMetricsProcessor
-
-    tracer_provider.add_span_processor(
-        TokenCostMetricsProcessor(meter_provider, latest_experimental=False)
-    )
-    instrumentor = LiteLLMInstrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    try:
-        llm_stub.enqueue(text_reply("Hi", usage=Usage(input_tokens=1000, output_tokens=500)))
-        litellm.completion(**route(model), messages=MESSAGES)
-    finally:
-        instrumentor.uninstrument()
-    expected = calc_price(
-        PricesUsage(input_tokens=1000, output_tokens=500),
-        model.split("/", 1)[1],
+    check_cost(
+        LiteLLMInstrumentor(),
+        (tracer_provider, meter_provider, metric_reader),
+        llm_stub,
+        lambda: litellm.completion(**route(model), messages=MESSAGES),
+        model=model.split("/", 1)[1],
         provider_id=provider_id,
-    ).total_price
-    total = sum(p.value for _, p in metric_points(metric_reader, COST_METRIC))
-    assert total > 0
-    assert total == pytest.approx(float(expected), rel=1e-12)
+    )
 
 
 async def test_router_calls_are_covered(

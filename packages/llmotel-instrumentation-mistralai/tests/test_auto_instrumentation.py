@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
 
-from llmotel.testing import StubServer, Usage, console_spans, run_instrumented, text_reply
+from llmotel.testing import StubServer, check_disabled_by_name, check_loads_by_entry_point
 
 APP = textwrap.dedent(
     """
@@ -20,34 +19,15 @@ APP = textwrap.dedent(
 )
 
 
-def run(stub: StubServer, **env: str) -> subprocess.CompletedProcess[str]:
-    return run_instrumented(
-        APP,
-        {
-            "MISTRAL_SERVER_URL": stub.mistral_base_url,
-            "OTEL_PYTHON_DISTRO": "llmotel",
-            "OTEL_PYTHON_CONFIGURATOR": "llmotel",
-            "OTEL_TRACES_EXPORTER": "console",
-            "OTEL_METRICS_EXPORTER": "none",
-            "OTEL_LOGS_EXPORTER": "none",
-            **env,
-        },
-    )
+def env(stub: StubServer) -> dict[str, str]:
+    return {"MISTRAL_SERVER_URL": stub.mistral_base_url}
 
 
 def test_loads_by_entry_point(llm_stub: StubServer) -> None:
-    llm_stub.enqueue(text_reply("Hello", usage=Usage(input_tokens=3, output_tokens=1)))
-    done = run(llm_stub)
-    assert done.returncode == 0, done.stderr
-    [span] = console_spans(done.stdout)
-    assert span["name"] == "chat mistral-small-latest"
-    assert span["kind"] == "SpanKind.CLIENT"
-    assert span["attributes"]["gen_ai.provider.name"] == "mistral_ai"
-    assert span["attributes"]["gen_ai.usage.input_tokens"] == 3
+    check_loads_by_entry_point(
+        llm_stub, APP, env(llm_stub), span_name="chat mistral-small-latest", provider="mistral_ai"
+    )
 
 
 def test_disabled_by_its_own_name(llm_stub: StubServer) -> None:
-    done = run(llm_stub, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="llmotel_mistralai")
-    assert done.returncode == 0, done.stderr
-    assert len(llm_stub.requests) == 1  # the app made its call, uninstrumented
-    assert console_spans(done.stdout) == []
+    check_disabled_by_name(llm_stub, APP, env(llm_stub), entry_point="llmotel_mistralai")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from llmotel.instrumentation.mistralai import MistralAIInstrumentor
 from llmotel.sdk.validation import assert_semconv
 from llmotel.testing import StubServer, cut_stream_reply, raw_reply, text_reply, tool_call_reply
-from llmotel.testing.faults import FAST, json_bodies, uninstrumented
+from llmotel.testing.faults import FAST, check_same, json_bodies, sse_body
 
 KEYS = [
     "id", "model", "object", "created", "choices", "usage", "message", "delta", "content",
@@ -57,13 +55,7 @@ def test_well_formed_replies(
 ) -> None:
     method = client.chat.stream if stream else client.chat.complete
     call = lambda: method(model="m", messages=MESSAGES)  # noqa: E731
-    llm_stub.enqueue(reply)
-    seen = outcome(call)
-    llm_stub.reset()  # the same ids and timestamps for the second call
-    llm_stub.enqueue(reply)
-    assert seen == uninstrumented(outcome, call)
-    [span] = span_exporter.get_finished_spans()
-    assert_semconv(span)
+    check_same(outcome, call, span_exporter, assert_semconv, stub=llm_stub, reply=reply)
 
 
 @FAST
@@ -75,12 +67,9 @@ def test_random_json_replies(
     span_exporter: InMemorySpanExporter,
     body: Any,
 ) -> None:
-    span_exporter.clear()
     llm_stub.enqueue(raw_reply(body), raw_reply(body))
     call = lambda: client.chat.complete(model="m", messages=MESSAGES)  # noqa: E731
-    assert outcome(call) == uninstrumented(outcome, call)
-    [span] = span_exporter.get_finished_spans()
-    assert_semconv(span)
+    check_same(outcome, call, span_exporter, assert_semconv)
 
 
 @FAST
@@ -92,12 +81,9 @@ def test_random_embedding_replies(
     span_exporter: InMemorySpanExporter,
     body: Any,
 ) -> None:
-    span_exporter.clear()
     llm_stub.enqueue(raw_reply(body), raw_reply(body))
     call = lambda: client.embeddings.create(model="m", inputs=["x"])  # noqa: E731
-    assert outcome(call) == uninstrumented(outcome, call)
-    [span] = span_exporter.get_finished_spans()
-    assert_semconv(span)
+    check_same(outcome, call, span_exporter, assert_semconv)
 
 
 @FAST
@@ -110,17 +96,11 @@ def test_random_stream_chunks(
     chunks: list[Any],
     done: bool,
 ) -> None:
-    span_exporter.clear()
-    sse = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + (
-        "data: [DONE]\n\n" if done else ""
-    )
+    sse = sse_body(chunks, done)
     reply = raw_reply(sse, content_type="text/event-stream")
     llm_stub.enqueue(reply, reply)
     call = lambda: client.chat.stream(model="m", messages=MESSAGES)  # noqa: E731
-    assert outcome(call) == uninstrumented(outcome, call)
-    gc.collect()  # a stream the caller stopped reading (it raised) ends when collected
-    [span] = span_exporter.get_finished_spans()
-    assert_semconv(span)
+    check_same(outcome, call, span_exporter, assert_semconv, collect=True)
 
 
 @pytest.mark.parametrize(
@@ -145,8 +125,5 @@ def test_misbehaving_server(
     llm_stub.enqueue(reply, reply)
     method = client.chat.stream if stream else client.chat.complete
     call = lambda: method(model="m", messages=MESSAGES)  # noqa: E731
-    assert outcome(call) == uninstrumented(outcome, call)
-    gc.collect()
-    [span] = span_exporter.get_finished_spans()
-    assert_semconv(span)
+    span = check_same(outcome, call, span_exporter, assert_semconv, collect=True)
     assert span.name == "chat m"

@@ -21,6 +21,7 @@ from llmotel.sdk.validation import assert_semconv
 from llmotel.testing import (
     StubServer,
     Usage,
+    check_cost,
     cut_stream_reply,
     error_reply,
     metric_points,
@@ -558,27 +559,14 @@ def test_cost_from_genai_prices(
     client: Any,
     llm_stub: StubServer,
 ) -> None:
-    from genai_prices import Usage as PricesUsage
-    from genai_prices import calc_price
-
-    from llmotel.metrics import COST_METRIC, TokenCostMetricsProcessor
-
-    tracer_provider.add_span_processor(
-        TokenCostMetricsProcessor(meter_provider, latest_experimental=False)
+    check_cost(
+        MistralAIInstrumentor(),
+        (tracer_provider, meter_provider, metric_reader),
+        llm_stub,
+        lambda: client.chat.complete(model=MODEL, messages=MESSAGES),
+        model=MODEL,
+        provider_id="mistral",
     )
-    instrumentor = MistralAIInstrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    try:
-        llm_stub.enqueue(text_reply("Hi", usage=Usage(input_tokens=1000, output_tokens=500)))
-        client.chat.complete(model=MODEL, messages=MESSAGES)
-    finally:
-        instrumentor.uninstrument()
-    expected = calc_price(
-        PricesUsage(input_tokens=1000, output_tokens=500), MODEL, provider_id="mistral"
-    ).total_price
-    total = sum(p.value for _, p in metric_points(metric_reader, COST_METRIC))
-    assert total > 0
-    assert total == pytest.approx(float(expected), rel=1e-12)
 
 
 def test_parse_is_one_span(

@@ -16,7 +16,13 @@ from llmotel.testing._assertions import (
     span_tree,
 )
 from llmotel.testing._bedrock import AWS_TEST_ENV, event_stream
-from llmotel.testing._instrument import run_instrumented
+from llmotel.testing._cost import check_cost
+from llmotel.testing._instrument import (
+    CONSOLE_ENV,
+    check_disabled_by_name,
+    check_loads_by_entry_point,
+    run_instrumented,
+)
 from llmotel.testing._replies import (
     Reply,
     StreamError,
@@ -35,6 +41,7 @@ from llmotel.testing.version import __version__
 
 __all__ = [
     "AWS_TEST_ENV",
+    "CONSOLE_ENV",
     "RecordedRequest",
     "Reply",
     "StreamError",
@@ -42,6 +49,9 @@ __all__ = [
     "ToolCall",
     "Usage",
     "__version__",
+    "check_cost",
+    "check_disabled_by_name",
+    "check_loads_by_entry_point",
     "console_spans",
     "count_tokens",
     "cut_stream_reply",

@@ -13,6 +13,7 @@ from llmotel.testing._common import (
     SseEvent,
     StreamResponse,
     default_text,
+    under,
 )
 from llmotel.testing._replies import Reply, StreamError, ToolCall, Usage
 from llmotel.testing._tokens import count_all, count_tokens, split_for_stream, truncate_tokens
@@ -34,7 +35,7 @@ _ERROR_DEFAULTS: dict[int, tuple[str, str]] = {
 
 def owns(path: str) -> bool:
     """Whether ``path`` (without the ``/v1`` prefix) is an Anthropic endpoint."""
-    return path == "/messages" or path.startswith("/messages/")
+    return under(path, "/messages")
 
 
 def error_body(status: int, message: str | None, type: str | None, seq: int) -> dict[str, Any]:

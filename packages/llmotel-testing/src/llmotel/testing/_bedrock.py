@@ -34,6 +34,7 @@ from llmotel.testing._common import (
     StreamResponse,
     default_text,
     embedding_vector,
+    under,
 )
 from llmotel.testing._replies import Reply, StreamError, Usage
 from llmotel.testing._tokens import count_all, count_tokens, split_for_stream, truncate_tokens
@@ -79,7 +80,7 @@ _ERROR_CODES: dict[int, tuple[str, str]] = {
 
 def owns(path: str) -> bool:
     """Whether the request path (as received) is a Bedrock endpoint."""
-    return path == PREFIX or path.startswith(PREFIX + "/")
+    return under(path, PREFIX)
 
 
 def _code(status: int, code: str | None) -> tuple[str, str]:

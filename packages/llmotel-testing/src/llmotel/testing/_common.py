@@ -87,6 +87,12 @@ class Call:
         return self.reply.text if self.reply is not None else None
 
 
+def under(path: str, prefix: str) -> bool:
+    """Whether ``path`` is ``prefix`` or a path below it (how a family's ``owns`` claims its
+    endpoints)."""
+    return path == prefix or path.startswith(prefix + "/")
+
+
 def default_text(model: str, last_user_text: str | None) -> str:
     """The stub's default answer: ``Stub reply from {model}.`` or, when the request has user text,
     ``Stub reply from {model}: {the last user text}``.

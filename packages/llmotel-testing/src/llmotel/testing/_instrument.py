@@ -7,6 +7,11 @@ import pathlib
 import subprocess
 import sys
 from collections.abc import Mapping
+from typing import Any
+
+from llmotel.testing._assertions import console_spans
+from llmotel.testing._replies import Usage, text_reply
+from llmotel.testing._server import StubServer
 
 
 def run_instrumented(
@@ -26,3 +31,54 @@ def run_instrumented(
         timeout=timeout,
         check=False,
     )
+
+
+#: ``opentelemetry-instrument`` through the llmotel distro and configurator, spans printed by the
+#: console exporter (read them with :func:`console_spans`), no metrics or logs exported.
+CONSOLE_ENV: Mapping[str, str] = {
+    "OTEL_PYTHON_DISTRO": "llmotel",
+    "OTEL_PYTHON_CONFIGURATOR": "llmotel",
+    "OTEL_TRACES_EXPORTER": "console",
+    "OTEL_METRICS_EXPORTER": "none",
+    "OTEL_LOGS_EXPORTER": "none",
+}
+
+
+def _spans(stdout: str, prefix: str) -> list[dict[str, Any]]:
+    return [s for s in console_spans(stdout) if s["name"].startswith(prefix)]
+
+
+def check_loads_by_entry_point(
+    stub: StubServer,
+    app: str,
+    env: Mapping[str, str],
+    *,
+    span_name: str,
+    provider: str,
+    prefix: str = "",
+) -> None:
+    """Zero code: ``app`` (one call answered by ``stub``) under ``opentelemetry-instrument`` with
+    :data:`CONSOLE_ENV` and ``env`` makes exactly one span whose name starts with ``prefix``: a
+    CLIENT span ``span_name`` of ``provider`` with the stub's 3 input tokens."""
+    stub.enqueue(text_reply("Hello", usage=Usage(input_tokens=3, output_tokens=1)))
+    done = run_instrumented(app, {**CONSOLE_ENV, **env})
+    assert done.returncode == 0, done.stderr
+    [span] = _spans(done.stdout, prefix)
+    assert span["name"] == span_name
+    assert span["kind"] == "SpanKind.CLIENT"
+    assert span["attributes"]["gen_ai.provider.name"] == provider
+    assert span["attributes"]["gen_ai.usage.input_tokens"] == 3
+
+
+def check_disabled_by_name(
+    stub: StubServer, app: str, env: Mapping[str, str], *, entry_point: str, prefix: str = ""
+) -> None:
+    """``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=<entry_point>``: ``app`` makes its one call,
+    uninstrumented (no span whose name starts with ``prefix``)."""
+    stub.enqueue(text_reply("Hello"))
+    done = run_instrumented(
+        app, {**CONSOLE_ENV, **env, "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": entry_point}
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(stub.requests) == 1
+    assert _spans(done.stdout, prefix) == []

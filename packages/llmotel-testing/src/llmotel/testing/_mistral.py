@@ -20,6 +20,7 @@ from llmotel.testing._common import (
     StreamResponse,
     default_text,
     embedding_vector,
+    under,
 )
 from llmotel.testing._replies import Reply, StreamError, ToolCall, Usage
 from llmotel.testing._tokens import count_all, count_tokens, split_for_stream, truncate_tokens
@@ -41,7 +42,7 @@ _ERROR_DEFAULTS: dict[int, tuple[str, str]] = {
 
 def owns(path: str) -> bool:
     """Whether the request path (as received) is a Mistral endpoint."""
-    return path == PREFIX or path.startswith(PREFIX + "/")
+    return under(path, PREFIX)
 
 
 def error_body(status: int, message: str | None, type: str | None, code: str | None) -> Any:

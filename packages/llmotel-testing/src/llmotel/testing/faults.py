@@ -2,21 +2,30 @@
 
 An instrumentation must give the caller exactly what the SDK gives it, whatever the server sends:
 :func:`json_bodies` draws reply bodies built from a provider's own key names (so the SDK parses them
-into its models) with any value in any place, and :func:`uninstrumented` runs the same call with
-instrumentation suppressed, for the comparison. Needs ``hypothesis`` (the test dependency of the
+into its models) with any value in any place (:func:`sse_body` makes a stream of them), and
+:func:`uninstrumented` runs the same call with instrumentation suppressed, for the comparison;
+:func:`check_same` makes the comparison and checks the one span the instrumented call ended. Needs ``hypothesis`` (the test dependency of the
 packages that use it; llmotel-testing does not require it).
 """
 
 from __future__ import annotations
 
+import gc
+import json
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from opentelemetry import context
 
-__all__ = ["FAST", "json_bodies", "uninstrumented"]
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from llmotel.testing._server import StubServer
+
+__all__ = ["FAST", "check_same", "json_bodies", "sse_body", "uninstrumented"]
 
 _T = TypeVar("_T")
 
@@ -52,3 +61,44 @@ def uninstrumented(outcome: Callable[[Callable[[], Any]], _T], call: Callable[[]
         return outcome(call)
     finally:
         context.detach(token)
+
+
+def sse_body(chunks: Sequence[Any], done: bool = False, eol: str = "\n") -> str:
+    """A server-sent-events body of ``chunks`` (each one JSON ``data:`` event, lines ending in
+    ``eol``), closed by ``data: [DONE]`` when ``done``."""
+    end = eol * 2
+    events = "".join(f"data: {json.dumps(c)}{end}" for c in chunks)
+    return events + (f"data: [DONE]{end}" if done else "")
+
+
+def check_same(
+    outcome: Callable[[Callable[[], Any]], Any],
+    call: Callable[[], Any],
+    spans: InMemorySpanExporter,
+    check: Callable[[ReadableSpan], object],
+    *,
+    stub: StubServer | None = None,
+    reply: Any = None,
+    collect: bool = False,
+) -> ReadableSpan:
+    """``outcome(call)`` instrumented equals it :func:`uninstrumented`, and the instrumented call
+    ended exactly one span, which ``check`` checks (and which is returned).
+
+    The replies of both calls are queued by the caller, or, given ``stub`` and ``reply``, here: the
+    stub is reset before each call, so both see the same ids and timestamps. With ``collect`` the
+    garbage is collected first (a stream the caller stopped reading, because it raised, ends then).
+    """
+    spans.clear()
+    if stub is not None:
+        stub.reset()
+        stub.enqueue(reply)
+    seen = outcome(call)
+    if stub is not None:
+        stub.reset()
+        stub.enqueue(reply)
+    assert seen == uninstrumented(outcome, call)
+    if collect:
+        gc.collect()
+    [span] = spans.get_finished_spans()
+    check(span)
+    return span

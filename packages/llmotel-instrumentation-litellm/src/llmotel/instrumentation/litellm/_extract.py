@@ -7,16 +7,19 @@ defensively: a field may be missing, ``None`` or of another type; such a value i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from llmotel.semconv.attributes import GEN_AI_PROVIDER_NAME
 from llmotel.semconv.attributes import GenAiProviderNameValues as Providers
 from llmotel.semconv.calls import read_field as _get
-from llmotel.semconv.calls import read_float as _num
 from llmotel.semconv.calls import read_int as _int
 from llmotel.semconv.calls import read_str, server_of_url
+from llmotel.semconv.chat import chat_input as _chat_input
+from llmotel.semconv.chat import chat_request as _chat_request
+from llmotel.semconv.chat import chat_response as _chat_response
+from llmotel.semconv.chat import embeddings_input as _embeddings_input
+from llmotel.semconv.chat import output_message
 from llmotel.semconv.inference import Invocation
 
 #: ``gen_ai.provider.name`` of a call whose provider LiteLLM could not resolve (it then fails).
@@ -50,6 +53,7 @@ PROVIDERS: Mapping[str, str] = {
 }
 # OpenAI finish reasons (LiteLLM maps every provider's onto them) → the semconv schema's.
 _FINISH = {"tool_calls": "tool_call", "function_call": "tool_call"}
+_SYSTEM_ROLES = frozenset(("system", "developer"))
 
 
 def provider_name(litellm_provider: object) -> str | None:
@@ -67,40 +71,12 @@ def server_of(kw: Mapping[str, Any]) -> tuple[str | None, int | None]:
     return server_of_url(url)
 
 
-def _stop(v: object) -> list[str] | None:
-    if type(v) is str:
-        return [v]
-    if isinstance(v, list) and all(type(s) is str for s in v):
-        return v
-    return None
-
-
-def _output_type(response_format: object) -> str | None:
-    if isinstance(response_format, type):  # a pydantic model class: structured output
-        return "json"
-    kind = _get(response_format, "type") if response_format is not None else None
-    if kind in ("json_object", "json_schema"):
-        return "json"
-    if kind == "text":
-        return "text"
-    return None
-
-
 def chat_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
-    """Request parameters of ``completion`` / ``acompletion``."""
-    get = kw.get
-    inv.max_tokens = _int(get("max_completion_tokens")) or _int(get("max_tokens"))
-    inv.choice_count = _int(get("n"))
-    inv.temperature = _num(get("temperature"))
-    inv.top_p = _num(get("top_p"))
-    inv.top_k = _num(get("top_k"))
-    inv.frequency_penalty = _num(get("frequency_penalty"))
-    inv.presence_penalty = _num(get("presence_penalty"))
-    inv.seed = _int(get("seed"))
-    if "stop" in kw:
-        inv.stop_sequences = _stop(kw["stop"])
-    if "response_format" in kw:
-        inv.output_type = _output_type(kw["response_format"])
+    """Request parameters of ``completion`` / ``acompletion``; a pydantic model class as the
+    ``response_format`` (structured output) is JSON output."""
+    _chat_request(inv, kw, max_tokens=("max_completion_tokens", "max_tokens"))
+    if isinstance(kw.get("response_format"), type):
+        inv.output_type = "json"
 
 
 def embeddings_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
@@ -152,15 +128,7 @@ def _hidden(inv: Invocation, result: Any) -> None:
 def chat_response(inv: Invocation, result: Any, content: bool) -> None:
     """A ``ModelResponse`` of ``completion``."""
     _hidden(inv, result)
-    inv.response_id = read_str(getattr(result, "id", None))
-    inv.response_model = read_str(getattr(result, "model", None))
-    choices = getattr(result, "choices", None)
-    if isinstance(choices, list):
-        reasons = [r for c in choices if (r := _reason(c))]
-        inv.finish_reasons = reasons or None
-    _usage(inv, getattr(result, "usage", None))
-    if content and isinstance(choices, list):
-        inv.output_messages = [_output(getattr(c, "message", None), _reason(c)) for c in choices]
+    _chat_response(inv, result, content, reason=_reason, usage=_usage, output=_output)
 
 
 def embeddings_response(inv: Invocation, result: Any, content: bool) -> None:
@@ -262,101 +230,16 @@ class ChatChunks:
 # -- content --------------------------------------------------------------------------------------
 
 
-def _json_or_text(value: object) -> Any:
-    if type(value) is not str:
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
-
-
-def _parts(content: object) -> list[dict[str, Any]]:
-    if type(content) is str:
-        return [{"type": "text", "content": content}] if content else []
-    parts: list[dict[str, Any]] = []
-    for item in content if isinstance(content, list) else ():
-        kind = _get(item, "type")
-        if kind == "text":
-            parts.append({"type": "text", "content": _get(item, "text")})
-        elif kind == "image_url":
-            image = _get(item, "image_url")
-            url = image if type(image) is str else _get(image, "url")
-            parts.append({"type": "uri", "modality": "image", "uri": url})
-        else:
-            parts.append({"type": str(kind)})
-    return parts
-
-
-def _tool_calls(calls: object) -> list[dict[str, Any]]:
-    parts = []
-    for call in calls if isinstance(calls, list) else ():
-        function = _get(call, "function")
-        parts.append(
-            {
-                "type": "tool_call",
-                "id": _get(call, "id"),
-                "name": _get(function, "name"),
-                "arguments": _json_or_text(_get(function, "arguments")),
-            }
-        )
-    return parts
-
-
 def _output(message: Any, reason: str | None) -> dict[str, Any]:
-    parts: list[dict[str, Any]] = []
-    if message is not None:
-        reasoning = _get(message, "reasoning_content")
-        if type(reasoning) is str and reasoning:
-            parts.append({"type": "reasoning", "content": reasoning})
-        parts += _parts(_get(message, "content")) + _tool_calls(_get(message, "tool_calls"))
-    finish = _FINISH.get(reason, reason) if reason else "error"
-    return {"role": "assistant", "parts": parts, "finish_reason": finish}
+    return output_message(message, reason, _FINISH, reasoning_field="reasoning_content")
 
 
 def chat_input(inv: Invocation, kw: Mapping[str, Any]) -> None:
-    """``gen_ai.input.messages``, ``system_instructions`` and ``tool.definitions`` of a chat call."""
-    messages = kw.get("messages")
-    system: list[dict[str, Any]] = []
-    out: list[dict[str, Any]] = []
-    for message in messages if isinstance(messages, list) else ():
-        role = _get(message, "role")
-        content = _get(message, "content")
-        if role in ("system", "developer"):
-            system.extend(_parts(content))
-        elif role == "tool":
-            part = {
-                "type": "tool_call_response",
-                "id": _get(message, "tool_call_id"),
-                "response": content,
-            }
-            out.append({"role": "tool", "parts": [part]})
-        else:
-            parts = _parts(content) + _tool_calls(_get(message, "tool_calls"))
-            out.append({"role": str(role or "user"), "parts": parts})
-    inv.input_messages = out
-    if system:
-        inv.system_instructions = system
-    tools = kw.get("tools")
-    if isinstance(tools, list) and tools:
-        definitions = []
-        for tool in tools:
-            function = _get(tool, "function")
-            entry: dict[str, Any] = {"type": "function", "name": _get(function, "name")}
-            description = _get(function, "description")
-            if type(description) is str:
-                entry["description"] = description
-            parameters = _get(function, "parameters")
-            if isinstance(parameters, Mapping):
-                entry["parameters"] = dict(parameters)
-            definitions.append(entry)
-        inv.tool_definitions = definitions
+    """``gen_ai.input.messages``, ``system_instructions`` (``system`` and ``developer`` messages)
+    and ``tool.definitions`` of a chat call."""
+    _chat_input(inv, kw, system_roles=_SYSTEM_ROLES)
 
 
 def embeddings_input(inv: Invocation, kw: Mapping[str, Any]) -> None:
-    """The texts an embeddings call embeds, as user messages."""
-    data = kw.get("input")
-    items = data if isinstance(data, list) else [data]
-    inv.input_messages = [
-        {"role": "user", "parts": [{"type": "text", "content": t}]} for t in items if type(t) is str
-    ]
+    """The texts an embeddings call embeds (its ``input``), as user messages."""
+    _embeddings_input(inv, kw.get("input"))

@@ -7,16 +7,19 @@ TypedDicts) or its pydantic models; both are read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from llmotel.semconv.attributes import GenAiProviderNameValues
 from llmotel.semconv.calls import read_field as _get
-from llmotel.semconv.calls import read_float as _num
 from llmotel.semconv.calls import read_int as _int
 from llmotel.semconv.calls import read_str as _str
 from llmotel.semconv.calls import server_of_url
+from llmotel.semconv.chat import chat_input as _chat_input
+from llmotel.semconv.chat import chat_request as _chat_request
+from llmotel.semconv.chat import chat_response as _chat_response
+from llmotel.semconv.chat import embeddings_input as _embeddings_input
+from llmotel.semconv.chat import output_message
 from llmotel.semconv.inference import Invocation
 
 PROVIDER = GenAiProviderNameValues.MISTRAL_AI.value
@@ -38,38 +41,9 @@ def server_of(sdk: Any, kw: Mapping[str, Any]) -> tuple[str | None, int | None]:
     return server_of_url(url)
 
 
-def _stop(v: object) -> list[str] | None:
-    if type(v) is str:
-        return [v]
-    if isinstance(v, list) and all(type(s) is str for s in v):
-        return v
-    return None
-
-
-def _output_type(response_format: object) -> str | None:
-    kind = _get(response_format, "type") if response_format is not None else None
-    if kind in ("json_object", "json_schema"):
-        return "json"
-    if kind == "text":
-        return "text"
-    return None
-
-
 def chat_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
-    """Request parameters of ``chat.complete`` / ``chat.stream``."""
-    get = kw.get
-    inv.max_tokens = _int(get("max_tokens"))
-    inv.choice_count = _int(get("n"))
-    inv.temperature = _num(get("temperature"))
-    inv.top_p = _num(get("top_p"))
-    inv.top_k = _num(get("top_k"))
-    inv.frequency_penalty = _num(get("frequency_penalty"))
-    inv.presence_penalty = _num(get("presence_penalty"))
-    inv.seed = _int(get("random_seed"))
-    if "stop" in kw:
-        inv.stop_sequences = _stop(kw["stop"])
-    if "response_format" in kw:
-        inv.output_type = _output_type(kw["response_format"])
+    """Request parameters of ``chat.complete`` / ``chat.stream`` (the seed is ``random_seed``)."""
+    _chat_request(inv, kw, seed="random_seed")
 
 
 def embeddings_request(inv: Invocation, kw: Mapping[str, Any]) -> None:
@@ -98,15 +72,7 @@ def _reason(choice: Any) -> str | None:
 
 def chat_response(inv: Invocation, result: Any, content: bool) -> None:
     """A ``ChatCompletionResponse`` of ``chat.complete``."""
-    inv.response_id = _str(getattr(result, "id", None))
-    inv.response_model = _str(getattr(result, "model", None))
-    choices = getattr(result, "choices", None)
-    if isinstance(choices, list):
-        reasons = [r for c in choices if (r := _reason(c))]
-        inv.finish_reasons = reasons or None
-    _usage(inv, getattr(result, "usage", None))
-    if content and isinstance(choices, list):
-        inv.output_messages = [_output(getattr(c, "message", None), _reason(c)) for c in choices]
+    _chat_response(inv, result, content, reason=_reason, usage=_usage, output=_output)
 
 
 def embeddings_response(inv: Invocation, result: Any, content: bool) -> None:
@@ -196,110 +162,16 @@ class ChatEvents:
 # -- content --------------------------------------------------------------------------------------
 
 
-def _json_or_text(value: object) -> Any:
-    if type(value) is not str:
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
-
-
-def _parts(content: object) -> list[dict[str, Any]]:
-    if type(content) is str:
-        return [{"type": "text", "content": content}] if content else []
-    parts: list[dict[str, Any]] = []
-    if not isinstance(content, list):
-        return parts
-    for chunk in content:
-        kind = _get(chunk, "type")
-        if kind == "text":
-            parts.append({"type": "text", "content": _get(chunk, "text")})
-        elif kind == "image_url":
-            image = _get(chunk, "image_url")
-            url = image if type(image) is str else _get(image, "url")
-            parts.append({"type": "uri", "modality": "image", "uri": url})
-        elif kind == "thinking":
-            thinking = _get(chunk, "thinking")
-            texts = [_get(t, "text") for t in thinking] if isinstance(thinking, list) else []
-            parts.append(
-                {"type": "reasoning", "content": "".join(t for t in texts if type(t) is str)}
-            )
-        else:
-            parts.append({"type": str(kind)})
-    return parts
-
-
-def _tool_call_parts(calls: object) -> list[dict[str, Any]]:
-    parts = []
-    for call in calls if isinstance(calls, list) else ():
-        function = _get(call, "function")
-        parts.append(
-            {
-                "type": "tool_call",
-                "id": _get(call, "id"),
-                "name": _get(function, "name"),
-                "arguments": _json_or_text(_get(function, "arguments")),
-            }
-        )
-    return parts
-
-
 def _output(message: Any, reason: str | None) -> dict[str, Any]:
-    parts = _parts(_get(message, "content")) if message is not None else []
-    if message is not None:
-        parts += _tool_call_parts(_get(message, "tool_calls"))
-    finish = _FINISH.get(reason, reason) if reason else "error"
-    return {"role": "assistant", "parts": parts, "finish_reason": finish}
+    return output_message(message, reason, _FINISH, thinking=True)
 
 
 def chat_input(inv: Invocation, kw: Mapping[str, Any]) -> None:
-    """``gen_ai.input.messages``, ``system_instructions`` and ``tool.definitions`` of a chat call."""
-    messages = kw.get("messages")
-    system: list[dict[str, Any]] = []
-    out: list[dict[str, Any]] = []
-    for message in messages if isinstance(messages, list) else ():
-        role = _get(message, "role")
-        role = getattr(role, "value", role)
-        content = _get(message, "content")
-        if role == "system":
-            system.extend(_parts(content))
-        elif role == "tool":
-            response = (
-                content if type(content) is str else [p.get("content") for p in _parts(content)]
-            )
-            part = {
-                "type": "tool_call_response",
-                "id": _get(message, "tool_call_id"),
-                "response": response,
-            }
-            out.append({"role": "tool", "parts": [part]})
-        else:
-            parts = _parts(content) + _tool_call_parts(_get(message, "tool_calls"))
-            out.append({"role": str(role or "user"), "parts": parts})
-    inv.input_messages = out
-    if system:
-        inv.system_instructions = system
-    tools = kw.get("tools")
-    if isinstance(tools, list) and tools:
-        defs = []
-        for tool in tools:
-            function = _get(tool, "function")
-            entry: dict[str, Any] = {"type": "function", "name": _get(function, "name")}
-            description = _get(function, "description")
-            if type(description) is str:
-                entry["description"] = description
-            parameters = _get(function, "parameters")
-            if isinstance(parameters, Mapping):
-                entry["parameters"] = dict(parameters)
-            defs.append(entry)
-        inv.tool_definitions = defs
+    """``gen_ai.input.messages``, ``system_instructions`` and ``tool.definitions`` of a chat call
+    (a tool message's chunk list recorded as its texts)."""
+    _chat_input(inv, kw, tool_reply_texts=True, thinking=True)
 
 
 def embeddings_input(inv: Invocation, kw: Mapping[str, Any]) -> None:
-    """The texts an embeddings call embeds, as user messages."""
-    data = kw.get("inputs")
-    items = data if isinstance(data, list) else [data]
-    inv.input_messages = [
-        {"role": "user", "parts": [{"type": "text", "content": t}]} for t in items if type(t) is str
-    ]
+    """The texts an embeddings call embeds (its ``inputs``), as user messages."""
+    _embeddings_input(inv, kw.get("inputs"))
