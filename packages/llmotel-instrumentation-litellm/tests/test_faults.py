@@ -35,6 +35,9 @@ _MADE_UP_TEXT = re.compile(
 )
 
 
+_CHANCE = (litellm.InternalServerError, litellm.RateLimitError)
+
+
 def _dump(model: Any) -> Any:
     data = model.model_dump()
     return {k: v for k, v in data.items() if k not in _MADE_UP} if isinstance(data, dict) else data
@@ -48,6 +51,11 @@ def outcome(call: Callable[[], Any]) -> tuple[Any, ...]:
         return ("ok", result.__class__.__name__, _dump(result))
     except Exception as exc:
         message = str(exc).split("received_args=", 1)[0]
+        if "Invalid response object" in message and isinstance(exc, _CHANCE):
+            # LiteLLM raises a reply it cannot convert as InternalServerError, or as RateLimitError when "429"
+            # occurs anywhere in the error's text, which quotes the uuid and clock it made up: for the same
+            # reply the class is chance, instrumented or not. The rest of the message must match.
+            return ("error", _CHANCE, _MADE_UP_TEXT.sub("…", message.split(" - ", 1)[-1]))
         return ("error", type(exc), _MADE_UP_TEXT.sub("…", message))
 
 
