@@ -192,8 +192,8 @@ def _blocks(call: Call, instrument: Call, uninstrument: Call, n: int) -> dict[st
 
 
 def _collect_cost(call: Call, reader: Any, n: int = 20) -> float:
-    """CPU µs per call spent later, when the metric reader collects (llmotel records a stream's
-    time-per-output-chunk points then): one collection after ``n`` calls minus one after none."""
+    """CPU µs per call spent later, when the metric reader collects (llmotel records a call's
+    metric points then): one collection after ``n`` calls minus one after none."""
     reader.get_metrics_data()
 
     def collect() -> int:

@@ -17,7 +17,7 @@ measured with blocks of calls between ``instrument()``/``uninstrument()`` instea
 ``uninstrument()`` leaves its wrappers, which that method would hide). It also
 reports the memory added with 2000 calls' spans buffered before one export (RSS), how
 many spans calls make after ``uninstrument()`` and after instrumenting again, the CPU a stream
-costs later, when a metric reader collects (llmotel records a stream's per-chunk points then), and
+costs later, when a metric reader collects (llmotel records a call's metric points then), and
 RSS growth over many calls. Every contender runs with its default settings (OpenLLMetry and OpenInference capture
 message content by default; llmotel and upstream do not). ``llmotel-nometrics`` is llmotel given a
 ``NoOpMeterProvider`` (its metric points are not recorded): the same work as a peer that records no
@@ -293,9 +293,8 @@ def _span_counts(inst: Any, call: Callable[[], None], n: int) -> dict[str, int]:
 def _collect_cost(
     call: Callable[[], None], inst: Any, reader: Any, providers: tuple[Any, Any, Any], n: int
 ) -> float:
-    """CPU µs per call spent later, when a metric reader collects (llmotel records a stream's
-    time-per-output-chunk points then, on the reader's thread): one collection after ``n`` calls
-    minus one after none."""
+    """CPU µs per call spent later, when a metric reader collects (llmotel records a call's metric
+    points then, on the reader's thread): one collection after ``n`` calls minus one after none."""
     _instrument(inst, providers[0], providers[1])
     try:
         for _ in range(3):
@@ -381,7 +380,12 @@ def worker(name: str, base_url: str, rounds: int, block: int, rss_calls: int) ->
         result["sync"] = _paired(sync_call, inst, providers, rounds, block)
         result["stream"] = _paired(stream_call, inst, providers, rounds, max(4, block // 2))
         result["async"] = _paired(async_call, inst, providers, rounds, block)
-    result["stream"]["collect_cpu_us"] = _collect_cost(stream_call, inst, _READER, providers, 20)
+    for mode, call, n in (
+        ("sync", sync_call, 100),
+        ("stream", stream_call, 20),
+        ("async", async_call, 100),
+    ):
+        result[mode]["collect_cpu_us"] = _collect_cost(call, inst, _READER, providers, n)
     result["memory_2000_spans_mib"] = _memory(sync_call, inst, 2000)
     result["uninstrument"] = _span_counts(inst, sync_call, 10)
     result["rss_calls"] = rss_calls
@@ -476,17 +480,19 @@ def _table(results: list[dict[str, Any]]) -> str:
         "after unin. = spans from 10 calls after uninstrument() / after instrumenting again"
     )
     lines.append(
-        "stream CPU spent later, when a metric reader collects (µs per stream): "
-        + ", ".join(f"{r['contender']} {r['stream'].get('collect_cpu_us', 0):.0f}" for r in results)
+        "CPU spent later, when a metric reader collects (µs per call, sync / stream / async): "
+        + ", ".join(
+            f"{r['contender']} " + " / ".join(f"{r[m].get('collect_cpu_us', 0):.0f}" for m in modes)
+            for r in results
+        )
     )
     ours = next((r for r in results if r["contender"] == "llmotel"), None)
     if ours is None:
         return "\n".join(lines)
-    totals = [
-        r["stream"]["added_cpu_us"] + r["stream"].get("collect_cpu_us", 0.0)
-        for r in results
-        if not r["contender"].startswith("llmotel") and r["stream"]["added_cpu_us"] > 0
-    ]
+
+    def total(r: dict[str, Any], mode: str) -> float:
+        return float(r[mode]["added_cpu_us"] + r[mode].get("collect_cpu_us", 0.0))
+
     for row in (r for r in results if r["contender"].startswith("llmotel")):
         name = row["contender"]
         for key, label in (("added_wall_us", "wall"), ("added_cpu_us", "CPU")):
@@ -496,11 +502,18 @@ def _table(results: list[dict[str, Any]]) -> str:
                 ratio = "n/a" if peer is None else f"{row[mode][key] / peer:.2f}"
                 ratios.append(f"{mode} {ratio}")
             lines.append(f"{name} / lightest peer ({label}; target ≤ 0.50): {', '.join(ratios)}")
-        if totals:
-            total = row["stream"]["added_cpu_us"] + row["stream"].get("collect_cpu_us", 0.0)
-            lines.append(
-                f"stream CPU incl. collection, {name} / lightest peer: {total / min(totals):.2f}"
-            )
+        ratios = []
+        for mode in modes:
+            peers = [
+                total(r, mode)
+                for r in results
+                if not r["contender"].startswith("llmotel") and r[mode]["added_cpu_us"] > 0
+            ]
+            ratio = f"{total(row, mode) / min(peers):.2f}" if peers else "n/a"
+            ratios.append(f"{mode} {ratio}")
+        lines.append(
+            f"{name} / lightest peer (CPU incl. collection; target ≤ 0.50): {', '.join(ratios)}"
+        )
     baseline = ", ".join(f"{m} {ours[m]['baseline_wall_us']:.0f} µs" for m in modes)
     lines.append(f"uninstrumented call (llmotel run): {baseline}")
     return "\n".join(lines)

@@ -17,8 +17,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from llmotel.semconv import inference
+from llmotel.semconv import points
 from llmotel.semconv.capture import CaptureSettings, ContentCapture
+from llmotel.semconv.extensions import LLMOTEL_PENDING_POINTS
 from llmotel.semconv.inference import (
     STREAM_ABANDONED,
     InferenceTelemetry,
@@ -227,7 +228,7 @@ def test_no_op_meter_provider_records_nothing_and_queues_nothing(
     span_exporter: InMemorySpanExporter,
 ) -> None:
     t = telemetry(tracer_provider, NoOpMeterProvider(), logger_provider)  # type: ignore[arg-type]
-    queued = len(inference._PENDING_CHUNKS)
+    queued = points.pending()
     inv = Invocation("chat", "openai", request_model="m", stream=True)
     t.start(inv)
     t.detach(inv)
@@ -238,7 +239,7 @@ def test_no_op_meter_provider_records_nothing_and_queues_nothing(
     [span] = span_exporter.get_finished_spans()
     assert span.attributes is not None
     assert span.attributes["gen_ai.usage.output_tokens"] == 7
-    assert len(inference._PENDING_CHUNKS) == queued  # no chunk times wait for a collection
+    assert points.pending() == queued  # no points wait for a collection
 
 
 @pytest.mark.parametrize("mode", list(ContentCapture))
@@ -409,7 +410,7 @@ def test_chunk_points_of_a_second_emitter_on_the_same_meter(
         for sm in rm.scope_metrics
         for m in sm.metrics
     }
-    assert "llmotel.instrumentation.pending_chunk_points" not in names  # it never has data
+    assert LLMOTEL_PENDING_POINTS not in names  # it never has data
 
 
 def test_metric_points_carry_exemplars_of_the_span(

@@ -18,6 +18,7 @@ __all__ = [
     "LLMOTEL_CONTENT_REMOVED",
     "LLMOTEL_COST_TYPE",
     "LLMOTEL_COST_USD",
+    "LLMOTEL_PENDING_POINTS",
     "LLMOTEL_PIPELINE_OUTCOME",
     "LLMOTEL_PIPELINE_REASON",
     "LLMOTEL_PIPELINE_RECORDS",
@@ -68,6 +69,10 @@ LLMOTEL_COST_TYPE: Final = "llmotel.cost.type"
 
 LLMOTEL_CLIENT_COST_UNPRICED: Final = "llmotel.client.cost.unpriced"
 """Counter (``{call}``): GenAI calls whose model has no known price, by provider and model."""
+
+LLMOTEL_PENDING_POINTS: Final = "llmotel.instrumentation.pending_points"
+"""Observable gauge that never has data: its callback records the metric points llmotel deferred
+to the collection (:mod:`llmotel.semconv.points`)."""
 
 LLMOTEL_RECORDED_METRICS: Final = "llmotel.recorded_metrics"
 """Instrumentation-scope attribute: the names of the metrics an instrumentation records itself for the

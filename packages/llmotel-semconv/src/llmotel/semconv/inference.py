@@ -34,25 +34,17 @@ import time
 import traceback
 from array import array
 from bisect import bisect_left
-from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider, LogRecord, SeverityNumber, get_logger
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
-from opentelemetry.metrics import (
-    CallbackOptions,
-    Histogram,
-    MeterProvider,
-    NoOpMeter,
-    Observation,
-    get_meter,
-)
+from opentelemetry.metrics import Histogram, MeterProvider, NoOpMeter, get_meter
 from opentelemetry.trace import (
-    NonRecordingSpan,
     Span,
+    SpanContext,
     SpanKind,
     Status,
     StatusCode,
@@ -65,6 +57,7 @@ from llmotel.semconv import events as semconv_events
 from llmotel.semconv import latest as semconv_latest
 from llmotel.semconv import messages as _msg
 from llmotel.semconv import metrics as semconv_metrics
+from llmotel.semconv import points as _points
 from llmotel.semconv.capture import CaptureSettings, capture_settings_from_env
 from llmotel.semconv.extensions import LLMOTEL_RECORDED_METRICS, LLMOTEL_STREAM_ABANDONED
 
@@ -96,18 +89,10 @@ _LLM_KINDS: Final = frozenset({"LLM", "EMBEDDING"})  # openinference.span.kind o
 _OPENINFERENCE_KIND: Final = "openinference.span.kind"
 
 _CLIENT = SpanKind.CLIENT
-# Chunk times that wait for a collection, at most (8 bytes each: under 1 MB when no reader ever
-# collects, e.g. a MeterProvider without readers).
-_PENDING_LIMIT: Final = 100_000
-_PENDING_STREAMS: Final = 10_000  # and streams (each holds its attributes and span context)
-# (histogram, chunk times, attributes, span context) of ended streams, for _record_pending_chunks.
-_PENDING_CHUNKS: deque[tuple[Histogram, array[float], dict[str, Any], Context | None]] = deque()
-_pending_points = 0  # in _PENDING_CHUNKS, roughly (updated without a lock)
-_NO_SPAN: Final = Context()  # a context without a span: the point offers no exemplar of a span
 
 
 def _record_chunk_gaps(
-    histogram: Histogram, times: array[float], attrs: dict[str, Any], ctx: Context | None
+    histogram: Histogram, times: array[float], attrs: dict[str, Any], ctx: Context
 ) -> None:
     """One time-per-output-chunk point per chunk after the first.
 
@@ -119,7 +104,7 @@ def _record_chunk_gaps(
     count = len(times) - 1
     gaps = [times[i + 1] - times[i] for i in range(count)]
     last_in_bucket: set[int] = set()
-    if ctx is not None:
+    if ctx is not _points.NO_SPAN:
         seen: set[int] = set()
         for i in range(count - 1, -1, -1):
             bucket = bisect_left(DURATION_BUCKETS, gaps[i])
@@ -127,24 +112,7 @@ def _record_chunk_gaps(
                 seen.add(bucket)
                 last_in_bucket.add(i)
     for i, gap in enumerate(gaps):
-        record(gap, attrs, ctx if i in last_in_bucket else _NO_SPAN)
-
-
-def _record_pending_chunks(options: CallbackOptions) -> Iterable[Observation]:
-    """Record the time-per-output-chunk points of the streams that ended since the last collection
-    (any reader's collection drains them all; each point goes to its own histogram)."""
-    global _pending_points
-    pending = _PENDING_CHUNKS
-    try:
-        while pending:
-            histogram, times, attrs, ctx = pending.popleft()
-            _pending_points -= len(times) - 1
-            _record_chunk_gaps(histogram, times, attrs, ctx)
-    except IndexError:  # another reader drained it meanwhile
-        pass
-    except Exception:  # noqa: BLE001
-        _log.debug("llmotel: recording chunk points failed", exc_info=True)
-    return ()
+        record(gap, attrs, ctx if i in last_in_bucket else _points.NO_SPAN)
 
 
 # (duration and chunk times, input tokens, output tokens) attributes of one call's metric points
@@ -351,16 +319,8 @@ class InferenceTelemetry:
             description="Time from the request to the first chunk of a streamed response.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
-        # One time-per-output-chunk point per chunk after the first costs a histogram record each
-        # (~3-8 us in the SDK): a stream's points wait in _PENDING_CHUNKS and are recorded when a
-        # metric reader collects (the callback of an instrument that observes nothing), on the
-        # reader's thread instead of the caller's. The callback is module-level: the SDK hands a
-        # re-instrumented meter its first instrument of that name, with that one's callbacks.
-        meter.create_observable_gauge(
-            "llmotel.instrumentation.pending_chunk_points",
-            callbacks=[_record_pending_chunks],
-            description="Never has data: collecting it records the pending chunk-time points.",
-        )
+        # A call's points are recorded when a metric reader collects, on its thread (points.py).
+        _points.watch(meter)
         self._time_per_output_chunk = meter.create_histogram(
             semconv_latest.GEN_AI_CLIENT_INFERENCE_TIME_PER_OUTPUT_CHUNK
             if latest
@@ -691,38 +651,53 @@ class InferenceTelemetry:
         return found
 
     def _record(self, inv: Invocation, end: float, error_type: str | None) -> None:
+        """Hand the call's points to the next collection (or record them now when too many wait)."""
         if not self._metrics_on:
             return
-        attrs, input_attrs, output_attrs = self._metric_attributes(inv, error_type)
-        # In the span's context (it is no longer current): the points' exemplars name the span.
-        ctx = inv._context
-        if inv.operation in _INFERENCE_OPERATIONS:
-            self._inference_duration.record(end - inv._start, attrs, ctx)
-        else:
-            self._duration.record(end - inv._start, attrs, ctx)
         times = inv._chunk_times
-        if times:
-            self._time_to_first_chunk.record(times[0] - inv._start, attrs, ctx)
-            if len(times) > 1:
-                global _pending_points
-                if _pending_points < _PENDING_LIMIT and len(_PENDING_CHUNKS) < _PENDING_STREAMS:
-                    _pending_points += len(times) - 1
-                    # The span's identity only: a pending entry must not keep the span alive.
-                    span = inv._span
-                    held = (
-                        trace.set_span_in_context(NonRecordingSpan(span.get_span_context()))
-                        if span is not None
-                        else None
-                    )
-                    _PENDING_CHUNKS.append((self._time_per_output_chunk, times, attrs, held))
-                else:  # nothing collects (or not often enough): record now rather than pile up
-                    _record_chunk_gaps(self._time_per_output_chunk, times, attrs, ctx)
-        if error_type is not None:
-            return
-        if inv.input_tokens is not None:
-            self._input_hist.record(inv.input_tokens, input_attrs, ctx)
-        if inv.output_tokens is not None:
-            self._output_hist.record(inv.output_tokens, output_attrs, ctx)
+        input_tokens = output_tokens = None
+        if error_type is None:
+            input_tokens = inv.input_tokens
+            output_tokens = inv.output_tokens
+        span = inv._span
+        args = (
+            self._metric_attributes(inv, error_type),
+            inv.operation in _INFERENCE_OPERATIONS,
+            end - inv._start,
+            times[0] - inv._start if times else None,
+            times,
+            input_tokens,
+            output_tokens,
+            span.get_span_context() if span is not None else None,
+        )
+        size = _points.CALL_BYTES + (8 * len(times) if times else 0)
+        if not _points.defer(self._record_points, args, size):
+            self._record_points(*args)
+
+    def _record_points(
+        self,
+        attribute_sets: _MetricAttributeSets,
+        inference: bool,
+        duration: float,
+        first_chunk: float | None,
+        times: array[float] | None,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        span_context: SpanContext | None,
+    ) -> None:
+        """Record one call's points, in a context holding its span's identity: their exemplars name
+        the span."""
+        attrs, input_attrs, output_attrs = attribute_sets
+        ctx = _points.exemplar_context(span_context)
+        (self._inference_duration if inference else self._duration).record(duration, attrs, ctx)
+        if first_chunk is not None:
+            self._time_to_first_chunk.record(first_chunk, attrs, ctx)
+        if times is not None and len(times) > 1:
+            _record_chunk_gaps(self._time_per_output_chunk, times, attrs, ctx)
+        if input_tokens is not None:
+            self._input_hist.record(input_tokens, input_attrs, ctx)
+        if output_tokens is not None:
+            self._output_hist.record(output_tokens, output_attrs, ctx)
 
     def _emit_event(
         self, inv: Invocation, response: dict[str, AttributeValue], content: dict[str, str] | None

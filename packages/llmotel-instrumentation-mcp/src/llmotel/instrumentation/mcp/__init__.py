@@ -54,6 +54,7 @@ from llmotel.instrumentation.mcp.package import _instruments
 from llmotel.instrumentation.mcp.version import __version__
 from llmotel.semconv import attributes as A
 from llmotel.semconv import metrics as M
+from llmotel.semconv import points
 from llmotel.semconv.calls import Patches, server_of_url
 from llmotel.semconv.capture import content_capture_from_env
 from llmotel.semconv.inference import release_peers, settle_peers
@@ -450,7 +451,12 @@ class _Telemetry:
             if outcome:
                 span.set_attributes(outcome)
                 attrs.update(outcome)
-            histogram.record(elapsed, {k: attrs[k] for k in _METRIC_KEYS if k in attrs})
+            points.record_later(
+                histogram,
+                elapsed,
+                {k: attrs[k] for k in _METRIC_KEYS if k in attrs},
+                span.get_span_context(),
+            )
         except Exception:  # noqa: BLE001
             self.failed("end")
         finally:
@@ -520,6 +526,7 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._settled = True
         tracer = trace.get_tracer(SCOPE, __version__, tracer_provider=kwargs.get("tracer_provider"))
         meter = get_meter(SCOPE, __version__, meter_provider=kwargs.get("meter_provider"))
+        points.watch(meter)  # the duration points are recorded when a reader collects
         telemetry = _Telemetry(
             tracer,
             _histogram(
