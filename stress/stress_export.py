@@ -4,7 +4,8 @@ Loopback only: a stub LLM server and an OTLP/HTTP receiver in this process, the 
 ``opentelemetry-instrument`` (and once bare, for the baseline cost of a call). Bounded: ``--seconds`` of load per
 mode, then the app's own shutdown. Prints, per mode, calls made, LLM spans exported whole / with content shed /
 lost, raw PII found in the export, exit time after the load, and what one call cost its thread (wall and CPU µs).
-A last mode points the exporters at a closed port: exit time and whether the exporter's failure reached stderr.
+A mode with metrics exported every 200 ms counts the duration points that reached the receiver against the calls
+made (the points wait for each collection: none may be lost to the load or the shutdown). A last mode points the exporters at a closed port: exit time and whether the exporter's failure reached stderr.
 
     python stress/stress_export.py [--threads 16] [--seconds 20] [--out results.json]
 """
@@ -79,6 +80,8 @@ def run_mode(
         leaked = sum(1 for s in spans if PII in json.dumps(dict(s.attributes), default=str))
         shed = sum(1 for s in spans if s.attributes.get("llmotel.pipeline.content_removed"))
         calls = int(app["calls"])
+        # Cumulative temporality: the last export of the one series holds every call's point.
+        durations = receiver.metric_points("gen_ai.client.operation.duration")
         result = {
             "mode": name,
             "threads": threads,
@@ -90,6 +93,8 @@ def run_mode(
             "spans_lost": calls - len(spans),
             "exported_pct": round(100.0 * len(spans) / calls, 2) if calls else 0.0,
             "raw_pii_spans": leaked,
+            "duration_points": max((p.count or 0 for p in durations), default=0),
+            "metric_exports": len(durations),
             "calls_per_s": round(calls / float(app["run_s"]), 1),
             "call_wall_us": round(float(app["call_wall_us"]), 1),
             "call_cpu_us": round(float(app["call_cpu_us"]), 1),
@@ -135,6 +140,23 @@ def main() -> None:
             f"({ratios[-1][1]:.3f}x)",
             flush=True,
         )
+    metrics = run_mode(
+        "metrics every 200 ms",
+        {
+            "LLMOTEL_REDACTION": "off",
+            "OTEL_METRICS_EXPORTER": "otlp",
+            "OTEL_METRIC_EXPORT_INTERVAL": "200",
+        },
+        args.threads,
+        args.seconds,
+    )
+    results.append(metrics)
+    print(
+        f"metrics every 200 ms: {metrics['duration_points']} duration points for {metrics['calls']} calls "
+        f"over {metrics['metric_exports']} exports; per call wall {metrics['call_wall_us']} µs, "
+        f"CPU {metrics['call_cpu_us']} µs",
+        flush=True,
+    )
     results.append(
         run_mode(
             "redaction on, exporter down",

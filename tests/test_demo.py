@@ -136,7 +136,9 @@ def test_a_signal_to_demo_ui_stops_phoenix_and_removes_its_folder(
     record = tmp_path / "phoenix.record"
     demo = subprocess.Popen(
         [str(BIN / "llmotel"), "demo", "--ui"],
-        env=_clean_env(LLMOTEL_PHOENIX_VENV=str(venv), FAKE_PHOENIX_RECORD=str(record)),
+        env=_clean_env(
+            LLMOTEL_PHOENIX_VENV=str(venv), FAKE_PHOENIX_RECORD=str(record), PYTHONFAULTHANDLER="1"
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -154,7 +156,16 @@ def test_a_signal_to_demo_ui_stops_phoenix_and_removes_its_folder(
         assert Path(workdir).is_dir()
 
         demo.send_signal(signum)
-        assert demo.wait(timeout=60) == code, seen + demo.stdout.read()
+        try:
+            exit_code = demo.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            # PYTHONFAULTHANDLER: SIGABRT makes the demo print every thread's stack, to say where it hung.
+            demo.send_signal(signal.SIGABRT)
+            demo.wait(timeout=30)
+            pytest.fail(
+                f"the demo did not exit 60 s after signal {signum}:\n{seen}{demo.stdout.read()}"
+            )
+        assert exit_code == code, seen + demo.stdout.read()
         deadline = time.monotonic() + 10
         while not _gone(int(phoenix_pid)) and time.monotonic() < deadline:
             time.sleep(0.1)

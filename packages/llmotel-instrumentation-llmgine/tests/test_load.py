@@ -12,9 +12,12 @@ from llmgine.messages.commands import Command, CommandResult
 from llmgine.messages.events import Event
 from opentelemetry.context import Context
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 
 from llmotel.instrumentation.llmgine import LLMgineInstrumentor
+from llmotel.instrumentation.llmgine._names import METRIC_COMMAND_DURATION
+from llmotel.testing import metric_points
 
 SESSIONS = 10_000
 
@@ -63,7 +66,9 @@ async def _done(event: Event) -> None:
 
 
 @pytest.mark.slow
-async def test_10k_concurrent_sessions(meter_provider: MeterProvider) -> None:
+async def test_10k_concurrent_sessions(
+    meter_provider: MeterProvider, metric_reader: InMemoryMetricReader
+) -> None:
     counter = CountingProcessor()
     provider = TracerProvider()
     provider.add_span_processor(counter)
@@ -79,11 +84,14 @@ async def test_10k_concurrent_sessions(meter_provider: MeterProvider) -> None:
         bus.register_event_handler(Done, _done)
         await _round(bus, 1_000, 0)  # warm caches, the meter's attribute sets, the registry
         await bus.stop()  # the processing loop keeps its last batch of events referenced
+        metric_reader.get_metrics_data()  # a reader collects (the duration points wait for it)
         gc.collect()
         objects_before = len(gc.get_objects())
         await bus.start()
         await _round(bus, SESSIONS, 1_000)
         await bus.stop()
+        [(_, commands)] = metric_points(metric_reader, METRIC_COMMAND_DURATION)
+        assert commands.count == 1_000 + SESSIONS
         gc.collect()
         objects_after = len(gc.get_objects())
         telemetry = inst.telemetry

@@ -23,6 +23,7 @@ from opentelemetry.metrics import Meter
 from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
+from llmotel.semconv import points
 from llmotel.semconv.attributes import (
     ERROR_TYPE,
     GEN_AI_OPERATION_NAME,
@@ -153,7 +154,9 @@ class BusTelemetry:
         self._warned: set[str] = set()
         # One histogram per kind and no separate counters: a histogram point's count is the number
         # of commands (handler invocations), the ones with error.type are the failures; a second
-        # instrument would double the SDK's per-call cost for the same numbers.
+        # instrument would double the SDK's per-call cost for the same numbers. The points are
+        # recorded when a metric reader collects, off the event loop (llmotel.semconv.points).
+        points.watch(meter)
         self._command_duration = meter.create_histogram(
             n.METRIC_COMMAND_DURATION,
             unit="s",
@@ -286,8 +289,11 @@ class BusTelemetry:
                 message = getattr(result, "error", None) if error is None else str(error)
                 span.set_status(Status(StatusCode.ERROR, message or error_type))
                 span.set_attribute(ERROR_TYPE, error_type)
-            self._command_duration.record(
-                duration, self._metric_attrs((run.command_type, error_type))
+            points.record_later(
+                self._command_duration,
+                duration,
+                self._metric_attrs((run.command_type, error_type)),
+                span.get_span_context(),
             )
         except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("execute (end)")
@@ -489,7 +495,12 @@ class BusTelemetry:
                 span.set_attribute(ERROR_TYPE, error_type)
                 if isinstance(error, Exception):  # the only kind the bus reports
                     self.failures.put(error, ctx)
-            self._handler_duration.record(duration, self._metric_attrs((etype, hname, error_type)))
+            points.record_later(
+                self._handler_duration,
+                duration,
+                self._metric_attrs((etype, hname, error_type)),
+                span.get_span_context(),
+            )
         except Exception:  # noqa: BLE001 - never raise into the bus
             self._warn("event handler (end)")
         finally:
