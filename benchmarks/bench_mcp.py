@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from _genai_bench import Spec, _Drop, _spread, _table, _venv
@@ -67,7 +68,9 @@ def _server() -> Any:
     return app._mcp_server
 
 
-async def _round(n: int) -> tuple[dict[str, list[tuple[int, int]]], dict[str, int], int]:
+async def _round(
+    n: int, collect: Callable[[], int]
+) -> tuple[dict[str, list[tuple[int, int]]], dict[str, int], dict[str, float]]:
     from mcp.shared.memory import create_connected_server_and_client_session
     from opentelemetry import trace
 
@@ -75,6 +78,7 @@ async def _round(n: int) -> tuple[dict[str, list[tuple[int, int]]], dict[str, in
     counter = getattr(provider, "_llmotel_bench_count", None)
     times: dict[str, list[tuple[int, int]]] = {k: [] for k in KINDS}
     spans: dict[str, int] = {}
+    later: dict[str, float] = {}  # CPU µs per call of the collection after the calls
     async with create_connected_server_and_client_session(_server()) as session:
         calls = {
             "tool": lambda: session.call_tool("add", {"a": 1, "b": 2}),
@@ -86,11 +90,14 @@ async def _round(n: int) -> tuple[dict[str, list[tuple[int, int]]], dict[str, in
             before = counter.ended if counter else 0
             await call()
             spans[kind] = (counter.ended if counter else 0) - before
+            collect()
+            idle = collect()
             for _ in range(n):
                 w0, c0 = time.perf_counter_ns(), time.thread_time_ns()
                 await call()
                 times[kind].append((time.perf_counter_ns() - w0, time.thread_time_ns() - c0))
-    return times, spans, n
+            later[kind] = max(0, collect() - idle) / n / 1000
+    return times, spans, later
 
 
 def worker(name: str, instrumented: bool, n: int) -> dict[str, Any]:
@@ -111,15 +118,22 @@ def worker(name: str, instrumented: bool, n: int) -> dict[str, Any]:
     count = Count()
     tracer_provider.add_span_processor(count)
     tracer_provider._llmotel_bench_count = count  # type: ignore[attr-defined]
-    meter_provider = MeterProvider([InMemoryMetricReader()])
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider([reader])
+
+    def collect() -> int:  # CPU ns of one collection (llmotel records its points then)
+        c0 = time.thread_time_ns()
+        reader.get_metrics_data()
+        return time.thread_time_ns() - c0
+
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
     if instrumented:
         module, cls = SPEC.ours if name == "llmotel" else SPEC.peers[name][1:]
         inst = getattr(__import__(module, fromlist=[cls]), cls)()
         inst.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    times, spans, _ = asyncio.run(_round(n))
-    return {"times": times, "spans": spans}
+    times, spans, later = asyncio.run(_round(n, collect))
+    return {"times": times, "spans": spans, "later": later}
 
 
 def _run(python: str, name: str, instrumented: bool, n: int) -> dict[str, Any] | None:
@@ -145,6 +159,7 @@ def measure(name: str, n: int) -> dict[str, Any] | None:
     on_cpu: dict[str, list[float]] = {k: [] for k in KINDS}
     off_cpu: dict[str, list[float]] = {k: [] for k in KINDS}
     spans: dict[str, int] = {}
+    later: dict[str, list[float]] = {k: [] for k in KINDS}
     for r in range(ROUNDS):
         for instrumented in (False, True) if r % 2 == 0 else (True, False):
             got = _run(str(python), name, instrumented, n)
@@ -157,6 +172,8 @@ def measure(name: str, n: int) -> dict[str, Any] | None:
                 (on_cpu if instrumented else off_cpu)[kind].append(cpu)
             if instrumented:
                 spans = got["spans"]
+                for kind in KINDS:
+                    later[kind].append(got["later"][kind])
     result: dict[str, Any] = {"contender": name, "sdk": SDK, "spans_per_call": spans}
     for kind in KINDS:
         diffs = [a - b for a, b in zip(on[kind], off[kind], strict=True)]
@@ -169,6 +186,7 @@ def measure(name: str, n: int) -> dict[str, Any] | None:
             "added_wall_iqr_us": wall_iqr,
             "added_cpu_us": cpu,
             "added_cpu_iqr_us": cpu_iqr,
+            "collect_cpu_us": statistics.median(later[kind]),
         }
     return result
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Collection, Mapping
+from time import perf_counter
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
@@ -67,15 +68,14 @@ PEERS = (
 
 
 class EventStream(SyncStream):
-    """botocore's ``EventStream`` (iterable, with ``close()``), reporting each event as it is read."""
+    """botocore's ``EventStream`` (iterable, with ``close()``), reporting each event as it is read
+    (its time and the accumulator, as every llmotel stream does: ``_self_mark``, ``_self_process``)."""
 
     def __init__(
         self, wrapped: Any, telemetry: InferenceTelemetry, inv: Invocation, acc: Any
     ) -> None:
         super().__init__(wrapped, telemetry, inv, acc)
         self._self_events: Any = None
-        # What each event calls, looked up once: (note the chunk, the invocation, read the event).
-        self._self_hooks = (telemetry.chunk, inv, acc.process)
 
     def __iter__(self) -> EventStream:
         return self
@@ -92,10 +92,9 @@ class EventStream(SyncStream):
         except BaseException as exc:
             self._self_end(exc)
             raise
-        chunk, inv, process = self._self_hooks
-        chunk(inv)
+        self._self_mark(perf_counter())
         try:
-            process(event)
+            self._self_process(event)
         except Exception:  # noqa: BLE001
             self._self_telemetry.warn_once("chunk")
         return event
