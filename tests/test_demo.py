@@ -124,6 +124,10 @@ def _gone(pid: int) -> bool:
     return "\nState:\tZ" in state  # a zombie has exited; only its entry waits for a reaper
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_to_demo_ui_stops_phoenix_and_removes_its_folder(
     tmp_path: Path, signum: int, code: int
@@ -142,6 +146,9 @@ def test_a_signal_to_demo_ui_stops_phoenix_and_removes_its_folder(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # A shell without job control starts background commands with SIGINT ignored, and Python
+        # keeps an inherited SIG_IGN: the demo gets SIGINT's default whatever ran this suite.
+        preexec_fn=_default_sigint,
     )
     try:
         assert demo.stdout is not None
