@@ -10,9 +10,10 @@ a loop, on the collecting thread, before the collection reads the histograms. Th
 collection they would have reached (values, attributes, exemplars of the call's span); an
 exemplar's timestamp is the collection's instead of the call's.
 
-At most :data:`PENDING_BYTES` wait (4 MiB; a call's entry is ~0.5 KB, a stream's chunk 8 bytes more:
-~8000 calls, 130 calls/s under the SDK's default 60 s export interval): past it, :func:`defer` says no and the caller records now (what happens when nothing ever
-collects, e.g. an SDK ``MeterProvider`` without readers or a global one never set).
+At most :data:`PENDING_BYTES` wait (4 MiB; a call's entry is ~0.5 KB, a stream's chunk 8 bytes
+more: ~8000 calls, 130 calls/s under the SDK's default 60 s export interval). Past it :func:`defer`
+says no and the caller records now, which is also what happens when nothing ever collects (an SDK
+``MeterProvider`` without readers, or a global one never set).
 """
 
 from __future__ import annotations
