@@ -33,7 +33,6 @@ import os
 import time
 import traceback
 from array import array
-from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -58,6 +57,7 @@ from llmotel.semconv import latest as semconv_latest
 from llmotel.semconv import messages as _msg
 from llmotel.semconv import metrics as semconv_metrics
 from llmotel.semconv import points as _points
+from llmotel.semconv._sdk_histograms import record_many
 from llmotel.semconv.capture import CaptureSettings, capture_settings_from_env
 from llmotel.semconv.extensions import LLMOTEL_RECORDED_METRICS, LLMOTEL_STREAM_ABANDONED
 
@@ -94,25 +94,9 @@ _CLIENT = SpanKind.CLIENT
 def _record_chunk_gaps(
     histogram: Histogram, times: array[float], attrs: dict[str, Any], ctx: Context
 ) -> None:
-    """One time-per-output-chunk point per chunk after the first.
-
-    The explicit-bucket histogram's exemplar reservoir keeps the last point offered in each bucket,
-    so only the stream's last gap in each (advisory) bucket is recorded in the span's context; the
-    others are recorded in a context without a span. The exemplars come out as if every point had
-    carried the span, at the cost of a bucket lookup instead of an exemplar offer per point."""
-    record = histogram.record
-    count = len(times) - 1
-    gaps = [times[i + 1] - times[i] for i in range(count)]
-    last_in_bucket: set[int] = set()
-    if ctx is not _points.NO_SPAN:
-        seen: set[int] = set()
-        for i in range(count - 1, -1, -1):
-            bucket = bisect_left(DURATION_BUCKETS, gaps[i])
-            if bucket not in seen:
-                seen.add(bucket)
-                last_in_bucket.add(i)
-    for i, gap in enumerate(gaps):
-        record(gap, attrs, ctx if i in last_in_bucket else _points.NO_SPAN)
+    """One time-per-output-chunk point per chunk after the first, all in the span's context (their
+    exemplars name the span), added to the SDK's aggregation in one step where it allows it."""
+    record_many(histogram, [times[i + 1] - times[i] for i in range(len(times) - 1)], attrs, ctx)
 
 
 # (duration and chunk times, input tokens, output tokens) attributes of one call's metric points
