@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib.util
 import pathlib
 import sys
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -36,3 +38,25 @@ def semconv_dir() -> pathlib.Path:
 @pytest.fixture(scope="session")
 def release_dir(semconv_dir: pathlib.Path) -> pathlib.Path:
     return semconv_dir / VERSION
+
+
+#: ``consumed(name)``: the list the values of ``name``'s points are appended to as the SDK's
+#: per-point path (a view match's ``consume_measurement``) receives them.
+Consumed = Callable[[str], list[float]]
+
+
+@pytest.fixture
+def consumed(monkeypatch: pytest.MonkeyPatch) -> Consumed:
+    from opentelemetry.sdk.metrics._internal._view_instrument_match import _ViewInstrumentMatch
+
+    seen: dict[str, list[float]] = {}
+    original = _ViewInstrumentMatch.consume_measurement
+
+    def counting(self: Any, measurement: Any, *args: Any, **kwargs: Any) -> None:
+        found = seen.get(measurement.instrument.name)
+        if found is not None:  # not others, like the SDK's own metrics (1.41)
+            found.append(measurement.value)
+        original(self, measurement, *args, **kwargs)
+
+    monkeypatch.setattr(_ViewInstrumentMatch, "consume_measurement", counting)
+    return lambda name: seen.setdefault(name, [])

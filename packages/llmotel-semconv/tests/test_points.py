@@ -5,6 +5,7 @@ queue or a shutdown, and a waiting entry holds no span."""
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import weakref
 from collections.abc import Sequence
@@ -27,6 +28,8 @@ from llmotel.semconv import points
 from llmotel.semconv.capture import CaptureSettings, ContentCapture
 from llmotel.semconv.inference import InferenceTelemetry, Invocation
 from llmotel.testing import metric_points
+
+from .conftest import Consumed
 
 DURATION = "gen_ai.client.operation.duration"
 TOKENS = "gen_ai.client.token.usage"
@@ -221,6 +224,55 @@ def test_concurrent_calls_and_collections_lose_nothing(
     assert points.pending() == 0
 
 
+def test_many_calls_points_go_in_one_step_per_attribute_set(
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    metric_reader: InMemoryMetricReader,
+    span_exporter: InMemorySpanExporter,
+    consumed: Consumed,
+) -> None:
+    durations, gaps = consumed(DURATION), consumed(PER_CHUNK)
+    t = emitter(tracer_provider, meter_provider)
+    for _ in range(20):
+        call(t, chunks=30)
+    [(_, duration)] = metric_points(metric_reader, DURATION)
+    [(_, per_chunk)] = metric_points(metric_reader, PER_CHUNK)
+    assert (duration.count, per_chunk.count) == (20, 20 * 29)
+    # one point per bucket the values fall in (they are all in the first two or three) goes
+    # through the SDK's record(): it carries the bucket's exemplar, of the last call's span there
+    assert 1 <= len(durations) <= 3
+    assert 1 <= len(gaps) <= 3
+    last = span_exporter.get_finished_spans()[-1].context
+    assert last is not None
+    assert {e.span_id for e in duration.exemplars} == {last.span_id}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_child_does_not_record_its_parents_points(
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    metric_reader: InMemoryMetricReader,
+) -> None:
+    t = emitter(tracer_provider, meter_provider)
+    call(t)
+    assert points.pending() == 1
+    pid = os.fork()
+    if pid == 0:  # the child: nothing waits, and a call of its own queues and records
+        code = 1
+        try:
+            if points.pending() == 0:
+                call(t)
+                [(_, duration)] = metric_points(metric_reader, DURATION)
+                code = 0 if duration.count == 1 and points.pending() == 0 else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert points.pending() == 1  # the parent's still waits for the parent's collection
+    [(_, duration)] = metric_points(metric_reader, DURATION)
+    assert duration.count == 1
+
+
 def test_a_failing_entry_does_not_stop_the_others(
     tracer_provider: TracerProvider,
     meter_provider: MeterProvider,
@@ -228,10 +280,11 @@ def test_a_failing_entry_does_not_stop_the_others(
 ) -> None:
     t = emitter(tracer_provider, meter_provider)
 
-    def broken() -> None:
+    def broken(_: points.Points) -> None:
         raise RuntimeError("boom")
 
-    assert points.defer(broken, (), 1)
+    points.defer(broken, (), 1)
+    assert points.pending() == 1
     call(t)
     [(_, duration)] = metric_points(metric_reader, DURATION)
     assert duration.count == 1

@@ -9,11 +9,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from opentelemetry import trace
-from opentelemetry.context import Context
+from opentelemetry.sdk.metrics import (
+    AlwaysOffExemplarFilter,
+    AlwaysOnExemplarFilter,
+    MeterProvider,
+    SimpleFixedSizeExemplarReservoir,
+)
 from opentelemetry.sdk.metrics import Histogram as SdkHistogram
-from opentelemetry.sdk.metrics import MeterProvider, SimpleFixedSizeExemplarReservoir
-from opentelemetry.sdk.metrics._internal._view_instrument_match import _ViewInstrumentMatch
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
 from opentelemetry.sdk.metrics.view import (
     ExplicitBucketHistogramAggregation,
@@ -21,10 +23,14 @@ from opentelemetry.sdk.metrics.view import (
     View,
 )
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
+from opentelemetry.trace import SpanContext
 
 from llmotel.semconv._sdk_histograms import record_many
 from llmotel.semconv.inference import DURATION_BUCKETS
-from llmotel.semconv.points import NO_SPAN
+from llmotel.semconv.points import exemplar_context
+
+from .conftest import Consumed
 
 ATTRS: dict[str, Any] = {
     "gen_ai.operation.name": "chat",
@@ -41,9 +47,30 @@ _Reader = Callable[[], InMemoryMetricReader]
 _DELTA = {SdkHistogram: AggregationTemporality.DELTA}
 
 
-def _span_context() -> Context:
-    span = TracerProvider().get_tracer("t").start_span("stream")
-    return trace.set_span_in_context(span)
+def _span_context(sampled: bool = True) -> SpanContext:
+    tracer = TracerProvider(sampler=ALWAYS_ON if sampled else ALWAYS_OFF).get_tracer("t")
+    return tracer.start_span("stream").get_span_context()
+
+
+def _record_many(
+    histogram: Any,
+    values: Sequence[float],
+    attributes: dict[str, Any],
+    span_context: SpanContext | None | Sequence[SpanContext | None],
+) -> None:
+    contexts = span_context if isinstance(span_context, list) else [span_context] * len(values)
+    record_many(histogram, values, attributes, contexts, exemplar_context)
+
+
+def _record_each(
+    histogram: Any,
+    values: Sequence[float],
+    attributes: dict[str, Any],
+    span_context: SpanContext | None | Sequence[SpanContext | None],
+) -> None:
+    contexts = span_context if isinstance(span_context, list) else [span_context] * len(values)
+    for value, sc in zip(values, contexts, strict=True):
+        histogram.record(value, attributes, exemplar_context(sc))
 
 
 def _points(reader: InMemoryMetricReader) -> list[tuple[Any, ...]]:
@@ -57,7 +84,12 @@ def _points(reader: InMemoryMetricReader) -> list[tuple[Any, ...]]:
                     continue
                 for p in metric.data.data_points:
                     exemplars = sorted(
-                        (e.value, e.trace_id, e.span_id, tuple(sorted((e.filtered_attributes or {}).items())))
+                        (
+                            e.value,
+                            e.trace_id,
+                            e.span_id,
+                            tuple(sorted((e.filtered_attributes or {}).items())),
+                        )
                         for e in p.exemplars
                     )
                     found.append(
@@ -81,12 +113,14 @@ def _points(reader: InMemoryMetricReader) -> list[tuple[Any, ...]]:
 def _both(
     views: Sequence[View] = (),
     readers: Sequence[_Reader] = (InMemoryMetricReader,),
+    exemplar_filter: Any = None,
 ) -> tuple[tuple[Any, list[InMemoryMetricReader]], tuple[Any, list[InMemoryMetricReader]]]:
     """Two identical providers' histograms and readers: one for record_many, one for record()."""
     made = []
     for _ in range(2):
         rs = [make() for make in readers]
-        provider = MeterProvider(metric_readers=rs, views=list(views))
+        extra = {} if exemplar_filter is None else {"exemplar_filter": exemplar_filter}
+        provider = MeterProvider(metric_readers=rs, views=list(views), **extra)
         histogram = provider.get_meter("llmotel.test").create_histogram(
             CHUNK,
             unit="s",
@@ -98,35 +132,22 @@ def _both(
 
 def _same_points(
     values: Sequence[float],
-    ctx: Context,
+    ctx: SpanContext | None | list[SpanContext | None],
     views: Sequence[View] = (),
     readers: Sequence[_Reader] = (InMemoryMetricReader,),
     rounds: int = 1,
+    exemplar_filter: Any = None,
 ) -> list[list[tuple[Any, ...]]]:
-    (many, many_readers), (one, one_readers) = _both(views, readers)
+    (many, many_readers), (one, one_readers) = _both(views, readers, exemplar_filter)
     collected = []
     for _ in range(rounds):
-        record_many(many, values, ATTRS, ctx)
-        for value in values:
-            one.record(value, ATTRS, ctx)
+        _record_many(many, values, ATTRS, ctx)
+        _record_each(one, values, ATTRS, ctx)
         for a, b in zip(many_readers, one_readers, strict=True):
             got, expected = _points(a), _points(b)
             assert got == expected
             collected.append(got)
     return collected
-
-
-def _consumed(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The values the SDK's per-point path (a view match's consume_measurement) receives."""
-    seen: list[float] = []
-    original = _ViewInstrumentMatch.consume_measurement
-
-    def counting(self: Any, measurement: Any, *args: Any, **kwargs: Any) -> None:
-        seen.append(measurement.value)
-        original(self, measurement, *args, **kwargs)
-
-    monkeypatch.setattr(_ViewInstrumentMatch, "consume_measurement", counting)
-    return seen
 
 
 def test_same_points_and_exemplars_as_a_record_per_value() -> None:
@@ -142,19 +163,56 @@ def test_same_points_and_exemplars_as_a_record_per_value() -> None:
 
 
 def test_one_step_records_only_the_exemplar_carriers_point_by_point(
-    monkeypatch: pytest.MonkeyPatch,
+    consumed: Consumed,
 ) -> None:
-    seen = _consumed(monkeypatch)
+    seen = consumed(CHUNK)
     (histogram, [reader]), _ = _both()
-    record_many(histogram, GAPS, ATTRS, _span_context())
+    _record_many(histogram, GAPS, ATTRS, _span_context())
     assert sorted(seen) == [0.002, 0.017, 0.5]  # the 3 carriers; the other 40 in one step
     [point] = _points(reader)
     assert point[2] == len(GAPS)
 
 
 def test_no_span_context_gives_no_exemplars() -> None:
-    [[point]] = _same_points(GAPS, NO_SPAN)
+    [[point]] = _same_points(GAPS, None)
     assert point[-1] == ()
+
+
+# Many calls' points of one attribute set: spans sampled and not, and points with no span.
+_MIXED = [_span_context(), _span_context(sampled=False), None]
+MIXED_CONTEXTS = [_MIXED[i % 5 % 3] for i in range(len(GAPS))]
+
+
+@pytest.mark.parametrize(
+    ("exemplar_filter", "exemplar_values"),
+    [
+        (None, [0.004, 0.0125, 0.5]),  # the SDK's default: the last of a sampled span's
+        (AlwaysOnExemplarFilter(), [0.002, 0.017, 0.5]),  # the last
+        (AlwaysOffExemplarFilter(), []),
+    ],
+    ids=["trace-based", "always-on", "always-off"],
+)
+def test_points_of_many_spans_get_the_exemplars_each_filter_gives(
+    exemplar_filter: Any, exemplar_values: list[float], consumed: Consumed
+) -> None:
+    seen = consumed(CHUNK)
+    [[point]] = _same_points(GAPS, MIXED_CONTEXTS, exemplar_filter=exemplar_filter)
+    assert point[2] == len(GAPS)
+    assert [e[0] for e in point[-1]] == exemplar_values
+    assert len(seen) <= 6 + len(GAPS)  # the one-step side consumed 6 at most: 2 per bucket
+
+
+def test_a_filter_of_the_applications_own_gets_every_point(
+    consumed: Consumed,
+) -> None:
+    class Big(AlwaysOnExemplarFilter):
+        def should_sample(self, value: float, *args: Any) -> bool:
+            return value > 0.1
+
+    seen = consumed(CHUNK)
+    [[point]] = _same_points(GAPS, MIXED_CONTEXTS, exemplar_filter=Big())
+    assert [e[0] for e in point[-1]] == [0.5]
+    assert len(seen) == 2 * len(GAPS)  # both sides point by point
 
 
 def test_view_boundaries_and_attribute_keys() -> None:
@@ -172,11 +230,18 @@ def test_view_boundaries_and_attribute_keys() -> None:
 
 def test_two_views_with_different_boundaries_each_get_their_buckets_last_values() -> None:
     views = [
-        View(instrument_name=CHUNK, name="a", aggregation=ExplicitBucketHistogramAggregation([0.013])),
-        View(instrument_name=CHUNK, name="b", aggregation=ExplicitBucketHistogramAggregation([0.016])),
+        View(
+            instrument_name=CHUNK, name="a", aggregation=ExplicitBucketHistogramAggregation([0.013])
+        ),
+        View(
+            instrument_name=CHUNK, name="b", aggregation=ExplicitBucketHistogramAggregation([0.016])
+        ),
     ]
     [points] = _same_points(GAPS, _span_context(), views=views)
-    assert {p[0]: [e[0] for e in p[-1]] for p in points} == {"a": [0.002, 0.017], "b": [0.002, 0.017]}
+    assert {p[0]: [e[0] for e in p[-1]] for p in points} == {
+        "a": [0.002, 0.017],
+        "b": [0.002, 0.017],
+    }
 
 
 def test_a_delta_and_a_cumulative_reader_across_collections() -> None:
@@ -201,11 +266,11 @@ def test_a_delta_and_a_cumulative_reader_across_collections() -> None:
     ids=["exponential", "another-reservoir"],
 )
 def test_what_a_view_chose_instead_is_recorded_point_by_point(
-    view: View, monkeypatch: pytest.MonkeyPatch
+    view: View, consumed: Consumed
 ) -> None:
-    seen = _consumed(monkeypatch)
+    seen = consumed(CHUNK)
     (histogram, [reader]), _ = _both([view])
-    record_many(histogram, GAPS, ATTRS, NO_SPAN)
+    _record_many(histogram, GAPS, ATTRS, None)
     assert len(seen) == len(GAPS)
     [point] = _points(reader)
     assert point[2] == len(GAPS)
@@ -213,7 +278,7 @@ def test_what_a_view_chose_instead_is_recorded_point_by_point(
 
 def test_values_the_sdk_rejects_are_its_to_reject() -> None:
     _same_points([0.01, -1.0, 0.02, 0.03], _span_context())
-    _same_points([0.01, 0.02, float("inf"), 0.03], NO_SPAN)
+    _same_points([0.01, 0.02, float("inf"), 0.03], None)
 
 
 def test_overflow_past_the_cardinality_limit() -> None:
@@ -228,9 +293,8 @@ def test_overflow_past_the_cardinality_limit() -> None:
     (many, [a]), (one, [b]) = _both(readers=readers)
     ctx = _span_context()
     for attrs in (ATTRS, {**ATTRS, "gen_ai.request.model": "other"}):
-        record_many(many, GAPS, attrs, ctx)
-        for value in GAPS:
-            one.record(value, attrs, ctx)
+        _record_many(many, GAPS, attrs, ctx)
+        _record_each(one, GAPS, attrs, ctx)
     got = _points(a)
     assert got == _points(b)
     assert {p[1] for p in got} == {tuple(sorted(ATTRS.items())), (("otel.metric.overflow", True),)}
@@ -264,7 +328,7 @@ def test_threads_recording_while_a_delta_reader_collects_lose_nothing() -> None:
 
     def work() -> None:
         for _ in range(150):
-            record_many(histogram, values, ATTRS, ctx)
+            _record_many(histogram, values, ATTRS, ctx)
 
     workers = [threading.Thread(target=work) for _ in range(8)]
     for w in workers:

@@ -27,17 +27,28 @@ import math
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from time import time_ns
-from typing import Any
+from typing import Any, Final
 
 from opentelemetry.context import Context
 from opentelemetry.metrics import Histogram
+from opentelemetry.trace import SpanContext
 
 __all__ = ["record_many"]
 
+_NO_SPAN: Final = Context()
+
 # What the SDK names what is read here, resolved on first use: (histogram class, measurement class,
 # explicit-bucket aggregation class, its exemplar reservoir class, the attribute key of an
-# aggregation); None when the SDK is absent or not one this module knows.
-_Known = tuple[type, type, type, type, Callable[[dict[str, Any]], Any]]
+# aggregation, the exemplar filters whose choice is known); None when the SDK is absent or not one
+# this module knows.
+_Known = tuple[
+    type[Any],
+    type[Any],
+    type[Any],
+    type[Any],
+    Callable[[dict[str, Any]], Any],
+    tuple[type[Any], ...],
+]
 _known: _Known | None | bool = False  # False: not resolved yet
 
 
@@ -49,6 +60,9 @@ def _resolve() -> _Known | None:
         )
         from opentelemetry.sdk.metrics._internal.exemplar import (
             AlignedHistogramBucketExemplarReservoir,
+            AlwaysOffExemplarFilter,
+            AlwaysOnExemplarFilter,
+            TraceBasedExemplarFilter,
         )
         from opentelemetry.sdk.metrics._internal.instrument import _Histogram
         from opentelemetry.sdk.metrics._internal.measurement import Measurement
@@ -63,6 +77,7 @@ def _resolve() -> _Known | None:
         _ExplicitBucketHistogramAggregation,
         AlignedHistogramBucketExemplarReservoir,
         key,
+        (AlwaysOnExemplarFilter, AlwaysOffExemplarFilter, TraceBasedExemplarFilter),
     )
 
 
@@ -78,29 +93,45 @@ def _sdk() -> _Known | None:
 
 
 def record_many(
-    histogram: Histogram, values: Sequence[float], attributes: dict[str, Any], context: Context
+    histogram: Histogram,
+    values: Sequence[float],
+    attributes: dict[str, Any],
+    span_contexts: Sequence[SpanContext | None],
+    context_of: Callable[[SpanContext | None], Context],
 ) -> None:
-    """``for value in values: histogram.record(value, attributes, context)``, in one step where the
-    SDK's aggregation allows it. ``attributes`` must not change afterwards."""
+    """``for v, sc in zip(values, span_contexts): histogram.record(v, attributes, context_of(sc))``,
+    in one step where the SDK's aggregation allows it. ``attributes`` must not change afterwards."""
     known = _sdk()
     views = _views(histogram, known) if known is not None and len(values) > 2 else None
     if views is None or not all(0.0 <= v < math.inf for v in values):  # NaN fails both
-        for value in values:
-            histogram.record(value, attributes, context)
+        last: SpanContext | None | bool = False
+        ctx = _NO_SPAN
+        for value, span_context in zip(values, span_contexts, strict=True):
+            if span_context is not last:
+                ctx, last = context_of(span_context), span_context
+            histogram.record(value, attributes, ctx)
         return
     assert known is not None
-    sdk_histogram, measurement, _, _, key_of = known
-    # The values that carry the exemplars: the last of each bucket, for every view's boundaries.
+    sdk_histogram, measurement, _, _, key_of, _ = known
+    # The values that carry the exemplars: in each bucket of every view's boundaries the last value
+    # and the last one of a sampled span (the SDK's filters offer all, none, or those of sampled
+    # spans; the reservoir keeps the last offered).
     carriers: set[int] = set()
     for boundaries in {v._aggregation._boundaries for v in views}:
         seen: set[int] = set()
+        sampled: set[int] = set()
         for i in range(len(values) - 1, -1, -1):
             bucket = bisect_left(boundaries, values[i])
             if bucket not in seen:
                 seen.add(bucket)
                 carriers.add(i)
+            if bucket not in sampled:
+                span_context = span_contexts[i]
+                if span_context is not None and span_context.trace_flags.sampled:
+                    sampled.add(bucket)
+                    carriers.add(i)
     for i in sorted(carriers):
-        histogram.record(values[i], attributes, context)
+        histogram.record(values[i], attributes, context_of(span_contexts[i]))
     rest = [v for i, v in enumerate(values) if i not in carriers]
     if not rest:
         return
@@ -115,13 +146,16 @@ def record_many(
         if not added:  # e.g. the carriers went to the overflow point: this view's own way
             now = time_ns()
             for value in rest:
-                view.consume_measurement(measurement(value, now, target, context, attributes), False)
+                view.consume_measurement(
+                    measurement(value, now, target, _NO_SPAN, attributes), False
+                )
 
 
 def _views(histogram: Histogram, known: _Known) -> list[Any] | None:
     """The SDK's view matches that ``histogram``'s points go to, one per reader and view; ``None``
-    unless every one is an explicit-bucket aggregation with its default reservoir."""
-    sdk_histogram, _, bucket_aggregation, aligned_reservoir, _ = known
+    unless every one is an explicit-bucket aggregation with its default reservoir and the provider's
+    exemplar filter is one of the SDK's."""
+    sdk_histogram, _, bucket_aggregation, aligned_reservoir, _, filters = known
     target: Any = histogram
     if type(target) is not sdk_histogram:  # the API's proxy, once a provider is set
         target = getattr(target, "_real_instrument", None)
@@ -131,7 +165,10 @@ def _views(histogram: Histogram, known: _Known) -> list[Any] | None:
         enabled = getattr(target, "_is_enabled", None)  # SDK 1.45: a meter configured off
         if enabled is not None and not enabled():
             return None
-        storages = target._measurement_consumer._reader_storages.values()
+        consumer = target._measurement_consumer
+        if type(consumer._sdk_config.exemplar_filter) not in filters:
+            return None  # a filter of the application's: its choice is unknown
+        storages = consumer._reader_storages.values()
         views = [m for s in storages for m in s._get_or_init_view_instrument_match(target)]
     except AttributeError:
         return None

@@ -40,7 +40,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider, LogRecord, SeverityNumber, get_logger
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
-from opentelemetry.metrics import Histogram, MeterProvider, NoOpMeter, get_meter
+from opentelemetry.metrics import MeterProvider, NoOpMeter, get_meter
 from opentelemetry.trace import (
     Span,
     SpanContext,
@@ -57,7 +57,6 @@ from llmotel.semconv import latest as semconv_latest
 from llmotel.semconv import messages as _msg
 from llmotel.semconv import metrics as semconv_metrics
 from llmotel.semconv import points as _points
-from llmotel.semconv._sdk_histograms import record_many
 from llmotel.semconv.capture import CaptureSettings, capture_settings_from_env
 from llmotel.semconv.extensions import LLMOTEL_RECORDED_METRICS, LLMOTEL_STREAM_ABANDONED
 
@@ -89,14 +88,6 @@ _LLM_KINDS: Final = frozenset({"LLM", "EMBEDDING"})  # openinference.span.kind o
 _OPENINFERENCE_KIND: Final = "openinference.span.kind"
 
 _CLIENT = SpanKind.CLIENT
-
-
-def _record_chunk_gaps(
-    histogram: Histogram, times: array[float], attrs: dict[str, Any], ctx: Context
-) -> None:
-    """One time-per-output-chunk point per chunk after the first, all in the span's context (their
-    exemplars name the span), added to the SDK's aggregation in one step where it allows it."""
-    record_many(histogram, [times[i + 1] - times[i] for i in range(len(times) - 1)], attrs, ctx)
 
 
 # (duration and chunk times, input tokens, output tokens) attributes of one call's metric points
@@ -655,11 +646,11 @@ class InferenceTelemetry:
             span.get_span_context() if span is not None else None,
         )
         size = _points.CALL_BYTES + (8 * len(times) if times else 0)
-        if not _points.defer(self._record_points, args, size):
-            self._record_points(*args)
+        _points.defer(self._add_points, args, size)
 
-    def _record_points(
+    def _add_points(
         self,
+        points: _points.Points,
         attribute_sets: _MetricAttributeSets,
         inference: bool,
         duration: float,
@@ -669,19 +660,19 @@ class InferenceTelemetry:
         output_tokens: int | None,
         span_context: SpanContext | None,
     ) -> None:
-        """Record one call's points, in a context holding its span's identity: their exemplars name
-        the span."""
+        """Add one call's points to ``points``; their exemplars name the call's span."""
         attrs, input_attrs, output_attrs = attribute_sets
-        ctx = _points.exemplar_context(span_context)
-        (self._inference_duration if inference else self._duration).record(duration, attrs, ctx)
+        duration_histogram = self._inference_duration if inference else self._duration
+        points.add(duration_histogram, duration, attrs, span_context)
         if first_chunk is not None:
-            self._time_to_first_chunk.record(first_chunk, attrs, ctx)
+            points.add(self._time_to_first_chunk, first_chunk, attrs, span_context)
         if times is not None and len(times) > 1:
-            _record_chunk_gaps(self._time_per_output_chunk, times, attrs, ctx)
+            gaps = (times[i + 1] - times[i] for i in range(len(times) - 1))
+            points.extend(self._time_per_output_chunk, gaps, attrs, span_context)
         if input_tokens is not None:
-            self._input_hist.record(input_tokens, input_attrs, ctx)
+            points.add(self._input_hist, input_tokens, input_attrs, span_context)
         if output_tokens is not None:
-            self._output_hist.record(output_tokens, output_attrs, ctx)
+            points.add(self._output_hist, output_tokens, output_attrs, span_context)
 
     def _emit_event(
         self, inv: Invocation, response: dict[str, AttributeValue], content: dict[str, str] | None

@@ -4,21 +4,24 @@ An OpenTelemetry SDK histogram ``record()`` cleans the point's attributes, build
 them and offers the point to the exemplar reservoir: on SDK 1.45 that is ~7-16 µs in a loop, and
 20-40 µs on the thread of an LLM call, whose caches the provider SDK's own work has just filled
 with other things (three points measured 90 µs of a call's CPU there). A call hands its points
-here instead (:func:`defer`: one append of what :func:`record` functions need), and the callback of
-an observable instrument that observes nothing (:func:`watch` puts it on a meter) records them, in
-a loop, on the collecting thread, before the collection reads the histograms. The points reach the
-collection they would have reached (values, attributes, exemplars of the call's span); an
-exemplar's timestamp is the collection's instead of the call's.
+here instead (:func:`defer`: one append of what makes them), and the callback of an observable
+instrument that observes nothing (:func:`watch` puts it on a meter) records them on the collecting
+thread, before the collection reads the histograms: gathered by histogram and attribute set
+(:class:`Points`), each set in one step into the SDK's aggregation where it allows it. The points
+reach the collection they would have reached (values, attributes, exemplars of the calls' spans);
+an exemplar's timestamp is the collection's instead of the call's, and when a View's
+``attribute_keys`` merge two sets, a bucket's exemplar is the last of the set recorded last.
 
 At most :data:`PENDING_BYTES` wait (4 MiB; a call's entry is ~0.5 KB, a stream's chunk 8 bytes
 more: ~8000 calls, 130 calls/s under the SDK's default 60 s export interval). Past it :func:`defer`
-says no and the caller records now, which is also what happens when nothing ever collects (an SDK
+records a call's points at once, which is also what happens when nothing ever collects (an SDK
 ``MeterProvider`` without readers, or a global one never set).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -29,12 +32,14 @@ from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, NoOpHistogram, Observation
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 
+from llmotel.semconv._sdk_histograms import record_many
 from llmotel.semconv.extensions import LLMOTEL_PENDING_POINTS
 
 __all__ = [
     "CALL_BYTES",
     "NO_SPAN",
     "PENDING_BYTES",
+    "Points",
     "defer",
     "exemplar_context",
     "pending",
@@ -53,22 +58,92 @@ CALL_BYTES: Final = 512
 #: A context without a span: a point recorded in it offers no exemplar of a span.
 NO_SPAN: Final = Context()
 
-# (record function, its arguments, their size in bytes)
+# (points function, its arguments, their size in bytes)
 _QUEUE: deque[tuple[Callable[..., None], tuple[Any, ...], int]] = deque()
 _lock = threading.Lock()
 _bytes = 0  # of _QUEUE's entries; changed under _lock
 
 
-def defer(record_points: Callable[..., None], args: tuple[Any, ...], size: int) -> bool:
-    """Queue ``record_points(*args)`` for the next collection (``size``: what the entry holds, in
-    bytes, about); ``False`` when that would pass :data:`PENDING_BYTES`: then record them now."""
+def _forget_in_child() -> None:
+    """A forked child starts with nothing waiting: the parent's entries are the parent's to record
+    (the child would count them a second time), and a lock another thread held stays held."""
+    global _lock, _bytes
+    _QUEUE.clear()
+    _lock = threading.Lock()
+    _bytes = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
+
+
+class Points:
+    """The points of one or many calls, gathered by histogram and attribute set, then recorded set
+    by set (:meth:`record`): a set's values go into the SDK's aggregation in one step where it
+    allows it, with the exemplars a ``record()`` per value gives (``_sdk_histograms``)."""
+
+    __slots__ = ("_sets",)
+
+    def __init__(self) -> None:
+        # (id(histogram), id(attributes)) -> (histogram, attributes, values, their span contexts);
+        # the attribute dicts are the emitters' shared ones, so one set is one dict
+        self._sets: dict[
+            tuple[int, int],
+            tuple[Histogram, dict[str, Any], list[float], list[SpanContext | None]],
+        ] = {}
+
+    def add(
+        self,
+        histogram: Histogram,
+        value: float,
+        attributes: dict[str, Any],
+        span_context: SpanContext | None,
+    ) -> None:
+        """A point of ``histogram`` (its exemplar names ``span_context``'s span, if any)."""
+        found = self._sets.get((id(histogram), id(attributes)))
+        if found is None:
+            found = self._sets[(id(histogram), id(attributes))] = (histogram, attributes, [], [])
+        found[2].append(value)
+        found[3].append(span_context)
+
+    def extend(
+        self,
+        histogram: Histogram,
+        values: Iterable[float],
+        attributes: dict[str, Any],
+        span_context: SpanContext | None,
+    ) -> None:
+        """Points of ``histogram``, all of one span."""
+        found = self._sets.get((id(histogram), id(attributes)))
+        if found is None:
+            found = self._sets[(id(histogram), id(attributes))] = (histogram, attributes, [], [])
+        before = len(found[2])
+        found[2].extend(values)
+        found[3].extend([span_context] * (len(found[2]) - before))
+
+    def record(self) -> None:
+        """Record every point added so far; a set that fails does not stop the others."""
+        sets, self._sets = self._sets, {}
+        for histogram, attributes, values, span_contexts in sets.values():
+            try:
+                record_many(histogram, values, attributes, span_contexts, exemplar_context)
+            except Exception:  # noqa: BLE001
+                _log.debug("llmotel: recording deferred metric points failed", exc_info=True)
+
+
+def defer(points: Callable[..., None], args: tuple[Any, ...], size: int) -> None:
+    """Have ``points(p, *args)`` add a call's points to the :class:`Points` ``p`` of the next
+    collection (``size``: what the entry holds, in bytes, about); past :data:`PENDING_BYTES` of
+    waiting entries it is done, and its points recorded, now."""
     global _bytes
     with _lock:
-        if _bytes + size > PENDING_BYTES:
-            return False
-        _bytes += size
-        _QUEUE.append((record_points, args, size))
-    return True
+        if _bytes + size <= PENDING_BYTES:
+            _bytes += size
+            _QUEUE.append((points, args, size))
+            return
+    now = Points()
+    points(now, *args)
+    now.record()
 
 
 def record_later(
@@ -79,36 +154,39 @@ def record_later(
 ) -> None:
     """One point, recorded at the next collection in the context of ``span_context`` (or now, when
     the queue is full). ``attributes`` must not change afterwards."""
-    args = (histogram, value, attributes, span_context)
-    if isinstance(histogram, NoOpHistogram) or not defer(_record_one, args, CALL_BYTES):
-        _record_one(*args)
+    if isinstance(histogram, NoOpHistogram):
+        return
+    defer(_one_point, (histogram, value, attributes, span_context), CALL_BYTES)
 
 
-def _record_one(
+def _one_point(
+    points: Points,
     histogram: Histogram,
     value: float,
     attributes: dict[str, Any],
     span_context: SpanContext | None,
 ) -> None:
-    histogram.record(value, attributes, exemplar_context(span_context))
+    points.add(histogram, value, attributes, span_context)
 
 
 def record() -> None:
     """Record every point queued so far (what a collection does first)."""
     global _bytes
     queue = _QUEUE
+    gathered = Points()
     # Only what is queued now: calls that keep arriving do not hold the collection here.
     for _ in range(len(queue)):
         try:
-            record_points, args, size = queue.popleft()
+            points, args, size = queue.popleft()
         except IndexError:  # another reader's collection took it
-            return
+            break
         with _lock:
             _bytes -= size
         try:
-            record_points(*args)
+            points(gathered, *args)
         except Exception:  # noqa: BLE001
-            _log.debug("llmotel: recording deferred metric points failed", exc_info=True)
+            _log.debug("llmotel: gathering deferred metric points failed", exc_info=True)
+    gathered.record()
 
 
 def pending() -> int:
