@@ -39,8 +39,9 @@ ATTRS: dict[str, Any] = {
     "server.address": "localhost",
     "server.port": 8080,
 }
-# A stream's gaps: most in (0.01, 0.02], some in (0, 0.01], one long one, the last in the first bucket.
-GAPS = [0.015] * 20 + [0.004, 0.0125] * 10 + [0.5, 0.017, 0.002]
+# A stream's gaps: most in (0.01, 0.02], some in (0, 0.01], two on a boundary, one long one, the
+# last in the first bucket.
+GAPS = [0.015] * 20 + [0.01, 0.02] + [0.004, 0.0125] * 10 + [0.5, 0.017, 0.002]
 
 CHUNK = "gen_ai.client.operation.time_per_output_chunk"
 _Reader = Callable[[], InMemoryMetricReader]
@@ -52,25 +53,35 @@ def _span_context(sampled: bool = True) -> SpanContext:
     return tracer.start_span("stream").get_span_context()
 
 
+def _runs(
+    values: Sequence[float], span_context: SpanContext | None | list[SpanContext | None]
+) -> list[tuple[int, SpanContext | None]]:
+    """The runs of one span (or of each value's own)."""
+    if isinstance(span_context, list):
+        return [(i + 1, sc) for i, sc in enumerate(span_context)]
+    return [(len(values), span_context)]
+
+
 def _record_many(
     histogram: Any,
     values: Sequence[float],
     attributes: dict[str, Any],
-    span_context: SpanContext | None | Sequence[SpanContext | None],
+    span_context: SpanContext | None | list[SpanContext | None],
 ) -> None:
-    contexts = span_context if isinstance(span_context, list) else [span_context] * len(values)
-    record_many(histogram, values, attributes, contexts, exemplar_context)
+    record_many(histogram, values, attributes, _runs(values, span_context), exemplar_context)
 
 
 def _record_each(
     histogram: Any,
     values: Sequence[float],
     attributes: dict[str, Any],
-    span_context: SpanContext | None | Sequence[SpanContext | None],
+    span_context: SpanContext | None | list[SpanContext | None],
 ) -> None:
-    contexts = span_context if isinstance(span_context, list) else [span_context] * len(values)
-    for value, sc in zip(values, contexts, strict=True):
-        histogram.record(value, attributes, exemplar_context(sc))
+    start = 0
+    for end, sc in _runs(values, span_context):
+        for value in values[start:end]:
+            histogram.record(value, attributes, exemplar_context(sc))
+        start = end
 
 
 def _points(reader: InMemoryMetricReader) -> list[tuple[Any, ...]]:
@@ -157,7 +168,7 @@ def test_same_points_and_exemplars_as_a_record_per_value() -> None:
     assert total == pytest.approx(sum(GAPS))
     assert (low, high) == (0.002, 0.5)
     assert bounds == tuple(DURATION_BUCKETS)
-    assert buckets[:3] == (11, 31, 0)
+    assert buckets[:3] == (12, 32, 0)
     # the last value of each bucket: 0.002 in (0, 0.01], 0.017 in (0.01, 0.02], 0.5 in (0.32, 0.64]
     assert [e[0] for e in exemplars] == [0.002, 0.017, 0.5]
 
@@ -186,7 +197,7 @@ MIXED_CONTEXTS = [_MIXED[i % 5 % 3] for i in range(len(GAPS))]
 @pytest.mark.parametrize(
     ("exemplar_filter", "exemplar_values"),
     [
-        (None, [0.004, 0.0125, 0.5]),  # the SDK's default: the last of a sampled span's
+        (None, [0.004, 0.017]),  # the SDK's default: the last of a sampled span's
         (AlwaysOnExemplarFilter(), [0.002, 0.017, 0.5]),  # the last
         (AlwaysOffExemplarFilter(), []),
     ],
@@ -223,7 +234,7 @@ def test_view_boundaries_and_attribute_keys() -> None:
     )
     [[point]] = _same_points(GAPS, _span_context(), views=[view])
     assert point[1] == (("gen_ai.request.model", "m"),)
-    assert point[6] == (11, 10, 21, 1)
+    assert point[6] == (11, 11, 22, 1)
     # the exemplars keep what the view dropped
     assert ("gen_ai.provider.name", "openai") in point[-1][0][3]
 
@@ -249,8 +260,8 @@ def test_a_delta_and_a_cumulative_reader_across_collections() -> None:
     collected = _same_points(GAPS, _span_context(), readers=readers, rounds=3)
     cumulative = [c[0][2] for c in collected[0::2]]
     delta = [c[0][2] for c in collected[1::2]]
-    assert cumulative == [43, 86, 129]
-    assert delta == [43, 43, 43]
+    assert cumulative == [45, 90, 135]
+    assert delta == [45, 45, 45]
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from time import time_ns
 from typing import Any, Final
@@ -33,7 +33,7 @@ from opentelemetry.context import Context
 from opentelemetry.metrics import Histogram
 from opentelemetry.trace import SpanContext
 
-__all__ = ["record_many"]
+__all__ = ["Run", "record_many"]
 
 _NO_SPAN: Final = Context()
 
@@ -92,49 +92,55 @@ def _sdk() -> _Known | None:
     return _known  # type: ignore[return-value]
 
 
+#: ``(end, span_context)``: the values before index ``end`` (and after the previous run's end) are
+#: points of that span (``None``: of no span).
+Run = tuple[int, SpanContext | None]
+
+
 def record_many(
     histogram: Histogram,
     values: Sequence[float],
     attributes: dict[str, Any],
-    span_contexts: Sequence[SpanContext | None],
+    runs: Sequence[Run],
     context_of: Callable[[SpanContext | None], Context],
 ) -> None:
-    """``for v, sc in zip(values, span_contexts): histogram.record(v, attributes, context_of(sc))``,
-    in one step where the SDK's aggregation allows it. ``attributes`` must not change afterwards."""
+    """Record each of ``values`` as a point of ``histogram`` with ``attributes``, in the context
+    ``context_of`` gives for its run's span (what a ``record()`` per value does), in one step where
+    the SDK's aggregation allows it. ``attributes`` must not change afterwards."""
+    if not values:
+        return
     known = _sdk()
     views = _views(histogram, known) if known is not None and len(values) > 2 else None
-    if views is None or not all(0.0 <= v < math.inf for v in values):  # NaN fails both
-        last: SpanContext | None | bool = False
-        ctx = _NO_SPAN
-        for value, span_context in zip(values, span_contexts, strict=True):
-            if span_context is not last:
-                ctx, last = context_of(span_context), span_context
-            histogram.record(value, attributes, ctx)
+    total = sum(values)
+    if views is None or not (math.isfinite(total) and min(values) >= 0.0):  # NaN fails both
+        start = 0
+        for end, span_context in runs:
+            ctx = context_of(span_context)
+            for value in values[start:end]:
+                histogram.record(value, attributes, ctx)
+            start = end
         return
     assert known is not None
     sdk_histogram, measurement, _, _, key_of, _ = known
-    # The values that carry the exemplars: in each bucket of every view's boundaries the last value
-    # and the last one of a sampled span (the SDK's filters offer all, none, or those of sampled
-    # spans; the reservoir keeps the last offered).
-    carriers: set[int] = set()
-    for boundaries in {v._aggregation._boundaries for v in views}:
-        seen: set[int] = set()
-        sampled: set[int] = set()
-        for i in range(len(values) - 1, -1, -1):
-            bucket = bisect_left(boundaries, values[i])
-            if bucket not in seen:
-                seen.add(bucket)
-                carriers.add(i)
-            if bucket not in sampled:
-                span_context = span_contexts[i]
-                if span_context is not None and span_context.trace_flags.sampled:
-                    sampled.add(bucket)
-                    carriers.add(i)
-    for i in sorted(carriers):
-        histogram.record(values[i], attributes, context_of(span_contexts[i]))
-    rest = [v for i, v in enumerate(values) if i not in carriers]
-    if not rest:
+    ordered = sorted(values)
+    counts = {b: _bucket_counts(ordered, b) for b in {v._aggregation._boundaries for v in views}}
+    carriers = _carriers(values, runs, counts)
+    start = 0
+    carrier_sum = 0.0
+    for end, span_context in runs:
+        mine = [i for i in carriers if start <= i < end]
+        if mine:
+            ctx = context_of(span_context)
+            for i in sorted(mine):
+                histogram.record(values[i], attributes, ctx)
+                carrier_sum += values[i]
+        start = end
+    if len(carriers) == len(values):
         return
+    for boundaries, bucket_counts in counts.items():  # what the carriers added already
+        for i in carriers:
+            bucket_counts[bisect_left(boundaries, values[i])] -= 1
+    rest = _Rest(total - carrier_sum, ordered[0], ordered[-1], counts)
     target = histogram if type(histogram) is sdk_histogram else histogram._real_instrument  # type: ignore[attr-defined]
     for view in views:
         keys = view._view._attribute_keys
@@ -145,10 +151,75 @@ def record_many(
             added = aggregation is not None and _add(aggregation, rest, kept, known)
         if not added:  # e.g. the carriers went to the overflow point: this view's own way
             now = time_ns()
-            for value in rest:
-                view.consume_measurement(
-                    measurement(value, now, target, _NO_SPAN, attributes), False
-                )
+            for i, value in enumerate(values):
+                if i not in carriers:
+                    view.consume_measurement(
+                        measurement(value, now, target, _NO_SPAN, attributes), False
+                    )
+
+
+def _bucket_counts(ordered: list[float], boundaries: tuple[float, ...]) -> list[int]:
+    """How many of ``ordered`` (sorted) fall in each bucket: ``(b[i-1], b[i]]``, as the SDK
+    buckets a value (``bisect_left(boundaries, value)``)."""
+    counts = []
+    below = 0
+    for bound in boundaries:
+        upto = bisect_right(ordered, bound)
+        counts.append(upto - below)
+        below = upto
+    counts.append(len(ordered) - below)
+    return counts
+
+
+def _carriers(
+    values: Sequence[float], runs: Sequence[Run], counts: dict[tuple[float, ...], list[int]]
+) -> set[int]:
+    """The values that carry the exemplars: in each bucket of every view's boundaries the last
+    value and the last one of a sampled span (the SDK's filters offer all, none, or those of
+    sampled spans; the explicit-bucket reservoir keeps the last offered). Read from the end, until
+    every bucket that has values has both."""
+    carriers: set[int] = set()
+    for boundaries, bucket_counts in counts.items():
+        filled = sum(1 for c in bucket_counts if c)
+        seen: set[int] = set()
+        sampled: set[int] = set()
+        for r in range(len(runs) - 1, -1, -1):
+            end, span_context = runs[r]
+            start = runs[r - 1][0] if r else 0
+            of_sampled = span_context is not None and span_context.trace_flags.sampled
+            if len(seen) == filled and (not of_sampled or len(sampled) == filled):
+                if len(sampled) == filled:
+                    break
+                continue  # this run can carry nothing more
+            for i in range(end - 1, start - 1, -1):
+                bucket = bisect_left(boundaries, values[i])
+                if bucket not in seen:
+                    seen.add(bucket)
+                    carriers.add(i)
+                if of_sampled and bucket not in sampled:
+                    sampled.add(bucket)
+                    carriers.add(i)
+                if len(seen) == filled and (not of_sampled or len(sampled) == filled):
+                    break
+    return carriers
+
+
+class _Rest:
+    """What the values other than the carriers add to an aggregation."""
+
+    __slots__ = ("counts", "maximum", "minimum", "total")
+
+    def __init__(
+        self,
+        total: float,
+        minimum: float,
+        maximum: float,
+        counts: dict[tuple[float, ...], list[int]],
+    ) -> None:
+        self.total = total
+        self.minimum = minimum  # of all the values: the carriers are in the same aggregation
+        self.maximum = maximum
+        self.counts = counts  # per boundaries
 
 
 def _views(histogram: Histogram, known: _Known) -> list[Any] | None:
@@ -183,27 +254,28 @@ def _views(histogram: Histogram, known: _Known) -> list[Any] | None:
     return views or None
 
 
-def _add(aggregation: Any, values: list[float], attributes: dict[str, Any], known: _Known) -> bool:
-    """Add ``values`` to an explicit-bucket aggregation's counts, sum, min and max; ``False`` (and
+def _add(aggregation: Any, rest: _Rest, attributes: dict[str, Any], known: _Known) -> bool:
+    """Add ``rest`` to an explicit-bucket aggregation's counts, sum, min and max; ``False`` (and
     nothing added) unless it is the one for ``attributes`` and has the fields this module knows."""
     if type(aggregation) is not known[2] or aggregation._attributes != attributes:
         return False
     try:
-        boundaries = aggregation._boundaries
+        counts = rest.counts.get(aggregation._boundaries)
         record_min_max = aggregation._record_min_max
         lock = aggregation._lock
     except AttributeError:
         return False
+    if counts is None:
+        return False
     with lock:
-        counts = aggregation._value
-        if counts is None:
-            counts = aggregation._value = aggregation._get_empty_bucket_counts()
-        total = aggregation._sum
-        for value in values:
-            counts[bisect_left(boundaries, value)] += 1
-            total += value  # one at a time, as the SDK adds them: the same float sum
-        aggregation._sum = total
+        value = aggregation._value
+        if value is None:
+            value = aggregation._value = aggregation._get_empty_bucket_counts()
+        for bucket, count in enumerate(counts):
+            if count:
+                value[bucket] += count
+        aggregation._sum += rest.total
         if record_min_max:
-            aggregation._min = min(aggregation._min, min(values))
-            aggregation._max = max(aggregation._max, max(values))
+            aggregation._min = min(aggregation._min, rest.minimum)
+            aggregation._max = max(aggregation._max, rest.maximum)
     return True

@@ -29,6 +29,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import operator
 import os
 import time
 import traceback
@@ -667,7 +668,7 @@ class InferenceTelemetry:
         if first_chunk is not None:
             points.add(self._time_to_first_chunk, first_chunk, attrs, span_context)
         if times is not None and len(times) > 1:
-            gaps = (times[i + 1] - times[i] for i in range(len(times) - 1))
+            gaps = map(operator.sub, times[1:], times[:-1])
             points.extend(self._time_per_output_chunk, gaps, attrs, span_context)
         if input_tokens is not None:
             points.add(self._input_hist, input_tokens, input_attrs, span_context)

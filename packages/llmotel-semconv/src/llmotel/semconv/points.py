@@ -32,7 +32,7 @@ from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, NoOpHistogram, Observation
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 
-from llmotel.semconv._sdk_histograms import record_many
+from llmotel.semconv._sdk_histograms import Run, record_many
 from llmotel.semconv.extensions import LLMOTEL_PENDING_POINTS
 
 __all__ = [
@@ -85,12 +85,10 @@ class Points:
     __slots__ = ("_sets",)
 
     def __init__(self) -> None:
-        # (id(histogram), id(attributes)) -> (histogram, attributes, values, their span contexts);
+        # (id(histogram), id(attributes)) -> (histogram, attributes, values, their spans' runs);
         # the attribute dicts are the emitters' shared ones, so one set is one dict
-        self._sets: dict[
-            tuple[int, int],
-            tuple[Histogram, dict[str, Any], list[float], list[SpanContext | None]],
-        ] = {}
+        self._sets: dict[tuple[int, int], tuple[Histogram, dict[str, Any], list[float], list[Run]]]
+        self._sets = {}
 
     def add(
         self,
@@ -100,11 +98,7 @@ class Points:
         span_context: SpanContext | None,
     ) -> None:
         """A point of ``histogram`` (its exemplar names ``span_context``'s span, if any)."""
-        found = self._sets.get((id(histogram), id(attributes)))
-        if found is None:
-            found = self._sets[(id(histogram), id(attributes))] = (histogram, attributes, [], [])
-        found[2].append(value)
-        found[3].append(span_context)
+        self.extend(histogram, (value,), attributes, span_context)
 
     def extend(
         self,
@@ -117,16 +111,19 @@ class Points:
         found = self._sets.get((id(histogram), id(attributes)))
         if found is None:
             found = self._sets[(id(histogram), id(attributes))] = (histogram, attributes, [], [])
-        before = len(found[2])
-        found[2].extend(values)
-        found[3].extend([span_context] * (len(found[2]) - before))
+        _, _, all_values, runs = found
+        all_values.extend(values)
+        if runs and runs[-1][1] is span_context:
+            runs[-1] = (len(all_values), span_context)
+        else:
+            runs.append((len(all_values), span_context))
 
     def record(self) -> None:
         """Record every point added so far; a set that fails does not stop the others."""
         sets, self._sets = self._sets, {}
-        for histogram, attributes, values, span_contexts in sets.values():
+        for histogram, attributes, values, runs in sets.values():
             try:
-                record_many(histogram, values, attributes, span_contexts, exemplar_context)
+                record_many(histogram, values, attributes, runs, exemplar_context)
             except Exception:  # noqa: BLE001
                 _log.debug("llmotel: recording deferred metric points failed", exc_info=True)
 
