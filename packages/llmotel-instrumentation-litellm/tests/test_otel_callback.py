@@ -22,6 +22,7 @@ from litellm.integrations.opentelemetry import OpenTelemetry, OpenTelemetryConfi
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+import llmotel.instrumentation.litellm as litellm_instrumentation
 from llmotel.instrumentation.litellm import LiteLLMInstrumentor
 from llmotel.testing import StubServer, Usage, error_reply, text_reply
 
@@ -208,3 +209,41 @@ async def test_async_call_is_the_one_span(
         await asyncio.sleep(0.05)
     assert "async-call" in logged.call_ids
     assert scopes(span_exporter, since) == [("chat gpt-4o-mini", LLMOTEL)]
+
+
+def test_no_call_id_given_without_the_callback(
+    instrumented: LiteLLMInstrumentor,
+    route: Any,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    # A call given a litellm_call_id costs LiteLLM more than one that makes its own: with LiteLLM's
+    # OpenTelemetry callback not registered there is nothing to mark, and the call is left as made.
+    saved = {name: getattr(litellm, name) for name in CALLBACK_LISTS}
+    for name in CALLBACK_LISTS:
+        setattr(litellm, name, [])
+    try:
+        seen: list[Any] = []
+        done = Logged()
+        litellm.callbacks = [done]
+        llm_stub.enqueue(text_reply("Hello!"))
+        litellm.completion(**route(OPENAI_MODEL), messages=MESSAGES)
+        assert done.done.wait(10)
+        seen.extend(done.call_ids)
+    finally:
+        for name, value in saved.items():
+            setattr(litellm, name, value)
+    [call_id] = seen
+    assert call_id not in litellm_instrumentation._covered  # LiteLLM's own id, not one of ours
+    assert scopes(span_exporter) == [("chat gpt-4o-mini", LLMOTEL)]
+
+
+def test_callback_named_before_the_first_call_is_found() -> None:
+    saved = litellm.callbacks
+    try:
+        litellm.callbacks = ["otel"]
+        assert litellm_instrumentation._otel_callback_registered()
+        litellm.callbacks = [Logged()]
+        assert not litellm_instrumentation._otel_callback_registered()
+    finally:
+        litellm.callbacks = saved
