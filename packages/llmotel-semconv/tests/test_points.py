@@ -289,3 +289,14 @@ def test_a_failing_entry_does_not_stop_the_others(
     [(_, duration)] = metric_points(metric_reader, DURATION)
     assert duration.count == 1
     assert points.pending() == 0
+
+
+def test_attribute_sets_share_one_dict_per_combination() -> None:
+    sets = points.AttributeSets(("a", "b"), limit=2)
+    first = sets.get(("x", None))
+    assert first == {"a": "x"}  # None leaves the key out
+    assert sets.get(("x", None)) is first
+    assert sets.get(("x", "y")) == {"a": "x", "b": "y"}
+    beyond = sets.get(("z", "y"))  # past the limit: equal dicts, not kept
+    assert beyond == {"a": "z", "b": "y"}
+    assert sets.get(("z", "y")) is not beyond

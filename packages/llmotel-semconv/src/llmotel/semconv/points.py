@@ -24,7 +24,7 @@ import logging
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
 from opentelemetry import trace
@@ -39,6 +39,7 @@ __all__ = [
     "CALL_BYTES",
     "NO_SPAN",
     "PENDING_BYTES",
+    "AttributeSets",
     "Points",
     "defer",
     "exemplar_context",
@@ -126,6 +127,29 @@ class Points:
                 record_many(histogram, values, attributes, runs, exemplar_context)
             except Exception:  # noqa: BLE001
                 _log.debug("llmotel: recording deferred metric points failed", exc_info=True)
+
+
+class AttributeSets:
+    """One attribute dict per distinct combination of values of ``keys`` (a value ``None`` leaves
+    its key out), made once and shared: :class:`Points` gathers a collection's points by attribute
+    dict, so calls with equal attributes should pass the same one. At most ``limit`` are kept;
+    past that a new combination gets a dict of its own each time."""
+
+    __slots__ = ("_keys", "_limit", "_sets")
+
+    def __init__(self, keys: Sequence[str], limit: int = 1024) -> None:
+        self._keys = tuple(keys)
+        self._limit = limit
+        self._sets: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def get(self, values: tuple[Any, ...]) -> dict[str, Any]:
+        """The attributes ``keys`` → ``values`` (must not be changed)."""
+        found = self._sets.get(values)
+        if found is None:
+            found = {k: v for k, v in zip(self._keys, values, strict=True) if v is not None}
+            if len(self._sets) < self._limit:
+                self._sets[values] = found
+        return found
 
 
 def defer(points: Callable[..., None], args: tuple[Any, ...], size: int) -> None:

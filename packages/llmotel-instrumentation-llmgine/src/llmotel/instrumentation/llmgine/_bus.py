@@ -55,7 +55,6 @@ _INTERNAL: Final = SpanKind.INTERNAL
 _PRODUCER: Final = SpanKind.PRODUCER
 _CONSUMER: Final = SpanKind.CONSUMER
 #: Most distinct metric attribute sets kept built (they are type and function names).
-_MAX_CACHED_ATTRS: Final = 1024
 _COMMAND_KEYS: Final = (n.COMMAND_TYPE, ERROR_TYPE)
 _HANDLER_KEYS: Final = (n.EVENT_TYPE, n.HANDLER_NAME, ERROR_TYPE)
 # LLMgine's marker for "not in a session" (bus-scoped handlers and messages).
@@ -143,7 +142,10 @@ class BusTelemetry:
         self._command_result_type = command_result_type
         self._runs: dict[str, _CommandRun] = {}
         self._last_carried: tuple[Context, Context] | None = None
-        self._attrs_cache: dict[tuple[str | None, ...], dict[str, str]] = {}
+        # The attribute dicts of the duration points, one per combination (type, function and
+        # error-class names: a small set)
+        self._command_attrs = points.AttributeSets(_COMMAND_KEYS)
+        self._handler_attrs = points.AttributeSets(_HANDLER_KEYS)
         self._tool_event_type = tool_event_type
         self._capture_content = capture_content
         self.carrier = ContextCarrier()
@@ -292,7 +294,7 @@ class BusTelemetry:
             points.record_later(
                 self._command_duration,
                 duration,
-                self._metric_attrs((run.command_type, error_type)),
+                self._command_attrs.get((run.command_type, error_type)),
                 span.get_span_context(),
             )
         except Exception:  # noqa: BLE001 - never raise into the bus
@@ -307,19 +309,6 @@ class BusTelemetry:
         if instance._registry.get_command_handler(type(command), command.session_id) is None:
             return n.NO_HANDLER
         return n.COMMAND_FAILED
-
-    def _metric_attrs(self, key: tuple[str | None, ...]) -> dict[str, str]:
-        """The attribute dict of a duration point, built once per combination (the values are
-        type, function and error-class names: a small set)."""
-        attrs = self._attrs_cache.get(key)
-        if attrs is None:
-            names = _COMMAND_KEYS if len(key) == 2 else _HANDLER_KEYS
-            attrs = {
-                name: value for name, value in zip(names, key, strict=False) if value is not None
-            }
-            if len(self._attrs_cache) < _MAX_CACHED_ATTRS:
-                self._attrs_cache[key] = attrs
-        return attrs
 
     # --- MessageBus.publish ------------------------------------------------------------------
 
@@ -498,7 +487,7 @@ class BusTelemetry:
             points.record_later(
                 self._handler_duration,
                 duration,
-                self._metric_attrs((etype, hname, error_type)),
+                self._handler_attrs.get((etype, hname, error_type)),
                 span.get_span_context(),
             )
         except Exception:  # noqa: BLE001 - never raise into the bus

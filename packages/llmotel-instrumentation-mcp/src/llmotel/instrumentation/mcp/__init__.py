@@ -240,6 +240,8 @@ class _Telemetry:
         # The protocol version each session agreed on (client side: from the initialize result).
         self._versions: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self._warned: set[str] = set()
+        # The duration points' attribute dicts, one per combination of values.
+        self._metric_attrs = points.AttributeSets(_METRIC_KEYS)
 
     def failed(self, where: str) -> None:
         if where not in self._warned:
@@ -454,7 +456,7 @@ class _Telemetry:
             points.record_later(
                 histogram,
                 elapsed,
-                {k: attrs[k] for k in _METRIC_KEYS if k in attrs},
+                self._metric_attrs.get(tuple(attrs.get(k) for k in _METRIC_KEYS)),
                 span.get_span_context(),
             )
         except Exception:  # noqa: BLE001
