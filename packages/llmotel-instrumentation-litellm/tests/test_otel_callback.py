@@ -30,15 +30,7 @@ from .conftest import OPENAI_MODEL, Instrument
 
 MESSAGES: Any = [{"role": "user", "content": "Say hello"}]
 LLMOTEL = "llmotel.instrumentation.litellm"
-# Where LiteLLM keeps the callbacks it was given (it copies litellm.callbacks into the others).
-CALLBACK_LISTS = (
-    "callbacks",
-    "input_callback",
-    "success_callback",
-    "failure_callback",
-    "_async_success_callback",
-    "_async_failure_callback",
-)
+CALLBACK_LISTS = litellm_instrumentation._CALLBACK_LISTS  # where LiteLLM keeps its callbacks
 
 
 class Logged(CustomLogger):  # type: ignore[misc]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import pathlib
 import sys
+import threading
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -60,3 +61,25 @@ def consumed(monkeypatch: pytest.MonkeyPatch) -> Consumed:
 
     monkeypatch.setattr(_ViewInstrumentMatch, "consume_measurement", counting)
     return lambda name: seen.setdefault(name, [])
+
+
+def beside_threads(work: Callable[[], None], threads: int, collect: Callable[[bool], None]) -> None:
+    """Run ``work`` on ``threads`` threads while another calls ``collect(False)`` over and over (a
+    reader collecting all the while, as a periodic one would), then ``collect(True)`` once they
+    are done."""
+    done = threading.Event()
+
+    def collecting() -> None:
+        while not done.is_set():
+            collect(False)
+        collect(True)
+
+    collector = threading.Thread(target=collecting)
+    collector.start()
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    done.set()
+    collector.join()

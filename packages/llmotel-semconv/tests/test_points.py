@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gc
 import os
-import threading
 import weakref
 from collections.abc import Sequence
 from typing import Any
@@ -29,7 +28,7 @@ from llmotel.semconv.capture import CaptureSettings, ContentCapture
 from llmotel.semconv.inference import InferenceTelemetry, Invocation
 from llmotel.testing import metric_points
 
-from .conftest import Consumed
+from .conftest import Consumed, beside_threads
 
 DURATION = "gen_ai.client.operation.duration"
 TOKENS = "gen_ai.client.token.usage"
@@ -194,26 +193,17 @@ def test_concurrent_calls_and_collections_lose_nothing(
 ) -> None:
     t = emitter(tracer_provider, meter_provider)
     threads, calls = 8, 150
-    done = threading.Event()
     seen: list[int] = []
 
-    def collect() -> None:  # a reader collecting all the while, as a periodic one would
-        while not done.is_set():
+    def collect(last: bool) -> None:
+        if not last:
             seen.append(len(metric_points(metric_reader, DURATION)))
 
     def work() -> None:
         for i in range(calls):
             call(t, chunks=i % 3)
 
-    collector = threading.Thread(target=collect)
-    collector.start()
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    done.set()
-    collector.join()
+    beside_threads(work, threads, collect)
     assert seen  # the collector ran while calls were made
     [(_, duration)] = metric_points(metric_reader, DURATION)
     assert duration.count == threads * calls

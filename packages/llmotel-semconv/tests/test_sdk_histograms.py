@@ -4,7 +4,6 @@ where it says it does."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,7 +29,7 @@ from llmotel.semconv._sdk_histograms import record_many
 from llmotel.semconv.inference import DURATION_BUCKETS
 from llmotel.semconv.points import exemplar_context
 
-from .conftest import Consumed
+from .conftest import Consumed, beside_threads
 
 ATTRS: dict[str, Any] = {
     "gen_ai.operation.name": "chat",
@@ -322,31 +321,18 @@ def test_threads_recording_while_a_delta_reader_collects_lose_nothing() -> None:
     )
     counts: list[int] = []
     sums: list[float] = []
-    done = threading.Event()
 
-    def collect() -> None:
-        while True:
-            finished = done.is_set()
-            for point in _points(reader):
-                counts.append(point[2])
-                sums.append(point[3])
-            if finished:
-                return
+    def collect(last: bool) -> None:
+        for point in _points(reader):
+            counts.append(point[2])
+            sums.append(point[3])
 
-    collector = threading.Thread(target=collect)
-    collector.start()
     ctx = _span_context()
 
     def work() -> None:
         for _ in range(150):
             _record_many(histogram, values, ATTRS, ctx)
 
-    workers = [threading.Thread(target=work) for _ in range(8)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    done.set()
-    collector.join()
+    beside_threads(work, 8, collect)
     assert sum(counts) == 8 * 150 * 50
     assert sum(sums) == 8 * 150 * sum(values)
