@@ -55,7 +55,13 @@ def json_bodies(keys: Sequence[str]) -> st.SearchStrategy[Any]:
 
 
 def uninstrumented(outcome: Callable[[Callable[[], Any]], _T], call: Callable[[], Any]) -> _T:
-    """``outcome(call)`` with every instrumentation suppressed (what the caller gets without it)."""
+    """``outcome(call)`` with every instrumentation suppressed (what the caller gets without it).
+
+    The garbage is collected first: a stream the call before left unread (it raised) must not be
+    finalised by a collection that happens to start inside httpx's connection pool, which httpcore
+    1.0 does while holding the pool's lock; closing that stream's response takes the same lock, and
+    the thread waits for itself (seen once on openai 1.66 / httpcore 1.0.9, uninstrumented)."""
+    gc.collect()
     token = context.attach(context.set_value(context._SUPPRESS_INSTRUMENTATION_KEY, True))
     try:
         return outcome(call)
@@ -92,6 +98,7 @@ def check_same(
     if stub is not None:
         stub.reset()
         stub.enqueue(reply)
+    gc.collect()  # the previous example's unread streams (see uninstrumented)
     seen = outcome(call)
     if stub is not None:
         stub.reset()
