@@ -5,9 +5,10 @@ the same attributes, each of which the SDK's ``Histogram.record`` would clean, h
 offer to the exemplar reservoir (~11-14 µs a point on SDK 1.45). :func:`record_many` records them
 as the SDK would, with one key per point set instead of one per point:
 
-- the last value of each bucket goes through the public ``record()`` (in order): the explicit-bucket
-  reservoir keeps the last point offered in each bucket, so the exemplars are what a ``record()``
-  per value gives, and the aggregation for the attributes exists afterwards;
+- in each bucket the last value, and the last one of a sampled span, go through the public
+  ``record()`` (in order): the explicit-bucket reservoir keeps the last point offered in each
+  bucket, so the exemplars are what a ``record()`` per value gives, and the aggregation for the
+  attributes exists afterwards;
 - the other values are added to that aggregation's bucket counts, sum, min and max under its own
   lock (and, for a delta reader that drops its aggregations at collection, under the lock the
   SDK's own ``consume_measurement`` takes for that).
@@ -27,32 +28,33 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from time import time_ns
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from opentelemetry.context import Context
 from opentelemetry.metrics import Histogram
 from opentelemetry.trace import SpanContext
 
-__all__ = ["Run", "record_many"]
+__all__ = ["NO_SPAN", "Run", "record_many"]
 
-_NO_SPAN: Final = Context()
-
-# What the SDK names what is read here, resolved on first use: (histogram class, measurement class,
-# explicit-bucket aggregation class, its exemplar reservoir class, the attribute key of an
-# aggregation, the exemplar filters whose choice is known); None when the SDK is absent or not one
-# this module knows.
-_Known = tuple[
-    type[Any],
-    type[Any],
-    type[Any],
-    type[Any],
-    Callable[[dict[str, Any]], Any],
-    tuple[type[Any], ...],
-]
-_known: _Known | None | bool = False  # False: not resolved yet
+#: A context without a span: a point recorded in it offers no exemplar of a span.
+NO_SPAN: Final = Context()
 
 
-def _resolve() -> _Known | None:
+class _Sdk(NamedTuple):
+    """What this module reads of the SDK, resolved on first use."""
+
+    histogram: type[Any]
+    measurement: type[Any]
+    bucket_aggregation: type[Any]  # the explicit-bucket aggregation
+    aligned_reservoir: type[Any]  # its default exemplar reservoir
+    key_of: Callable[[dict[str, Any]], Any]  # the key of an attribute set's aggregation
+    filters: tuple[type[Any], ...]  # the exemplar filters whose choice is known
+
+
+_known: _Sdk | None | bool = False  # False: not resolved yet; None: no SDK this module knows
+
+
+def _resolve() -> _Sdk | None:
     try:
         from opentelemetry.sdk.metrics._internal import _view_instrument_match as vim_module
         from opentelemetry.sdk.metrics._internal.aggregation import (
@@ -71,7 +73,7 @@ def _resolve() -> _Known | None:
     # The key of an attribute set's aggregation: SDK 1.45 hashes the attributes, 1.40 freezes them.
     hash_attributes = getattr(vim_module, "_hash_attributes", None)
     key = hash_attributes if callable(hash_attributes) else _frozen_items
-    return (
+    return _Sdk(
         _Histogram,
         Measurement,
         _ExplicitBucketHistogramAggregation,
@@ -85,7 +87,7 @@ def _frozen_items(attributes: dict[str, Any]) -> frozenset[tuple[str, Any]]:
     return frozenset(attributes.items())
 
 
-def _sdk() -> _Known | None:
+def _sdk() -> _Sdk | None:
     global _known
     if _known is False:
         _known = _resolve()
@@ -121,40 +123,32 @@ def record_many(
             start = end
         return
     assert known is not None
-    sdk_histogram, measurement, _, _, key_of, _ = known
     ordered = sorted(values)
     counts = {b: _bucket_counts(ordered, b) for b in {v._aggregation._boundaries for v in views}}
     carriers = _carriers(values, runs, counts)
-    start = 0
-    carrier_sum = 0.0
-    for end, span_context in runs:
-        mine = [i for i in carriers if start <= i < end]
-        if mine:
-            ctx = context_of(span_context)
-            for i in sorted(mine):
-                histogram.record(values[i], attributes, ctx)
-                carrier_sum += values[i]
-        start = end
+    ends = [end for end, _ in runs]
+    for i in sorted(carriers):
+        histogram.record(values[i], attributes, context_of(runs[bisect_right(ends, i)][1]))
     if len(carriers) == len(values):
         return
     for boundaries, bucket_counts in counts.items():  # what the carriers added already
         for i in carriers:
             bucket_counts[bisect_left(boundaries, values[i])] -= 1
-    rest = _Rest(total - carrier_sum, ordered[0], ordered[-1], counts)
-    target = histogram if type(histogram) is sdk_histogram else histogram._real_instrument  # type: ignore[attr-defined]
+    rest = _Rest(total - sum(values[i] for i in carriers), ordered[0], ordered[-1], counts)
+    target = histogram if type(histogram) is known.histogram else histogram._real_instrument  # type: ignore[attr-defined]
     for view in views:
         keys = view._view._attribute_keys
         kept = attributes if keys is None else {k: v for k, v in attributes.items() if k in keys}
         lock = view._lock if getattr(view, "_reset_on_collect", False) else contextlib.nullcontext()
         with lock:
-            aggregation = view._attributes_aggregation.get(key_of(kept))
+            aggregation = view._attributes_aggregation.get(known.key_of(kept))
             added = aggregation is not None and _add(aggregation, rest, kept, known)
         if not added:  # e.g. the carriers went to the overflow point: this view's own way
             now = time_ns()
             for i, value in enumerate(values):
                 if i not in carriers:
                     view.consume_measurement(
-                        measurement(value, now, target, _NO_SPAN, attributes), False
+                        known.measurement(value, now, target, NO_SPAN, attributes), False
                     )
 
 
@@ -204,40 +198,30 @@ def _carriers(
     return carriers
 
 
-class _Rest:
+class _Rest(NamedTuple):
     """What the values other than the carriers add to an aggregation."""
 
-    __slots__ = ("counts", "maximum", "minimum", "total")
-
-    def __init__(
-        self,
-        total: float,
-        minimum: float,
-        maximum: float,
-        counts: dict[tuple[float, ...], list[int]],
-    ) -> None:
-        self.total = total
-        self.minimum = minimum  # of all the values: the carriers are in the same aggregation
-        self.maximum = maximum
-        self.counts = counts  # per boundaries
+    total: float
+    minimum: float  # of all the values: the carriers are in the same aggregation
+    maximum: float
+    counts: dict[tuple[float, ...], list[int]]  # per boundaries
 
 
-def _views(histogram: Histogram, known: _Known) -> list[Any] | None:
+def _views(histogram: Histogram, known: _Sdk) -> list[Any] | None:
     """The SDK's view matches that ``histogram``'s points go to, one per reader and view; ``None``
     unless every one is an explicit-bucket aggregation with its default reservoir and the provider's
     exemplar filter is one of the SDK's."""
-    sdk_histogram, _, bucket_aggregation, aligned_reservoir, _, filters = known
     target: Any = histogram
-    if type(target) is not sdk_histogram:  # the API's proxy, once a provider is set
+    if type(target) is not known.histogram:  # the API's proxy, once a provider is set
         target = getattr(target, "_real_instrument", None)
-        if type(target) is not sdk_histogram:
+        if type(target) is not known.histogram:
             return None
     try:
         enabled = getattr(target, "_is_enabled", None)  # SDK 1.45: a meter configured off
         if enabled is not None and not enabled():
             return None
         consumer = target._measurement_consumer
-        if type(consumer._sdk_config.exemplar_filter) not in filters:
+        if type(consumer._sdk_config.exemplar_filter) not in known.filters:
             return None  # a filter of the application's: its choice is unknown
         storages = consumer._reader_storages.values()
         views = [m for s in storages for m in s._get_or_init_view_instrument_match(target)]
@@ -245,19 +229,19 @@ def _views(histogram: Histogram, known: _Known) -> list[Any] | None:
         return None
     for view in views:
         template = getattr(view, "_aggregation", None)
-        if type(template) is not bucket_aggregation:
+        if type(template) is not known.bucket_aggregation:
             return None
-        if type(getattr(template, "_reservoir", None)) is not aligned_reservoir:
+        if type(getattr(template, "_reservoir", None)) is not known.aligned_reservoir:
             return None
         if not hasattr(view, "_attributes_aggregation") or not hasattr(view, "_lock"):
             return None
     return views or None
 
 
-def _add(aggregation: Any, rest: _Rest, attributes: dict[str, Any], known: _Known) -> bool:
+def _add(aggregation: Any, rest: _Rest, attributes: dict[str, Any], known: _Sdk) -> bool:
     """Add ``rest`` to an explicit-bucket aggregation's counts, sum, min and max; ``False`` (and
     nothing added) unless it is the one for ``attributes`` and has the fields this module knows."""
-    if type(aggregation) is not known[2] or aggregation._attributes != attributes:
+    if type(aggregation) is not known.bucket_aggregation or aggregation._attributes != attributes:
         return False
     try:
         counts = rest.counts.get(aggregation._boundaries)

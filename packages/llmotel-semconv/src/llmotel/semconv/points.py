@@ -32,7 +32,7 @@ from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, NoOpHistogram, Observation
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 
-from llmotel.semconv._sdk_histograms import Run, record_many
+from llmotel.semconv._sdk_histograms import NO_SPAN, Run, record_many
 from llmotel.semconv.extensions import LLMOTEL_PENDING_POINTS
 
 __all__ = [
@@ -56,8 +56,6 @@ PENDING_BYTES: Final = 4 << 20
 #: What one call's entry holds, about (its tuple, values and span context; measured: 520 bytes for a
 #: call with three points, the attribute dicts being shared); a stream adds 8 bytes per chunk.
 CALL_BYTES: Final = 512
-#: A context without a span: a point recorded in it offers no exemplar of a span.
-NO_SPAN: Final = Context()
 
 # (points function, its arguments, their size in bytes)
 _QUEUE: deque[tuple[Callable[..., None], tuple[Any, ...], int]] = deque()

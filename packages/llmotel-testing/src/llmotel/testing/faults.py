@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import json
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -57,16 +58,24 @@ def json_bodies(keys: Sequence[str]) -> st.SearchStrategy[Any]:
 def uninstrumented(outcome: Callable[[Callable[[], Any]], _T], call: Callable[[], Any]) -> _T:
     """``outcome(call)`` with every instrumentation suppressed (what the caller gets without it).
 
-    The garbage is collected first: a stream the call before left unread (it raised) must not be
-    finalised by a collection that happens to start inside httpx's connection pool, which httpcore
-    1.0 does while holding the pool's lock; closing that stream's response takes the same lock, and
-    the thread waits for itself (seen once on openai 1.66 / httpcore 1.0.9, uninstrumented)."""
-    gc.collect()
+    The garbage is collected first where that matters (:func:`_collect_for_httpcore`)."""
+    _collect_for_httpcore()
     token = context.attach(context.set_value(context._SUPPRESS_INSTRUMENTATION_KEY, True))
     try:
         return outcome(call)
     finally:
         context.detach(token)
+
+
+def _collect_for_httpcore() -> None:
+    """Collect the garbage before a call when httpcore (httpx's transport) is loaded: a stream an
+    earlier call left unread (it raised) must not be finalised by a collection that happens to
+    start inside httpcore 1.0's connection pool, which holds the pool's lock there; closing that
+    stream's response takes the same lock, and the thread waits for itself (seen once on openai
+    1.66 / httpcore 1.0.9, in the uninstrumented call). A full collection per call is slow, so the
+    SDKs that do not use httpcore (boto3) skip it."""
+    if "httpcore" in sys.modules:
+        gc.collect()
 
 
 def sse_body(chunks: Sequence[Any], done: bool = False, eol: str = "\n") -> str:
@@ -98,7 +107,7 @@ def check_same(
     if stub is not None:
         stub.reset()
         stub.enqueue(reply)
-    gc.collect()  # the previous example's unread streams (see uninstrumented)
+    _collect_for_httpcore()
     seen = outcome(call)
     if stub is not None:
         stub.reset()

@@ -103,23 +103,9 @@ class EventStream(SyncStream):
         self._self_end(None)
 
     def __next__(self) -> Any:
-        events = self._self_events
-        if events is None:
-            events = self._self_events = iter(self.__wrapped__)
-        try:
-            event = next(events)
-        except StopIteration:
-            self._self_end(None)
-            raise
-        except BaseException as exc:
-            self._self_end(exc)
-            raise
-        self._self_mark(perf_counter())
-        try:
-            self._self_process(event)
-        except Exception:  # noqa: BLE001
-            self._self_telemetry.warn_once("chunk")
-        return event
+        # One event through the same generator (its end, error and per-event work); a caller that
+        # iterates with for gets the generator itself, and both share the position.
+        return next(self._self_iterate())
 
 
 class _FailedRead(io.RawIOBase):
