@@ -1,12 +1,17 @@
-"""Fixtures: the instrumentor wired to the in-memory providers, and real boto3 clients on the stub."""
+"""Fixtures: the instrumentor wired to the in-memory providers, and real boto3 and aiobotocore
+clients on the stub."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+import gc
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
+from aiobotocore.session import AioSession
 
 from llmotel.instrumentation.bedrock import BedrockInstrumentor
 from llmotel.testing import AWS_TEST_ENV, StubServer
@@ -37,3 +42,40 @@ def new_client(llm_stub: StubServer) -> Callable[[], Any]:
 def client(new_client: Callable[[], Any]) -> Any:
     """A ``bedrock-runtime`` client talking to the stub."""
     return new_client()
+
+
+@pytest.fixture
+async def new_aio_client(llm_stub: StubServer) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    """Makes a fresh aiobotocore ``bedrock-runtime`` client talking to the stub (an awaitable;
+    each one is closed after the test)."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def make() -> Any:
+            session = AioSession()
+            return await stack.enter_async_context(
+                session.create_client("bedrock-runtime", endpoint_url=llm_stub.bedrock_base_url)
+            )
+
+        yield make
+
+
+@pytest.fixture
+async def aio_client(new_aio_client: Callable[[], Awaitable[Any]]) -> Any:
+    """An aiobotocore ``bedrock-runtime`` client talking to the stub."""
+    return await new_aio_client()
+
+
+@pytest.fixture
+def loop_client(llm_stub: StubServer) -> Iterator[tuple[asyncio.AbstractEventLoop, Any]]:
+    """An event loop and an aiobotocore client on it, for sync tests (hypothesis) that run each
+    async call with ``loop.run_until_complete``."""
+    loop = asyncio.new_event_loop()
+    context = AioSession().create_client("bedrock-runtime", endpoint_url=llm_stub.bedrock_base_url)
+    client = loop.run_until_complete(context.__aenter__())
+    try:
+        yield loop, client
+    finally:
+        loop.run_until_complete(context.__aexit__(None, None, None))
+        gc.collect()  # streams left unread are finalised while their loop can still close them
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()

@@ -1,5 +1,5 @@
-"""OpenTelemetry instrumentation for Amazon Bedrock Runtime (``boto3`` / ``botocore``), following
-the GenAI semantic conventions.
+"""OpenTelemetry instrumentation for Amazon Bedrock Runtime (``boto3`` / ``botocore``, and
+``aiobotocore`` / ``aioboto3``), following the GenAI semantic conventions.
 
 Usage::
 
@@ -17,26 +17,30 @@ Usage::
     #   "aws.bedrock") with usage and finish reasons, gen_ai.client.operation.duration and
     #   gen_ai.client.token.usage points.
 
-    BedrockInstrumentor().uninstrument()  # botocore is exactly as before
+    BedrockInstrumentor().uninstrument()  # botocore (and aiobotocore) exactly as before
 
 Instrumented: ``converse``, ``converse_stream``, ``invoke_model`` and
 ``invoke_model_with_response_stream`` of ``bedrock-runtime`` clients, whenever they were made.
-The hook is botocore's ``BaseClient._make_api_call``, which every client method goes through: a
-call of any other service or operation passes straight through, and no client object is changed.
-``invoke_model``'s ``body`` is read (to record the reply) and handed back as a fresh
-``StreamingBody`` of the same bytes; a stream's ``EventStream`` comes back proxied, and its span
-ends when it is read to the end, fails, is closed or is garbage-collected unread. Under
-``opentelemetry-instrument`` it loads by itself (entry point ``llmotel_bedrock``).
+The hook is botocore's ``BaseClient._make_api_call``, which every client method goes through, and,
+when aiobotocore is installed, the coroutine ``AioBaseClient._make_api_call`` of its async clients
+(``AioSession().create_client("bedrock-runtime")``, aioboto3): a call of any other service or
+operation passes straight through, and no client object is changed. ``invoke_model``'s ``body``
+is read (to record the reply) and handed back as a fresh body of the same bytes (a botocore
+``StreamingBody``, or aiobotocore's own); a stream's ``EventStream`` (``AioEventStream``, read
+with ``async for``) comes back proxied, and its span ends when it is read to the end, fails, is
+closed or is garbage-collected unread. Under ``opentelemetry-instrument`` it loads by itself
+(entry point ``llmotel_bedrock``).
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping
 from time import perf_counter
 from typing import Any
 
+import wrapt
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
@@ -47,7 +51,7 @@ from llmotel.instrumentation.bedrock.version import __version__
 from llmotel.semconv.attributes import AWS_BEDROCK_GUARDRAIL_ID
 from llmotel.semconv.calls import Patches, read_field, server_of_url, telemetry_of
 from llmotel.semconv.inference import InferenceTelemetry, Invocation, release_peers, settle_peers
-from llmotel.semconv.streams import SyncStream
+from llmotel.semconv.streams import AsyncStream, SyncStream
 
 __all__ = ["PEERS", "BedrockInstrumentor", "__version__"]
 
@@ -106,6 +110,51 @@ class EventStream(SyncStream):
         # One event through the same generator (its end, error and per-event work); a caller that
         # iterates with for gets the generator itself, and both share the position.
         return next(self._self_iterate())
+
+
+class AsyncEventStream(AsyncStream):
+    """aiobotocore's ``AioEventStream`` (read with ``async for``; its ``close()`` is synchronous),
+    reporting each event as :class:`EventStream` does."""
+
+    def __init__(
+        self, wrapped: Any, telemetry: InferenceTelemetry, inv: Invocation, acc: Any
+    ) -> None:
+        super().__init__(wrapped, telemetry, inv, acc)
+        self._self_events: Any = None
+
+    def __aiter__(self) -> AsyncIterator[Any]:  # type: ignore[override]
+        return self._self_iterate()
+
+    def __anext__(self) -> AsyncIterator[Any]:  # type: ignore[override]
+        # aiobotocore's own __anext__ is an async generator function (what its __aiter__ returns):
+        # the same here, through the one generator that reports.
+        return self._self_iterate()
+
+    async def _self_iterate(self) -> AsyncIterator[Any]:
+        events = self._self_events
+        if events is None:
+            events = self._self_events = aiter(self.__wrapped__)
+        mark, process = self._self_mark, self._self_process
+        try:
+            async for event in events:
+                mark(perf_counter())
+                try:
+                    process(event)
+                except Exception:  # noqa: BLE001
+                    self._self_telemetry.warn_once("chunk")
+                yield event
+        except GeneratorExit:  # the loop left early: the span ends at close() or unreferenced
+            raise
+        except BaseException as exc:
+            self._self_end(exc)
+            raise
+        self._self_end(None)
+
+    def close(self) -> None:  # type: ignore[override]
+        try:
+            self.__wrapped__.close()
+        finally:
+            self._self_end(None)
 
 
 class _FailedRead(io.RawIOBase):
@@ -170,25 +219,104 @@ def _start(
     return inv, family
 
 
-def _read_body(
-    telemetry: InferenceTelemetry,
-    inv: Invocation,
-    family: extract.Family | None,
-    result: dict[str, Any],
-) -> None:
+# What reading an InvokeModel body gave: its bytes, or the error reading it raised.
+_Read = tuple[bytes, None] | tuple[None, BaseException]
+
+
+def _read_body(result: Any) -> _Read | None:
+    """Read the body of botocore's InvokeModel reply; the caller gets a fresh ``StreamingBody`` of
+    the same bytes (or one whose ``read()`` raises the same error). ``None``: no body."""
     from botocore.response import StreamingBody
 
-    body = result.get("body")
+    body = result.get("body") if isinstance(result, dict) else None
     if not callable(getattr(body, "read", None)):
-        return
+        return None
     try:
         data = body.read()  # type: ignore[union-attr]
     except Exception as exc:  # noqa: BLE001 - the caller's own read() gets the same error
         result["body"] = StreamingBody(_FailedRead(exc), None)
-        telemetry.fail(inv, exc)
-        return
+        return None, exc
     result["body"] = StreamingBody(io.BytesIO(data), len(data))
-    if family is not None:
+    return data, None
+
+
+class _ReadContent:
+    """What an aiohttp ``ClientResponse.content`` gives aiobotocore's body once we have read it:
+    the same bytes again (``read(n)``, ``at_eof()``), or the same error."""
+
+    __slots__ = ("data", "error", "position")
+
+    def __init__(self) -> None:
+        self.data = b""
+        self.error: BaseException | None = None
+        self.position = 0
+
+    async def read(self, n: int = -1) -> bytes:
+        if self.error is not None:
+            raise self.error
+        start = self.position
+        end = len(self.data) if n is None or n < 0 else start + n
+        self.position = min(end, len(self.data))
+        return self.data[start : self.position]
+
+    def at_eof(self) -> bool:
+        return self.error is None and self.position >= len(self.data)
+
+
+class _ReadResponse(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]
+    """The HTTP response under an aiobotocore body whose content we read: everything is the
+    response's own (headers, url, ``close()``) except ``content``."""
+
+    def __init__(self, wrapped: Any, content: _ReadContent) -> None:
+        super().__init__(wrapped)
+        self._self_content = content
+
+    @property
+    def content(self) -> _ReadContent:
+        return self._self_content
+
+
+async def _aread_body(telemetry: InferenceTelemetry, result: Any) -> _Read | None:
+    """:func:`_read_body` for aiobotocore: the caller gets a fresh body of aiobotocore's own class
+    (``await read()``, ``iter_chunks()``, ``async for``, …) over the same bytes. ``None``: no body
+    this knows how to give back (another HTTP backend's), left unread."""
+    from aiobotocore import response  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    body: Any = result.get("body") if isinstance(result, dict) else None
+    if type(body) is not response.StreamingBody:
+        return None
+    # Built before reading, so that nothing can fail between reading the body and handing it back.
+    content = _ReadContent()
+    try:
+        # aiobotocore < 3.10's body is a wrapt proxy of the response; later ones hold it.
+        raw = body.__wrapped__ if isinstance(body, wrapt.ObjectProxy) else body._raw_stream
+        fresh = response.StreamingBody(_ReadResponse(raw, content), None)
+    except Exception:  # noqa: BLE001 - a layout this does not know: the body stays unread
+        telemetry.warn_once("response")
+        return None
+    try:
+        data = await body.read()
+    except Exception as exc:  # noqa: BLE001 - the caller's own read() gets the same error
+        content.error = exc
+        result["body"] = fresh
+        return None, exc
+    content.data = data
+    result["body"] = fresh
+    return data, None
+
+
+def _record_body(
+    telemetry: InferenceTelemetry,
+    inv: Invocation,
+    family: extract.Family | None,
+    result: dict[str, Any],
+    read: _Read,
+) -> None:
+    data, error = read
+    if error is not None:
+        telemetry.fail(inv, error)
+        return
+    if family is not None and data is not None:
         reply = json.loads(data)
         if isinstance(reply, dict):
             family.response(inv, reply, telemetry.capture_content)
@@ -201,26 +329,36 @@ def _complete(
     inv: Invocation,
     family: extract.Family | None,
     result: Any,
+    read: _Read | None,
 ) -> Any:
-    """Record ``result`` and return it (with its body or stream replaced by ours)."""
+    """Record ``result`` (and ``read``, its body read) and return it, with its stream replaced by
+    ours; the same for botocore and aiobotocore."""
     try:
         if not isinstance(result, dict):
             pass
         elif operation == _CONVERSE:
             extract.converse_response(inv, result, telemetry.capture_content)
         elif operation == _INVOKE:
-            _read_body(telemetry, inv, family, result)
+            if read is not None:
+                _record_body(telemetry, inv, family, result, read)
         else:
             key = "stream" if operation == _CONVERSE_STREAM else "body"
             stream = result.get(key)
-            if stream is not None and hasattr(stream, "__iter__"):
+            proxy = (
+                AsyncEventStream
+                if hasattr(stream, "__aiter__")
+                else EventStream
+                if hasattr(stream, "__iter__")
+                else None
+            )
+            if stream is not None and proxy is not None:
                 acc: Any = (
                     extract.ConverseEvents(telemetry.capture_content)
                     if operation == _CONVERSE_STREAM
                     else extract.InvokeChunks(family, telemetry.capture_content)
                 )
                 telemetry.detach(inv)
-                result[key] = EventStream(stream, telemetry, inv, acc)
+                result[key] = proxy(stream, telemetry, inv, acc)
                 return result
     except Exception:  # noqa: BLE001
         telemetry.warn_once("response")
@@ -237,15 +375,19 @@ def _is_runtime(client: Any) -> bool:
         return False
 
 
+def _skips(telemetry: InferenceTelemetry, instance: Any, args: Any) -> bool:
+    # botocore calls _make_api_call(operation_name, api_params), positionally.
+    return (
+        len(args) != 2
+        or args[0] not in _OPERATIONS
+        or not _is_runtime(instance)
+        or telemetry.should_skip()
+    )
+
+
 def _wrapper(telemetry: InferenceTelemetry) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-        # botocore calls _make_api_call(operation_name, api_params), positionally.
-        if (
-            len(args) != 2
-            or args[0] not in _OPERATIONS
-            or not _is_runtime(instance)
-            or telemetry.should_skip()
-        ):
+        if _skips(telemetry, instance, args):
             return wrapped(*args, **kwargs)
         operation, params = args
         try:
@@ -256,10 +398,35 @@ def _wrapper(telemetry: InferenceTelemetry) -> Any:
             return wrapped(*args, **kwargs)
         try:
             result = wrapped(*args, **kwargs)
+            read = _read_body(result) if operation == _INVOKE else None
         except BaseException as exc:
             telemetry.fail(inv, exc)
             raise
-        return _complete(telemetry, operation, inv, family, result)
+        return _complete(telemetry, operation, inv, family, result, read)
+
+    return wrapper
+
+
+def _async_wrapper(telemetry: InferenceTelemetry) -> Any:
+    """:func:`_wrapper` for aiobotocore, whose ``_make_api_call`` is a coroutine function."""
+
+    async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        if _skips(telemetry, instance, args):
+            return await wrapped(*args, **kwargs)
+        operation, params = args
+        try:
+            inv, family = _start(telemetry, operation, instance, params)
+            telemetry.start(inv)
+        except Exception:  # noqa: BLE001
+            telemetry.warn_once("request")
+            return await wrapped(*args, **kwargs)
+        try:
+            result = await wrapped(*args, **kwargs)
+            read = await _aread_body(telemetry, result) if operation == _INVOKE else None
+        except BaseException as exc:
+            telemetry.fail(inv, exc)
+            raise
+        return _complete(telemetry, operation, inv, family, result, read)
 
     return wrapper
 
@@ -280,9 +447,15 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._patches = Patches()
         if not settle_peers("bedrock-runtime", PEERS):
             return
-        self._patches.wrap(
-            BaseClient, "_make_api_call", _wrapper(telemetry_of(SCOPE, __version__, kwargs))
-        )
+        telemetry = telemetry_of(SCOPE, __version__, kwargs)
+        self._patches.wrap(BaseClient, "_make_api_call", _wrapper(telemetry))
+        try:
+            from aiobotocore import (
+                client,  # type: ignore[import-untyped,import-not-found,unused-ignore]
+            )
+        except ImportError:  # aiobotocore not installed: its clients are not there to instrument
+            return
+        self._patches.wrap(client.AioBaseClient, "_make_api_call", _async_wrapper(telemetry))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._patches.restore()
