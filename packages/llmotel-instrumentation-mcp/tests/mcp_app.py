@@ -56,6 +56,12 @@ def build() -> FastMCP:
         )
         return str(getattr(reply.content, "text", ""))
 
+    @app.tool()
+    async def log(text: str, ctx: Context) -> str:
+        """Sends ``text`` to the client as a log message (a notification from the server)."""
+        await ctx.info(text)
+        return "logged"
+
     @app.resource("note://{name}")
     def note(name: str) -> str:
         """A note; the one named ``broken`` raises."""

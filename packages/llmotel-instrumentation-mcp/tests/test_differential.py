@@ -1,6 +1,6 @@
 """The caller sees the same: one script of requests run uninstrumented and instrumented gives
 identical results and errors, and the instrumented run makes exactly one CLIENT and one SERVER span
-per request."""
+per request and per notification (the client's ``notifications/initialized``)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ async def test_same_results_one_span_each(
     spans = span_exporter.get_finished_spans()
     # mcp >= 1.2x lists the tools once before its first tools/call (output-schema validation).
     listed = [s for s in spans if s.name == "tools/list" and s.kind is SpanKind.CLIENT]
-    expected = ["initialize", *(name for name, _ in SCRIPT)]
+    expected = ["initialize", "notifications/initialized", *(name for name, _ in SCRIPT)]
     extra = ["tools/list"] * (len(listed) - 1)
     for kind in (SpanKind.CLIENT, SpanKind.SERVER):
         names = sorted(s.name for s in spans if s.kind is kind)

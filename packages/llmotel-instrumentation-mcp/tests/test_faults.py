@@ -40,8 +40,8 @@ async def test_a_failing_tracer_changes_nothing(caplog: pytest.LogCaptureFixture
         instrumentor.uninstrument()
     failed = [r for r in caplog.records if "MCP telemetry failed" in r.getMessage()]
     assert {r.getMessage().split(";")[0] for r in failed} == {
-        "llmotel: MCP telemetry failed in send_request",
-        "llmotel: MCP telemetry failed in handle_request",
+        "llmotel: MCP telemetry failed in send",
+        "llmotel: MCP telemetry failed in serve",
     }
 
 

@@ -153,7 +153,7 @@ async def test_list_methods(
         await session.list_resources()
         templates = await session.list_resource_templates()
         prompts = await session.list_prompts()
-    assert {t.name for t in tools.tools} == {"add", "ask", "fail", "slow"}
+    assert {t.name for t in tools.tools} == {"add", "ask", "fail", "log", "slow"}
     assert templates.resourceTemplates[0].uriTemplate == "note://{name}"
     assert prompts.prompts[0].name == "greet"
     for method in ("tools/list", "resources/list", "resources/templates/list", "prompts/list"):
@@ -273,6 +273,68 @@ async def test_server_requests_to_the_client(
         answered.attributes["mcp.protocol.version"]
         == tool_client.attributes["mcp.protocol.version"]
     )
+
+
+async def test_notifications_are_a_client_and_a_server_span(
+    instrumented: MCPInstrumentor,
+    span_exporter: InMemorySpanExporter,
+    metric_reader: InMemoryMetricReader,
+) -> None:
+    # The client's notifications/initialized (sent once initialize has answered): a CLIENT span,
+    # and the server's handling of it a SERVER span continuing its trace through params._meta.
+    async with connect() as session:
+        await session.send_ping()
+    client, server = pair(span_exporter, "notifications/initialized")
+    assert_linked(client, server)
+    version = pair(span_exporter, "initialize")[0].attributes["mcp.protocol.version"]
+    for span in (client, server):
+        assert dict(span.attributes or {}) == {
+            "mcp.method.name": "notifications/initialized",
+            "mcp.protocol.version": version,
+        }
+        assert span.status.status_code is StatusCode.UNSET
+    for name in ("mcp.client.operation.duration", "mcp.server.operation.duration"):
+        [(attrs, point)] = [
+            (attrs, point)
+            for attrs, point in metric_points(metric_reader, name)
+            if attrs.get("mcp.method.name") == "notifications/initialized"
+        ]
+        assert point.count == 1
+        assert attrs == {
+            "mcp.method.name": "notifications/initialized",
+            "mcp.protocol.version": version,
+        }
+
+
+async def test_server_notifications_nest_under_the_request(
+    instrumented: MCPInstrumentor, span_exporter: InMemorySpanExporter
+) -> None:
+    # A tool that logs to the client: the server sends notifications/message inside its
+    # tools/call SERVER span, and the client's handling of it (its logging callback) is a SERVER
+    # span of the same trace.
+    received: list[Any] = []
+
+    async def logged(params: Any) -> None:
+        received.append(params.data)
+
+    async with create_connected_server_and_client_session(
+        mcp_app.build()._mcp_server, logging_callback=logged
+    ) as session:
+        result = await session.call_tool("log", {"text": "half way"})
+    assert result.content[0].text == "logged"  # type: ignore[union-attr]
+    assert received == ["half way"]
+    tool_client, tool_server = pair(span_exporter, "tools/call log")
+    sent, handled = pair(span_exporter, "notifications/message")
+    assert sent.parent is not None
+    assert sent.parent.span_id == tool_server.context.span_id
+    assert_linked(sent, handled)
+    assert handled.context.trace_id == tool_client.context.trace_id
+    assert "jsonrpc.request.id" not in sent.attributes
+    assert sent.attributes["mcp.protocol.version"] == tool_server.attributes["mcp.protocol.version"]
+    assert (
+        handled.attributes["mcp.protocol.version"] == tool_client.attributes["mcp.protocol.version"]
+    )
+    assert handled.end_time is not None
 
 
 @pytest.mark.parametrize("capture", ["SPAN_ONLY", "NO_CONTENT"])

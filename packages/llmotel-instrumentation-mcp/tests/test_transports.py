@@ -49,6 +49,14 @@ async def test_stdio_one_trace_across_processes(
             )
         assert result.content[0].text == "5"  # type: ignore[union-attr]
         [served] = [s for s in receiver.spans() if s.name == "tools/call add"]
+        [initialized] = [s for s in receiver.spans() if s.name == "notifications/initialized"]
+    [notified] = [
+        s for s in span_exporter.get_finished_spans() if s.name == "notifications/initialized"
+    ]
+    assert notified.kind is SpanKind.CLIENT
+    assert initialized.kind == SERVER_KIND
+    assert initialized.parent_span_id == format(notified.context.span_id, "016x")
+    assert initialized.attributes["network.transport"] == "pipe"
     [client] = [
         s
         for s in span_exporter.get_finished_spans()

@@ -19,9 +19,12 @@ Usage::
 
 Instrumented (mcp 1.x): every request a session sends (``BaseSession.send_request``: the client's
 ``initialize``, ``tools/call``, ``tools/list``, ``resources/read``, ``prompts/get``, ``ping`` …, and
-the server's requests to the client) as a CLIENT span, and every request the low-level ``Server``
-(so ``FastMCP``) handles, ``initialize`` included, and every server request a ``ClientSession``
-answers (sampling, roots) as a SERVER span. mcp 2.x emits spans of its own
+the server's requests to the client) and every notification it sends (``send_notification``:
+``notifications/initialized``, the server's log messages and progress …) as a CLIENT span; every
+request and notification the low-level ``Server`` (so ``FastMCP``) handles, ``initialize``
+included, and every server request or notification a ``ClientSession`` handles (sampling, roots,
+log messages) as a SERVER span. A notification's spans carry no ``jsonrpc.request.id`` (it has
+none); its trace context travels in ``params._meta`` as a request's does. mcp 2.x emits spans of its own
 (``mcp.shared._otel``) and propagates through ``_meta`` itself: this instrumentation leaves it alone
 there (see the README's "The SDK's own spans"). Under ``opentelemetry-instrument`` it loads by
 itself (entry point ``llmotel_mcp``); ``LLMOTEL_INSTRUMENTATION_CONFLICT`` decides between it and
@@ -252,22 +255,33 @@ class _Telemetry:
                 traceback.format_exc().rstrip(),
             )
 
-    # -- client side: the session sends a request -------------------------------------------------
+    # -- client side: the session sends a request or a notification -----------------------------
 
     async def send_request(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        # BaseSession.send_request(request, result_type, ...)
+        return await self._send(wrapped, instance, args, kwargs, "request", True)
+
+    async def send_notification(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        # BaseSession.send_notification(notification, related_request_id=None)
+        return await self._send(wrapped, instance, args, kwargs, "notification", False)
+
+    async def _send(
+        self, wrapped: Any, instance: Any, args: Any, kwargs: Any, arg: str, request: bool
+    ) -> Any:
         if not is_instrumentation_enabled():
             return await wrapped(*args, **kwargs)
         span: trace.Span | None = None
         try:
-            request = args[0] if args else kwargs["request"]
-            root = extract.root_of(request)
+            message = args[0] if args else kwargs[arg]
+            root = extract.root_of(message)
             method = extract.method_of(root)
             if method is None:
                 return await wrapped(*args, **kwargs)
             name, attrs = extract.request_attributes(root, method, self._content)
-            request_id = getattr(instance, "_request_id", None)  # the id send_request assigns
-            if request_id is not None:
-                attrs[A.JSONRPC_REQUEST_ID] = str(request_id)
+            if request:
+                request_id = getattr(instance, "_request_id", None)  # the id send_request assigns
+                if request_id is not None:
+                    attrs[A.JSONRPC_REQUEST_ID] = str(request_id)
             link = _LINK.get()
             if link is not None:
                 attrs[A.NETWORK_TRANSPORT] = link.transport
@@ -277,22 +291,26 @@ class _Telemetry:
                     if link.port is not None:
                         attrs[A.SERVER_PORT] = link.port
             version = self._versions.get(instance)
+            if version is None:  # a ServerSession sending: the version its client agreed on
+                params = getattr(instance, "client_params", None)
+                if params is not None:
+                    version = _negotiated(getattr(params, "protocolVersion", None))
             if version is not None:
                 attrs[A.MCP_PROTOCOL_VERSION] = version
             span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
             carrier: dict[str, str] = {}
             propagate.inject(carrier, context=trace.set_span_in_context(span))
             try:
-                sent = extract.with_meta(request, carrier)
-            except Exception:  # noqa: BLE001 - the request goes out as it was, without the context
+                sent = extract.with_meta(message, carrier)
+            except Exception:  # noqa: BLE001 - the message goes out as it was, without the context
                 self.failed("inject")
-                sent = request
+                sent = message
             args = (sent, *args[1:]) if args else args
             if not args:
-                kwargs = {**kwargs, "request": sent}
+                kwargs = {**kwargs, arg: sent}
             started = time.perf_counter()
         except Exception:  # noqa: BLE001
-            self.failed("send_request")
+            self.failed("send")
             if span is not None:
                 span.end()
             return await wrapped(*args, **kwargs)
@@ -306,15 +324,32 @@ class _Telemetry:
         )
         return result
 
-    # -- server side: the server handles a request -------------------------------------------------
+    # -- server side: the server handles a request or a notification ------------------------------
 
-    async def handle_request(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        # Server._handle_request(message, req, session, lifespan_context, raise_exceptions)
+    async def handle_message(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        # Server._handle_message(message, session, lifespan_context, raise_exceptions): a request
+        # (a RequestResponder) or a notification the server's loop dispatches to its handlers
         try:
-            message, req, session = args[0], args[1], args[2]
-        except IndexError:
+            message = args[0] if args else kwargs["message"]
+            session = args[1] if len(args) > 1 else kwargs["session"]
+        except (IndexError, KeyError):
             return await wrapped(*args, **kwargs)
-        return await self._serve(wrapped, args, kwargs, message, req, session)
+        request = extract.field(message, "request")
+        if request is not None:  # a RequestResponder
+            return await self._serve(
+                wrapped, args, kwargs, message, extract.root_of(request), session
+            )
+        # a ClientNotification (or an exception the transport read: no method, passed through)
+        return await self._serve(wrapped, args, kwargs, None, extract.root_of(message), session)
+
+    async def client_received_notification(
+        self, wrapped: Any, instance: Any, args: Any, kwargs: Any
+    ) -> Any:
+        # ClientSession._received_notification(notification): the server's notifications (log
+        # messages, progress, list changes), which the client handles.
+        notification = args[0] if args else kwargs.get("notification")
+        req = extract.root_of(notification)
+        return await self._serve(wrapped, args, kwargs, None, req, instance)
 
     async def received_request(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         # ServerSession._received_request(responder) answers initialize itself.
@@ -372,12 +407,12 @@ class _Telemetry:
             span = self._tracer.start_span(
                 name, context=parent, kind=SpanKind.SERVER, attributes=attrs
             )
-            reply = _Reply(request_id)
+            reply = _Reply(request_id)  # a notification has none: nothing responds
             reply_token = _REPLY.set(reply)
             span_token = otel_context.attach(trace.set_span_in_context(span))
             started = time.perf_counter()
         except Exception:  # noqa: BLE001
-            self.failed("handle_request")
+            self.failed("serve")
             return await wrapped(*args, **kwargs)
         try:
             result = await wrapped(*args, **kwargs)
@@ -392,6 +427,7 @@ class _Telemetry:
 
     @staticmethod
     def _server_transport(message: Any, attrs: dict[str, Any]) -> None:
+        # message: the RequestResponder (None for a notification: the transport's link only)
         metadata = getattr(message, "message_metadata", None)
         http = getattr(metadata, "request_context", None)  # the starlette Request, over HTTP
         if http is not None:
@@ -549,8 +585,14 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         )
         targets = (
             ("mcp.shared.session", "BaseSession", "send_request", telemetry.send_request),
+            (
+                "mcp.shared.session",
+                "BaseSession",
+                "send_notification",
+                telemetry.send_notification,
+            ),
             ("mcp.shared.session", "RequestResponder", "respond", telemetry.respond),
-            ("mcp.server.lowlevel.server", "Server", "_handle_request", telemetry.handle_request),
+            ("mcp.server.lowlevel.server", "Server", "_handle_message", telemetry.handle_message),
             (
                 "mcp.server.session",
                 "ServerSession",
@@ -562,6 +604,12 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 "ClientSession",
                 "_received_request",
                 telemetry.client_received_request,
+            ),
+            (
+                "mcp.client.session",
+                "ClientSession",
+                "_received_notification",
+                telemetry.client_received_notification,
             ),
         )
         for module_name, class_name, method, wrapper in targets:
