@@ -419,8 +419,9 @@ async def test_invoke_body_in_chunks_lines_and_async_for(
     [line] = [line async for line in body.iter_lines()]
     assert line.startswith(want)
     llm_stub.enqueue(text_reply("line one"))
-    async with (await invoke(client, LLAMA, {"prompt": "Hi"}))["body"] as body:
-        assert (await body.read(5), await body.read(5)) == (b'{"gen', b"erati")
+    body = (await invoke(client, LLAMA, {"prompt": "Hi"}))["body"]
+    assert (await body.read(5), await body.read(5), body.tell()) == (b'{"gen', b"erati", 10)
+    body.close()
 
 
 async def test_invoke_body_that_fails_to_read(

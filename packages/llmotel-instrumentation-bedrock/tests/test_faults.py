@@ -1,4 +1,5 @@
-"""Whatever the server answers, the caller gets exactly what it would get uninstrumented."""
+"""Whatever the server answers, the caller gets exactly what it would get uninstrumented, on
+boto3's client and on aiobotocore's (each test runs on both: the ``caller`` fixture)."""
 
 from __future__ import annotations
 
@@ -58,49 +59,81 @@ def outcome(call: Callable[[], Any]) -> tuple[Any, ...]:
         return ("error", type(exc), str(exc))
 
 
+async def _aoutcome(call: Callable[[], Any]) -> tuple[Any, ...]:
+    try:
+        result = dict(await call())
+        for key in ("body", "stream"):
+            value = result.get(key)
+            if hasattr(value, "read"):
+                result[key] = await value.read()
+            elif hasattr(value, "__aiter__"):
+                result[key] = [event async for event in value]
+        result.get("ResponseMetadata", {}).get("HTTPHeaders", {}).pop("date", None)
+        return ("ok", result)
+    except Exception as exc:
+        return ("error", type(exc), str(exc))
+
+
+Outcome = Callable[[Callable[[], Any]], tuple[Any, ...]]
+
+
+@pytest.fixture(params=["boto3", "aiobotocore"])
+def caller(request: pytest.FixtureRequest) -> tuple[Outcome, Any]:
+    """What a call gives the caller, and the client to call: boto3's, or aiobotocore's (each of its
+    calls run to the end, stream read, on the ``loop_client`` fixture's event loop)."""
+    if request.param == "boto3":
+        return outcome, request.getfixturevalue("client")
+    loop, aio_client = request.getfixturevalue("loop_client")
+    return (lambda call: loop.run_until_complete(_aoutcome(call))), aio_client
+
+
 def semconv(span: ReadableSpan) -> None:
     assert_semconv(span, allow=NO_GUARDRAIL)
 
 
 def same(
-    stub: StubServer, reply: Any, call: Callable[[], Any], spans: InMemorySpanExporter
+    caller: tuple[Outcome, Any],
+    stub: StubServer,
+    reply: Any,
+    call: Callable[[], Any],
+    spans: InMemorySpanExporter,
 ) -> None:
     """``call`` gives the caller the same, instrumented and not, with ``reply`` (ids restart)."""
-    check_same(outcome, call, spans, semconv, stub=stub, reply=reply, collect=True)
+    check_same(caller[0], call, spans, semconv, stub=stub, reply=reply, collect=True)
 
 
 @FAST
 @given(body=bodies)
 def test_random_converse_replies(
     instrumented: BedrockInstrumentor,
-    client: Any,
+    caller: tuple[Outcome, Any],
     llm_stub: StubServer,
     span_exporter: InMemorySpanExporter,
     body: Any,
 ) -> None:
-    call = lambda: client.converse(modelId="anthropic.m", messages=MESSAGES)  # noqa: E731
-    same(llm_stub, raw_reply(body), call, span_exporter)
+    call = lambda: caller[1].converse(modelId="anthropic.m", messages=MESSAGES)  # noqa: E731
+    same(caller, llm_stub, raw_reply(body), call, span_exporter)
 
 
 @FAST
 @given(body=bodies, model=st.sampled_from(MODELS))
 def test_random_invoke_bodies(
     instrumented: BedrockInstrumentor,
-    client: Any,
+    caller: tuple[Outcome, Any],
     llm_stub: StubServer,
     span_exporter: InMemorySpanExporter,
     body: Any,
     model: str,
 ) -> None:
-    call = lambda: client.invoke_model(modelId=model, body=b'{"prompt": "hi"}')  # noqa: E731
-    same(llm_stub, raw_reply(body), call, span_exporter)
+    call = lambda: caller[1].invoke_model(modelId=model, body=b'{"prompt": "hi"}')  # noqa: E731
+    same(caller, llm_stub, raw_reply(body), call, span_exporter)
 
 
 @FAST
 @given(events=st.lists(st.tuples(st.sampled_from(KEYS[:12]), bodies), max_size=4))
 def test_random_converse_stream_events(
     instrumented: BedrockInstrumentor,
-    client: Any,
+    caller: tuple[Outcome, Any],
     llm_stub: StubServer,
     span_exporter: InMemorySpanExporter,
     events: list[tuple[str, Any]],
@@ -108,15 +141,15 @@ def test_random_converse_stream_events(
     names = ["messageStart", "contentBlockStart", "contentBlockDelta", "messageStop", "metadata"]
     framed = [(names[i % len(names)], payload) for i, (_, payload) in enumerate(events)]
     reply = raw_reply(event_stream(framed), content_type=EVENT_STREAM)
-    call = lambda: client.converse_stream(modelId="anthropic.m", messages=MESSAGES)  # noqa: E731
-    same(llm_stub, reply, call, span_exporter)
+    call = lambda: caller[1].converse_stream(modelId="anthropic.m", messages=MESSAGES)  # noqa: E731
+    same(caller, llm_stub, reply, call, span_exporter)
 
 
 @FAST
 @given(chunks=st.lists(bodies, max_size=4), model=st.sampled_from(MODELS))
 def test_random_invoke_stream_chunks(
     instrumented: BedrockInstrumentor,
-    client: Any,
+    caller: tuple[Outcome, Any],
     llm_stub: StubServer,
     span_exporter: InMemorySpanExporter,
     chunks: list[Any],
@@ -126,8 +159,8 @@ def test_random_invoke_stream_chunks(
         ("chunk", {"bytes": base64.b64encode(json.dumps(c).encode()).decode()}) for c in chunks
     ]
     reply = raw_reply(event_stream(framed), content_type=EVENT_STREAM)
-    call = lambda: client.invoke_model_with_response_stream(modelId=model, body=b"{}")  # noqa: E731
-    same(llm_stub, reply, call, span_exporter)
+    call = lambda: caller[1].invoke_model_with_response_stream(modelId=model, body=b"{}")  # noqa: E731
+    same(caller, llm_stub, reply, call, span_exporter)
 
 
 @pytest.mark.parametrize(
@@ -149,15 +182,15 @@ def test_random_invoke_stream_chunks(
 )
 def test_misbehaving_server(
     instrumented: BedrockInstrumentor,
-    client: Any,
+    caller: tuple[Outcome, Any],
     llm_stub: StubServer,
     span_exporter: InMemorySpanExporter,
     reply: Any,
     operation: str,
 ) -> None:
-    method = getattr(client, operation)
+    method = getattr(caller[1], operation)
     if operation.startswith("converse"):
         call = lambda: method(modelId="anthropic.m", messages=MESSAGES)  # noqa: E731
     else:
         call = lambda: method(modelId="anthropic.m", body=b'{"messages": []}')  # noqa: E731
-    same(llm_stub, reply, call, span_exporter)
+    same(caller, llm_stub, reply, call, span_exporter)

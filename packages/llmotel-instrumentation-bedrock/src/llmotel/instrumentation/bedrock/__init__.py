@@ -116,12 +116,6 @@ class AsyncEventStream(AsyncStream):
     """aiobotocore's ``AioEventStream`` (read with ``async for``; its ``close()`` is synchronous),
     reporting each event as :class:`EventStream` does."""
 
-    def __init__(
-        self, wrapped: Any, telemetry: InferenceTelemetry, inv: Invocation, acc: Any
-    ) -> None:
-        super().__init__(wrapped, telemetry, inv, acc)
-        self._self_events: Any = None
-
     def __aiter__(self) -> AsyncIterator[Any]:  # type: ignore[override]
         return self._self_iterate()
 
@@ -131,12 +125,11 @@ class AsyncEventStream(AsyncStream):
         return self._self_iterate()
 
     async def _self_iterate(self) -> AsyncIterator[Any]:
-        events = self._self_events
-        if events is None:
-            events = self._self_events = aiter(self.__wrapped__)
+        # Each of aiobotocore's own iterators reads the one event generator of the stream: ours
+        # share its position as theirs do.
         mark, process = self._self_mark, self._self_process
         try:
-            async for event in events:
+            async for event in self.__wrapped__:
                 mark(perf_counter())
                 try:
                     process(event)
