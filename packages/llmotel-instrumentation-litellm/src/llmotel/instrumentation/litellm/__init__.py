@@ -26,8 +26,9 @@ unread) and ``litellm.embedding`` / ``aembedding``. Anything that calls them thr
 One logical call, one span: while the LiteLLM span is current (and while its stream is read), the
 llmotel openai / anthropic / mistralai instrumentations see it and make no span for the provider
 SDK call LiteLLM makes underneath, and LiteLLM's own retries stay inside it. LiteLLM's own
-OpenTelemetry callback (``litellm.callbacks = ["otel"]``) makes no span for a call that has a
-llmotel span (its logging hooks skip the call, known by its ``litellm_call_id``). Under
+OpenTelemetry callback (``litellm.callbacks = ["otel"]``: the legacy one, or V2 while
+``LITELLM_OTEL_V2`` is set) makes no span for a call that has a llmotel span (its logging hooks
+skip the call, known by its ``litellm_call_id``). Under
 ``opentelemetry-instrument`` it loads by itself (entry point ``llmotel_litellm``); litellm is
 patched when the application imports it, so a process that never does pays nothing for it.
 """
@@ -77,14 +78,21 @@ _TARGETS = (
 )
 _resolved: dict[tuple[Any, ...], tuple[str, str | None]] = {}
 
-# LiteLLM's own OpenTelemetry callback (``litellm.callbacks = ["otel"]``): its module, and its
-# logging hooks, which make its ``litellm_request`` / ``raw_gen_ai_request`` spans after the call.
+# LiteLLM's own OpenTelemetry callbacks (``litellm.callbacks = ["otel"]``): the legacy
+# ``OpenTelemetry`` class, and the V2 ``OpenTelemetryV2`` LiteLLM builds for "otel" instead while
+# ``LITELLM_OTEL_V2`` is set (1.110; older releases have no such module). Their logging hooks make
+# their spans: the legacy ``litellm_request`` / ``raw_gen_ai_request`` after the call; V2 opens its
+# ``chat {model}`` span at ``log_pre_api_call`` and ends it in the async success / failure hook.
 _OTEL_CALLBACK = "litellm.integrations.opentelemetry"
+_OTEL_V2_CALLBACK = "litellm.integrations.otel.logger"
+# (hook, is_async, position of LiteLLM's logging details among its arguments): each class is given
+# the ones it defines itself.
 _CALLBACK_HOOKS = (
-    ("log_success_event", False),
-    ("log_failure_event", False),
-    ("async_log_success_event", True),
-    ("async_log_failure_event", True),
+    ("log_pre_api_call", False, 2),
+    ("log_success_event", False, 0),
+    ("log_failure_event", False, 0),
+    ("async_log_success_event", True, 0),
+    ("async_log_failure_event", True, 0),
 )
 # Where LiteLLM keeps the callbacks it is given (it copies ``litellm.callbacks`` into the others),
 # and the name its OpenTelemetry callback is given by.
@@ -122,17 +130,36 @@ def _cover(telemetry: InferenceTelemetry, kwargs: dict[str, Any]) -> None:
         telemetry.warn_once("otel callback")
 
 
+def _otel_classes() -> tuple[Any, Any]:
+    """LiteLLM's legacy and V2 OpenTelemetry callback classes, ``None`` for one not imported (the
+    V2 module is imported by LiteLLM when it first builds its callback, and is absent before 1.110)."""
+    legacy = getattr(sys.modules.get(_OTEL_CALLBACK), "OpenTelemetry", None)
+    v2 = getattr(sys.modules.get(_OTEL_V2_CALLBACK), "OpenTelemetryV2", None)
+    return legacy, v2
+
+
+def _is_otel_callback(callback: Any, legacy: Any, v2: Any) -> bool:
+    """Whether ``callback`` is LiteLLM's own OpenTelemetry callback: the legacy class itself (not a
+    subclass: ``langfuse_otel``, ``arize``, ... send to other backends), or the V2 class itself as
+    LiteLLM builds it for "otel" (no ``callback_name``; V2 builds the other backends' loggers from
+    the same class, with their name)."""
+    kind = type(callback)
+    if legacy is not None and kind is legacy:
+        return True
+    return v2 is not None and kind is v2 and getattr(callback, "callback_name", None) is None
+
+
 def _otel_callback_registered() -> bool:
     """Whether one of LiteLLM's callback lists holds its OpenTelemetry callback (by name, before
-    LiteLLM's first call makes it an instance, or the instance; not a subclass)."""
-    callback_module = sys.modules.get(_OTEL_CALLBACK)
+    LiteLLM's first call makes it an instance — the legacy one, or V2 under ``LITELLM_OTEL_V2`` —
+    or the instance)."""
     litellm = sys.modules.get("litellm")
-    if callback_module is None or litellm is None:
+    if litellm is None:
         return False
-    otel_class = getattr(callback_module, "OpenTelemetry", None)
+    legacy, v2 = _otel_classes()
     for name in _CALLBACK_LISTS:
         for callback in getattr(litellm, name, None) or ():
-            if callback == _OTEL_NAME or type(callback) is otel_class:
+            if callback == _OTEL_NAME or _is_otel_callback(callback, legacy, v2):
                 return True
     return False
 
@@ -148,16 +175,17 @@ def _is_covered(details: Any) -> bool:
     return type(call_id) is str and call_id in _covered
 
 
-def _callback_hook(otel_class: type, is_async: bool) -> Callable[..., Any]:
-    """The wrapper of one logging hook of LiteLLM's ``OpenTelemetry`` callback: nothing for a call
-    that has a llmotel span (its span would be the call's second). Subclasses that send to another
-    backend (``langfuse_otel``, ``arize``, ...) are left alone."""
+def _callback_hook(
+    is_own: Callable[[Any], bool], is_async: bool, position: int
+) -> Callable[..., Any]:
+    """The wrapper of one logging hook of a LiteLLM OpenTelemetry callback class: nothing for a
+    call that has a llmotel span (its span would be the call's second) when ``is_own(instance)``.
+    LiteLLM's logging details are the hook's argument at ``position``, or its ``kwargs=``."""
 
     def covered(instance: Any, args: Any, kwargs: Mapping[str, Any]) -> bool:
         try:
-            return type(instance) is otel_class and _is_covered(
-                args[0] if args else kwargs.get("kwargs")
-            )
+            details = args[position] if len(args) > position else kwargs.get("kwargs")
+            return _is_covered(details) and is_own(instance)
         except Exception:  # noqa: BLE001
             return False
 
@@ -363,17 +391,31 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         # now if the application has imported it, else when it does.
         wrapt.register_post_import_hook(patch, "litellm")
 
-        def patch_callback(module: Any) -> None:
+        def patch_callbacks(otel_class: Any, is_own: Callable[[Any], bool]) -> None:
             if not telemetry.active or callback_patches is not self._callback_patches:
                 return
-            otel_class = getattr(module, "OpenTelemetry", None)
             if not isinstance(otel_class, type):
                 return
-            for name, is_async in _CALLBACK_HOOKS:
+            for name, is_async, position in _CALLBACK_HOOKS:
                 if callable(vars(otel_class).get(name)):
-                    callback_patches.wrap(otel_class, name, _callback_hook(otel_class, is_async))
+                    callback_patches.wrap(
+                        otel_class, name, _callback_hook(is_own, is_async, position)
+                    )
 
-        wrapt.register_post_import_hook(patch_callback, _OTEL_CALLBACK)
+        def patch_legacy(module: Any) -> None:
+            otel_class = getattr(module, "OpenTelemetry", None)
+            patch_callbacks(
+                otel_class, lambda callback: _is_otel_callback(callback, otel_class, None)
+            )
+
+        def patch_v2(module: Any) -> None:
+            otel_class = getattr(module, "OpenTelemetryV2", None)
+            patch_callbacks(
+                otel_class, lambda callback: _is_otel_callback(callback, None, otel_class)
+            )
+
+        wrapt.register_post_import_hook(patch_legacy, _OTEL_CALLBACK)
+        wrapt.register_post_import_hook(patch_v2, _OTEL_V2_CALLBACK)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         telemetry = getattr(self, "_telemetry", None)
