@@ -12,11 +12,14 @@ those fields are left out of the comparison; everything else is compared as the 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
 from typing import Any
 
 import litellm
 import pytest
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from llmotel.instrumentation.litellm import _TARGETS
@@ -261,3 +264,62 @@ def test_every_wrapped_function_has_a_path() -> None:
         if inspect.isfunction(member) and not name.startswith("_")
     }
     assert reached == {name for name, *_ in _TARGETS}
+
+
+# With LiteLLM's OpenTelemetry V2 callback registered (LITELLM_OTEL_V2), the instrumentation gives
+# each call a litellm_call_id and V2 skips it: the caller and the server still see the same. V2
+# exports to a provider of its own here, so the one span the comparison checks is ours (which
+# spans V2 makes: tests/test_otel_v2_callback.py).
+V2_PATHS = tuple(
+    path
+    for path in PATHS
+    if path.name in {"chat-complete", "chat-stream", "chat-error", "anthropic-stream", "embedding"}
+)
+
+
+@pytest.fixture
+def otel_v2(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    logger = pytest.importorskip("litellm.integrations.otel.logger", reason="no OpenTelemetry V2")
+    config = pytest.importorskip("litellm.integrations.otel.model.config")
+    from .test_otel_callback import CALLBACK_LISTS
+
+    monkeypatch.setenv("LITELLM_OTEL_V2", "true")
+    config.is_otel_v2_enabled.cache_clear()
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    saved = {name: getattr(litellm, name) for name in CALLBACK_LISTS}
+    for name in CALLBACK_LISTS:
+        setattr(litellm, name, [])
+    litellm.callbacks = [logger.OpenTelemetryV2(tracer_provider=provider)]
+    yield
+    for name, value in saved.items():
+        setattr(litellm, name, value)
+    provider.shutdown()
+    config.is_otel_v2_enabled.cache_clear()
+
+
+@pytest.mark.parametrize("path", V2_PATHS, ids=str)
+def test_sync_path_beside_otel_v2(
+    path: CallPath,
+    otel_v2: None,
+    instrument: Instrument,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    compare_sync(
+        path, lambda: Client(llm_stub), lambda: instrument(capture=CAPTURE), llm_stub, span_exporter
+    )
+
+
+@pytest.mark.parametrize("path", V2_PATHS, ids=str)
+async def test_async_path_beside_otel_v2(
+    path: CallPath,
+    otel_v2: None,
+    instrument: Instrument,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    await compare_async(
+        path, lambda: Client(llm_stub), lambda: instrument(capture=CAPTURE), llm_stub, span_exporter
+    )
