@@ -5,9 +5,19 @@
 
 Peers: OpenLLMetry (``opentelemetry-instrumentation-mcp``) and OpenInference
 (``openinference-instrumentation-mcp``, which propagates context and makes no span of its own). Timed
-round trips: ``tools/call`` and ``tools/list`` of the real client to a real FastMCP server over the
-SDK's in-memory transport, in one process and one event loop — so a request costs the client's and
-the server's instrumentation both, and no socket or pipe jitter.
+round trips: ``tools/call`` and ``tools/list`` of the real client to a real FastMCP server, over two
+transports:
+
+- ``memory``: the SDK's in-memory transport, client and server in one process and one event loop —
+  so a request costs the client's and the server's instrumentation both, and no pipe jitter. No
+  deployment uses it, and the peers' transport wrappers (OpenLLMetry's stream spans, OpenInference's
+  propagation) do not apply to it.
+- ``stdio``: the transport an MCP client uses to run a local server — the server a subprocess of
+  the client (``--serve``, in the same venv, instrumented the same way), JSON-RPC over its pipes, as
+  a deployment runs it. A request's added CPU is the client thread's (median per request) plus the
+  server's event-loop thread's (its ``thread_time``, read by a tool before and after each block of
+  ten requests, less what two reads cost; the median block): what the instrumentation costs the two
+  processes together.
 
 How it measures: the peers patch transports and sessions when those are created and do not all
 undo it (nor honour suppression), so each contender runs in worker processes of its own venv
@@ -21,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import statistics
@@ -52,20 +63,92 @@ SPEC = Spec(
     local=("packages/llmotel-semconv[instrumentation]", "packages/llmotel-instrumentation-mcp"),
 )
 KINDS = ("tool", "list")
+STDIO_KINDS = ("stdio-tool", "stdio-list")
+BLOCK = 10  # stdio: requests between two reads of the server's CPU clock
 ROUNDS = 6
 
 
 def _server() -> Any:
     from mcp.server.fastmcp import FastMCP
 
-    app = FastMCP("bench")
+    app = FastMCP("bench", log_level="WARNING")
 
     @app.tool()
     def add(a: int, b: int) -> int:
         """Adds two numbers."""
         return a + b
 
+    @app.tool()
+    def cpu() -> str:
+        """CPU ns of the server's event-loop thread and the spans ended so far (for stdio rounds)."""
+        from opentelemetry import trace
+
+        counter = getattr(trace.get_tracer_provider(), "_llmotel_bench_count", None)
+        return f"{time.thread_time_ns()} {counter.ended if counter else 0}"
+
     return app._mcp_server
+
+
+async def _serve_stdio() -> None:
+    # Looked up when called, as an application calls it: a peer's wrapper of the module's function
+    # applies (FastMCP.run() binds its own copy at import).
+    import mcp.server.stdio
+
+    server = _server()
+    async with mcp.server.stdio.stdio_server() as (read, write):
+        await server.run(read, write, server.create_initialization_options())
+
+
+async def _round_stdio(name: str, instrumented: bool, n: int) -> dict[str, Any]:
+    import mcp.client.stdio
+    from mcp import ClientSession, StdioServerParameters
+    from opentelemetry import trace
+
+    args = [__file__, "--serve", name, *(["--instrumented"] if instrumented else [])]
+    params = StdioServerParameters(command=sys.executable, args=args, env=dict(os.environ))
+    counter = getattr(trace.get_tracer_provider(), "_llmotel_bench_count", None)
+    times: dict[str, list[tuple[int, int]]] = {}
+    server_cpu: dict[str, float] = {}
+    spans: dict[str, int] = {}
+    async with (
+        mcp.client.stdio.stdio_client(params) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+
+        async def server_now() -> tuple[int, int]:  # (CPU ns, spans ended) of the server
+            result = await session.call_tool("cpu", {})
+            cpu, ended = result.content[0].text.split()  # type: ignore[union-attr]
+            return int(cpu), int(ended)
+
+        calls = {
+            "stdio-tool": lambda: session.call_tool("add", {"a": 1, "b": 2}),
+            "stdio-list": lambda: session.list_tools(),
+        }
+        for kind, call in calls.items():
+            for _ in range(20):
+                await call()
+            # What two reads of the server's clock cost it between them (a cpu call's own work).
+            reads = [await server_now() for _ in range(21)]
+            idle = statistics.median(b[0] - a[0] for a, b in itertools.pairwise(reads))
+            times[kind] = []
+            blocks: list[float] = []  # server CPU ns per request, block by block
+            ended = ours = 0
+            for _ in range(max(1, n // BLOCK)):
+                cpu0, ended0 = await server_now()
+                ours0 = counter.ended if counter else 0
+                for _ in range(BLOCK):
+                    w0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+                    await call()
+                    times[kind].append((time.perf_counter_ns() - w0, time.thread_time_ns() - c0))
+                ours += (counter.ended if counter else 0) - ours0
+                cpu1, ended1 = await server_now()
+                blocks.append((cpu1 - cpu0 - idle) / BLOCK)
+                ended += ended1 - ended0
+            server_cpu[kind] = statistics.median(blocks) / 1000
+            # the server's count has each block's first cpu call too: rounding drops it
+            spans[kind] = round((ours + ended) / len(times[kind]) - 1 / BLOCK)
+    return {"times": times, "server_cpu": server_cpu, "spans": spans}
 
 
 async def _round(
@@ -100,7 +183,9 @@ async def _round(
     return times, spans, later
 
 
-def worker(name: str, instrumented: bool, n: int) -> dict[str, Any]:
+def _providers(name: str, instrumented: bool) -> tuple[Any, Callable[[], int]]:
+    """The worker's (and the stdio server's) providers, instrumented by ``name`` or not: the
+    tracer provider and a function that collects the metrics and returns its CPU ns."""
     from opentelemetry import metrics, trace
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -132,8 +217,19 @@ def worker(name: str, instrumented: bool, n: int) -> dict[str, Any]:
         module, cls = SPEC.ours if name == "llmotel" else SPEC.peers[name][1:]
         inst = getattr(__import__(module, fromlist=[cls]), cls)()
         inst.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    return tracer_provider, collect
+
+
+def worker(name: str, instrumented: bool, n: int) -> dict[str, Any]:
+    _, collect = _providers(name, instrumented)
     times, spans, later = asyncio.run(_round(n, collect))
-    return {"times": times, "spans": spans, "later": later}
+    stdio = asyncio.run(_round_stdio(name, instrumented, n))
+    return {
+        "times": {**times, **stdio["times"]},
+        "spans": {**spans, **stdio["spans"]},
+        "later": later,
+        "server_cpu": stdio["server_cpu"],
+    }
 
 
 def _run(python: str, name: str, instrumented: bool, n: int) -> dict[str, Any] | None:
@@ -154,10 +250,11 @@ def measure(name: str, n: int) -> dict[str, Any] | None:
     if python is None:
         return None
     print(f"  measuring {name} on {SDK} …", file=sys.stderr, flush=True)
-    on: dict[str, list[float]] = {k: [] for k in KINDS}
-    off: dict[str, list[float]] = {k: [] for k in KINDS}
-    on_cpu: dict[str, list[float]] = {k: [] for k in KINDS}
-    off_cpu: dict[str, list[float]] = {k: [] for k in KINDS}
+    kinds = (*KINDS, *STDIO_KINDS)
+    # per round and kind: median wall, median CPU of the calling thread, server CPU per request
+    rounds: dict[bool, dict[str, list[tuple[float, float, float]]]] = {
+        on: {k: [] for k in kinds} for on in (False, True)
+    }
     spans: dict[str, int] = {}
     later: dict[str, list[float]] = {k: [] for k in KINDS}
     for r in range(ROUNDS):
@@ -165,29 +262,33 @@ def measure(name: str, n: int) -> dict[str, Any] | None:
             got = _run(str(python), name, instrumented, n)
             if got is None:
                 return None
-            for kind in KINDS:
+            for kind in kinds:
                 wall = statistics.median(t[0] for t in got["times"][kind]) / 1000
                 cpu = statistics.median(t[1] for t in got["times"][kind]) / 1000
-                (on if instrumented else off)[kind].append(wall)
-                (on_cpu if instrumented else off_cpu)[kind].append(cpu)
+                server = got["server_cpu"].get(kind, 0.0)
+                rounds[instrumented][kind].append((wall, cpu, server))
             if instrumented:
                 spans = got["spans"]
                 for kind in KINDS:
                     later[kind].append(got["later"][kind])
     result: dict[str, Any] = {"contender": name, "sdk": SDK, "spans_per_call": spans}
-    for kind in KINDS:
-        diffs = [a - b for a, b in zip(on[kind], off[kind], strict=True)]
-        cpu_diffs = [a - b for a, b in zip(on_cpu[kind], off_cpu[kind], strict=True)]
-        wall, wall_iqr = _spread(diffs)
-        cpu, cpu_iqr = _spread(cpu_diffs)
+    for kind in kinds:
+        on, off = rounds[True][kind], rounds[False][kind]
+        wall, wall_iqr = _spread([a[0] - b[0] for a, b in zip(on, off, strict=True)])
+        client, _ = _spread([a[1] - b[1] for a, b in zip(on, off, strict=True)])
+        server, _ = _spread([a[2] - b[2] for a, b in zip(on, off, strict=True)])
+        # the added CPU: the calling thread's, plus (stdio) the server process's loop thread's
+        cpu, cpu_iqr = _spread([a[1] + a[2] - b[1] - b[2] for a, b in zip(on, off, strict=True)])
         result[kind] = {
-            "baseline_wall_us": statistics.median(off[kind]),
+            "baseline_wall_us": statistics.median(b[0] for b in off),
             "added_wall_us": wall,
             "added_wall_iqr_us": wall_iqr,
             "added_cpu_us": cpu,
             "added_cpu_iqr_us": cpu_iqr,
-            "collect_cpu_us": statistics.median(later[kind]),
+            "collect_cpu_us": statistics.median(later[kind]) if kind in later else 0.0,
         }
+        if kind in STDIO_KINDS:
+            result[kind] |= {"added_client_cpu_us": client, "added_server_cpu_us": server}
     return result
 
 
@@ -199,9 +300,14 @@ def main() -> int:
     )
     parser.add_argument("--peers", default=",".join(SPEC.peers), help="comma-separated ('' none)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--instrumented", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=400, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:  # the stdio rounds' server process
+        _providers(args.serve, args.instrumented)
+        asyncio.run(_serve_stdio())
+        return 0
     if args.worker:
         print(json.dumps(worker(args.worker, args.instrumented, args.n)))
         return 0
@@ -214,8 +320,16 @@ def main() -> int:
     if not results:
         print("no contender could be measured", file=sys.stderr)
         return 1
-    print("\n== in-memory round trip (client + server instrumented) ==")
+    print(
+        "\n== round trip, client + server instrumented (in-memory; stdio: both processes' CPU) =="
+    )
     print(_table(results))
+    for r in results:
+        split = ", ".join(
+            f"{k} client {r[k]['added_client_cpu_us']:.0f} + server {r[k]['added_server_cpu_us']:.0f}"
+            for k in STDIO_KINDS
+        )
+        print(f"{r['contender']}: stdio CPU added per request, µs: {split}")
     if args.out:
         with open(args.out, "w") as f:
             json.dump(results, f, indent=2)

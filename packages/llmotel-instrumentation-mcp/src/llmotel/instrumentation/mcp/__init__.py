@@ -492,7 +492,7 @@ class _Telemetry:
             points.record_later(
                 histogram,
                 elapsed,
-                self._metric_attrs.get(tuple(attrs.get(k) for k in _METRIC_KEYS)),
+                self._metric_attrs.get(tuple(map(attrs.get, _METRIC_KEYS))),
                 span.get_span_context(),
             )
         except Exception:  # noqa: BLE001
