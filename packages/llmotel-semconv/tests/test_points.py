@@ -127,6 +127,30 @@ def test_a_full_queue_records_now(
     assert points.pending() == 0
 
 
+def test_nothing_waits_while_no_reader_would_read_it(tracer_provider: TracerProvider) -> None:
+    # OTEL_METRICS_EXPORTER=none: an SDK MeterProvider without readers drops every measurement,
+    # so a call queues nothing for a collection that never comes; a reader added later (SDK >=
+    # 1.45) gets the calls made after it.
+    provider = MeterProvider()
+    t = emitter(tracer_provider, provider)
+    histogram = provider.get_meter("test.points").create_histogram("test.points.later")
+    for _ in range(5):
+        call(t, chunks=3)
+        points.record_later(histogram, 1.0, {"k": "v"}, None)
+    assert points.pending() == 0
+    if not hasattr(provider, "add_metric_reader"):
+        return
+    reader = InMemoryMetricReader()
+    provider.add_metric_reader(reader)
+    call(t, chunks=3)
+    points.record_later(histogram, 2.0, {"k": "v"}, None)
+    assert points.pending() == 2
+    [(_, duration)] = metric_points(reader, DURATION)
+    assert duration.count == 1
+    [(attrs, later)] = metric_points(reader, "test.points.later")
+    assert (attrs, later.count, later.sum) == ({"k": "v"}, 1, 2.0)
+
+
 def test_every_reader_gets_the_points(tracer_provider: TracerProvider) -> None:
     first, second = InMemoryMetricReader(), InMemoryMetricReader()
     provider = MeterProvider([first, second])

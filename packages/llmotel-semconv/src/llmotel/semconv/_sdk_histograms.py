@@ -34,10 +34,19 @@ from opentelemetry.context import Context
 from opentelemetry.metrics import Histogram
 from opentelemetry.trace import SpanContext
 
-__all__ = ["NO_SPAN", "Run", "record_many"]
+__all__ = ["NO_SPAN", "Run", "record_many", "unread"]
 
 #: A context without a span: a point recorded in it offers no exemplar of a span.
 NO_SPAN: Final = Context()
+
+
+def unread(instrument: Any) -> bool:
+    """Whether nothing reads what ``instrument`` (an SDK instrument, or an SDK meter) records now:
+    its provider has no metric reader at the moment (``OTEL_METRICS_EXPORTER=none``), so the SDK
+    drops a measurement. ``False`` for anything else (an API proxy, another SDK)."""
+    consumer = getattr(instrument, "_measurement_consumer", None)
+    storages = getattr(consumer, "_reader_storages", None)  # reader -> its storage
+    return isinstance(storages, dict) and not storages
 
 
 class _Sdk(NamedTuple):

@@ -269,6 +269,7 @@ class InferenceTelemetry:
         # A no-op meter (NoOpMeterProvider, OTEL_SDK_DISABLED) records nothing: skip building the
         # points (and queueing a stream's chunk times for a collection that never comes).
         self._metrics_on = not isinstance(meter, NoOpMeter)
+        self._meter = meter
         # gen_ai.client.operation.exception is emitted whatever the content capture mode; the
         # details event only when content capture asks for events.
         self._exception_logger = get_logger(scope_name, version, logger_provider)
@@ -627,8 +628,9 @@ class InferenceTelemetry:
         return found
 
     def _record(self, inv: Invocation, end: float, error_type: str | None) -> None:
-        """Hand the call's points to the next collection (or record them now when too many wait)."""
-        if not self._metrics_on:
+        """Hand the call's points to the next collection (or record them now when too many wait);
+        nothing when no metric reader would read them."""
+        if not self._metrics_on or _points.unread(self._meter):
             return
         times = inv._chunk_times
         input_tokens = output_tokens = None

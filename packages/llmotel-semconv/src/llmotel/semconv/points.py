@@ -14,8 +14,9 @@ an exemplar's timestamp is the collection's instead of the call's, and when a Vi
 
 At most :data:`PENDING_BYTES` wait (4 MiB; a call's entry is ~0.5 KB, a stream's chunk 8 bytes
 more: ~8000 calls, 130 calls/s under the SDK's default 60 s export interval). Past it :func:`defer`
-records a call's points at once, which is also what happens when nothing ever collects (an SDK
-``MeterProvider`` without readers, or a global one never set).
+records a call's points at once, which is also what happens when nothing ever collects (a global
+provider never set). A call on an SDK ``MeterProvider`` that has no reader at the time
+(``OTEL_METRICS_EXPORTER=none``) queues nothing (:func:`unread`): the SDK would drop its points.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, NoOpHistogram, Observation
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 
-from llmotel.semconv._sdk_histograms import NO_SPAN, Run, record_many
+from llmotel.semconv._sdk_histograms import NO_SPAN, Run, record_many, unread
 from llmotel.semconv.extensions import LLMOTEL_PENDING_POINTS
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "pending",
     "record",
     "record_later",
+    "unread",
     "watch",
 ]
 
@@ -173,7 +175,7 @@ def record_later(
 ) -> None:
     """One point, recorded at the next collection in the context of ``span_context`` (or now, when
     the queue is full). ``attributes`` must not change afterwards."""
-    if isinstance(histogram, NoOpHistogram):
+    if isinstance(histogram, NoOpHistogram) or unread(histogram):
         return
     defer(_one_point, (histogram, value, attributes, span_context), CALL_BYTES)
 
