@@ -233,6 +233,42 @@ def test_no_call_id_given_without_the_callback(
     assert scopes(span_exporter) == [("chat gpt-4o-mini", LLMOTEL)]
 
 
+@pytest.mark.parametrize("given", ["instance", "name"])
+def test_callback_given_with_the_call_is_found(
+    instrumented: LiteLLMInstrumentor,
+    tracer_provider: TracerProvider,
+    route: Any,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+    given: str,
+) -> None:
+    # completion(..., callbacks=[...]): LiteLLM registers the call's own callbacks as it starts
+    # the call, after the instrumentation has looked at its lists; the call's arguments say it.
+    saved = {name: getattr(litellm, name) for name in CALLBACK_LISTS}
+    for name in CALLBACK_LISTS:
+        setattr(litellm, name, [])
+    try:
+        done = Logged()
+        litellm.callbacks = [done]
+        if given == "name":
+            assert litellm_instrumentation._otel_callback_registered({"callbacks": ["otel"]})
+            return  # LiteLLM would build it on the global provider: the instance case runs it
+        callback = OpenTelemetry(config=OpenTelemetryConfig(exporter=span_exporter))
+        callback.tracer = tracer_provider.get_tracer("litellm")
+        llm_stub.enqueue(text_reply("Hello!"))
+        litellm.completion(**route(OPENAI_MODEL), messages=MESSAGES, callbacks=[callback])
+        assert done.done.wait(10)
+        assert callback in litellm.success_callback  # LiteLLM registered it for the call
+    except ModuleNotFoundError as exc:  # litellm 1.74's imports the OTLP gRPC exporter
+        pytest.skip(f"this litellm's OpenTelemetry callback needs {exc.name}")
+    finally:
+        for name, value in saved.items():
+            setattr(litellm, name, value)
+    [logged_id] = done.call_ids
+    assert logged_id in litellm_instrumentation._covered  # the id the instrumentation gave it
+    assert scopes(span_exporter) == [("chat gpt-4o-mini", LLMOTEL)]
+
+
 def test_callback_named_before_the_first_call_is_found() -> None:
     saved = litellm.callbacks
     try:

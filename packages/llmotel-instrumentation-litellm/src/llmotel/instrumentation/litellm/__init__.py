@@ -105,6 +105,8 @@ _CALLBACK_LISTS = (
     "_async_failure_callback",
 )
 _OTEL_NAME = "otel"
+# The arguments of a call that give it callbacks of its own.
+_CALL_CALLBACK_ARGUMENTS = ("callbacks", "success_callback", "failure_callback")
 # The ``litellm_call_id`` of recent calls that have a llmotel span: LiteLLM's OpenTelemetry
 # callback makes no span for them. First in, first out (a stream never read never reaches the
 # callback).
@@ -118,7 +120,7 @@ def _cover(telemetry: InferenceTelemetry, kwargs: dict[str, Any]) -> None:
     callback is registered: without it there is nothing to skip, and a call given a
     ``litellm_call_id`` costs LiteLLM 1.110 ~90 µs more than one that makes its own (measured)."""
     try:
-        if not _otel_callback_registered():
+        if not _otel_callback_registered(kwargs):
             return
         call_id = kwargs.get("litellm_call_id")
         if type(call_id) is not str:
@@ -149,16 +151,22 @@ def _is_otel_callback(callback: Any, legacy: Any, v2: Any) -> bool:
     return v2 is not None and kind is v2 and getattr(callback, "callback_name", None) is None
 
 
-def _otel_callback_registered() -> bool:
+def _otel_callback_registered(kwargs: Mapping[str, Any] | None = None) -> bool:
     """Whether one of LiteLLM's callback lists holds its OpenTelemetry callback (by name, before
     LiteLLM's first call makes it an instance — the legacy one, or V2 under ``LITELLM_OTEL_V2`` —
-    or the instance)."""
+    or the instance), or the call's own ``kwargs`` give it (``callbacks=[...]``, which LiteLLM
+    then adds to its lists, or ``success_callback`` / ``failure_callback``)."""
     litellm = sys.modules.get("litellm")
     if litellm is None:
         return False
     legacy, v2 = _otel_classes()
-    for name in _CALLBACK_LISTS:
-        for callback in getattr(litellm, name, None) or ():
+    lists = [getattr(litellm, name, None) for name in _CALLBACK_LISTS]
+    if kwargs:
+        lists += [kwargs.get(name) for name in _CALL_CALLBACK_ARGUMENTS]
+    for callbacks in lists:
+        if not isinstance(callbacks, (list, tuple)):
+            continue
+        for callback in callbacks:
             if callback == _OTEL_NAME or _is_otel_callback(callback, legacy, v2):
                 return True
     return False
