@@ -7,16 +7,32 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from importlib.metadata import requires, version
 from typing import Any
 
 import boto3
 import pytest
 from aiobotocore.session import AioSession
+from packaging.requirements import Requirement
 
 from llmotel.instrumentation.bedrock import BedrockInstrumentor
 from llmotel.testing import AWS_TEST_ENV, StubServer
 
 Instrument = Callable[..., BedrockInstrumentor]
+
+
+def _aio_unsupported() -> str | None:
+    """Why the aiobotocore tests cannot run here, or ``None``: aiobotocore supports a few botocore
+    releases, and the ``newest`` session installs a botocore past them to test the boto3 path."""
+    for line in requires("aiobotocore") or ():
+        wanted = Requirement(line)
+        if wanted.name == "botocore" and not wanted.specifier.contains(version("botocore")):
+            return f"aiobotocore {version('aiobotocore')} wants {wanted}, not {version('botocore')}"
+    return None
+
+
+#: The reason the aiobotocore tests are skipped in this venv, or ``None``.
+AIO_UNSUPPORTED = _aio_unsupported()
 
 
 @pytest.fixture(autouse=True)
@@ -48,6 +64,8 @@ def client(new_client: Callable[[], Any]) -> Any:
 async def new_aio_client(llm_stub: StubServer) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
     """Makes a fresh aiobotocore ``bedrock-runtime`` client talking to the stub (an awaitable;
     each one is closed after the test)."""
+    if AIO_UNSUPPORTED:
+        pytest.skip(AIO_UNSUPPORTED)
     async with contextlib.AsyncExitStack() as stack:
 
         async def make() -> Any:
@@ -69,6 +87,8 @@ async def aio_client(new_aio_client: Callable[[], Awaitable[Any]]) -> Any:
 def loop_client(llm_stub: StubServer) -> Iterator[tuple[asyncio.AbstractEventLoop, Any]]:
     """An event loop and an aiobotocore client on it, for sync tests (hypothesis) that run each
     async call with ``loop.run_until_complete``."""
+    if AIO_UNSUPPORTED:
+        pytest.skip(AIO_UNSUPPORTED)
     loop = asyncio.new_event_loop()
     context = AioSession().create_client("bedrock-runtime", endpoint_url=llm_stub.bedrock_base_url)
     client = loop.run_until_complete(context.__aenter__())

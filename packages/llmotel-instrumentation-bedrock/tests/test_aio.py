@@ -34,8 +34,10 @@ from llmotel.testing import (
     tool_call_reply,
 )
 
-from .conftest import Instrument
+from .conftest import AIO_UNSUPPORTED, Instrument
 from .test_bedrock import CLAUDE, MESSAGES, PROFILE, TOOLS, base, only_span
+
+pytestmark = pytest.mark.skipif(AIO_UNSUPPORTED is not None, reason=AIO_UNSUPPORTED or "")
 
 LLAMA = "meta.llama3-8b-instruct-v1:0"
 
