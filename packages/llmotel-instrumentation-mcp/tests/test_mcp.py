@@ -337,6 +337,67 @@ async def test_server_notifications_nest_under_the_request(
     assert handled.end_time is not None
 
 
+async def test_concurrent_requests_on_one_session(
+    instrument: Callable[..., MCPInstrumentor], span_exporter: InMemorySpanExporter
+) -> None:
+    # 30 requests in flight at once on one session (the server handles each in a task of its
+    # own), a third of them logging to the client, a third failing: each server span is the child
+    # of its own client span and has its own outcome; each log message nests under its own call.
+    instrument(capture="SPAN_ONLY")
+    logged: list[Any] = []
+
+    async def on_log(params: Any) -> None:
+        logged.append(params.data)
+
+    async def one(session: Any, i: int) -> None:
+        if i % 3 == 0:
+            await session.call_tool("log", {"text": f"call {i}"})
+        elif i % 3 == 1:
+            await session.call_tool("fail", {"reason": f"call {i}"})
+        else:
+            await session.call_tool("slow", {"seconds": 0.01 * (i % 5)})
+
+    async with create_connected_server_and_client_session(
+        mcp_app.build()._mcp_server, logging_callback=on_log
+    ) as session, anyio.create_task_group() as tg:
+        for i in range(30):
+            tg.start_soon(one, session, i)
+    assert sorted(logged) == sorted(f"call {i}" for i in range(0, 30, 3))
+    spans = span_exporter.get_finished_spans()
+    calls = [s for s in spans if s.attributes.get("mcp.method.name") == "tools/call"]
+    clients = {s.attributes["jsonrpc.request.id"]: s for s in calls if s.kind is SpanKind.CLIENT}
+    servers = {s.attributes["jsonrpc.request.id"]: s for s in calls if s.kind is SpanKind.SERVER}
+    assert len(clients) == len(servers) == 30
+    for request_id, server in servers.items():
+        client = clients[request_id]
+        assert_linked(client, server)
+        assert server.name == client.name
+        arguments = json.loads(server.attributes["gen_ai.tool.call.arguments"])
+        assert arguments == json.loads(client.attributes["gen_ai.tool.call.arguments"])
+        failed = server.name == "tools/call fail"
+        assert (server.attributes.get("error.type") == "tool_error") is failed
+        result = json.loads(server.attributes["gen_ai.tool.call.result"])
+        if failed:
+            assert arguments["reason"] in result["content"][0]["text"]
+    by_id = {s.context.span_id: s for s in spans}
+    sent = [s for s in spans if s.name == "notifications/message" and s.kind is SpanKind.CLIENT]
+    assert len(sent) == 10
+    for notification in sent:
+        assert notification.parent is not None
+        parent = by_id[notification.parent.span_id]  # the tools/call log SERVER span it is in
+        assert parent.name == "tools/call log"
+        text = json.loads(parent.attributes["gen_ai.tool.call.arguments"])["text"]
+        [handled] = [
+            s
+            for s in spans
+            if s.kind is SpanKind.SERVER
+            and s.parent is not None
+            and s.parent.span_id == notification.context.span_id
+        ]
+        assert handled.name == "notifications/message"
+        assert text in logged
+
+
 @pytest.mark.parametrize("capture", ["SPAN_ONLY", "NO_CONTENT"])
 async def test_tool_content_is_opt_in(
     instrument: Callable[..., MCPInstrumentor],
