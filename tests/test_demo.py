@@ -61,7 +61,7 @@ def test_demo_reports_every_model_from_the_metrics(demo_output: str) -> None:
 
 def test_demo_shows_what_tail_sampling_kept_and_dropped_and_why(demo_output: str) -> None:
     assert (
-        "kept 5 of 6 traces: 1 by attribute:user.id, 1 by cost, 1 by error, 2 by tokens"
+        "kept 6 of 7 traces: 2 by attribute:user.id, 1 by cost, 1 by error, 2 by tokens"
         in demo_output
     )
     assert "dropped 1 trace of demo-anthropic: no policy kept it" in demo_output
@@ -72,8 +72,31 @@ def test_demo_shows_what_tail_sampling_kept_and_dropped_and_why(demo_output: str
         "chat claude-haiku-4-5": "error",
         "chat claude-sonnet-4-5": "tokens",
         "llmgine session": "attribute:user.id",
+        "answer order question": "attribute:user.id",
     }
     assert "ERROR OverloadedError" in next(root for _, root in kept if "haiku" in root)
+
+
+def test_demo_shows_one_trace_across_the_mcp_client_and_server(demo_output: str) -> None:
+    # The assistant's tools/call (CLIENT) and the desk's (SERVER, another process, its own service)
+    # are parent and child, and the tool's LLM call in the desk nests under the desk's span.
+    tree = demo_output.split("conversation session-mcp-1  (demo-mcp)\n", 1)[1].split("\n\n", 1)[0]
+    lines = tree.splitlines()
+    call = next(
+        i
+        for i, line in enumerate(lines)
+        if "├─ tools/call order_status" in line or "└─ tools/call order_status" in line
+    )
+    client, served, llm = lines[call : call + 3]
+    assert "in demo-mcp-desk" not in client
+    assert re.search(r"^\s+└─ tools/call order_status  [\d.]+ ms  in demo-mcp-desk$", served), (
+        served
+    )
+    assert re.search(
+        r"^\s+└─ chat gpt-4o-mini  [\d.]+ ms  in demo-mcp-desk  \d+ in / \d+ out tok  \$", llm
+    ), llm
+    for method in ("initialize", "notifications/initialized", "tools/list"):
+        assert sum(f"─ {method}  " in line for line in lines) == 2, method  # one span per side
 
 
 def test_demo_shows_redactions_by_entity_type_and_one_redacted_message(demo_output: str) -> None:

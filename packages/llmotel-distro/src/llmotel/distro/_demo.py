@@ -87,6 +87,8 @@ def _apps() -> list[DemoApp]:
         DemoApp(
             "llmgine", "llmotel.distro.demo.llmgine_app", "llmgine.bus.bus", min_python=(3, 12)
         ),
+        # mcp 1.x: llmotel's instrumentation (2.x traces itself, and llmotel stands aside there).
+        DemoApp("mcp", "llmotel.distro.demo.mcp_app", "mcp.server.fastmcp"),
     ]
 
 
@@ -131,8 +133,9 @@ def demo_environment(
             "LLMOTEL_SAMPLING_KEEP": "user.id=user-1001",
             "LLMOTEL_SAMPLING_BASELINE_RATIO": "0",
             "LLMOTEL_SAMPLING_DECISION_WAIT": "5s",
-            # Peers' instrumentors (entry point "openai"/"anthropic"), if installed, would double every span.
-            "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "openai,anthropic",
+            # Peers' instrumentors (entry points "openai", "anthropic", "mcp"), if installed, would double
+            # every span.
+            "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "openai,anthropic,mcp",
         }
     )
     return env
@@ -330,9 +333,13 @@ def summarize(receiver: OtlpReceiver) -> dict[str, Any]:
     }
 
 
-def _span_line(span: ReceivedSpan, s: Style) -> str:
+def _span_line(span: ReceivedSpan, s: Style, service: object = None) -> str:
+    """One span of a tree; ``service`` is the tree's: a span of another process says its own."""
     a = span.attributes
     parts = [s.bold(span.name), s.dim(f"{span.duration_s * 1000:.1f} ms")]
+    own = span.resource.get(SERVICE_NAME)
+    if service is not None and own != service:
+        parts.append(s.cyan(f"in {own}"))
     if A.GEN_AI_USAGE_INPUT_TOKENS in a or A.GEN_AI_USAGE_OUTPUT_TOKENS in a:
         tokens = f"{a.get(A.GEN_AI_USAGE_INPUT_TOKENS, 0)} in / {a.get(A.GEN_AI_USAGE_OUTPUT_TOKENS, 0)} out tok"
         if a.get(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS):
@@ -356,11 +363,14 @@ def _walk(
     last: bool,
     out: TextIO,
     s: Style,
+    service: object,
 ) -> None:
-    out.write(prefix + ("└─ " if last else "├─ ") + _span_line(span, s) + "\n")
+    out.write(prefix + ("└─ " if last else "├─ ") + _span_line(span, s, service) + "\n")
     kids = children.get(span.span_id, [])
     for i, kid in enumerate(kids):
-        _walk(kid, children, prefix + ("   " if last else "│  "), i == len(kids) - 1, out, s)
+        _walk(
+            kid, children, prefix + ("   " if last else "│  "), i == len(kids) - 1, out, s, service
+        )
 
 
 def render(summary: dict[str, Any], spans: Sequence[ReceivedSpan], out: TextIO) -> None:
@@ -384,7 +394,8 @@ def render(summary: dict[str, Any], spans: Sequence[ReceivedSpan], out: TextIO) 
         s.bold(f"\n{summary['spans']} spans in {summary['traces']} traces received over OTLP\n")
     )
     for session, trace_ids in by_session.items():
-        service = by_trace[trace_ids[0]][0].resource.get(SERVICE_NAME, "?")
+        first = min(by_trace[trace_ids[0]], key=lambda sp: sp.start_time)  # a root's: its app's
+        service = first.resource.get(SERVICE_NAME, "?")
         out.write(s.cyan(f"\nconversation {session}") + s.dim(f"  ({service})\n"))
         for trace_id in trace_ids:
             members = sorted(by_trace[trace_id], key=lambda sp: sp.start_time)
@@ -400,7 +411,7 @@ def render(summary: dict[str, Any], spans: Sequence[ReceivedSpan], out: TextIO) 
             kept = s.green(f"  kept by tail sampling: {policy}") if policy else ""
             out.write(s.dim(f"  trace {trace_id[:16]}") + kept + "\n")
             for i, root in enumerate(roots):
-                _walk(root, children, "  ", i == len(roots) - 1, out, s)
+                _walk(root, children, "  ", i == len(roots) - 1, out, s, service)
     out.write(s.bold("\nper model (from the metrics received: every call, kept or dropped)\n"))
     header = f"  {'model':<28} {'calls':>5} {'input tok':>10} {'output tok':>10} {'cached':>8} {'cost USD':>12}\n"
     out.write(s.dim(header))
