@@ -357,9 +357,12 @@ async def test_concurrent_requests_on_one_session(
         else:
             await session.call_tool("slow", {"seconds": 0.01 * (i % 5)})
 
-    async with create_connected_server_and_client_session(
-        mcp_app.build()._mcp_server, logging_callback=on_log
-    ) as session, anyio.create_task_group() as tg:
+    async with (
+        create_connected_server_and_client_session(
+            mcp_app.build()._mcp_server, logging_callback=on_log
+        ) as session,
+        anyio.create_task_group() as tg,
+    ):
         for i in range(30):
             tg.start_soon(one, session, i)
     assert sorted(logged) == sorted(f"call {i}" for i in range(0, 30, 3))
