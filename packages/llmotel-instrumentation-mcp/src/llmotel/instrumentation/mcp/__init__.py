@@ -246,6 +246,16 @@ class _Telemetry:
         # The duration points' attribute dicts, one per combination of values.
         self._metric_attrs = points.AttributeSets(_METRIC_KEYS)
 
+    def _version_of(self, session: Any) -> str | None:
+        """The protocol version ``session`` agreed on: a ClientSession's from its initialize result,
+        a ServerSession's what it answered its client's initialize with."""
+        version = self._versions.get(session)
+        if version is None:
+            params = getattr(session, "client_params", None)  # a ServerSession's
+            if params is not None:
+                version = _negotiated(getattr(params, "protocolVersion", None))
+        return version
+
     def failed(self, where: str) -> None:
         if where not in self._warned:
             self._warned.add(where)
@@ -290,11 +300,7 @@ class _Telemetry:
                     attrs[A.NETWORK_PROTOCOL_NAME] = "http"
                     if link.port is not None:
                         attrs[A.SERVER_PORT] = link.port
-            version = self._versions.get(instance)
-            if version is None:  # a ServerSession sending: the version its client agreed on
-                params = getattr(instance, "client_params", None)
-                if params is not None:
-                    version = _negotiated(getattr(params, "protocolVersion", None))
+            version = self._version_of(instance)
             if version is not None:
                 attrs[A.MCP_PROTOCOL_VERSION] = version
             span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
@@ -391,11 +397,7 @@ class _Telemetry:
             if method == "initialize":
                 version = _negotiated(extract.param(req, "protocolVersion"))
             else:
-                params = getattr(session, "client_params", None)  # a ServerSession's
-                if params is not None:
-                    version = _negotiated(getattr(params, "protocolVersion", None))
-                else:  # a ClientSession serving its server's request
-                    version = self._versions.get(session)
+                version = self._version_of(session)
             if version is not None:
                 attrs[A.MCP_PROTOCOL_VERSION] = version
             parent = None
