@@ -21,6 +21,7 @@ from llmotel.sdk.validation import assert_semconv
 from llmotel.testing import (
     StubServer,
     Usage,
+    check_patched_on_import,
     error_reply,
     metric_points,
     raw_reply,
@@ -464,3 +465,12 @@ def test_streamed_tool_use_after_an_empty_text_block(
     assert json.loads(str(attrs["gen_ai.output.messages"]))[0]["parts"] == [
         {"type": "tool_call", "id": "toolu_1", "name": "f", "arguments": {"a": 1}}
     ]
+
+
+def test_patched_when_the_application_imports_anthropic() -> None:
+    # Installed but never imported, anthropic costs no start-up time under opentelemetry-instrument.
+    check_patched_on_import(
+        "llmotel.instrumentation.anthropic:AnthropicInstrumentor",
+        "anthropic",
+        "anthropic.resources.messages:Messages.create",
+    )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import sys
 from typing import Any
 
 import aiobotocore.client
@@ -25,6 +24,7 @@ from llmotel.instrumentation.bedrock import BedrockInstrumentor
 from llmotel.testing import (
     StubServer,
     Usage,
+    check_patched_on_import,
     cut_stream_reply,
     error_reply,
     metric_points,
@@ -576,19 +576,13 @@ async def test_uninstrument_leaves_aiobotocore_as_before(
     assert len(span_exporter.get_finished_spans()) == 1
 
 
-def test_without_aiobotocore_only_botocore_is_wrapped(
-    instrumentor: BedrockInstrumentor,
-    tracer_provider: TracerProvider,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    before = vars(aiobotocore.client.AioBaseClient)["_make_api_call"]
-    monkeypatch.setitem(sys.modules, "aiobotocore", None)  # import aiobotocore: ImportError
-    instrumentor.instrument(tracer_provider=tracer_provider)
-    try:
-        assert [name for _, name in instrumentor._patches] == ["_make_api_call"]
-        assert vars(aiobotocore.client.AioBaseClient)["_make_api_call"] is before
-    finally:
-        instrumentor.uninstrument()
+def test_aiobotocore_is_patched_when_the_application_imports_it() -> None:
+    # Installed but never imported (or not installed), aiobotocore is never imported or patched.
+    check_patched_on_import(
+        "llmotel.instrumentation.bedrock:BedrockInstrumentor",
+        "aiobotocore",
+        "aiobotocore.client:AioBaseClient._make_api_call",
+    )
 
 
 async def test_suppressed_instrumentation_makes_no_span(

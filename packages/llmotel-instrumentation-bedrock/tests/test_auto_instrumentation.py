@@ -9,6 +9,7 @@ from llmotel.testing import (
     StubServer,
     check_disabled_by_name,
     check_loads_by_entry_point,
+    check_patched_on_import,
 )
 
 APP = textwrap.dedent(
@@ -36,3 +37,12 @@ def test_loads_by_entry_point(llm_stub: StubServer) -> None:
 
 def test_disabled_by_its_own_name(llm_stub: StubServer) -> None:
     check_disabled_by_name(llm_stub, APP, env(llm_stub), entry_point="llmotel_bedrock")
+
+
+def test_patched_when_the_application_imports_botocore() -> None:
+    # Installed but never imported, botocore costs no start-up time under opentelemetry-instrument.
+    check_patched_on_import(
+        "llmotel.instrumentation.bedrock:BedrockInstrumentor",
+        "botocore",
+        "botocore.client:BaseClient._make_api_call",
+    )

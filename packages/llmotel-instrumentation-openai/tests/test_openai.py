@@ -22,6 +22,7 @@ from llmotel.testing import (
     StubServer,
     ToolCall,
     Usage,
+    check_patched_on_import,
     error_reply,
     metric_points,
     stream_error_reply,
@@ -840,3 +841,12 @@ def test_image_inputs_by_url_and_inline(
         {"type": "blob", "modality": "image", "content": "iVBORw0KGgo=", "mime_type": "image/png"},
         {"type": "text", "content": "What is this?"},
     ]
+
+
+def test_patched_when_the_application_imports_openai() -> None:
+    # Installed but never imported, openai costs no start-up time under opentelemetry-instrument.
+    check_patched_on_import(
+        "llmotel.instrumentation.openai:OpenAIInstrumentor",
+        "openai",
+        "openai.resources.chat.completions:Completions.create",
+    )

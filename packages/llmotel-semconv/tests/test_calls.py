@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import importlib
+import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
@@ -15,6 +17,7 @@ from opentelemetry.trace import StatusCode
 
 from llmotel.semconv.calls import (
     Operation,
+    Patches,
     call_wrapper,
     read_field,
     read_float,
@@ -210,3 +213,67 @@ def test_read_field_of_mappings_and_objects() -> None:
 )
 def test_server_of_url(url: object, expected: tuple[str | None, int | None]) -> None:
     assert server_of_url(url) == expected
+
+
+# -- Patches.on_import -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sdk_module(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The name of a real module file nobody has imported yet (removed again afterwards)."""
+    name = f"llmotel_fake_sdk_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(
+        "class Client:\n    def call(self):\n        return 'sdk'\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name
+    sys.modules.pop(name, None)
+
+
+def _wrapped_call(module: Any) -> Any:
+    return vars(module.Client)["call"]
+
+
+def _prefix(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> str:
+    return "wrapped " + wrapped(*args, **kwargs)
+
+
+def test_on_import_patches_when_the_module_is_imported(sdk_module: str) -> None:
+    patches = Patches()
+    patches.on_import(sdk_module, lambda m: patches.wrap(m.Client, "call", _prefix))
+    assert sdk_module not in sys.modules  # registering imports nothing
+    module = importlib.import_module(sdk_module)
+    assert module.Client().call() == "wrapped sdk"
+    patches.on_import(
+        sdk_module, lambda m: patches.wrap(m.Client, "call", _prefix)
+    )  # imported: now
+    assert module.Client().call() == "wrapped sdk"  # the same (owner, name) is wrapped once
+    patches.restore()
+    assert module.Client().call() == "sdk"
+    assert not isinstance(_wrapped_call(module), wrapt.FunctionWrapper)
+
+
+def test_on_import_does_nothing_after_restore(sdk_module: str) -> None:
+    patches = Patches()
+    patches.on_import(sdk_module, lambda m: patches.wrap(m.Client, "call", _prefix))
+    patches.restore()  # uninstrumented before the application imported the SDK
+    module = importlib.import_module(sdk_module)
+    assert module.Client().call() == "sdk"
+    assert list(patches) == []
+
+
+def test_a_patch_that_raises_never_fails_the_import(
+    sdk_module: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(module: Any) -> None:
+        raise AttributeError("this SDK moved Client")
+
+    patches = Patches()
+    patches.on_import(sdk_module, broken)
+    with caplog.at_level("WARNING", logger="llmotel.semconv.calls"):
+        module = importlib.import_module(sdk_module)
+    assert module.Client().call() == "sdk"
+    [record] = caplog.records
+    assert record.getMessage() == f"llmotel: could not instrument {sdk_module}"
+    assert record.exc_info is not None
+    assert record.exc_info[0] is AttributeError

@@ -26,6 +26,7 @@ extra.
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -60,6 +61,7 @@ Locate = Callable[[Any, Mapping[str, Any]], tuple[str, str | None, int | None]]
 _Read = Callable[[Invocation, Mapping[str, Any]], None]
 _Response = Callable[[Invocation, Any, bool], None]
 _DEFAULT_PORTS = {"https": 443, "http": 80}
+_log = logging.getLogger(__name__)
 _servers: dict[str, tuple[str | None, int | None]] = {}
 
 
@@ -246,24 +248,49 @@ def telemetry_of(scope: str, version: str, kwargs: Mapping[str, Any]) -> Inferen
 
 
 class Patches:
-    """The SDK functions an instrumentor wrapped, so that :meth:`restore` puts every one back."""
+    """The SDK functions an instrumentor wrapped, so that :meth:`restore` puts every one back.
 
-    __slots__ = ("_wrapped",)
+    :meth:`on_import` defers the wrapping to when the application imports the SDK, so that an
+    installed SDK the application never imports costs nothing at start-up.
+    """
+
+    __slots__ = ("_live", "_wrapped")
 
     def __init__(self) -> None:
         self._wrapped: list[tuple[Any, str]] = []
+        self._live = True
 
     def __iter__(self) -> Iterator[tuple[Any, str]]:
         """The ``(owner, name)`` of each wrapped function, first wrapped first."""
         return iter(self._wrapped)
 
     def wrap(self, owner: Any, name: str, wrapper: Any) -> None:
-        """``wrapt.wrap_function_wrapper(owner, name, wrapper)``, remembered."""
+        """``wrapt.wrap_function_wrapper(owner, name, wrapper)``, remembered; once per ``(owner,
+        name)`` (two modules that export one class wrap it once)."""
+        if any(o is owner and n == name for o, n in self._wrapped):
+            return
         wrapt.wrap_function_wrapper(owner, name, wrapper)
         self._wrapped.append((owner, name))
 
+    def on_import(self, module_name: str, patch: Callable[[Any], None]) -> None:
+        """Call ``patch(module)`` when ``module_name`` is imported: now if it has been, else when
+        the application imports it (a module that never is never calls it). Not after
+        :meth:`restore`. A ``patch`` that raises is logged; the application's import goes on."""
+
+        def hook(module: Any) -> None:
+            if not self._live:
+                return  # uninstrumented before the application imported the module
+            try:
+                patch(module)
+            except Exception:  # noqa: BLE001 - an SDK layout we did not foresee; never fail an import
+                _log.warning("llmotel: could not instrument %s", module_name, exc_info=True)
+
+        wrapt.register_post_import_hook(hook, module_name)
+
     def restore(self) -> None:
-        """Unwrap everything :meth:`wrap` wrapped, last first."""
+        """Unwrap everything :meth:`wrap` wrapped, last first; hooks :meth:`on_import` left for
+        modules not imported yet do nothing from now on."""
+        self._live = False
         while self._wrapped:
             owner, name = self._wrapped.pop()
             current = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name)

@@ -21,6 +21,7 @@ from llmotel.testing._instrument import (
     CONSOLE_ENV,
     check_disabled_by_name,
     check_loads_by_entry_point,
+    check_patched_on_import,
     run_instrumented,
 )
 from llmotel.testing._replies import (
@@ -52,6 +53,7 @@ __all__ = [
     "check_cost",
     "check_disabled_by_name",
     "check_loads_by_entry_point",
+    "check_patched_on_import",
     "console_spans",
     "count_tokens",
     "cut_stream_reply",

@@ -82,3 +82,45 @@ def check_disabled_by_name(
     assert done.returncode == 0, done.stderr
     assert len(stub.requests) == 1
     assert _spans(done.stdout, prefix) == []
+
+
+_ON_IMPORT_APP = """
+import importlib, sys, wrapt
+from {module} import {cls}
+instrumentor = {cls}()
+instrumentor.instrument()
+early = sorted(m for m in sys.modules if m == {sdk!r} or m.startswith({sdk!r} + "."))
+assert not early, f"instrument() imported {{early}}"
+if {restore!r}:
+    instrumentor.uninstrument()
+owner = importlib.import_module({owner_module!r})
+for part in {owner_path!r}:
+    owner = getattr(owner, part)
+found = vars(owner)[{name!r}] if isinstance(owner, type) else getattr(owner, {name!r})
+print(type(found).__name__ if isinstance(found, wrapt.FunctionWrapper) else "plain")
+"""
+
+
+def check_patched_on_import(instrumentor: str, sdk: str, target: str) -> None:
+    """``instrument()`` imports nothing of ``sdk`` (an installed SDK the application never imports
+    costs no start-up time), and ``target`` (``"module:Class.method"``) is wrapped when the
+    application imports it; when ``uninstrument()`` came first, it is not. Each in a fresh
+    interpreter. ``instrumentor``: ``"module:Class"``."""
+    module, cls = instrumentor.split(":")
+    owner_module, path = target.split(":")
+    *owner_path, name = path.split(".")
+    for restore, expected in ((False, "FunctionWrapper"), (True, "plain")):
+        code = _ON_IMPORT_APP.format(
+            module=module,
+            cls=cls,
+            sdk=sdk,
+            restore=restore,
+            owner_module=owner_module,
+            owner_path=owner_path,
+            name=name,
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == [expected], (restore, done.stdout, done.stderr)

@@ -435,20 +435,20 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        from botocore.client import BaseClient
-
-        self._patches = Patches()
+        self._patches = patches = Patches()
         if not settle_peers("bedrock-runtime", PEERS):
             return
         telemetry = telemetry_of(SCOPE, __version__, kwargs)
-        self._patches.wrap(BaseClient, "_make_api_call", _wrapper(telemetry))
-        try:
-            from aiobotocore import (
-                client,  # type: ignore[import-untyped,import-not-found,unused-ignore]
-            )
-        except ImportError:  # aiobotocore not installed: its clients are not there to instrument
-            return
-        self._patches.wrap(client.AioBaseClient, "_make_api_call", _async_wrapper(telemetry))
+        # Patched when the application imports botocore / aiobotocore (now, if it has); an
+        # aiobotocore that is not installed, or never imported, is never patched.
+        patches.on_import(
+            "botocore.client",
+            lambda m: patches.wrap(m.BaseClient, "_make_api_call", _wrapper(telemetry)),
+        )
+        patches.on_import(
+            "aiobotocore.client",
+            lambda m: patches.wrap(m.AioBaseClient, "_make_api_call", _async_wrapper(telemetry)),
+        )
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._patches.restore()

@@ -26,7 +26,6 @@ loads by itself (entry point ``llmotel_google_genai``).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Collection
 from typing import Any
 
@@ -88,14 +87,19 @@ class GoogleGenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         telemetry = telemetry_of(SCOPE, __version__, kwargs)
-        self._patches = Patches()
-        module = importlib.import_module("google.genai.models")
-        for class_name, method, is_async, op in _TARGETS:
-            cls = getattr(module, class_name, None)
-            if cls is not None and method in vars(cls):
-                self._patches.wrap(
-                    cls, method, call_wrapper(telemetry, op, extract.server_of, is_async)
-                )
+        self._patches = patches = Patches()
+
+        def patch(module: Any) -> None:
+            for class_name, method, is_async, op in _TARGETS:
+                cls = getattr(module, class_name, None)
+                if cls is not None and method in vars(cls):
+                    patches.wrap(
+                        cls, method, call_wrapper(telemetry, op, extract.server_of, is_async)
+                    )
+
+        # Patched when the application imports google.genai (now, if it has): the import takes
+        # about a second, which an application that never calls it should not pay at start-up.
+        patches.on_import("google.genai.models", patch)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._patches.restore()

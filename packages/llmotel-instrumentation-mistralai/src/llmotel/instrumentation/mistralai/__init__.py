@@ -26,8 +26,7 @@ one GenAI span). Under ``opentelemetry-instrument`` it loads by itself (entry po
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
@@ -86,15 +85,6 @@ def _skip_sdk_span(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any
     return wrapped(*args, **kwargs)
 
 
-def _module(name: str) -> Any:
-    for prefix in _PREFIXES:
-        try:
-            return importlib.import_module(prefix + name)
-        except ImportError:
-            continue
-    return None
-
-
 class MistralAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments the ``mistralai`` SDK (see the module docstring for what and how).
 
@@ -107,14 +97,27 @@ class MistralAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         telemetry = telemetry_of(SCOPE, __version__, kwargs)
-        self._patches = Patches()
-        for module_name, class_name, method, is_async, op in _TARGETS:
-            cls = getattr(_module(module_name), class_name, None)
-            if cls is not None and method in vars(cls):
-                self._patches.wrap(cls, method, call_wrapper(telemetry, op, _locate, is_async))
-        hooks = _module("_hooks.tracing")
-        if hooks is not None and callable(getattr(hooks, "get_traced_request_and_span", None)):
-            self._patches.wrap(hooks, "get_traced_request_and_span", _skip_sdk_span)
+        self._patches = patches = Patches()
+
+        def patch_targets(name: str) -> Callable[[Any], None]:
+            def patch(module: Any) -> None:
+                for module_name, class_name, method, is_async, op in _TARGETS:
+                    cls = getattr(module, class_name, None) if module_name == name else None
+                    if cls is not None and method in vars(cls):
+                        patches.wrap(cls, method, call_wrapper(telemetry, op, _locate, is_async))
+
+            return patch
+
+        def patch_hooks(module: Any) -> None:
+            if callable(getattr(module, "get_traced_request_and_span", None)):
+                patches.wrap(module, "get_traced_request_and_span", _skip_sdk_span)
+
+        # Each module is patched when the application imports it (now, if it has), under the
+        # layout of either major version: an application that never calls mistralai pays nothing.
+        for prefix in _PREFIXES:
+            for name in dict.fromkeys(target[0] for target in _TARGETS):
+                patches.on_import(prefix + name, patch_targets(name))
+            patches.on_import(prefix + "_hooks.tracing", patch_hooks)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._patches.restore()

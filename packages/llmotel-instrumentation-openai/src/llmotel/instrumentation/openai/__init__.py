@@ -27,7 +27,6 @@ openai instrumentation.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -258,19 +257,16 @@ def _async_wrapper(telemetry: InferenceTelemetry, op: _Operation) -> Any:
     return wrapper
 
 
-def _targets() -> list[tuple[type, str, bool, _Operation]]:
-    """The (class, method, is_async, operation) that exist in the installed openai."""
-    found = []
+def _patch_targets(patches: Patches, telemetry: InferenceTelemetry, module: Any) -> None:
+    """Wrap the methods of ``_TARGETS`` that ``module`` has (the installed openai's)."""
     for module_name, sync_name, async_name, method, op in _TARGETS:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
+        if module_name != module.__name__:
             continue
         for class_name, is_async in ((sync_name, False), (async_name, True)):
             cls = getattr(module, class_name, None)
             if cls is not None and method in vars(cls):
-                found.append((cls, method, is_async, op))
-    return found
+                factory = _async_wrapper if is_async else _sync_wrapper
+                patches.wrap(cls, method, factory(telemetry, op))
 
 
 # The SDK's stream helpers (``chat.completions.stream``, ``responses.stream``) close the HTTP
@@ -299,18 +295,14 @@ async def _ahelper_close(wrapped: Any, instance: Any, args: Any, kwargs: dict[st
             raw._self_end(None)
 
 
-def _helper_targets() -> list[tuple[type, Any]]:
-    found = []
+def _patch_helpers(patches: Patches, module: Any) -> None:
     for module_name, sync_name, async_name in _HELPERS:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
+        if module_name != module.__name__:
             continue
         for class_name, hook in ((sync_name, _helper_close), (async_name, _ahelper_close)):
             cls = getattr(module, class_name, None)
             if cls is not None and "close" in vars(cls):
-                found.append((cls, hook))
-    return found
+                patches.wrap(cls, "close", hook)
 
 
 # The other instrumentations of the openai SDK (module, BaseInstrumentor class):
@@ -339,11 +331,13 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if not settle_peers("openai", PEERS):
             return
         telemetry = self._telemetry = telemetry_of(SCOPE, __version__, kwargs)
-        for cls, method, is_async, op in _targets():
-            factory = _async_wrapper if is_async else _sync_wrapper
-            self._patches.wrap(cls, method, factory(telemetry, op))
-        for cls, hook in _helper_targets():
-            self._patches.wrap(cls, "close", hook)
+        patches = self._patches
+        # Each module is patched when the application imports it (now, if it has): importing
+        # openai takes about a second, which an application that never calls it should not pay.
+        for module_name in dict.fromkeys(target[0] for target in _TARGETS):
+            patches.on_import(module_name, lambda m: _patch_targets(patches, telemetry, m))
+        for module_name, _, _ in _HELPERS:
+            patches.on_import(module_name, lambda m: _patch_helpers(patches, m))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         telemetry = getattr(self, "_telemetry", None)
