@@ -40,7 +40,6 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-import wrapt
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
@@ -389,19 +388,15 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         telemetry = self._telemetry = telemetry_of(SCOPE, __version__, kwargs)
 
         def patch(litellm: Any) -> None:
-            if not telemetry.active or patches is not self._patches:
-                return  # uninstrumented (or instrumented again) before litellm was imported
             for name, is_async, op, names in _TARGETS:
                 if callable(getattr(litellm, name, None)):
                     patches.wrap(litellm, name, _wrapper(telemetry, litellm, op, names, is_async))
 
         # Importing litellm takes seconds (and fetches its cost map unless told not to): patch it
         # now if the application has imported it, else when it does.
-        wrapt.register_post_import_hook(patch, "litellm")
+        patches.on_import("litellm", patch)
 
         def patch_callbacks(otel_class: Any, is_own: Callable[[Any], bool]) -> None:
-            if not telemetry.active or callback_patches is not self._callback_patches:
-                return
             if not isinstance(otel_class, type):
                 return
             for name, is_async, position in _CALLBACK_HOOKS:
@@ -422,8 +417,8 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 otel_class, lambda callback: _is_otel_callback(callback, None, otel_class)
             )
 
-        wrapt.register_post_import_hook(patch_legacy, _OTEL_CALLBACK)
-        wrapt.register_post_import_hook(patch_v2, _OTEL_V2_CALLBACK)
+        callback_patches.on_import(_OTEL_CALLBACK, patch_legacy)
+        callback_patches.on_import(_OTEL_V2_CALLBACK, patch_v2)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         telemetry = getattr(self, "_telemetry", None)
