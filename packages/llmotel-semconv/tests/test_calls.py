@@ -277,3 +277,15 @@ def test_a_patch_that_raises_never_fails_the_import(
     assert record.getMessage() == f"llmotel: could not instrument {sdk_module}"
     assert record.exc_info is not None
     assert record.exc_info[0] is AttributeError
+
+
+def test_wrap_on_import_wraps_only_what_the_sdk_has(sdk_module: str) -> None:
+    patches = Patches()
+    patches.wrap_on_import(sdk_module, "Client.call", _prefix)
+    patches.wrap_on_import(sdk_module, "Client.missing", _prefix)  # another SDK version's method
+    patches.wrap_on_import(sdk_module, "Missing.call", _prefix)  # another SDK version's class
+    module = importlib.import_module(sdk_module)
+    assert module.Client().call() == "wrapped sdk"
+    assert list(patches) == [(module.Client, "call")]
+    patches.restore()
+    assert module.Client().call() == "sdk"

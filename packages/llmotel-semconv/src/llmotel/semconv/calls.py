@@ -287,6 +287,24 @@ class Patches:
 
         wrapt.register_post_import_hook(hook, module_name)
 
+    def wrap_on_import(self, module_name: str, path: str, wrapper: Any) -> None:
+        """:meth:`wrap` ``path`` of ``module_name`` (``"Class.method"`` or ``"function"``) with
+        ``wrapper`` when the module is imported (:meth:`on_import`), if the installed SDK has it:
+        a method defined on that class itself, or a callable of the module."""
+        *classes, name = path.split(".")
+
+        def patch(module: Any) -> None:
+            owner = module
+            for class_name in classes:
+                owner = getattr(owner, class_name, None)
+            if owner is None:
+                return
+            found = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name, None)
+            if callable(found):
+                self.wrap(owner, name, wrapper)
+
+        self.on_import(module_name, patch)
+
     def restore(self) -> None:
         """Unwrap everything :meth:`wrap` wrapped, last first; hooks :meth:`on_import` left for
         modules not imported yet do nothing from now on."""

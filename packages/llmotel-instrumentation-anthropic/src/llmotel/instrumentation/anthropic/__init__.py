@@ -163,26 +163,23 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if not settle_peers("anthropic", PEERS):
             return
         telemetry = self._telemetry = telemetry_of(SCOPE, __version__, kwargs)
-        patches = self._patches
-
-        def patch_messages(module: Any) -> None:
-            for cls_name, is_async, stream in (
-                ("Messages", False, _stream_sync),
-                ("AsyncMessages", True, _stream_async),
-            ):
-                cls = getattr(module, cls_name)
-                patches.wrap(cls, "create", call_wrapper(telemetry, _CREATE, _locate, is_async))
-                if "stream" in vars(cls):
-                    patches.wrap(cls, "stream", stream(telemetry))
-
-        def patch_base(module: Any) -> None:
-            if callable(getattr(module, "start_api_call_span", None)):
-                patches.wrap(module, "start_api_call_span", _skip_sdk_span)
-
         # Patched when the application imports anthropic (now, if it has): the import takes
         # seconds, which an application that never calls it should not pay at start-up.
-        patches.on_import("anthropic.resources.messages", patch_messages)
-        patches.on_import("anthropic._base_client", patch_base)
+        for class_name, is_async, stream in (
+            ("Messages", False, _stream_sync),
+            ("AsyncMessages", True, _stream_async),
+        ):
+            self._patches.wrap_on_import(
+                "anthropic.resources.messages",
+                f"{class_name}.create",
+                call_wrapper(telemetry, _CREATE, _locate, is_async),
+            )
+            self._patches.wrap_on_import(
+                "anthropic.resources.messages", f"{class_name}.stream", stream(telemetry)
+            )
+        self._patches.wrap_on_import(
+            "anthropic._base_client", "start_api_call_span", _skip_sdk_span
+        )
 
     def _uninstrument(self, **kwargs: Any) -> None:
         telemetry = getattr(self, "_telemetry", None)

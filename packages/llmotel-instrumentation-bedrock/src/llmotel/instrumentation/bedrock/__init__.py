@@ -441,13 +441,9 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         telemetry = telemetry_of(SCOPE, __version__, kwargs)
         # Patched when the application imports botocore / aiobotocore (now, if it has); an
         # aiobotocore that is not installed, or never imported, is never patched.
-        patches.on_import(
-            "botocore.client",
-            lambda m: patches.wrap(m.BaseClient, "_make_api_call", _wrapper(telemetry)),
-        )
-        patches.on_import(
-            "aiobotocore.client",
-            lambda m: patches.wrap(m.AioBaseClient, "_make_api_call", _async_wrapper(telemetry)),
+        patches.wrap_on_import("botocore.client", "BaseClient._make_api_call", _wrapper(telemetry))
+        patches.wrap_on_import(
+            "aiobotocore.client", "AioBaseClient._make_api_call", _async_wrapper(telemetry)
         )
 
     def _uninstrument(self, **kwargs: Any) -> None:

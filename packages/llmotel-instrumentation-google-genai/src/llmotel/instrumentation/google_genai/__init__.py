@@ -87,19 +87,15 @@ class GoogleGenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         telemetry = telemetry_of(SCOPE, __version__, kwargs)
-        self._patches = patches = Patches()
-
-        def patch(module: Any) -> None:
-            for class_name, method, is_async, op in _TARGETS:
-                cls = getattr(module, class_name, None)
-                if cls is not None and method in vars(cls):
-                    patches.wrap(
-                        cls, method, call_wrapper(telemetry, op, extract.server_of, is_async)
-                    )
-
+        self._patches = Patches()
         # Patched when the application imports google.genai (now, if it has): the import takes
         # about a second, which an application that never calls it should not pay at start-up.
-        patches.on_import("google.genai.models", patch)
+        for class_name, method, is_async, op in _TARGETS:
+            self._patches.wrap_on_import(
+                "google.genai.models",
+                f"{class_name}.{method}",
+                call_wrapper(telemetry, op, extract.server_of, is_async),
+            )
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._patches.restore()

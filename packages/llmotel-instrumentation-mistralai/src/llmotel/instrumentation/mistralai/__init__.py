@@ -26,7 +26,7 @@ one GenAI span). Under ``opentelemetry-instrument`` it loads by itself (entry po
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
@@ -97,27 +97,19 @@ class MistralAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         telemetry = telemetry_of(SCOPE, __version__, kwargs)
-        self._patches = patches = Patches()
-
-        def patch_targets(name: str) -> Callable[[Any], None]:
-            def patch(module: Any) -> None:
-                for module_name, class_name, method, is_async, op in _TARGETS:
-                    cls = getattr(module, class_name, None) if module_name == name else None
-                    if cls is not None and method in vars(cls):
-                        patches.wrap(cls, method, call_wrapper(telemetry, op, _locate, is_async))
-
-            return patch
-
-        def patch_hooks(module: Any) -> None:
-            if callable(getattr(module, "get_traced_request_and_span", None)):
-                patches.wrap(module, "get_traced_request_and_span", _skip_sdk_span)
-
+        self._patches = Patches()
         # Each module is patched when the application imports it (now, if it has), under the
         # layout of either major version: an application that never calls mistralai pays nothing.
         for prefix in _PREFIXES:
-            for name in dict.fromkeys(target[0] for target in _TARGETS):
-                patches.on_import(prefix + name, patch_targets(name))
-            patches.on_import(prefix + "_hooks.tracing", patch_hooks)
+            for module_name, class_name, method, is_async, op in _TARGETS:
+                self._patches.wrap_on_import(
+                    prefix + module_name,
+                    f"{class_name}.{method}",
+                    call_wrapper(telemetry, op, _locate, is_async),
+                )
+            self._patches.wrap_on_import(
+                prefix + "_hooks.tracing", "get_traced_request_and_span", _skip_sdk_span
+            )
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._patches.restore()

@@ -257,18 +257,6 @@ def _async_wrapper(telemetry: InferenceTelemetry, op: _Operation) -> Any:
     return wrapper
 
 
-def _patch_targets(patches: Patches, telemetry: InferenceTelemetry, module: Any) -> None:
-    """Wrap the methods of ``_TARGETS`` that ``module`` has (the installed openai's)."""
-    for module_name, sync_name, async_name, method, op in _TARGETS:
-        if module_name != module.__name__:
-            continue
-        for class_name, is_async in ((sync_name, False), (async_name, True)):
-            cls = getattr(module, class_name, None)
-            if cls is not None and method in vars(cls):
-                factory = _async_wrapper if is_async else _sync_wrapper
-                patches.wrap(cls, method, factory(telemetry, op))
-
-
 # The SDK's stream helpers (``chat.completions.stream``, ``responses.stream``) close the HTTP
 # response directly on exit, bypassing our stream proxy; their ``close`` also closes the proxy.
 _HELPERS = (
@@ -293,16 +281,6 @@ async def _ahelper_close(wrapped: Any, instance: Any, args: Any, kwargs: dict[st
         raw = getattr(instance, "_raw_stream", None)
         if isinstance(raw, AsyncStream):
             raw._self_end(None)
-
-
-def _patch_helpers(patches: Patches, module: Any) -> None:
-    for module_name, sync_name, async_name in _HELPERS:
-        if module_name != module.__name__:
-            continue
-        for class_name, hook in ((sync_name, _helper_close), (async_name, _ahelper_close)):
-            cls = getattr(module, class_name, None)
-            if cls is not None and "close" in vars(cls):
-                patches.wrap(cls, "close", hook)
 
 
 # The other instrumentations of the openai SDK (module, BaseInstrumentor class):
@@ -331,13 +309,16 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if not settle_peers("openai", PEERS):
             return
         telemetry = self._telemetry = telemetry_of(SCOPE, __version__, kwargs)
-        patches = self._patches
         # Each module is patched when the application imports it (now, if it has): importing
         # openai takes about a second, which an application that never calls it should not pay.
-        for module_name in dict.fromkeys(target[0] for target in _TARGETS):
-            patches.on_import(module_name, lambda m: _patch_targets(patches, telemetry, m))
-        for module_name, _, _ in _HELPERS:
-            patches.on_import(module_name, lambda m: _patch_helpers(patches, m))
+        for module_name, sync_name, async_name, method, op in _TARGETS:
+            for class_name, factory in ((sync_name, _sync_wrapper), (async_name, _async_wrapper)):
+                self._patches.wrap_on_import(
+                    module_name, f"{class_name}.{method}", factory(telemetry, op)
+                )
+        for module_name, sync_name, async_name in _HELPERS:
+            for class_name, hook in ((sync_name, _helper_close), (async_name, _ahelper_close)):
+                self._patches.wrap_on_import(module_name, f"{class_name}.close", hook)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         telemetry = getattr(self, "_telemetry", None)
