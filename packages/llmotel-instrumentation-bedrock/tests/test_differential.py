@@ -113,6 +113,20 @@ def converse_stream_error(r: Any) -> Any:
     return _streamed(response, "stream", seen)
 
 
+def converse_stream_with(r: Any) -> Any:
+    # botocore's EventStream is no context manager: the caller gets Python's own TypeError, then
+    # reads the stream as usual.
+    response = r.converse_stream(modelId=CLAUDE, messages=MESSAGES)
+    seen: list[Any] = []
+    try:
+        with response["stream"]:
+            pass
+    except TypeError as exc:
+        seen.append(("raised", str(exc)))
+    seen.extend(response["stream"])
+    return _streamed(response, "stream", seen)
+
+
 def _invoke(family: str) -> Any:
     model, body = BODIES[family]
 
@@ -190,6 +204,18 @@ async def aconverse_stream_abandoned(r: Any) -> Any:
         break
     await _left_behind()
     return _streamed(response, "stream", seen)  # the stream itself is dropped unread
+
+
+async def aconverse_stream_with(r: Any) -> Any:
+    response = await r.converse_stream(modelId=CLAUDE, messages=MESSAGES)
+    seen: list[Any] = []
+    try:
+        async with response["stream"]:
+            pass
+    except TypeError as exc:
+        seen.append(("raised", str(exc)))
+    seen.extend([e async for e in response["stream"]])
+    return _streamed(response, "stream", seen)
 
 
 async def aconverse_stream_error(r: Any) -> Any:
@@ -291,6 +317,14 @@ PATHS = (
         converse_stream_abandoned,
         aconverse_stream_abandoned,
         _ABANDONED,
+    ),
+    _path(
+        "stream-with",
+        "converse_stream",
+        converse_stream_with,
+        aconverse_stream_with,
+        Expect(FULL | STREAMED),
+        REPLY,
     ),
     _path(
         "stream-error-event",

@@ -80,6 +80,17 @@ def _abandon(telemetry: InferenceTelemetry, inv: Invocation, acc: Accumulator) -
     _end(telemetry, inv, acc, None, abandoned=True)
 
 
+def _protocol(stream: Any, method: str, protocol: str) -> Any:
+    """``stream``'s bound ``method``, or the TypeError Python raises for a ``with`` on an object
+    whose type lacks it (botocore's event streams have no context manager): the proxy defines
+    every protocol, its caller must see the wrapped stream's own."""
+    if getattr(type(stream), method, None) is None:
+        raise TypeError(
+            f"{type(stream).__name__!r} object does not support the {protocol} protocol"
+        )
+    return getattr(stream, method)
+
+
 class _Base(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]
     def __init__(
         self, wrapped: Any, telemetry: InferenceTelemetry, inv: Invocation, acc: Accumulator
@@ -128,7 +139,7 @@ class SyncStream(_Base):
                 return chunk
 
     def __enter__(self) -> SyncStream:
-        self.__wrapped__.__enter__()
+        _protocol(self.__wrapped__, "__enter__", "context manager")()
         return self
 
     def __exit__(self, *exc_info: Any) -> Any:
@@ -169,7 +180,7 @@ class AsyncStream(_Base):
                 return chunk
 
     async def __aenter__(self) -> AsyncStream:
-        await self.__wrapped__.__aenter__()
+        await _protocol(self.__wrapped__, "__aenter__", "asynchronous context manager")()
         return self
 
     async def __aexit__(self, *exc_info: Any) -> Any:
