@@ -28,6 +28,7 @@ from opentelemetry.trace import StatusCode
 
 from llmotel.instrumentation.llmgine import LLMgineInstrumentor
 from llmotel.semconv.context import get_context_attributes
+from llmotel.testing import check_patched_on_import
 
 
 @dataclass
@@ -669,6 +670,15 @@ async def test_uninstrument_restores_the_bus(
     finally:
         await bus.reset()
     assert span_exporter.get_finished_spans() == ()
+
+
+def test_patched_when_the_application_imports_llmgine() -> None:
+    # Installed but never imported, llmgine costs no start-up time under opentelemetry-instrument.
+    check_patched_on_import(
+        "llmotel.instrumentation.llmgine:LLMgineInstrumentor",
+        "llmgine",
+        "llmgine.bus.bus:MessageBus.execute",
+    )
 
 
 async def test_same_outcomes_as_the_plain_bus(

@@ -5,6 +5,8 @@ server's span continues the client's trace (W3C trace context in ``params._meta`
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 from typing import Any
 
 import anyio
@@ -17,6 +19,7 @@ from opentelemetry.trace import SpanKind
 from test_mcp import assert_linked, pair
 
 from llmotel.instrumentation.mcp import MCPInstrumentor
+from llmotel.testing import check_patched_on_import
 from llmotel.testing.otlp import OtlpReceiver
 
 
@@ -130,3 +133,54 @@ async def test_http_with_sse(
     assert client.attributes["network.transport"] == "tcp"
     assert client.attributes["server.port"] == int(sse_url.rsplit(":", 1)[1].split("/")[0])
     assert server.attributes["network.transport"] == "tcp"
+
+
+def test_patched_when_the_application_imports_mcp() -> None:
+    # Installed but never imported, mcp costs no start-up time under opentelemetry-instrument.
+    check_patched_on_import(
+        "llmotel.instrumentation.mcp:MCPInstrumentor",
+        "mcp",
+        "mcp.shared.session:BaseSession.send_request",
+    )
+
+
+_REEXPORTS = """
+import importlib, wrapt
+from llmotel.instrumentation.mcp import MCPInstrumentor, _TRANSPORTS
+instrumentor = MCPInstrumentor()
+instrumentor.instrument()
+import mcp
+from mcp.client import session_group, sse, stdio, streamable_http
+from mcp.server import stdio as server_stdio
+from mcp.server.fastmcp import server as fastmcp
+pairs = [
+    (mcp.stdio_client, stdio.stdio_client),
+    (mcp.stdio_server, server_stdio.stdio_server),
+    (fastmcp.stdio_server, server_stdio.stdio_server),
+    (session_group.sse_client, sse.sse_client),
+]
+# The streamable HTTP client's name in this release (renamed in newer 1.x; see http_client).
+http = "streamable_http_client" if hasattr(session_group, "streamable_http_client") else "streamablehttp_client"
+pairs.append((getattr(session_group, http), getattr(streamable_http, http)))
+for reexported, defined in pairs:
+    assert reexported is defined, (reexported, defined)
+    assert isinstance(defined, wrapt.FunctionWrapper), defined
+    assert not isinstance(defined.__wrapped__, wrapt.FunctionWrapper), "wrapped twice"
+instrumentor.uninstrument()
+for module_name, path, _ in _TRANSPORTS:
+    owner = importlib.import_module(module_name)
+    for part in path.split("."):
+        owner = getattr(owner, part, None)
+    assert not isinstance(owner, wrapt.FunctionWrapper), (module_name, path)
+print("ok")
+"""
+
+
+def test_reexported_transports_are_wrapped_once() -> None:
+    # mcp's __init__ and FastMCP's server module bind the transport functions of the modules
+    # that define them, which the post-import hooks patch first: one wrapper, removed everywhere.
+    done = subprocess.run(
+        [sys.executable, "-c", _REEXPORTS], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["ok"]

@@ -289,3 +289,31 @@ def test_wrap_on_import_wraps_only_what_the_sdk_has(sdk_module: str) -> None:
     assert list(patches) == [(module.Client, "call")]
     patches.restore()
     assert module.Client().call() == "sdk"
+
+
+def test_a_reexported_function_is_wrapped_once_and_restored_everywhere(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A package that re-exports its submodule's function: the submodule's hook runs first (it
+    # is imported inside the package's __init__), so the package binds the wrapper.
+    name = f"llmotel_fake_pkg_{tmp_path.name.replace('-', '_')}"
+    package = tmp_path / name
+    package.mkdir()
+    (package / "__init__.py").write_text("from .transport import connect\n")
+    (package / "transport.py").write_text("def connect():\n    return 'sdk'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        patches = Patches()
+        patches.wrap_on_import(f"{name}.transport", "connect", _prefix)
+        patches.wrap_on_import(name, "connect", _prefix)
+        module = importlib.import_module(name)
+        assert module.connect() == "wrapped sdk"  # not "wrapped wrapped sdk"
+        assert module.connect is module.transport.connect
+        assert list(patches) == [(module.transport, "connect"), (module, "connect")]
+        patches.restore()
+        assert module.connect() == module.transport.connect() == "sdk"
+        assert not isinstance(module.connect, wrapt.FunctionWrapper)
+        assert not isinstance(module.transport.connect, wrapt.FunctionWrapper)
+    finally:
+        for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[loaded]

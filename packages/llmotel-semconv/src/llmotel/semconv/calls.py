@@ -247,6 +247,12 @@ def telemetry_of(scope: str, version: str, kwargs: Mapping[str, Any]) -> Inferen
     )
 
 
+def _attribute(owner: Any, name: str) -> Any:
+    # A class's own attribute (not one it inherits: a wrapper goes where the method is defined);
+    # a module's; None when absent.
+    return vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name, None)
+
+
 class Patches:
     """The SDK functions an instrumentor wrapped, so that :meth:`restore` puts every one back.
 
@@ -266,10 +272,18 @@ class Patches:
 
     def wrap(self, owner: Any, name: str, wrapper: Any) -> None:
         """``wrapt.wrap_function_wrapper(owner, name, wrapper)``, remembered; once per ``(owner,
-        name)`` (two modules that export one class wrap it once)."""
+        name)`` (two modules that export one class wrap it once). A name already bound to one of
+        these wrappers (a module that re-exports a function after it was wrapped where it is
+        defined, as post-import hooks run) is not wrapped again; :meth:`restore` puts the original
+        back there too."""
         if any(o is owner and n == name for o, n in self._wrapped):
             return
-        wrapt.wrap_function_wrapper(owner, name, wrapper)
+        current = _attribute(owner, name)
+        if not (
+            isinstance(current, wrapt.FunctionWrapper)
+            and any(_attribute(o, n) is current for o, n in self._wrapped)
+        ):
+            wrapt.wrap_function_wrapper(owner, name, wrapper)
         self._wrapped.append((owner, name))
 
     def on_import(self, module_name: str, patch: Callable[[Any], None]) -> None:
@@ -299,8 +313,7 @@ class Patches:
                 owner = getattr(owner, class_name, None)
             if owner is None:
                 return
-            found = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name, None)
-            if callable(found):
+            if callable(_attribute(owner, name)):
                 self.wrap(owner, name, wrapper)
 
         self.on_import(module_name, patch)
@@ -311,7 +324,7 @@ class Patches:
         self._live = False
         while self._wrapped:
             owner, name = self._wrapped.pop()
-            current = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name)
+            current = _attribute(owner, name)
             if isinstance(current, wrapt.FunctionWrapper):
                 setattr(owner, name, current.__wrapped__)
 

@@ -47,22 +47,12 @@ def serve() -> None:
 async def ask() -> None:
     instrument = os.path.join(os.path.dirname(sys.executable), "opentelemetry-instrument")
     # The desk exports every span it makes (tail sampling decides per process, and the desk's part of a
-    # trace carries none of the session attributes the assistant's policies keep). It loads only the
-    # instrumentations it uses; of the others, LLMgine's imports llmgine (~1 s) at start-up.
-    unused = [
-        f"llmotel_{n}" for n in ("anthropic", "bedrock", "google_genai", "litellm", "llmgine")
-    ]
+    # trace carries none of the session attributes the assistant's policies keep). Every llmotel
+    # instrumentation is loaded; each patches its SDK only when the desk imports it.
     env = {
         **os.environ,
         "OTEL_SERVICE_NAME": "demo-mcp-desk",
         "LLMOTEL_SAMPLING_TAIL": "false",
-        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": ",".join(
-            [
-                os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", ""),
-                *unused,
-                "llmotel_mistralai",
-            ]
-        ).strip(","),
     }
     desk = StdioServerParameters(
         command=instrument, args=[sys.executable, "-m", MODULE, "serve"], env=env

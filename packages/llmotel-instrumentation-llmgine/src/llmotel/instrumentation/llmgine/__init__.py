@@ -31,11 +31,10 @@ from typing import Any, Final
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
-from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.metrics import get_meter
 from opentelemetry.trace import get_tracer
-from wrapt import wrap_function_wrapper
 
+from llmotel.semconv.calls import Patches
 from llmotel.semconv.capture import content_capture_from_env
 
 from ._bus import BusTelemetry
@@ -49,8 +48,7 @@ _log = logging.getLogger(__name__)
 #: Tracer and meter name (the instrumentation scope).
 SCOPE_NAME: Final = "llmotel.instrumentation.llmgine"
 
-_BUS_MODULE: Final = "llmgine.bus.bus"
-_SESSION_MODULE: Final = "llmgine.bus.session"
+_BUS_PACKAGE: Final = "llmgine.bus"
 _BUS_METHODS: Final = (
     ("execute", "execute"),
     ("publish", "publish"),
@@ -70,8 +68,9 @@ class LLMgineInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Traces and measures LLMgine's ``MessageBus`` (see the module docstring for usage).
 
     ``instrument()`` accepts ``tracer_provider`` and ``meter_provider`` (default: the global
-    ones). It patches the ``MessageBus`` and ``BusSession`` classes, so a bus created before the
-    call is traced too; ``uninstrument()`` restores the original methods.
+    ones). It patches the ``MessageBus`` and ``BusSession`` classes when the application imports
+    ``llmgine.bus`` (at once if it has), so a bus created before the call is traced too;
+    ``uninstrument()`` restores the original methods.
     """
 
     _telemetry: BusTelemetry | None = None
@@ -86,6 +85,13 @@ class LLMgineInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return self._telemetry
 
     def _instrument(self, **kwargs: Any) -> None:
+        self._patches = Patches()
+        # Patched when the application imports LLMgine's bus (now, if it has): an installed
+        # llmgine the application never imports costs nothing at start-up. The package, not its
+        # ``bus`` module, so that the hook runs once all of it (and the event types) has loaded.
+        self._patches.on_import(_BUS_PACKAGE, lambda _: self._patch(kwargs))
+
+    def _patch(self, kwargs: dict[str, Any]) -> None:
         from llmgine.bus.bus import MessageBus
         from llmgine.bus.session import BusSession, SessionEndEvent, SessionStartEvent
         from llmgine.messages.events import (
@@ -127,21 +133,11 @@ class LLMgineInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             capture_content=capture_content,
         )
         for method, wrapper in _BUS_METHODS:
-            wrap_function_wrapper(
-                _BUS_MODULE, f"{MessageBus.__name__}.{method}", getattr(telemetry, wrapper)
-            )
+            self._patches.wrap(MessageBus, method, getattr(telemetry, wrapper))
         for method, wrapper in _SESSION_METHODS:
-            wrap_function_wrapper(
-                _SESSION_MODULE, f"{BusSession.__name__}.{method}", getattr(telemetry, wrapper)
-            )
+            self._patches.wrap(BusSession, method, getattr(telemetry, wrapper))
         self._telemetry = telemetry
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        from llmgine.bus.bus import MessageBus
-        from llmgine.bus.session import BusSession
-
-        for method, _ in _BUS_METHODS:
-            unwrap(MessageBus, method)
-        for method, _ in _SESSION_METHODS:
-            unwrap(BusSession, method)
+        self._patches.restore()
         self._telemetry = None

@@ -34,9 +34,9 @@ OpenLLMetry's or OpenInference's MCP instrumentation when one is installed too.
 from __future__ import annotations
 
 import contextvars
-import importlib
 import importlib.util
 import logging
+import os
 import time
 import traceback
 import weakref
@@ -187,27 +187,41 @@ def _http_sse_server(instance: Any, args: Any, kwargs: Any, streams: Any) -> _Li
     return _Link(_TCP)
 
 
-# mcp 1.x's transports: (module, [class.]function, what it tells). A module that binds a transport at import
-# (FastMCP's server module) is patched too, so FastMCP.run() sees the wrapped one.
+# mcp 1.x's transports: (module, [class.]function, what it tells), each where it is defined, then
+# where it is re-exported: the hooks patch the defining module first (it is imported inside the
+# re-exporting one), so a re-export binds the wrapper; listed, it gets the original back at
+# uninstrument() (Patches.wrap).
 _TRANSPORTS = (
     ("mcp.client.stdio", "stdio_client", _pipe),
     ("mcp", "stdio_client", _pipe),
     ("mcp.client.streamable_http", "streamablehttp_client", _http_client),
     ("mcp.client.streamable_http", "streamable_http_client", _http_client),
+    ("mcp.client.session_group", "streamable_http_client", _http_client),
+    ("mcp.client.session_group", "streamablehttp_client", _http_client),
     ("mcp.server.stdio", "stdio_server", _pipe),
+    ("mcp", "stdio_server", _pipe),
     ("mcp.server.fastmcp.server", "stdio_server", _pipe),
     ("mcp.server.streamable_http", "StreamableHTTPServerTransport.connect", _http_server),
     ("mcp.client.sse", "sse_client", _http_client),
+    ("mcp.client.session_group", "sse_client", _http_client),
     ("mcp.server.sse", "SseServerTransport.connect_sse", _http_sse_server),
 )
 
 
 def _sdk_traces_itself() -> bool:
-    # mcp 2.x ships its own spans (and _meta propagation) in mcp.shared._otel.
+    # mcp 2.x ships its own spans (and _meta propagation) in mcp.shared._otel. Looked up on disk,
+    # without importing mcp (a submodule's find_spec would import its packages).
     try:
-        return importlib.util.find_spec("mcp.shared._otel") is not None
+        spec = importlib.util.find_spec("mcp")
     except (ImportError, ValueError):
         return False
+    for location in (spec.submodule_search_locations or ()) if spec is not None else ():
+        shared = os.path.join(location, "shared")
+        if os.path.isfile(os.path.join(shared, "_otel.py")) or os.path.isdir(
+            os.path.join(shared, "_otel")
+        ):
+            return True
+    return False
 
 
 _versions: tuple[Any, str | None] | None = None
@@ -585,55 +599,31 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             ),
             content_capture_from_env().on_span,
         )
+        # Patched when the application imports each module (now, if it has): an installed mcp
+        # the application never imports costs nothing at start-up.
         targets = (
-            ("mcp.shared.session", "BaseSession", "send_request", telemetry.send_request),
-            (
-                "mcp.shared.session",
-                "BaseSession",
-                "send_notification",
-                telemetry.send_notification,
-            ),
-            ("mcp.shared.session", "RequestResponder", "respond", telemetry.respond),
-            ("mcp.server.lowlevel.server", "Server", "_handle_message", telemetry.handle_message),
-            (
-                "mcp.server.session",
-                "ServerSession",
-                "_received_request",
-                telemetry.received_request,
-            ),
+            ("mcp.shared.session", "BaseSession.send_request", telemetry.send_request),
+            ("mcp.shared.session", "BaseSession.send_notification", telemetry.send_notification),
+            ("mcp.shared.session", "RequestResponder.respond", telemetry.respond),
+            ("mcp.server.lowlevel.server", "Server._handle_message", telemetry.handle_message),
+            ("mcp.server.session", "ServerSession._received_request", telemetry.received_request),
             (
                 "mcp.client.session",
-                "ClientSession",
-                "_received_request",
+                "ClientSession._received_request",
                 telemetry.client_received_request,
             ),
             (
                 "mcp.client.session",
-                "ClientSession",
-                "_received_notification",
+                "ClientSession._received_notification",
                 telemetry.client_received_notification,
             ),
         )
-        for module_name, class_name, method, wrapper in targets:
-            cls = getattr(_module(module_name), class_name, None)
-            if cls is not None and method in vars(cls):
-                self._patches.wrap(cls, method, wrapper)
+        for module_name, path, wrapper in targets:
+            self._patches.wrap_on_import(module_name, path, wrapper)
         for module_name, path, make in _TRANSPORTS:
-            owner: Any = _module(module_name)
-            *classes, function = path.split(".")
-            for name in classes:
-                owner = getattr(owner, name, None)
-            if owner is not None and callable(getattr(owner, function, None)):
-                self._patches.wrap(owner, function, _transport_wrapper(make))
+            self._patches.wrap_on_import(module_name, path, _transport_wrapper(make))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._patches.restore()
         if self._settled:
             release_peers(PEERS)
-
-
-def _module(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except Exception:  # noqa: BLE001 - a missing optional part (FastMCP, HTTP extras)
-        return None
