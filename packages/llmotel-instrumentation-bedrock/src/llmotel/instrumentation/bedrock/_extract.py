@@ -886,9 +886,14 @@ class InvokeChunks:
         self.skip = None if content or family is None else family.delta
 
     def process(self, event: Any) -> bool:
-        data = _get(_get(event, "chunk"), "bytes")
+        # botocore parses each event into a dict: {"chunk": {"bytes": b"..."}}. Per event, the
+        # cheapest reads (no Mapping check, no slice): most events are content deltas, skipped
+        # unparsed when content is not captured.
+        chunk = event.get("chunk") if type(event) is dict else None
+        data = chunk.get("bytes") if type(chunk) is dict else None
         if type(data) is bytes:
-            if self.skip is not None and self.skip in data[:32]:
+            skip = self.skip
+            if skip is not None and data.find(skip, 0, 32) >= 0:
                 return False
             self.reader.process(json.loads(data))
         return False
