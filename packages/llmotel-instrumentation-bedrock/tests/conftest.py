@@ -64,6 +64,27 @@ def client(new_client: Callable[[], Any]) -> Any:
 async def new_aio_client(llm_stub: StubServer) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
     """Makes a fresh aiobotocore ``bedrock-runtime`` client talking to the stub (an awaitable;
     each one is closed after the test)."""
+    async with _aio_clients(llm_stub, None) as make:
+        yield make
+
+
+@pytest.fixture
+async def new_httpx_client(llm_stub: StubServer) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    """:func:`new_aio_client` on aiobotocore's httpx backend
+    (``AioConfig(http_session_cls=HttpxSession)``); skipped in a release without one."""
+    try:
+        from aiobotocore.config import AioConfig
+        from aiobotocore.httpxsession import HttpxSession
+    except ImportError:
+        pytest.skip(f"aiobotocore {version('aiobotocore')} has no httpx backend")
+    async with _aio_clients(llm_stub, AioConfig(http_session_cls=HttpxSession)) as make:
+        yield make
+
+
+@contextlib.asynccontextmanager
+async def _aio_clients(
+    llm_stub: StubServer, config: Any
+) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
     if AIO_UNSUPPORTED:
         pytest.skip(AIO_UNSUPPORTED)
     async with contextlib.AsyncExitStack() as stack:
@@ -71,7 +92,9 @@ async def new_aio_client(llm_stub: StubServer) -> AsyncIterator[Callable[[], Awa
         async def make() -> Any:
             session = AioSession()
             return await stack.enter_async_context(
-                session.create_client("bedrock-runtime", endpoint_url=llm_stub.bedrock_base_url)
+                session.create_client(
+                    "bedrock-runtime", endpoint_url=llm_stub.bedrock_base_url, config=config
+                )
             )
 
         yield make

@@ -593,3 +593,100 @@ async def test_suppressed_instrumentation_makes_no_span(
     with suppress_instrumentation():
         await aio_client.converse(modelId=CLAUDE, messages=MESSAGES)
     assert span_exporter.get_finished_spans() == ()
+
+
+async def _read(body: Any) -> Any:
+    return await body.read()
+
+
+async def _read_in_parts(body: Any) -> Any:
+    return (await body.read(5), await body.read(5), body.tell(), await body.read())
+
+
+async def _chunks(body: Any) -> Any:
+    return [c async for c in body.iter_chunks(chunk_size=7)]
+
+
+async def _async_for(body: Any) -> Any:
+    return b"".join([c async for c in body])
+
+
+async def _lines(body: Any) -> Any:
+    return [line async for line in body.iter_lines()]
+
+
+@pytest.mark.parametrize(
+    "read", [_read, _read_in_parts, _chunks, _async_for, _lines], ids=lambda f: f.__name__
+)
+async def test_httpx_backend_body_reads_as_uninstrumented(
+    read: Any,
+    instrument: Instrument,
+    new_httpx_client: Any,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    # aiobotocore's httpx backend reads its body by the httpx response's own iterators: the
+    # instrumented caller gets a body of the same class that reads the same, and the span the
+    # reply's fields.
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 50,
+        "messages": [{"role": "user", "content": "Hello"}],
+    }
+    reply = text_reply("line one", usage=Usage(input_tokens=4, output_tokens=2))
+    llm_stub.enqueue(reply)
+    plain = await invoke(await new_httpx_client(), CLAUDE, body)
+    want = (type(plain["body"]), await read(plain["body"]))
+    instrument()
+    llm_stub.reset()  # the same reply id again
+    llm_stub.enqueue(reply)
+    response = await invoke(await new_httpx_client(), CLAUDE, body)
+    assert (type(response["body"]), await read(response["body"])) == want
+    attrs = dict(only_span(span_exporter).attributes or {})
+    assert attrs["gen_ai.response.finish_reasons"] == ("end_turn",)
+    assert attrs["gen_ai.response.id"] == "msg_bdrk_stub000001"
+    assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (4, 2)
+
+
+async def test_httpx_backend_body_that_fails_to_read(
+    instrumented: BedrockInstrumentor,
+    new_httpx_client: Any,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    llm_stub.enqueue(raw_reply({"generation": "a long enough reply"}, truncate_at=10))
+    client = await new_httpx_client()
+    response = await client.invoke_model(modelId=LLAMA, body=b'{"prompt": "Hi"}')
+    span = only_span(span_exporter)  # ended: the reply could not be read
+    assert span.status.status_code is StatusCode.ERROR
+    with pytest.raises(Exception) as caught:
+        await response["body"].read()  # the caller's own read fails as it would have
+    assert (span.attributes or {})["error.type"] == type(caught.value).__qualname__
+
+
+async def test_httpx_backend_stream_fails_as_uninstrumented(
+    instrument: Instrument,
+    new_httpx_client: Any,
+    llm_stub: StubServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    # aiobotocore's AioEventStream reads an aiohttp response's content only: on the httpx backend
+    # the caller's async for fails, instrumented or not, and the span ends with that error.
+    async def first_event() -> BaseException:
+        response = await (await new_httpx_client()).converse_stream(
+            modelId=CLAUDE, messages=MESSAGES
+        )
+        with pytest.raises(Exception) as caught:
+            async for _ in response["stream"]:
+                pass
+        return caught.value
+
+    llm_stub.enqueue(text_reply("Hi"))
+    plain = await first_event()
+    instrument()
+    llm_stub.enqueue(text_reply("Hi"))
+    error = await first_event()
+    assert (type(error), str(error)) == (type(plain), str(plain))
+    span = only_span(span_exporter)
+    assert span.status.status_code is StatusCode.ERROR
+    assert (span.attributes or {})["error.type"] == type(error).__qualname__

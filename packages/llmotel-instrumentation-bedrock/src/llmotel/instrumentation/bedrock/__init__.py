@@ -234,8 +234,9 @@ def _read_body(result: Any) -> _Read | None:
 
 
 class _ReadContent:
-    """What an aiohttp ``ClientResponse.content`` gives aiobotocore's body once we have read it:
-    the same bytes again (``read(n)``, ``at_eof()``), or the same error."""
+    """What the HTTP response gives aiobotocore's body once we have read it: the same bytes again,
+    or the same error; as aiohttp's ``ClientResponse.content`` (``read(n)``, ``at_eof()``) or in
+    httpx's chunks."""
 
     __slots__ = ("data", "error", "position")
 
@@ -255,10 +256,25 @@ class _ReadContent:
     def at_eof(self) -> bool:
         return self.error is None and self.position >= len(self.data)
 
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The bytes again as httpx's ``aiter_raw()`` / ``aiter_bytes()`` give a body's (or the
+        same error)."""
+        if self.error is not None:
+            raise self.error
+        if self.data:
+            yield self.data
+
+    async def whole(self) -> bytes:
+        """The bytes again as httpx's ``aread()`` gives them (or the same error)."""
+        if self.error is not None:
+            raise self.error
+        return self.data
+
 
 class _ReadResponse(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]
     """The HTTP response under an aiobotocore body whose content we read: everything is the
-    response's own (headers, url, ``close()``) except ``content``."""
+    response's own (headers, url, ``close()``, ``aclose()``) except what the body reads it by:
+    aiohttp's ``content``, httpx's ``aiter_raw()``."""
 
     def __init__(self, wrapped: Any, content: _ReadContent) -> None:
         super().__init__(wrapped)
@@ -268,22 +284,36 @@ class _ReadResponse(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ign
     def content(self) -> _ReadContent:
         return self._self_content
 
+    # httpx's reads, by which aiobotocore's httpx bodies read (its releases use one or another).
+    def aiter_raw(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        return self._self_content.chunks()
+
+    def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        return self._self_content.chunks()
+
+    async def aread(self) -> bytes:
+        return await self._self_content.whole()
+
 
 async def _aread_body(telemetry: InferenceTelemetry, result: Any) -> _Read | None:
     """:func:`_read_body` for aiobotocore: the caller gets a fresh body of aiobotocore's own class
-    (``await read()``, ``iter_chunks()``, ``async for``, …) over the same bytes. ``None``: no body
-    this knows how to give back (another HTTP backend's), left unread."""
+    (``await read()``, ``iter_chunks()``, ``async for``, …) over the same bytes, on its aiohttp
+    backend and on its httpx one (``AioConfig(http_session_cls=HttpxSession)``). ``None``: no body
+    this knows how to give back, left unread."""
     from aiobotocore import response  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
     body: Any = result.get("body") if isinstance(result, dict) else None
-    if type(body) is not response.StreamingBody:
+    kind = type(body)
+    if kind is not response.StreamingBody and kind is not getattr(
+        response, "HttpxStreamingBody", response.StreamingBody
+    ):
         return None
     # Built before reading, so that nothing can fail between reading the body and handing it back.
     content = _ReadContent()
     try:
         # aiobotocore < 3.10's body is a wrapt proxy of the response; later ones hold it.
         raw = body.__wrapped__ if isinstance(body, wrapt.ObjectProxy) else body._raw_stream
-        fresh = response.StreamingBody(_ReadResponse(raw, content), None)
+        fresh = kind(_ReadResponse(raw, content), None)  # (raw stream, content length)
     except Exception:  # noqa: BLE001 - a layout this does not know: the body stays unread
         telemetry.warn_once("response")
         return None
