@@ -623,6 +623,32 @@ async def test_tool_content_and_failure(
     assert (ok.attributes or {})["gen_ai.tool.call.result"] == "4"
 
 
+async def test_a_bad_content_setting_warns_at_instrument_and_captures_nothing(
+    span_exporter: InMemorySpanExporter,
+    tracer_provider: TracerProvider,
+    meter_provider: object,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "everything")
+    inst = LLMgineInstrumentor()
+    with caplog.at_level("WARNING", logger="llmotel.instrumentation.llmgine"):
+        inst.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    assert [r.getMessage() for r in caplog.records] == [
+        "llmgine instrumentation: bad content-capture setting"
+    ]
+    bus = MessageBus()
+    await bus.reset()
+    await bus.start()
+    try:
+        await bus.publish(ToolExecuteResultEvent(tool_name="calc", tool_args={"x": 1}))
+    finally:
+        await bus.reset()
+        inst.uninstrument()
+    [tool] = span_exporter.get_finished_spans()
+    assert "gen_ai.tool.call.arguments" not in (tool.attributes or {})
+
+
 # --- instrument / uninstrument ------------------------------------------------------------------
 
 

@@ -85,13 +85,18 @@ class LLMgineInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return self._telemetry
 
     def _instrument(self, **kwargs: Any) -> None:
+        try:
+            capture_content = content_capture_from_env().on_span
+        except ValueError:
+            _log.warning("llmgine instrumentation: bad content-capture setting", exc_info=True)
+            capture_content = False
         self._patches = Patches()
         # Patched when the application imports LLMgine's bus (now, if it has): an installed
         # llmgine the application never imports costs nothing at start-up. The package, not its
         # ``bus`` module, so that the hook runs once all of it (and the event types) has loaded.
-        self._patches.on_import(_BUS_PACKAGE, lambda _: self._patch(kwargs))
+        self._patches.on_import(_BUS_PACKAGE, lambda _: self._patch(kwargs, capture_content))
 
-    def _patch(self, kwargs: dict[str, Any]) -> None:
+    def _patch(self, kwargs: dict[str, Any], capture_content: bool) -> None:
         from llmgine.bus.bus import MessageBus
         from llmgine.bus.session import BusSession, SessionEndEvent, SessionStartEvent
         from llmgine.messages.events import (
@@ -107,12 +112,6 @@ class LLMgineInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             tool_event = ToolExecuteResultEvent
         except Exception:  # noqa: BLE001 - the tools package moved or its imports fail: trace tools as events
             tool_event = None
-
-        try:
-            capture_content = content_capture_from_env().on_span
-        except ValueError:
-            _log.warning("llmgine instrumentation: bad content-capture setting", exc_info=True)
-            capture_content = False
 
         tracer = get_tracer(SCOPE_NAME, __version__, tracer_provider=kwargs.get("tracer_provider"))
         meter = get_meter(SCOPE_NAME, __version__, meter_provider=kwargs.get("meter_provider"))
