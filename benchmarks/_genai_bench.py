@@ -1,5 +1,5 @@
-"""What the per-SDK overhead benchmarks share (``bench_anthropic.py``, ``bench_mistralai.py``,
-``bench_google_genai.py``).
+"""What the per-SDK overhead benchmarks share (``bench_anthropic.py``, ``bench_bedrock.py``,
+``bench_google_genai.py``, ``bench_litellm.py``, ``bench_mistralai.py``).
 
 A benchmark script describes its SDK (a :class:`Spec`: the SDK pin, our instrumentor, the peers and
 the calls to time) and hands it to :func:`main`. Each contender runs in a worker process (this
@@ -10,8 +10,11 @@ wrapper returns at its first check) and one instrumented, and reports the median
 differences with their interquartile range — wall time and CPU time of the calling thread — and
 the CPU a call costs later, when the metric reader collects (counted in the "incl. collection"
 ratio). A contender that ignores suppression is measured with blocks of calls between
-``instrument()`` and ``uninstrument()`` instead. It also counts the spans one call makes (a contender that makes none
-has nothing to compare). Every contender runs with its default settings. ``llmotel-nometrics`` is
+``instrument()`` and ``uninstrument()`` instead. It also counts the spans one call makes (a
+contender that makes none has nothing to compare). The contenders' workers run in interleaved
+rounds (``--rounds``, 3 by default, the pairs split among them; each round starts with the next
+contender), and each figure is the median of a contender's rounds: on a shared machine a busy
+minute then moves every contender's figures a little instead of one contender's a lot. Every contender runs with its default settings. ``llmotel-nometrics`` is
 llmotel given a ``NoOpMeterProvider`` (no metric points recorded), measured in the same run beside
 the default ``llmotel``: the like-for-like figure against peers that record no metrics.
 
@@ -390,30 +393,54 @@ def _ratios(
     return lines
 
 
+def _combine(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One contender's result from its rounds: each figure the median of the rounds' figures (a
+    round that ran while the machine was busier moves none of them)."""
+    combined = dict(rounds[0])
+    for kind in _kinds(rounds[0]):
+        combined[kind] = {
+            key: statistics.median(r[kind][key] for r in rounds) for key in rounds[0][kind]
+        }
+    combined["rounds"] = len(rounds)
+    return combined
+
+
 def _measure(
     spec: Spec, script: str, url: str, args: argparse.Namespace, in_situ: bool
 ) -> list[dict[str, Any]]:
+    """Every contender's figures: ``args.rounds`` rounds, each running every contender's worker
+    once (``1 / rounds`` of the pairs), the order rotated round by round, so that a slow minute of
+    the machine falls on all of them rather than on the one that ran then."""
     peers = [p for p in args.peers.split(",") if p]
     contenders: list[tuple[str, str]] = []
     for sdk in dict.fromkeys([spec.sdk, *(spec.peer_sdk.get(p, spec.sdk) for p in peers)]):
         contenders += [("llmotel", sdk), (NO_METRICS, sdk)]
         contenders += [(p, sdk) for p in peers if spec.peer_sdk.get(p, spec.sdk) == sdk]
-    results = []
-    for name, sdk in contenders:
-        python = _venv(spec, name, sdk)
-        if python is None:
-            continue
-        mode = "in situ" if in_situ else "over HTTP"
-        print(f"  measuring {name} on {sdk}, {mode} …", file=sys.stderr, flush=True)
-        cmd = [str(python), script, "--worker", name, "--base-url", url]
-        cmd += ["--scale", str(args.scale), *(["--in-situ"] if in_situ else [])]
-        env = {**os.environ, "TRACELOOP_TELEMETRY": "false"}
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-        if done.returncode != 0:
-            print(f"  {name}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
-            continue
-        results.append({**json.loads(done.stdout.strip().splitlines()[-1]), "sdk": sdk})
-    return results
+    pythons = {c: python for c in contenders if (python := _venv(spec, c[0], c[1])) is not None}
+    contenders = [c for c in contenders if c in pythons]
+    mode = "in situ" if in_situ else "over HTTP"
+    scale = args.scale / args.rounds
+    rounds: dict[tuple[str, str], list[dict[str, Any]]] = {c: [] for c in contenders}
+    for r in range(args.rounds):
+        shift = r % len(contenders) if contenders else 0
+        for name, sdk in contenders[shift:] + contenders[:shift]:
+            if (name, sdk) not in rounds:  # failed in an earlier round
+                continue
+            print(
+                f"  round {r + 1}/{args.rounds}: {name} on {sdk}, {mode} …",
+                file=sys.stderr,
+                flush=True,
+            )
+            cmd = [str(pythons[name, sdk]), script, "--worker", name, "--base-url", url]
+            cmd += ["--scale", str(scale), *(["--in-situ"] if in_situ else [])]
+            env = {**os.environ, "TRACELOOP_TELEMETRY": "false"}
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+            if done.returncode != 0:
+                print(f"  {name}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
+                del rounds[name, sdk]
+                continue
+            rounds[name, sdk].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return [{**_combine(got), "sdk": sdk} for (name, sdk), got in rounds.items()]
 
 
 def main(spec: Spec, script: str, argv: list[str] | None = None) -> int:
@@ -421,6 +448,12 @@ def main(spec: Spec, script: str, argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=f"Overhead of the {spec.sdk} instrumentations.")
     parser.add_argument("--out", type=pathlib.Path, help="write the results as JSON here")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the pairs per call")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="interleaved rounds of every contender; the pairs are split among them (default 3)",
+    )
     parser.add_argument(
         "--modes",
         default="http,in-situ" if spec.in_situ is not None else "http",
