@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 import warnings
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -279,3 +282,67 @@ def test_litellm_provider_ids_are_priced(litellm_provider: str, model: str) -> N
     provider_id = PROVIDER_ALIASES.get(litellm_provider, litellm_provider)
     expected = calc_price(Usage(**usage), model, provider_id=provider_id)
     assert cost.total == pytest.approx(float(expected.total_price), rel=1e-12)
+
+
+_WATCH_PRICE_DATA = r"""
+import sys, threading
+
+seen = []
+
+
+class Watch:  # records the thread that imports genai-prices' price data
+    def find_spec(self, name, path=None, target=None):
+        if name == "genai_prices.data":
+            seen.append(threading.current_thread().name)
+        return None
+
+
+sys.meta_path.insert(0, Watch())
+from llmotel.metrics._pricing import Pricing, preload
+
+assert "genai_prices.data" not in sys.modules
+pricing = Pricing()
+"""
+
+
+def _run_python(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_price_data_loads_off_the_thread_that_makes_the_pricing() -> None:
+    # Loaded by the first lookup, the data would cost the thread that ends the first priced span
+    # ~17-220 ms: the application's, or an event loop's.
+    out = _run_python(
+        _WATCH_PRICE_DATA
+        + """
+for thread in threading.enumerate():  # the one Pricing() started
+    if thread.name == "llmotel-prices-preload":
+        thread.join(60)
+loaded = list(seen)
+cost = pricing.cost("openai", "gpt-4o-mini", input_tokens=1000, output_tokens=100)
+print(loaded, seen, round(cost.total, 9), preload() is preload())
+"""
+    )
+    assert out == "['llmotel-prices-preload'] ['llmotel-prices-preload'] 0.00021 True"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork")
+def test_a_fork_right_after_the_pricing_is_made_prices_in_the_child() -> None:
+    out = _run_python(
+        _WATCH_PRICE_DATA
+        + """
+import os
+
+pid = os.fork()  # the fork waits for the load rather than copy it half done
+if pid == 0:
+    cost = pricing.cost("openai", "gpt-4o-mini", input_tokens=1000, output_tokens=100)
+    os._exit(0 if cost is not None and round(cost.total, 9) == 0.00021 else 3)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status), seen)
+"""
+    )
+    assert out == "0 ['llmotel-prices-preload']"

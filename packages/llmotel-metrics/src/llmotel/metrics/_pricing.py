@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import pathlib
 import threading
 import time
@@ -323,6 +324,48 @@ PRICED_SPANS: Final = 4096
 _SpanLike = Any  # a finished ReadableSpan or a pipeline MutableSpan: context, end_time, attributes
 
 
+#: The thread that loads genai-prices' bundled price data (see :func:`preload`), once per process.
+_preloading: threading.Thread | None = None
+_preload_lock = threading.Lock()
+PRELOAD_THREAD: Final = "llmotel-prices-preload"
+
+
+def _load_bundled() -> None:
+    try:
+        data_snapshot.get_snapshot()
+    except Exception:  # noqa: BLE001 - the first lookup loads it then, and reports what failed
+        _logger.debug("llmotel: preloading genai-prices' price data failed", exc_info=True)
+
+
+def preload() -> threading.Thread:
+    """Start loading genai-prices' bundled price data on a daemon thread, once per process, and
+    return that thread.
+
+    genai-prices loads it on its first lookup: ~17 ms, or ~220 ms where no bytecode is cached
+    (``PYTHONDONTWRITEBYTECODE``, an install that did not compile), which would otherwise fall on
+    the thread that ends the first priced span -- the application's, an event loop's. A lookup
+    made while the load runs waits for it (Python's import lock) instead of loading again.
+    """
+    global _preloading
+    with _preload_lock:
+        if _preloading is None:
+            _preloading = threading.Thread(target=_load_bundled, name=PRELOAD_THREAD, daemon=True)
+            _preloading.start()
+        return _preloading
+
+
+def _finish_preload_before_fork() -> None:
+    # A child forked halfway through the import would inherit a half-made module: the fork waits
+    # for the load instead (at most its remaining ~20-220 ms; only the first fork can wait).
+    thread = _preloading
+    if thread is not None and thread.is_alive():
+        thread.join(timeout=5.0)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_finish_preload_before_fork)
+
+
 def _span_key(span: _SpanLike) -> tuple[int, int] | None:
     context = span.context
     return None if context is None else (context.trace_id, context.span_id)
@@ -337,10 +380,12 @@ class Pricing:
     when the application started it).
 
     The first call for a (provider, model) asks genai-prices (~hundreds of µs); later calls are a
-    dictionary lookup and a few float multiplications.
+    dictionary lookup and a few float multiplications. genai-prices' price data itself starts
+    loading, off the calling thread, when the first ``Pricing`` is made (:func:`preload`).
     """
 
     def __init__(self, overrides: Iterable[PriceOverride] | Mapping[str, Any] = ()) -> None:
+        preload()
         if isinstance(overrides, Mapping):
             overrides = _overrides_from_mapping(overrides, "price overrides")
         self._overrides: dict[tuple[str | None, str], _ModelRates] = {}
