@@ -14,9 +14,10 @@ ratio). A contender that ignores suppression is measured with blocks of calls be
 contender that makes none has nothing to compare). The contenders' workers run in interleaved
 rounds (``--rounds``, 3 by default, the pairs split among them; each round starts with the next
 contender), and each figure is the median of a contender's rounds: on a shared machine a busy
-minute then moves every contender's figures a little instead of one contender's a lot. Every contender runs with its default settings. ``llmotel-nometrics`` is
-llmotel given a ``NoOpMeterProvider`` (no metric points recorded), measured in the same run beside
-the default ``llmotel``: the like-for-like figure against peers that record no metrics.
+minute then moves every contender's figures a little instead of one contender's a lot. Every
+contender runs with its default settings. ``llmotel-nometrics`` is llmotel given a
+``NoOpMeterProvider`` (no metric points recorded), measured in the same run beside the default
+``llmotel``: the like-for-like figure against peers that record no metrics.
 
 Only the standard library is imported at the top: the workers import this module in the peers'
 venvs, which hold only the SDK, the peer, ``opentelemetry-sdk`` and ``psutil``.
